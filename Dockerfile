@@ -1,0 +1,19 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    ANNOGRAPH_HOST=0.0.0.0 ANNOGRAPH_VAR_DIR=/var/lib/annograph
+WORKDIR /app
+
+# h5py, numpy, scipy and Pillow ship wheels; nothing to compile.
+COPY pyproject.toml README.md alembic.ini ./
+COPY graph ./graph
+COPY domain ./domain
+COPY persistence ./persistence
+COPY migrations ./migrations
+RUN pip install --no-cache-dir -e . && useradd --create-home annograph \
+    && mkdir -p /var/lib/annograph/datasets && chown -R annograph /var/lib/annograph
+USER annograph
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
+CMD ["sh", "-c", "annograph migrate && annograph serve"]

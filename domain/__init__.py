@@ -1,0 +1,1 @@
+"""What the product knows: services (one per entity) and pure computation."""

@@ -1,0 +1,144 @@
+"""Episodes: pages of a dataset's episodes, trajectories and camera frames."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain import frames as frames_
+from domain.errors import BadUserInput, NotFound
+from domain.runtime import Runtime
+from domain.trajectories import Trajectory, build_trajectory, frame_range
+from persistence.episode_files import TRAJECTORY_DATASETS
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories.episode import EpisodeFilter
+from persistence.tables import DatasetRow, EpisodeRow
+
+MAX_TRAJECTORY_SAMPLES = 200_000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    dataset_id: int
+    filter: EpisodeFilter
+    after_index: int | None
+    limit: int
+
+
+async def episode_pages(rt: Runtime, requests: Sequence[PageRequest]) -> list[list[EpisodeRow]]:
+    """Pages for many datasets: one statement per distinct (filter, cursor, size), not per dataset."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for r in requests:
+        groups[(r.filter, r.after_index, r.limit)].append(r.dataset_id)
+    found: dict[tuple, list[EpisodeRow]] = {}
+    async with rt.sessions() as session:
+        for (filter, after, limit), dataset_ids in groups.items():
+            pages = await episodes_repo.list_episode_pages(
+                session, sorted(set(dataset_ids)), filter=filter, after_index=after, limit=limit
+            )
+            for dataset_id, rows in pages.items():
+                found[(dataset_id, filter, after, limit)] = rows
+    return [found[(r.dataset_id, r.filter, r.after_index, r.limit)] for r in requests]
+
+
+async def episode_counts(rt: Runtime, keys: Sequence[tuple[int, EpisodeFilter]]) -> list[int]:
+    groups: dict[EpisodeFilter, set[int]] = defaultdict(set)
+    for dataset_id, filter in keys:
+        groups[filter].add(dataset_id)
+    counts: dict[tuple[int, EpisodeFilter], int] = {}
+    async with rt.sessions() as session:
+        for filter, dataset_ids in groups.items():
+            for dataset_id, n in (
+                await episodes_repo.count_episodes(session, sorted(dataset_ids), filter=filter)
+            ).items():
+                counts[(dataset_id, filter)] = n
+    return [counts[k] for k in keys]
+
+
+async def episodes_by_ids(rt: Runtime, ids: Sequence[int]) -> list[EpisodeRow | None]:
+    async with rt.sessions() as session:
+        rows = {r.id: r for r in await episodes_repo.read_episodes_by_ids(session, ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def episodes_by_indexes(rt: Runtime, keys: Sequence[tuple[int, int]]) -> list[EpisodeRow | None]:
+    async with rt.sessions() as session:
+        rows = {(r.dataset_id, r.index): r for r in await episodes_repo.read_episodes_by_indexes(session, keys)}
+    return [rows.get(k) for k in keys]
+
+
+def _file(dataset: DatasetRow, episode: EpisodeRow) -> Path:
+    return Path(dataset.path) / episode.file
+
+
+async def read_trajectory(
+    rt: Runtime,
+    dataset: DatasetRow,
+    episode: EpisodeRow,
+    from_frame: int | None = None,
+    to_frame: int | None = None,
+    stride: int | None = None,
+) -> Trajectory:
+    frames = frame_range(episode.length, from_frame, to_frame, stride, MAX_TRAJECTORY_SAMPLES)
+    names = [n for n in TRAJECTORY_DATASETS if n not in episode.missing]
+    arrays = await asyncio.to_thread(rt.files.read_arrays, _file(dataset, episode), names, frames.as_slice())
+    return build_trajectory(arrays, frames, list(dataset.joint_names))
+
+
+def check_frame(episode: EpisodeRow, camera: str, frame: int) -> None:
+    """Raise BadUserInput when `camera` or `frame` does not exist in this episode."""
+    if camera not in episode.cameras:
+        known = ", ".join(sorted(episode.cameras)) or "none"
+        raise BadUserInput(f"episode {episode.index} has no camera {camera!r} (cameras: {known})", field="camera")
+    frames = episode.cameras[camera][0]
+    if not 0 <= frame < frames:
+        raise BadUserInput(f"frame must be between 0 and {frames - 1}, got {frame}", field="frame")
+
+
+def frame_version(episode: EpisodeRow) -> str:
+    """Changes whenever the episode file changes; part of frame URLs and ETags."""
+    stamp = f"{episode.id}:{episode.file_size}:{episode.file_mtime}"
+    return hashlib.blake2b(stamp.encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class FrameTarget:
+    path: Path
+    camera: str
+    frame: int
+    width: int | None
+    quality: int
+    etag: str
+
+
+async def locate_frame(
+    rt: Runtime, dataset_id: int, index: int, camera: str, frame: int, width: int | None, quality: int | None
+) -> FrameTarget:
+    """Everything needed to serve a frame, checked against the index without opening the file."""
+    width, quality = frames_.check_encoding(width, quality)
+    async with rt.sessions() as session:
+        dataset = await datasets_repo.read_dataset(session, dataset_id)
+        if dataset is None:
+            raise NotFound(f"dataset {dataset_id} does not exist")
+        episode = await episodes_repo.read_episode_by_index(session, dataset_id, index)
+    if episode is None:
+        raise NotFound(f"dataset {dataset_id} has no episode {index}")
+    try:
+        check_frame(episode, camera, frame)
+    except BadUserInput as exc:
+        raise NotFound(exc.message) from None
+    etag = f'"{frame_version(episode)}-{camera}-{frame}-{width or 0}-{quality}"'
+    return FrameTarget(_file(dataset, episode), camera, frame, width, quality, etag)
+
+
+async def render_frame(rt: Runtime, target: FrameTarget) -> bytes:
+    def render() -> bytes:
+        pixels = rt.files.read_frame(target.path, target.camera, target.frame)
+        return frames_.encode_jpeg(pixels, target.width, target.quality)
+
+    return await asyncio.to_thread(render)

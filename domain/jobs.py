@@ -1,0 +1,217 @@
+"""Jobs: anything longer than a request, run in the server process with progress and versions.
+
+A job row is committed before its work starts and every change is published on the `jobs`
+channel after commit. The work itself is an async function given a `JobContext`; it reports
+progress and records its outcome in the same transaction as its data (`ctx.finish`), so a
+completed job always has its data and a failed one left none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError, NotFound
+from persistence.columns import utcnow
+from persistence.engine import SessionFactory
+from persistence.events import EventHub
+from persistence.repositories import job as jobs_repo
+from persistence.tables import JobRow
+
+log = logging.getLogger(__name__)
+
+JOBS_CHANNEL = "jobs"
+# Progress is written at most this often; the last step is always written.
+PROGRESS_INTERVAL = 0.2
+
+
+class JobKind(StrEnum):
+    INDEXING = "INDEXING"
+    ANALYSIS = "ANALYSIS"
+    DETECTION = "DETECTION"
+    EXPORT = "EXPORT"
+    IMPORT = "IMPORT"
+    EVALUATION = "EVALUATION"
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+FINISHED = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+class JobContext:
+    def __init__(self, runner: JobRunner, job: JobRow) -> None:
+        self._runner = runner
+        self.job = job
+        self._last_write = 0.0
+
+    async def progress(self, fraction: float, message: str | None = None) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_write < PROGRESS_INTERVAL:
+            return
+        self._last_write = now
+        await self._runner._update(self.job, progress=min(max(fraction, 0.0), 1.0), message=message)
+
+    async def finish(
+        self,
+        session: AsyncSession,
+        *,
+        summary: dict,
+        result: dict | None = None,
+        dataset_id: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Mark the job completed inside the caller's transaction (published after its commit)."""
+        values = dict(
+            status=JobStatus.COMPLETED.value,
+            progress=1.0,
+            summary=summary,
+            result=result,
+            message=message,
+            finished_at=utcnow(),
+        )
+        if dataset_id is not None:
+            values["dataset_id"] = dataset_id
+        await jobs_repo.update_job(session, self.job.id, **values)
+        self._runner._finished_in_body.add(self.job.id)
+
+
+JobBody = Callable[[JobContext], Awaitable[None]]
+
+
+class JobRunner:
+    """Runs jobs as asyncio tasks of the server process (CPU work goes to threads or processes)."""
+
+    def __init__(self, sessions: SessionFactory, events: EventHub) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._finished_in_body: set[int] = set()
+        self._target_locks: dict[str, asyncio.Lock] = {}
+
+    async def submit(
+        self,
+        *,
+        kind: JobKind,
+        target: str,
+        body: JobBody,
+        parameters: dict | None = None,
+        dataset_id: int | None = None,
+    ) -> JobRow:
+        for attempt in range(5):
+            try:
+                async with self._sessions() as session, session.begin():
+                    version = await jobs_repo.next_job_version(session, kind.value, target)
+                    job = await jobs_repo.create_job(
+                        session,
+                        kind=kind.value,
+                        status=JobStatus.PENDING.value,
+                        target=target,
+                        version=version,
+                        dataset_id=dataset_id,
+                        parameters=parameters or {},
+                    )
+                break
+            except IntegrityError:
+                # Another submission took this version number first; take the next one.
+                if attempt == 4:
+                    raise
+        await self._publish(job)
+        self._tasks[job.id] = asyncio.create_task(self._run(job, target, body), name=f"job-{job.id}")
+        return job
+
+    async def _run(self, job: JobRow, target: str, body: JobBody) -> None:
+        # Jobs on one target run one after another: two indexings of one folder must not interleave.
+        lock = self._target_locks.setdefault(target, asyncio.Lock())
+        try:
+            async with lock:
+                await self._update(job, status=JobStatus.RUNNING.value, started_at=utcnow())
+                await body(JobContext(self, job))
+                if job.id in self._finished_in_body:
+                    self._finished_in_body.discard(job.id)
+                    await self._reload_and_publish(job.id)
+                else:
+                    await self._update(job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow())
+        except asyncio.CancelledError:
+            await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
+            raise
+        except DomainError as exc:
+            await self._finish_quietly(job, status=JobStatus.FAILED.value, error_code=exc.code, error_message=exc.message)
+        except Exception:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            await self._finish_quietly(
+                job,
+                status=JobStatus.FAILED.value,
+                error_code="INTERNAL_SERVER_ERROR",
+                error_message="the job failed unexpectedly; the server log has the details",
+            )
+        finally:
+            self._tasks.pop(job.id, None)
+            self._finished_in_body.discard(job.id)
+
+    async def _finish_quietly(self, job: JobRow, **values) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
+
+    async def _update(self, job: JobRow, **values) -> None:
+        async with self._sessions() as session, session.begin():
+            await jobs_repo.update_job(session, job.id, **values)
+        for key, value in values.items():
+            setattr(job, key, value)
+        await self._publish(job)
+
+    async def _reload_and_publish(self, job_id: int) -> None:
+        async with self._sessions() as session:
+            job = await jobs_repo.read_job(session, job_id)
+        if job is not None:
+            await self._publish(job)
+
+    async def _publish(self, job: JobRow) -> None:
+        await self._events.publish(
+            JOBS_CHANNEL, {"id": job.id, "datasetId": job.dataset_id, "status": job.status}
+        )
+
+    async def wait(self, job_id: int) -> JobRow:
+        """Wait for a job of this process to end and return its final row."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        async with self._sessions() as session:
+            job = await jobs_repo.read_job(session, job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        return job
+
+    async def cancel(self, job_id: int) -> JobRow:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+        return await self.wait(job_id)
+
+    async def recover(self) -> None:
+        # Only one process runs jobs for now, so whatever was unfinished at start was interrupted.
+        async with self._sessions() as session, session.begin():
+            count = await jobs_repo.fail_unfinished_jobs(session, "interrupted: the server stopped", utcnow())
+        if count:
+            log.warning("marked %d interrupted job(s) as failed", count)
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)

@@ -1,0 +1,49 @@
+"""Everything a running service holds once: engine, sessions, episode files, events, jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.jobs import JobRunner
+from persistence.engine import SessionFactory, create_engine, create_session_factory
+from persistence.episode_files import EpisodeFileCache
+from persistence.events import EventHub
+from persistence.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    files: EpisodeFileCache
+    events: EventHub
+    jobs: JobRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobRunner(self.sessions, self.events)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            files=EpisodeFileCache(settings.file_cache_size),
+            events=EventHub(settings.broadcast_url),
+        )
+
+    async def start(self, *, recover_jobs: bool = True) -> None:
+        """Connect; the server (not a CLI command beside it) fails jobs a previous run left unfinished."""
+        await self.events.connect()
+        if recover_jobs:
+            await self.jobs.recover()
+
+    async def stop(self) -> None:
+        await self.jobs.shutdown()
+        await self.events.disconnect()
+        self.files.close()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The outside: Strawberry schema, Starlette app, media routes and the CLI."""

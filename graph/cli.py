@@ -1,0 +1,160 @@
+"""The `annograph` command: serve, migrate, demo, datasets add, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from persistence.settings import Settings, SettingsError, get_settings
+
+app = typer.Typer(help="annograph: robot episodes, annotations and model validation as one GraphQL graph.",
+                  no_args_is_help=True, add_completion=False)
+datasets_app = typer.Typer(help="Manage datasets.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+console = Console(stderr=True)
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(settings, key, value)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema (safe to run again)."""
+    from persistence.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    console.print(f"database at head: {settings.database_url}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default ANNOGRAPH_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default ANNOGRAPH_PORT, 8000)."),
+) -> None:
+    """Serve the GraphQL API, GraphiQL, media and health."""
+    import uvicorn
+
+    from graph.app import create_app
+
+    settings = _settings(host=host, port=port)
+    console.print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+async def _register(settings: Settings, path: str, name: str | None) -> int:
+    """Index a dataset in this process, with a progress bar; returns the exit code."""
+    from domain import datasets
+    from domain.errors import DomainError
+    from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
+    from domain.jobs_queries import jobs_by_ids
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    await rt.start(recover_jobs=False)
+    try:
+        async with rt.events.subscribe(JOBS_CHANNEL) as messages:
+            try:
+                job = await datasets.register_dataset(rt, path, name)
+            except DomainError as exc:
+                console.print(f"[red]{exc.message}[/red]")
+                return 1
+            with _progress() as progress:
+                bar = progress.add_task(f"indexing {path}", total=1.0)
+                async for message in messages:
+                    if message["id"] != job.id:
+                        continue
+                    (current,) = await jobs_by_ids(rt, [job.id])
+                    progress.update(bar, completed=current.progress)
+                    if JobStatus(current.status) in FINISHED:
+                        break
+        if current.status != JobStatus.COMPLETED:
+            console.print(f"[red]{current.status.lower()}: {current.error_message}[/red]")
+            return 1
+        summary = current.summary or {}
+        console.print(
+            f"registered dataset {summary.get('datasetId')}: {summary.get('episodes')} episodes, "
+            f"{summary.get('frames')} frames (job v{current.version})"
+        )
+        return 0
+    finally:
+        await rt.stop()
+
+
+@datasets_app.command("add")
+def datasets_add(
+    path: str = typer.Argument(..., help="Dataset folder under a data root (ANNOGRAPH_DATA_ROOTS)."),
+    name: str = typer.Option(None, help="Display name; default the name in info.json."),
+) -> None:
+    """Register (or re-index) a dataset folder, showing progress."""
+    settings = _settings()
+    raise typer.Exit(asyncio.run(_register(settings, path, name)))
+
+
+async def _has_datasets(settings: Settings) -> bool:
+    from domain.datasets import count_datasets
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    try:
+        return await count_datasets(rt) > 0
+    finally:
+        await rt.engine.dispose()
+
+
+@app.command()
+def demo(
+    path: Path = typer.Option(None, help="Where to write it (default <first data root>/demo)."),
+    episodes: int = typer.Option(24, min=1, help="Number of episodes."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when a dataset is already registered."),
+) -> None:
+    """Write the synthetic demo dataset (HDF5 layout, known defects, true boxes) and register it."""
+    from domain.demo import DemoSpec, write_demo_dataset
+
+    settings = _settings()
+    if if_empty and asyncio.run(_has_datasets(settings)):
+        console.print("a dataset is already registered: no demo written")
+        return
+    folder = (path or settings.demo_dir).expanduser().resolve()
+    with _progress() as progress:
+        bar = progress.add_task(f"writing demo to {folder}", total=episodes)
+        write_demo_dataset(folder, DemoSpec(episodes=episodes),
+                           progress=lambda done, total: progress.update(bar, completed=done, total=total))
+    raise typer.Exit(asyncio.run(_register(settings, str(folder), None)))
+
+
+@app.command("schema")
+def export_schema(
+    output: Path = typer.Option(None, help="Where to write the SDL (default schema.graphql of the repository)."),
+) -> None:
+    """Write the GraphQL schema (SDL) that the service serves."""
+    from graph.schema import SCHEMA_FILE, schema_sdl
+
+    target = output or SCHEMA_FILE
+    target.write_text(schema_sdl())
+    console.print(f"wrote {target}")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,32 @@
+"""The per-request context: runtime, fresh dataloaders, the request and its id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from domain.runtime import Runtime
+from graph.loaders import Loaders
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    request_id: str
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.runtime)
+
+    def fresh_loaders(self) -> None:
+        """Subscriptions call this per event: cached rows must not outlive the event."""
+        self.loaders = Loaders(self.runtime)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,49 @@
+"""Errors as DESIGN.md has them: expected ones carry `extensions.code` (and the field at fault),
+anything else is masked to INTERNAL_SERVER_ERROR and logged with the request id."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.relay.types import GlobalIDValueError
+
+from domain.errors import BadUserInput, DomainError
+
+log = logging.getLogger("annograph.errors")
+
+
+class ErrorCodes(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(error_message="Internal server error")
+
+    def _request_id(self) -> str | None:
+        context = self.execution_context.context
+        return getattr(context, "request_id", None)
+
+    def _convert(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, GlobalIDValueError):
+            original = BadUserInput(str(original))
+        if isinstance(original, DomainError):
+            extensions = {"code": original.code}
+            if original.field:
+                extensions["field"] = original.field
+            extensions.update(original.details)
+            return GraphQLError(
+                original.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                path=error.path, extensions=extensions,
+            )
+        if original is None:
+            # Parse and validation errors: the query itself is wrong.
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            return error
+        request_id = self._request_id()
+        log.error("request %s failed", request_id, exc_info=original)
+        masked = self.anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._convert(e) for e in errors]

@@ -1,0 +1,23 @@
+"""Dataloaders, created per request (per event in subscriptions), never shared."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from strawberry.dataloader import DataLoader
+
+from domain import datasets, episodes, jobs_queries, tasks
+from domain.runtime import Runtime
+
+
+class Loaders:
+    def __init__(self, rt: Runtime) -> None:
+        self.dataset = DataLoader(partial(datasets.datasets_by_ids, rt))
+        self.episode = DataLoader(partial(episodes.episodes_by_ids, rt))
+        self.episode_by_index = DataLoader(partial(episodes.episodes_by_indexes, rt))
+        self.episode_page = DataLoader(partial(episodes.episode_pages, rt))
+        self.episode_count = DataLoader(partial(episodes.episode_counts, rt))
+        self.task = DataLoader(partial(tasks.tasks_by_keys, rt))
+        self.task_by_id = DataLoader(partial(tasks.tasks_by_ids, rt))
+        self.dataset_tasks = DataLoader(partial(tasks.tasks_by_datasets, rt))
+        self.job = DataLoader(partial(jobs_queries.jobs_by_ids, rt))

@@ -1,0 +1,45 @@
+"""GET /media/...: camera frames as JPEG, cacheable (ETag, long Cache-Control, 304)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from domain import episodes
+from domain.errors import BadUserInput, NotFound
+
+FRAME_PATH = "/media/datasets/{dataset_id:int}/episodes/{index:int}/cameras/{camera}/frames/{frame:int}.jpg"
+# The URL carries the file's version (`v`), so a cached frame never goes stale.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadUserInput(f"{name} must be an integer, got {value!r}", field=name) from None
+
+
+async def frame(request: Request) -> Response:
+    rt = request.app.state.runtime
+    p = request.path_params
+    try:
+        target = await episodes.locate_frame(
+            rt, p["dataset_id"], p["index"], p["camera"], p["frame"],
+            _int_param(request, "width"), _int_param(request, "quality"),
+        )
+    except NotFound as exc:
+        return PlainTextResponse(exc.message, status_code=404)
+    except BadUserInput as exc:
+        return PlainTextResponse(exc.message, status_code=400)
+    headers = {"ETag": target.etag, "Cache-Control": CACHE_CONTROL}
+    if target.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    try:
+        body = await episodes.render_frame(rt, target)
+    except FileNotFoundError:
+        return PlainTextResponse("the episode file is no longer on disk; re-register the dataset", 404)
+    return Response(body, media_type="image/jpeg", headers=headers)

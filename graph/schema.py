@@ -1,0 +1,36 @@
+"""The schema, assembled in one place from one module per entity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.tools import merge_types
+
+from graph.errors import ErrorCodes
+from graph.mutations.dataset import DatasetMutations
+from graph.mutations.job import JobMutations
+from graph.queries.dataset import DatasetQueries
+from graph.queries.job import JobQueries
+from graph.queries.node import NodeQueries
+from graph.subscriptions.job import JobSubscriptions
+from graph.types.episode import Episode
+from graph.types.task import Task
+
+Query = merge_types("Query", (NodeQueries, DatasetQueries, JobQueries))
+Mutation = merge_types("Mutation", (DatasetMutations, JobMutations))
+Subscription = merge_types("Subscription", (JobSubscriptions,))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[Episode, Task],
+    extensions=[ErrorCodes],
+)
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def schema_sdl() -> str:
+    return schema.as_str() + "\n"

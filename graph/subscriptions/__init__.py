@@ -1,0 +1,1 @@
+"""Root fields, one module per entity."""

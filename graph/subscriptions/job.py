@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry import relay
+
+from domain.errors import NotFound
+from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
+from graph.context import Info
+from graph.ids import decode_id
+from graph.types.job import Job
+
+
+@strawberry.type
+class JobSubscriptions:
+    @strawberry.subscription(
+        description=(
+            "Jobs as they change. With `jobId`, the job's current state comes first and the stream "
+            "ends when the job does; with `datasetId`, every job on that dataset; with neither, all jobs."
+        )
+    )
+    async def job_updates(
+        self, info: Info, job_id: relay.GlobalID | None = None, dataset_id: relay.GlobalID | None = None
+    ) -> AsyncGenerator[Job, None]:
+        rt = info.context.runtime
+        wanted_job = decode_id(job_id, "Job", "jobId")
+        wanted_dataset = decode_id(dataset_id, "Dataset", "datasetId")
+        # Subscribe before reading the current state, so no change falls between the two.
+        async with rt.events.subscribe(JOBS_CHANNEL) as messages:
+            if wanted_job is not None:
+                row = await info.context.loaders.job.load(wanted_job)
+                if row is None:
+                    raise NotFound(f"job {job_id} does not exist", field="jobId")
+                yield Job.from_row(row)
+                if JobStatus(row.status) in FINISHED:
+                    return
+            async for message in messages:
+                if wanted_job is not None and message["id"] != wanted_job:
+                    continue
+                if wanted_dataset is not None and message.get("datasetId") != wanted_dataset:
+                    continue
+                info.context.fresh_loaders()
+                row = await info.context.loaders.job.load(message["id"])
+                if row is None:
+                    continue
+                yield Job.from_row(row)
+                if wanted_job is not None and JobStatus(row.status) in FINISHED:
+                    return

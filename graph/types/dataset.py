@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from domain.episodes import PageRequest
+from graph.context import Info
+from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.task import Task
+from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
+from persistence.tables import DatasetRow
+
+if TYPE_CHECKING:
+    from graph.types.episode import Episode, EpisodeConnection
+
+
+@strawberry.enum(description="How a dataset's episodes are stored.")
+class DatasetFormat(Enum):
+    HDF5 = "HDF5"
+
+
+@strawberry.input(description="Narrows a dataset's episodes; all given conditions must hold.")
+class EpisodeFilter:
+    task_index: int | None = strawberry.field(default=None, description="Only episodes of this task.")
+    min_length: int | None = strawberry.field(default=None, description="Only episodes of at least this many frames.")
+    max_length: int | None = strawberry.field(default=None, description="Only episodes of at most this many frames.")
+
+    def to_data(self) -> EpisodeFilterData:
+        return EpisodeFilterData(self.task_index, self.min_length, self.max_length)
+
+
+@strawberry.type(description="A folder of episodes registered from under a data root.")
+class Dataset(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name (from info.json unless given at registration).")
+    path: str = strawberry.field(description="The folder on the server the dataset was registered from.")
+    format: DatasetFormat = strawberry.field(description="How the episodes are stored.")
+    fps: float = strawberry.field(description="Frames per second of the recordings.")
+    robot_type: str | None = strawberry.field(description="The robot that recorded the episodes.")
+    cameras: list[str] = strawberry.field(description="Camera names; use them in `frameUrl`.")
+    joint_names: list[str] = strawberry.field(description="Names of the joints of the state vector.")
+    episode_count: int = strawberry.field(description="Number of episodes.")
+    frame_count: int = strawberry.field(description="Number of frames over all episodes.")
+    created_at: datetime = strawberry.field(description="When the dataset was first registered.")
+    updated_at: datetime = strawberry.field(description="When the dataset was last indexed.")
+
+    @classmethod
+    def from_row(cls, row: DatasetRow) -> Dataset:
+        return cls(
+            id=row.id,
+            name=row.name,
+            path=row.path,
+            format=DatasetFormat(row.format),
+            fps=row.fps,
+            robot_type=row.robot_type,
+            cameras=list(row.cameras),
+            joint_names=list(row.joint_names),
+            episode_count=row.episode_count,
+            frame_count=row.frame_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        rows = await info.context.loaders.dataset.load_many([int(i) for i in node_ids])
+        return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field(description="The dataset's tasks, by index.")
+    async def tasks(self, info: Info) -> list[Task]:
+        return [Task.from_row(r) for r in await info.context.loaders.dataset_tasks.load(self.id)]
+
+    @strawberry.field(description="The dataset's episodes by index, a page at a time.")
+    async def episodes(
+        self,
+        info: Info,
+        filter: EpisodeFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Annotated[EpisodeConnection, strawberry.lazy("graph.types.episode")]:
+        from graph.types.episode import Episode, EpisodeConnection
+
+        limit = page_size(first, info.context.runtime.settings)
+        after_index = decode_cursor(after, "episode")
+        data = filter.to_data() if filter else EpisodeFilterData()
+        rows = await info.context.loaders.episode_page.load(PageRequest(self.id, data, after_index, limit + 1))
+        edges = [relay.Edge(cursor=encode_cursor("episode", r.index), node=Episode.from_row(r)) for r in rows[:limit]]
+        return EpisodeConnection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=len(rows) > limit,
+                has_previous_page=after_index is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            count_key=(self.id, data),
+        )
+
+    @strawberry.field(description="The episode with this index, or null.")
+    async def episode(
+        self, info: Info, index: int
+    ) -> Annotated[Episode, strawberry.lazy("graph.types.episode")] | None:
+        from graph.types.episode import Episode
+
+        row = await info.context.loaders.episode_by_index.load((self.id, index))
+        return Episode.from_row(row) if row else None
+
+
+@strawberry.type(description="A page of datasets.")
+class DatasetConnection(relay.Connection[Dataset]):
+    @strawberry.field(description="Number of datasets in the whole list.")
+    async def total_count(self, info: Info) -> int:
+        from domain.datasets import count_datasets
+
+        return await count_datasets(info.context.runtime)

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+from urllib.parse import urlencode
+
+import strawberry
+from strawberry import relay
+
+from domain import episodes as episodes_service
+from domain.frames import check_encoding
+from graph.context import Info
+from graph.types.task import Task
+from graph.types.trajectory import Trajectory
+from persistence.tables import EpisodeRow
+
+
+@strawberry.type(description="One camera of an episode.")
+class CameraStream:
+    name: str = strawberry.field(description="The camera's name.")
+    frame_count: int = strawberry.field(description="Frames recorded by this camera.")
+    width: int = strawberry.field(description="Frame width in pixels.")
+    height: int = strawberry.field(description="Frame height in pixels.")
+
+
+@strawberry.type(description="One recording: trajectory and camera streams.")
+class Episode(relay.Node):
+    id: relay.NodeID[int]
+    index: int = strawberry.field(description="The episode's index in its dataset.")
+    length: int = strawberry.field(description="Number of frames.")
+    duration: float = strawberry.field(description="Seconds from the first frame to the end of the last.")
+    task_index: int | None = strawberry.field(description="Index of the episode's task in the dataset.")
+    missing_data: list[str] = strawberry.field(description="Layout datasets this episode's file does not have.")
+    row: strawberry.Private[EpisodeRow]
+
+    @classmethod
+    def from_row(cls, row: EpisodeRow) -> Episode:
+        return cls(
+            id=row.id,
+            index=row.index,
+            length=row.length,
+            duration=row.duration,
+            task_index=row.task_index,
+            missing_data=list(row.missing),
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        rows = await info.context.loaders.episode.load_many([int(i) for i in node_ids])
+        return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field(description="The dataset this episode belongs to.")
+    async def dataset(self, info: Info) -> Annotated["Dataset", strawberry.lazy("graph.types.dataset")]:  # noqa: F821
+        from graph.types.dataset import Dataset
+
+        return Dataset.from_row(await info.context.loaders.dataset.load(self.row.dataset_id))
+
+    @strawberry.field(description="The task the robot was asked to do, if the dataset names it.")
+    async def task(self, info: Info) -> Task | None:
+        if self.row.task_index is None:
+            return None
+        row = await info.context.loaders.task.load((self.row.dataset_id, self.row.task_index))
+        return Task.from_row(row) if row else None
+
+    @strawberry.field(description="Camera names of this episode.")
+    def cameras(self) -> list[str]:
+        return sorted(self.row.cameras)
+
+    @strawberry.field(description="Each camera with its frame count and size.")
+    def camera_streams(self) -> list[CameraStream]:
+        return [
+            CameraStream(name=name, frame_count=shape[0], height=shape[1], width=shape[2])
+            for name, shape in sorted(self.row.cameras.items())
+        ]
+
+    @strawberry.field(
+        description=(
+            "Address of one camera frame as JPEG, relative to the server. `width` scales it "
+            "(keeping the aspect ratio), `quality` is the JPEG quality 1-95 (default 85)."
+        )
+    )
+    def frame_url(self, frame: int, camera: str, width: int | None = None, quality: int | None = None) -> str:
+        episodes_service.check_frame(self.row, camera, frame)
+        check_encoding(width, quality)
+        query = {"v": episodes_service.frame_version(self.row)}
+        if width is not None:
+            query["width"] = width
+        if quality is not None:
+            query["quality"] = quality
+        return (
+            f"/media/datasets/{self.row.dataset_id}/episodes/{self.row.index}/cameras/{camera}"
+            f"/frames/{frame}.jpg?{urlencode(query)}"
+        )
+
+    @strawberry.field(
+        description=(
+            "Trajectory arrays over frames fromFrame..toFrame (inclusive, default the whole episode), "
+            "every `stride`-th frame."
+        )
+    )
+    async def trajectory(
+        self,
+        info: Info,
+        from_frame: int | None = None,
+        to_frame: int | None = None,
+        stride: int | None = None,
+    ) -> Trajectory:
+        dataset = await info.context.loaders.dataset.load(self.row.dataset_id)
+        data = await episodes_service.read_trajectory(
+            info.context.runtime, dataset, self.row, from_frame, to_frame, stride
+        )
+        return Trajectory.from_data(data)
+
+
+@strawberry.type(description="A page of episodes.")
+class EpisodeConnection(relay.Connection[Episode]):
+    count_key: strawberry.Private[tuple]
+
+    @strawberry.field(description="Number of episodes matching the filter in the whole list.")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.loaders.episode_count.load(self.count_key)

@@ -1,0 +1,34 @@
+"""Cursor helpers shared by every connection: opaque cursors over keyset positions."""
+
+from __future__ import annotations
+
+import base64
+
+from domain.errors import BadUserInput, LimitExceeded
+from persistence.settings import Settings
+
+
+def encode_cursor(kind: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None, kind: str, field: str = "after") -> int | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, key = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
+        if prefix == kind:
+            return int(key)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+
+
+def page_size(first: int | None, settings: Settings, field: str = "first") -> int:
+    if first is None:
+        return settings.page_size_default
+    if first < 0:
+        raise BadUserInput(f"{field} must not be negative", field=field)
+    if first > settings.page_size_max:
+        raise LimitExceeded(f"{field} may be at most {settings.page_size_max}, got {first}", field=field)
+    return first

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, repositories, engine and sessions, episode files, live events."""

@@ -1,0 +1,109 @@
+"""Live events over broadcaster (memory://, redis://, postgres://) with bounded local queues.
+
+Messages are small JSON objects of ids; subscribers re-read what they need. Each process keeps
+one broadcaster subscription per channel and fans it out to bounded queues: a slow subscriber
+loses its oldest messages instead of growing the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlparse
+
+from broadcaster import Broadcast
+from broadcaster._backends.redis import RedisBackend
+
+QUEUE_SIZE = 256
+
+
+class _RedisBackend(RedisBackend):
+    """broadcaster 0.3's Redis backend wakes its listener before the SUBSCRIBE is sent; with
+    redis-py >= 5 the listener then sees no subscription, stops, and never delivers a message."""
+
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+        self._ready.set()
+
+
+def _broadcast(url: str) -> Broadcast:
+    if urlparse(url).scheme in ("redis", "rediss"):
+        return Broadcast(backend=_RedisBackend(url))
+    return Broadcast(url)
+
+
+class EventHub:
+    def __init__(self, url: str, queue_size: int = QUEUE_SIZE) -> None:
+        self.url = url
+        self._broadcast = _broadcast(url)
+        self._queue_size = queue_size
+        self._queues: dict[str, set[asyncio.Queue[dict]]] = {}
+        self._pumps: dict[str, asyncio.Task] = {}
+        self._ready: dict[str, asyncio.Event] = {}
+
+    async def connect(self) -> None:
+        await self._broadcast.connect()
+
+    async def disconnect(self) -> None:
+        for task in self._pumps.values():
+            task.cancel()
+        self._pumps.clear()
+        with contextlib.suppress(Exception):
+            await self._broadcast.disconnect()
+
+    async def publish(self, channel: str, payload: dict) -> None:
+        await self._broadcast.publish(channel, json.dumps(payload))
+
+    async def _pump(self, channel: str) -> None:
+        async with self._broadcast.subscribe(channel) as subscriber:
+            self._ready[channel].set()
+            async for event in subscriber:
+                if event is None:
+                    return
+                message = json.loads(event.message)
+                for queue in list(self._queues.get(channel, ())):
+                    if queue.full():
+                        queue.get_nowait()  # drop the oldest: readers re-read current state anyway
+                    queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict]]:
+        """Yield an async iterator of this channel's messages, ready before the context opens."""
+        queue: asyncio.Queue[dict] = asyncio.Queue(self._queue_size)
+        self._queues.setdefault(channel, set()).add(queue)
+        if channel not in self._pumps:
+            self._ready[channel] = asyncio.Event()
+            self._pumps[channel] = asyncio.create_task(self._pump(channel))
+        await self._ready[channel].wait()
+
+        async def messages() -> AsyncIterator[dict]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            queues = self._queues.get(channel, set())
+            queues.discard(queue)
+            if not queues:
+                self._queues.pop(channel, None)
+                self._ready.pop(channel, None)
+                task = self._pumps.pop(channel, None)
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        """Round-trip one message through the backend; raises when it does not come back."""
+        nonce = uuid.uuid4().hex
+        channel = f"health.{nonce}"
+        async with self.subscribe(channel) as messages:
+            await self.publish(channel, {"nonce": nonce})
+            async with asyncio.timeout(timeout):
+                async for message in messages:
+                    if message.get("nonce") == nonce:
+                        return

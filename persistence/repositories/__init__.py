@@ -1,0 +1,1 @@
+"""Plain async functions over a session (Prefect style): they flush, never commit."""

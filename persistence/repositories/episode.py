@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.tables import EpisodeRow
+
+
+@dataclass(frozen=True)
+class EpisodeFilter:
+    task_index: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+
+    def clauses(self) -> list:
+        clauses = []
+        if self.task_index is not None:
+            clauses.append(EpisodeRow.task_index == self.task_index)
+        if self.min_length is not None:
+            clauses.append(EpisodeRow.length >= self.min_length)
+        if self.max_length is not None:
+            clauses.append(EpisodeRow.length <= self.max_length)
+        return clauses
+
+
+async def read_episodes_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[EpisodeRow]:
+    return list((await session.execute(select(EpisodeRow).where(EpisodeRow.id.in_(ids)))).scalars())
+
+
+async def read_episode_by_index(session: AsyncSession, dataset_id: int, index: int) -> EpisodeRow | None:
+    query = select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id, EpisodeRow.index == index)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def read_episodes_by_indexes(
+    session: AsyncSession, keys: Sequence[tuple[int, int]]
+) -> list[EpisodeRow]:
+    query = select(EpisodeRow).where(tuple_(EpisodeRow.dataset_id, EpisodeRow.index).in_(list(keys)))
+    return list((await session.execute(query)).scalars())
+
+
+async def list_episode_pages(
+    session: AsyncSession,
+    dataset_ids: Sequence[int],
+    *,
+    filter: EpisodeFilter,
+    after_index: int | None,
+    limit: int,
+) -> dict[int, list[EpisodeRow]]:
+    """The first `limit` episodes (by index) of each dataset, for many datasets in one statement."""
+    clauses = [EpisodeRow.dataset_id.in_(dataset_ids), *filter.clauses()]
+    if after_index is not None:
+        clauses.append(EpisodeRow.index > after_index)
+    rank = func.row_number().over(partition_by=EpisodeRow.dataset_id, order_by=EpisodeRow.index).label("rank")
+    ranked = select(EpisodeRow.id, rank).where(*clauses).subquery()
+    query = (
+        select(EpisodeRow)
+        .join(ranked, ranked.c.id == EpisodeRow.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(EpisodeRow.dataset_id, EpisodeRow.index)
+    )
+    pages: dict[int, list[EpisodeRow]] = {d: [] for d in dataset_ids}
+    for row in (await session.execute(query)).scalars():
+        pages[row.dataset_id].append(row)
+    return pages
+
+
+async def count_episodes(
+    session: AsyncSession, dataset_ids: Sequence[int], *, filter: EpisodeFilter
+) -> dict[int, int]:
+    query = (
+        select(EpisodeRow.dataset_id, func.count())
+        .where(EpisodeRow.dataset_id.in_(dataset_ids), *filter.clauses())
+        .group_by(EpisodeRow.dataset_id)
+    )
+    counts = {d: 0 for d in dataset_ids}
+    counts.update({d: n for d, n in (await session.execute(query)).all()})
+    return counts
+
+
+async def replace_episodes(session: AsyncSession, dataset_id: int, values: Sequence[dict]) -> None:
+    """Make the dataset's episodes exactly `values` (keyed by index), keeping rows that still exist."""
+    existing = {
+        row.index: row
+        for row in (await session.execute(select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id))).scalars()
+    }
+    wanted = {v["index"]: v for v in values}
+    stale = [i for i in existing if i not in wanted]
+    if stale:
+        await session.execute(
+            delete(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id, EpisodeRow.index.in_(stale))
+        )
+    for index, value in wanted.items():
+        row = existing.get(index)
+        if row is None:
+            session.add(EpisodeRow(dataset_id=dataset_id, **value))
+        else:
+            for key, item in value.items():
+                setattr(row, key, item)
+    await session.flush()

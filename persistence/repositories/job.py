@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.tables import JobRow
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    kind: str | None = None
+    status: Sequence[str] | None = None
+    dataset_id: int | None = None
+
+    def clauses(self) -> list:
+        clauses = []
+        if self.kind is not None:
+            clauses.append(JobRow.kind == self.kind)
+        if self.status:
+            clauses.append(JobRow.status.in_(list(self.status)))
+        if self.dataset_id is not None:
+            clauses.append(JobRow.dataset_id == self.dataset_id)
+        return clauses
+
+
+async def read_job(session: AsyncSession, job_id: int) -> JobRow | None:
+    return await session.get(JobRow, job_id)
+
+
+async def read_jobs_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[JobRow]:
+    return list((await session.execute(select(JobRow).where(JobRow.id.in_(ids)))).scalars())
+
+
+async def next_job_version(session: AsyncSession, kind: str, target: str) -> int:
+    query = select(func.max(JobRow.version)).where(JobRow.kind == kind, JobRow.target == target)
+    return ((await session.execute(query)).scalar_one() or 0) + 1
+
+
+async def create_job(session: AsyncSession, **values) -> JobRow:
+    row = JobRow(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def list_jobs(
+    session: AsyncSession, *, filter: JobFilter, before_id: int | None, limit: int
+) -> list[JobRow]:
+    """Newest first: the jobs a person most wants to see are the latest."""
+    query = select(JobRow).where(*filter.clauses()).order_by(JobRow.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(JobRow.id < before_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def count_jobs(session: AsyncSession, *, filter: JobFilter) -> int:
+    query = select(func.count()).select_from(JobRow).where(*filter.clauses())
+    return (await session.execute(query)).scalar_one()
+
+
+async def update_job(session: AsyncSession, job_id: int, **values) -> None:
+    await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+
+
+async def fail_unfinished_jobs(session: AsyncSession, message: str, finished_at) -> int:
+    """Jobs left pending or running by a stopped server can never finish: mark them failed."""
+    result = await session.execute(
+        update(JobRow)
+        .where(JobRow.status.in_(["PENDING", "RUNNING"]))
+        .values(status="FAILED", error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
+    )
+    return result.rowcount or 0

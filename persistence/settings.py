@@ -1,0 +1,118 @@
+"""Runtime configuration from `ANNOGRAPH_*` environment variables (pydantic-settings).
+
+Defaults make `make serve` work on a fresh machine: everything lives under `./var`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_DB_SCHEMES = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+_BROADCAST_SCHEMES = {"memory", "redis", "rediss", "postgres", "postgresql"}
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is wrong; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANNOGRAPH_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    broadcast_url: str = "memory://"
+    data_roots: Annotated[list[Path], NoDecode] = []
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    page_size_max: int = 200
+    page_size_default: int = 50
+    file_cache_size: int = 64
+
+    @field_validator("data_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        # A colon-separated list, like PATH; a JSON list would be awkward to type in a shell.
+        if isinstance(value, str):
+            return [Path(p) for p in value.split(":") if p.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        if value:
+            scheme = urlparse(value).scheme
+            if scheme in ("postgresql", "postgres"):
+                value = "postgresql+asyncpg" + value[len(scheme) :]
+            elif scheme == "sqlite":
+                value = "sqlite+aiosqlite" + value[len(scheme) :]
+            elif scheme not in _DB_SCHEMES:
+                raise ValueError(f"unsupported scheme {scheme!r}; use sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("broadcast_url")
+    @classmethod
+    def _check_broadcast(cls, value: str) -> str:
+        scheme = urlparse(value).scheme
+        if scheme not in _BROADCAST_SCHEMES:
+            raise ValueError(f"unsupported scheme {scheme!r}; use memory://, redis:// or postgres://")
+        return value
+
+    @field_validator("port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        if not 0 < value < 65536:
+            raise ValueError("must be between 1 and 65535")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @field_validator("page_size_max", "page_size_default", "file_cache_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        self.var_dir = self.var_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'annograph.db'}"
+        if not self.data_roots:
+            self.data_roots = [self.var_dir / "datasets"]
+        self.data_roots = [p.expanduser().resolve() for p in self.data_roots]
+        return self
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_roots[0] / "demo"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a wrong value raises SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ANNOGRAPH_{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,11 @@
+"""SQLModel tables, one module per entity. Importing this package registers them all."""
+
+from persistence.tables.base import SQLModel
+from persistence.tables.dataset import DatasetRow
+from persistence.tables.episode import EpisodeRow
+from persistence.tables.job import JobRow
+from persistence.tables.task import TaskRow
+
+metadata = SQLModel.metadata
+
+__all__ = ["DatasetRow", "EpisodeRow", "JobRow", "TaskRow", "metadata"]

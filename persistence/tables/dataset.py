@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field
+
+from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class DatasetRow(SQLModel, table=True):
+    """A folder of episodes registered from under a data root."""
+
+    __tablename__ = "dataset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    # The resolved folder; unique so registering the same folder twice re-indexes it.
+    path: str = Field(sa_column=Column(String(1024), nullable=False, unique=True))
+    format: str = Field(sa_column=Column(String(20), nullable=False))
+    fps: float
+    robot_type: str | None = Field(default=None, sa_column=Column(String(100)))
+    cameras: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    joint_names: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    features: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    episode_count: int = 0
+    frame_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

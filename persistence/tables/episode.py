@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field
+
+from persistence.columns import JSONType
+from persistence.tables.base import SQLModel
+
+
+class EpisodeRow(SQLModel, table=True):
+    """One recording: its file, shape and task, as indexed from the HDF5 headers."""
+
+    __tablename__ = "episode"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "index", name="uq_episode_dataset_index"),
+        Index("ix_episode_dataset_task", "dataset_id", "task_index"),
+        Index("ix_episode_dataset_length", "dataset_id", "length"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False)
+    )
+    index: int
+    # Relative to the dataset folder, so a moved data root needs no rewrite.
+    file: str = Field(sa_column=Column(String(1024), nullable=False))
+    length: int
+    duration: float = Field(sa_column=Column(Float, nullable=False))
+    task_index: int | None = None
+    # {camera: [height, width]}
+    cameras: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # Optional datasets of the layout that this file lacks.
+    missing: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    file_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    file_mtime: float = Field(sa_column=Column(Float, nullable=False))
