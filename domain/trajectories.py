@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from domain.errors import BadUserInput, LimitExceeded
+from persistence.episode_files import TRAJECTORY_DATASETS
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,6 @@ def build_trajectory(arrays: dict[str, np.ndarray], frames: FrameRange, joint_na
     joints = state.shape[1] if state is not None and state.ndim == 2 else len(joint_names)
     names = joint_names if len(joint_names) == joints else [f"joint_{i + 1}" for i in range(joints)]
     present = set(arrays)
-    wanted = ["timestamp", "observation.state", "observation.velocity", "observation.ee_pose",
-              "observation.gripper", "action"]
     return Trajectory(
         frames=np.arange(frames.start, frames.stop, frames.stride),
         timestamps=arrays.get("timestamp"),
@@ -84,5 +83,5 @@ def build_trajectory(arrays: dict[str, np.ndarray], frames: FrameRange, joint_na
         gripper=arrays.get("observation.gripper"),
         actions=_columns(arrays.get("action")),
         joint_names=names,
-        missing=[name for name in wanted if name not in present],
+        missing=[name for name in TRAJECTORY_DATASETS if name not in present],
     )
