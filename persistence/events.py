@@ -77,33 +77,51 @@ class EventHub:
         if channel not in self._pumps:
             self._ready[channel] = asyncio.Event()
             self._pumps[channel] = asyncio.create_task(self._pump(channel))
-        await self._ready[channel].wait()
+        pump = self._pumps[channel]
+        ready = asyncio.ensure_future(self._ready[channel].wait())
+        await asyncio.wait({ready, pump}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            await self._forget(channel, queue, pump)
+            cause = None if pump.cancelled() else pump.exception()
+            raise ConnectionError(f"could not subscribe to {channel!r}: {cause}") from cause
 
         async def messages() -> AsyncIterator[dict]:
+            # Ends with an error when the backend connection is lost, instead of waiting forever.
             while True:
-                yield await queue.get()
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, pump}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    raise ConnectionError(f"lost the event stream of {channel!r}")
+                yield getter.result()
 
         try:
             yield messages()
         finally:
-            queues = self._queues.get(channel, set())
-            queues.discard(queue)
-            if not queues:
-                self._queues.pop(channel, None)
-                self._ready.pop(channel, None)
-                task = self._pumps.pop(channel, None)
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            await self._forget(channel, queue, pump)
+
+    async def _forget(self, channel: str, queue: asyncio.Queue, pump: asyncio.Task) -> None:
+        queues = self._queues.get(channel, set())
+        queues.discard(queue)
+        if queues and not pump.done():
+            return
+        if self._pumps.get(channel) is pump:
+            self._pumps.pop(channel)
+            self._ready.pop(channel, None)
+        if not queues:
+            self._queues.pop(channel, None)
+        if not pump.done():
+            pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
 
     async def ping(self, timeout: float = 2.0) -> None:
         """Round-trip one message through the backend; raises when it does not come back."""
         nonce = uuid.uuid4().hex
         channel = f"health.{nonce}"
-        async with self.subscribe(channel) as messages:
+        async with asyncio.timeout(timeout), self.subscribe(channel) as messages:
             await self.publish(channel, {"nonce": nonce})
-            async with asyncio.timeout(timeout):
-                async for message in messages:
-                    if message.get("nonce") == nonce:
-                        return
+            async for message in messages:
+                if message.get("nonce") == nonce:
+                    return

@@ -8,8 +8,9 @@ goes to:
   - episodes < 5: episode k for k < episodes (the later types are left out).
 
 Every record's frame range [from_frame, to_frame] is inclusive and exact:
-  - jitter: band-limited noise (>= 12 Hz at 30 fps, i.e. >= 0.4 fps) added to all joints of
-    the state on exactly these frames;
+  - jitter: band-limited noise (>= 12 Hz at 30 fps, i.e. >= 0.4 fps, tapered to zero at both
+    ends) added to all joints of the state strictly inside the range, so state, velocity and
+    pose differ from the commanded motion only within it;
   - hesitation: the longest run of frames with joint speed (L2 norm) < 0.01 rad/s around a
     halt in the middle of the "move" segment; 15..30 frames, away from gripper changes;
   - velocity_spike: the state is displaced on the middle frame only, so the central-difference
@@ -26,7 +27,13 @@ from __future__ import annotations
 import numpy as np
 
 DEFECT_TYPES = ("jitter", "hesitation", "velocity_spike", "dropped_frame", "nan_state")
-DEFECT_EPISODES: dict[int, str] = {3: "jitter", 7: "hesitation", 11: "velocity_spike", 15: "dropped_frame", 19: "nan_state"}
+DEFECT_EPISODES: dict[int, str] = {
+    3: "jitter",
+    7: "hesitation",
+    11: "velocity_spike",
+    15: "dropped_frame",
+    19: "nan_state",
+}
 JITTER_RMS = 0.02  # rad per joint: plainly visible on a plot of the joint positions
 SLOW = 0.01  # rad/s
 
@@ -58,7 +65,10 @@ def describe_hesitation(speed: np.ndarray, hold: tuple[int, int]) -> dict:
     while end < len(speed) - 1 and slow[end + 1]:
         end += 1
     return _record(
-        "hesitation", start, end, f"arm halts mid-move: joint speed < {SLOW} rad/s for {end - start + 1} frames"
+        "hesitation",
+        start,
+        end,
+        f"arm halts mid-move: joint speed < {SLOW} rad/s for {end - start + 1} frames",
     )
 
 
@@ -79,6 +89,10 @@ def add_jitter(state: np.ndarray, rng: np.random.Generator, fps: float) -> dict:
     spectrum = np.fft.rfft(rng.standard_normal((length, state.shape[1])), axis=0)
     spectrum[np.fft.rfftfreq(length, 1.0 / fps) < band] = 0.0
     noise = np.fft.irfft(spectrum, n=length, axis=0)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(4) / 3)  # zero at both ends: velocity stays clean outside
+    taper = np.ones(length)
+    taper[:4], taper[-4:] = ramp, ramp[::-1]
+    noise *= taper[:, None]
     noise *= JITTER_RMS * rng.uniform(0.7, 1.0, size=state.shape[1]) / np.sqrt(np.mean(noise**2, axis=0))
     state[start : start + length] += noise
     text = f"joint positions jitter: noise above {band:g} Hz, about {JITTER_RMS} rad RMS per joint"

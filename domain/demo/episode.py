@@ -101,7 +101,8 @@ def generate_episode(spec: DemoSpec, index: int) -> DemoEpisode:
         records.append(defects.add_nan(state32, drng))
 
     action = np.concatenate(
-        [motion.joints_at(plan, frame_times + 1.0), motion.gripper_command(plan, frame_times)[:, None]], axis=1
+        [motion.joints_at(plan, frame_times + 1.0), motion.gripper_command(plan, frame_times)[:, None]],
+        axis=1,
     )
     arrays = {
         "timestamp": timestamps,

@@ -94,12 +94,15 @@ def make_plan(
     """A pick-and-place over frames 0..n_frames-1; halt > 0 adds that many zero-speed frames mid-move."""
     home, pre, grasp, lift, place, back = _waypoints(rng, task_index)
     g = gripper_frames(n_frames)
-    lead = g // 4  # the gripper starts moving while the arm settles, so the arm rests g - 2*lead frames
-    idle = int(np.clip(n_frames // 60, 1, 5))
+    # The gripper starts moving while the arm settles, so the arm rests g - 2*lead frames (none when
+    # frames are scarce: short episodes need every frame to keep their speeds even).
+    lead = g // 4 if n_frames >= 60 else g // 2
+    idle = int(np.clip(n_frames // 60, 0, 5))
     hold = halt + 1 if halt else 0  # halt frames strictly inside the hold knots have zero speed
     moves = [(home, pre), (pre, grasp), (grasp, lift), (lift, place), (place, back)]
     dist = np.array([np.linalg.norm(b - a) for a, b in moves])
-    weights = dist**0.8 * rng.uniform(0.85, 1.15, size=len(moves))
+    spread = rng.uniform(0.85, 1.15, size=len(moves))
+    weights = dist**0.8 * spread if n_frames >= 60 else dist  # scarce frames: even peak speeds
     budget = n_frames - 1 - 2 * idle - 2 * (g - 2 * lead) - hold
     dur = _allocate(weights, budget - (MIN_PIECE if hold else 0), MIN_PIECE)
     if hold:

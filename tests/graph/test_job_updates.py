@@ -1,0 +1,95 @@
+"""jobUpdates over a real WebSocket (graphql-transport-ws) against a running uvicorn server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import uvicorn
+import websockets
+
+from graph.app import create_app
+from tests.conftest import gql
+from tests.factories import write_dataset
+
+SUBSCRIBE = """subscription($jobId: ID, $datasetId: ID) { jobUpdates(jobId: $jobId, datasetId: $datasetId) {
+  id status progress version } }"""
+
+
+@pytest.fixture
+async def server(runtime):
+    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def _open(address: str, variables: dict):
+    ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}}))
+    return ws
+
+
+async def _collect(ws, until_complete: bool = True, limit: int = 200) -> list[dict]:
+    events = []
+    async with asyncio.timeout(20):
+        while len(events) < limit:
+            message = json.loads(await ws.recv())
+            if message["type"] == "complete":
+                break
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            events.append(message["payload"]["data"]["jobUpdates"])
+            if not until_complete and events[-1]["status"] in ("COMPLETED", "FAILED"):
+                break
+    return events
+
+
+async def test_job_updates_follow_a_registration(server, runtime, data_root):
+    # Enough episodes that progress is reported more than once.
+    folder = write_dataset(data_root / "many", episodes=12, lengths=[12] * 12)
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://{server}") as client:
+        # A dataset-wide subscription opened before the job exists sees it from PENDING on.
+        watcher = await _open(server, {})
+        await asyncio.sleep(0.1)
+        body = await gql(client, "mutation($p: String!) { registerDataset(input: {path: $p}) { id status } }",
+                         p=str(folder))
+        job_id = body["data"]["registerDataset"]["id"]
+        # A subscription by job id starts with the current state and ends when the job ends.
+        follower = await _open(server, {"jobId": job_id})
+        followed = await _collect(follower)
+        watched = await _collect(watcher, until_complete=False)
+        await follower.close()
+        await watcher.close()
+
+    assert followed[-1]["status"] == "COMPLETED" and followed[-1]["progress"] == 1.0
+    assert all(e["id"] == job_id for e in followed)
+    progress = [e["progress"] for e in watched]
+    # Each event carries the job as it is when read, so the first may already be RUNNING.
+    assert watched[0]["status"] in ("PENDING", "RUNNING")
+    assert progress == sorted(progress), progress
+    assert watched[-1]["status"] == "COMPLETED"
+    assert any(0 < p < 1 for p in progress) or len(watched) >= 3
+
+
+async def test_job_updates_unknown_job(server):
+    from strawberry.relay import GlobalID
+
+    ws = await _open(server, {"jobId": str(GlobalID("Job", "424242"))})
+    async with asyncio.timeout(10):
+        message = json.loads(await ws.recv())
+    await ws.close()
+    assert message["type"] in ("error", "next")
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
