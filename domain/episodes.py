@@ -68,7 +68,9 @@ async def episodes_by_ids(rt: Runtime, ids: Sequence[int]) -> list[EpisodeRow | 
 
 async def episodes_by_indexes(rt: Runtime, keys: Sequence[tuple[int, int]]) -> list[EpisodeRow | None]:
     async with rt.sessions() as session:
-        rows = {(r.dataset_id, r.index): r for r in await episodes_repo.read_episodes_by_indexes(session, keys)}
+        rows = {
+            (r.dataset_id, r.index): r for r in await episodes_repo.read_episodes_by_indexes(session, keys)
+        }
     return [rows.get(k) for k in keys]
 
 
@@ -94,7 +96,9 @@ def check_frame(episode: EpisodeRow, camera: str, frame: int) -> None:
     """Raise BadUserInput when `camera` or `frame` does not exist in this episode."""
     if camera not in episode.cameras:
         known = ", ".join(sorted(episode.cameras)) or "none"
-        raise BadUserInput(f"episode {episode.index} has no camera {camera!r} (cameras: {known})", field="camera")
+        raise BadUserInput(
+            f"episode {episode.index} has no camera {camera!r} (cameras: {known})", field="camera"
+        )
     frames = episode.cameras[camera][0]
     if not 0 <= frame < frames:
         raise BadUserInput(f"frame must be between 0 and {frames - 1}, got {frame}", field="frame")

@@ -144,12 +144,16 @@ class JobRunner:
                     self._finished_in_body.discard(job.id)
                     await self._reload_and_publish(job.id)
                 else:
-                    await self._update(job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow())
+                    await self._update(
+                        job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow()
+                    )
         except asyncio.CancelledError:
             await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
             raise
         except DomainError as exc:
-            await self._finish_quietly(job, status=JobStatus.FAILED.value, error_code=exc.code, error_message=exc.message)
+            await self._finish_quietly(
+                job, status=JobStatus.FAILED.value, error_code=exc.code, error_message=exc.message
+            )
         except Exception:
             log.exception("job %s (%s) failed", job.id, job.kind)
             await self._finish_quietly(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from persistence.settings import Settings, SettingsError, get_settings
 
-app = typer.Typer(help="annograph: robot episodes, annotations and model validation as one GraphQL graph.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="annograph: robot episodes, annotations and model validation as one GraphQL graph.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 datasets_app = typer.Typer(help="Manage datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 console = Console(stderr=True)
@@ -30,22 +34,43 @@ def _settings(**overrides) -> Settings:
         if value is not None:
             setattr(settings, key, value)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                    console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _migrate(settings: Settings) -> None:
+    from persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
 
 
 @app.command()
 def migrate() -> None:
     """Upgrade the database to the newest schema (safe to run again)."""
-    from persistence.migrate import upgrade
-
     settings = _settings()
-    upgrade(settings.database_url)
-    console.print(f"database at head: {settings.database_url}")
+    _migrate(settings)
+    console.print(f"database at the newest schema: {settings.database_url}")
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    from persistence.engine import create_engine
+    from persistence.migrate import current_revision, head_revision
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
 
 
 @app.command()
@@ -59,8 +84,13 @@ def serve(
     from graph.app import create_app
 
     settings = _settings(host=host, port=port)
+    if not asyncio.run(_schema_is_current(settings)):
+        console.print("[red]the database schema is not the newest: run `annograph migrate` first[/red]")
+        raise typer.Exit(2)
     console.print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+    )
 
 
 async def _register(settings: Settings, path: str, name: str | None) -> int:
@@ -109,6 +139,7 @@ def datasets_add(
 ) -> None:
     """Register (or re-index) a dataset folder, showing progress."""
     settings = _settings()
+    _migrate(settings)
     raise typer.Exit(asyncio.run(_register(settings, path, name)))
 
 
@@ -127,26 +158,35 @@ async def _has_datasets(settings: Settings) -> bool:
 def demo(
     path: Path = typer.Option(None, help="Where to write it (default <first data root>/demo)."),
     episodes: int = typer.Option(24, min=1, help="Number of episodes."),
-    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when a dataset is already registered."),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when a dataset is already registered."
+    ),
 ) -> None:
     """Write the synthetic demo dataset (HDF5 layout, known defects, true boxes) and register it."""
     from domain.demo import DemoSpec, write_demo_dataset
 
     settings = _settings()
+    _migrate(settings)
     if if_empty and asyncio.run(_has_datasets(settings)):
         console.print("a dataset is already registered: no demo written")
         return
     folder = (path or settings.demo_dir).expanduser().resolve()
     with _progress() as progress:
         bar = progress.add_task(f"writing demo to {folder}", total=episodes)
-        write_demo_dataset(folder, DemoSpec(episodes=episodes),
-                           progress=lambda done, total: progress.update(bar, completed=done, total=total))
+        write_demo_dataset(
+            folder,
+            DemoSpec(episodes=episodes),
+            workers=os.cpu_count() or 1,
+            progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
     raise typer.Exit(asyncio.run(_register(settings, str(folder), None)))
 
 
 @app.command("schema")
 def export_schema(
-    output: Path = typer.Option(None, help="Where to write the SDL (default schema.graphql of the repository)."),
+    output: Path = typer.Option(
+        None, help="Where to write the SDL (default schema.graphql of the repository)."
+    ),
 ) -> None:
     """Write the GraphQL schema (SDL) that the service serves."""
     from graph.schema import SCHEMA_FILE, schema_sdl

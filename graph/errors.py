@@ -32,8 +32,12 @@ class ErrorCodes(MaskErrors):
                 extensions["field"] = original.field
             extensions.update(original.details)
             return GraphQLError(
-                original.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                path=error.path, extensions=extensions,
+                original.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions=extensions,
             )
         if original is None:
             # Parse and validation errors: the query itself is wrong.

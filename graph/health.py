@@ -37,4 +37,6 @@ async def health(request: Request) -> JSONResponse:
         else:
             report[name] = {"status": "up"}
     healthy = all(r["status"] == "up" for r in report.values())
-    return JSONResponse({"status": "ok" if healthy else "down", "checks": report}, status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ok" if healthy else "down", "checks": report}, status_code=200 if healthy else 503
+    )

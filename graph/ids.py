@@ -11,7 +11,9 @@ def decode_id(gid: relay.GlobalID | None, type_name: str, field: str) -> int | N
     if gid is None:
         return None
     if gid.type_name != type_name:
-        raise BadUserInput(f"{field} must be the id of a {type_name}, got one of a {gid.type_name}", field=field)
+        raise BadUserInput(
+            f"{field} must be the id of a {type_name}, got one of a {gid.type_name}", field=field
+        )
     try:
         return int(gid.node_id)
     except ValueError:

@@ -28,8 +28,13 @@ async def frame(request: Request) -> Response:
     p = request.path_params
     try:
         target = await episodes.locate_frame(
-            rt, p["dataset_id"], p["index"], p["camera"], p["frame"],
-            _int_param(request, "width"), _int_param(request, "quality"),
+            rt,
+            p["dataset_id"],
+            p["index"],
+            p["camera"],
+            p["frame"],
+            _int_param(request, "width"),
+            _int_param(request, "quality"),
         )
     except NotFound as exc:
         return PlainTextResponse(exc.message, status_code=404)

@@ -127,8 +127,10 @@ def scan_episode(folder: Path, path: Path, fps: float) -> EpisodeHeader:
                     cameras[name[len(IMAGE_PREFIX) :]] = [int(shape[0]), int(shape[1]), int(shape[2])]
             if not lengths and not cameras:
                 raise EpisodeFileError(relative, "holds no timestamp, state or camera dataset")
-            length = lengths.get("timestamp") or lengths.get("observation.state") or max(
-                [*lengths.values(), *(c[0] for c in cameras.values())]
+            length = (
+                lengths.get("timestamp")
+                or lengths.get("observation.state")
+                or max([*lengths.values(), *(c[0] for c in cameras.values())])
             )
             duration = length / fps
             if "timestamp" in f and length:

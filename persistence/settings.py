@@ -54,7 +54,9 @@ class Settings(BaseSettings):
             elif scheme == "sqlite":
                 value = "sqlite+aiosqlite" + value[len(scheme) :]
             elif scheme not in _DB_SCHEMES:
-                raise ValueError(f"unsupported scheme {scheme!r}; use sqlite+aiosqlite:// or postgresql+asyncpg://")
+                raise ValueError(
+                    f"unsupported scheme {scheme!r}; use sqlite+aiosqlite:// or postgresql+asyncpg://"
+                )
         return value
 
     @field_validator("broadcast_url")
@@ -108,7 +110,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"ANNOGRAPH_{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}" for err in exc.errors()
+            f"ANNOGRAPH_{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
+            for err in exc.errors()
         )
         raise SettingsError(f"invalid configuration: {problems}") from None
 

@@ -53,7 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         _pg_problem = f"{type(exc).__name__}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
-            raise pytest.UsageError(f"CI=true but PostgreSQL at {PG_URL} does not answer ({_pg_problem})") from None
+            raise pytest.UsageError(
+                f"CI=true but PostgreSQL at {PG_URL} does not answer ({_pg_problem})"
+            ) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:

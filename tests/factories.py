@@ -65,8 +65,14 @@ def write_dataset(
 ) -> Path:
     lengths = lengths or [40 + 10 * i for i in range(episodes)]
     for i, length in enumerate(lengths):
-        write_episode(folder / "episodes" / f"episode_{i:06d}.hdf5", i, length, cameras=cameras, size=size,
-                      task_index=i % len(tasks))
+        write_episode(
+            folder / "episodes" / f"episode_{i:06d}.hdf5",
+            i,
+            length,
+            cameras=cameras,
+            size=size,
+            task_index=i % len(tasks),
+        )
     info = {
         "name": name,
         "fps": 30.0,

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import h5py
@@ -108,10 +109,23 @@ def info_document(spec: DemoSpec, total_frames: int) -> dict:
     }
 
 
+def _write_one(folder: Path, spec: DemoSpec, index: int) -> tuple[int, int, list[dict], int]:
+    """Write one episode and its ground truth; returns (index, frames, defects, bytes)."""
+    episode = generate_episode(spec, index)
+    path = folder / "episodes" / episode_name(index, ".hdf5")
+    boxes = write_episode(path, episode)
+    truth = folder / "ground_truth" / episode_name(index, ".json")
+    _write_json(truth, episode.ground_truth(boxes), indent=None)
+    return index, episode.length, episode.defects, path.stat().st_size + truth.stat().st_size
+
+
 def write_demo_dataset(
-    folder: Path, spec: DemoSpec = DemoSpec(), progress: Callable[[int, int], None] | None = None
+    folder: Path,
+    spec: DemoSpec = DemoSpec(),
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> dict:
-    """Write the whole demo dataset under `folder`.
+    """Write the whole demo dataset under `folder`, episodes in `workers` processes.
 
     Returns {"episodes", "frames", "defects": {episode index: [defect types]}, "bytes": written}.
     """
@@ -119,19 +133,27 @@ def write_demo_dataset(
     for sub in ("episodes", "ground_truth"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     _clear_stale(folder, spec.episodes)
+    if workers > 1:
+        pool = ProcessPoolExecutor(workers)
+        futures = [pool.submit(_write_one, folder, spec, i) for i in range(spec.episodes)]
+        results = as_completed(futures)
+    else:
+        pool = None
+        results = (_write_one(folder, spec, i) for i in range(spec.episodes))
     total_frames, size, found = 0, 0, {}
-    for index in range(spec.episodes):
-        episode = generate_episode(spec, index)
-        path = folder / "episodes" / episode_name(index, ".hdf5")
-        boxes = write_episode(path, episode)
-        truth = folder / "ground_truth" / episode_name(index, ".json")
-        _write_json(truth, episode.ground_truth(boxes), indent=None)
-        total_frames += episode.length
-        size += path.stat().st_size + truth.stat().st_size
-        if episode.defects:
-            found[str(index)] = episode.defects
-        if progress is not None:
-            progress(index + 1, spec.episodes)
+    try:
+        for done, result in enumerate(results, start=1):
+            index, frames, defects, written = result.result() if pool else result
+            total_frames += frames
+            size += written
+            if defects:
+                found[str(index)] = defects
+            if progress is not None:
+                progress(done, spec.episodes)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    found = dict(sorted(found.items(), key=lambda item: int(item[0])))
     _write_json(folder / "defects.json", {"episodes": found})
     _write_json(folder / "info.json", info_document(spec, total_frames))
     size += (folder / "defects.json").stat().st_size + (folder / "info.json").stat().st_size

@@ -10,9 +10,13 @@ from graph.types.job import Job
 @strawberry.input(description="A dataset folder to register (or re-index) from under a data root.")
 class RegisterDatasetInput:
     path: str = strawberry.field(
-        description="The folder, absolute or relative to the first data root; it must hold info.json and episodes/."
+        description=(
+            "The folder, absolute or relative to the first data root; it must hold info.json and episodes/."
+        )
     )
-    name: str | None = strawberry.field(default=None, description="Display name; default the name in info.json.")
+    name: str | None = strawberry.field(
+        default=None, description="Display name; default the name in info.json."
+    )
 
 
 @strawberry.type
@@ -24,5 +28,7 @@ class DatasetMutations:
         )
     )
     async def register_dataset(self, info: Info, input: RegisterDatasetInput) -> Job:
-        job = await datasets.register_dataset(info.context.runtime, input.path, input.name, field="input.path")
+        job = await datasets.register_dataset(
+            info.context.runtime, input.path, input.name, field="input.path"
+        )
         return Job.from_row(job)

@@ -12,14 +12,18 @@ from graph.types.pagination import decode_cursor, encode_cursor, page_size
 @strawberry.type
 class DatasetQueries:
     @strawberry.field(description="Registered datasets, oldest first, a page at a time.")
-    async def datasets(self, info: Info, first: int | None = None, after: str | None = None) -> DatasetConnection:
+    async def datasets(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> DatasetConnection:
         rt = info.context.runtime
         limit = page_size(first, rt.settings)
         after_id = decode_cursor(after, "dataset")
         rows = await datasets.list_datasets(rt, after_id=after_id, limit=limit + 1)
         for row in rows:
             info.context.loaders.dataset.prime(row.id, row)
-        edges = [relay.Edge(cursor=encode_cursor("dataset", r.id), node=Dataset.from_row(r)) for r in rows[:limit]]
+        edges = [
+            relay.Edge(cursor=encode_cursor("dataset", r.id), node=Dataset.from_row(r)) for r in rows[:limit]
+        ]
         return DatasetConnection(
             edges=edges,
             page_info=relay.PageInfo(

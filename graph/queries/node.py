@@ -7,4 +7,6 @@ from strawberry import relay
 @strawberry.type
 class NodeQueries:
     node: relay.Node | None = relay.node(description="Any object by its global id, or null.")
-    nodes: list[relay.Node | None] = relay.node(description="Objects by their global ids, in order; null where none.")
+    nodes: list[relay.Node | None] = relay.node(
+        description="Objects by their global ids, in order; null where none."
+    )

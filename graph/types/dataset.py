@@ -27,8 +27,12 @@ class DatasetFormat(Enum):
 @strawberry.input(description="Narrows a dataset's episodes; all given conditions must hold.")
 class EpisodeFilter:
     task_index: int | None = strawberry.field(default=None, description="Only episodes of this task.")
-    min_length: int | None = strawberry.field(default=None, description="Only episodes of at least this many frames.")
-    max_length: int | None = strawberry.field(default=None, description="Only episodes of at most this many frames.")
+    min_length: int | None = strawberry.field(
+        default=None, description="Only episodes of at least this many frames."
+    )
+    max_length: int | None = strawberry.field(
+        default=None, description="Only episodes of at most this many frames."
+    )
 
     def to_data(self) -> EpisodeFilterData:
         return EpisodeFilterData(self.task_index, self.min_length, self.max_length)
@@ -88,8 +92,13 @@ class Dataset(relay.Node):
         limit = page_size(first, info.context.runtime.settings)
         after_index = decode_cursor(after, "episode")
         data = filter.to_data() if filter else EpisodeFilterData()
-        rows = await info.context.loaders.episode_page.load(PageRequest(self.id, data, after_index, limit + 1))
-        edges = [relay.Edge(cursor=encode_cursor("episode", r.index), node=Episode.from_row(r)) for r in rows[:limit]]
+        rows = await info.context.loaders.episode_page.load(
+            PageRequest(self.id, data, after_index, limit + 1)
+        )
+        edges = [
+            relay.Edge(cursor=encode_cursor("episode", r.index), node=Episode.from_row(r))
+            for r in rows[:limit]
+        ]
         return EpisodeConnection(
             edges=edges,
             page_info=relay.PageInfo(

@@ -30,7 +30,9 @@ class Episode(relay.Node):
     length: int = strawberry.field(description="Number of frames.")
     duration: float = strawberry.field(description="Seconds from the first frame to the end of the last.")
     task_index: int | None = strawberry.field(description="Index of the episode's task in the dataset.")
-    missing_data: list[str] = strawberry.field(description="Layout datasets this episode's file does not have.")
+    missing_data: list[str] = strawberry.field(
+        description="Layout datasets this episode's file does not have."
+    )
     row: strawberry.Private[EpisodeRow]
 
     @classmethod
@@ -51,7 +53,7 @@ class Episode(relay.Node):
         return [cls.from_row(r) if r else None for r in rows]
 
     @strawberry.field(description="The dataset this episode belongs to.")
-    async def dataset(self, info: Info) -> Annotated["Dataset", strawberry.lazy("graph.types.dataset")]:  # noqa: F821
+    async def dataset(self, info: Info) -> Annotated[Dataset, strawberry.lazy("graph.types.dataset")]:  # noqa: F821
         from graph.types.dataset import Dataset
 
         return Dataset.from_row(await info.context.loaders.dataset.load(self.row.dataset_id))

@@ -86,7 +86,9 @@ class JobConnection(relay.Connection[Job]):
 @strawberry.input(description="Narrows the job list; all given conditions must hold.")
 class JobFilter:
     kind: JobKind | None = strawberry.field(default=None, description="Only jobs of this kind.")
-    status: list[JobStatus] | None = strawberry.field(default=None, description="Only jobs in one of these states.")
-    dataset_id: relay.GlobalID | None = strawberry.field(default=None, description="Only jobs on this dataset.")
-
-
+    status: list[JobStatus] | None = strawberry.field(
+        default=None, description="Only jobs in one of these states."
+    )
+    dataset_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Only jobs on this dataset."
+    )

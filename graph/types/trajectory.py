@@ -17,13 +17,19 @@ class Trajectory:
     frames: NumericArray = strawberry.field(description="The frame index of each sample.")
     timestamps: NumericArray | None = strawberry.field(description="Seconds since the episode started.")
     joint_names: list[str] = strawberry.field(description="Names of the joints, in the order of the rows.")
-    joint_positions: NumericArray | None = strawberry.field(description="Joint positions (rad), one row per joint.")
-    joint_velocities: NumericArray | None = strawberry.field(description="Joint velocities (rad/s), one row per joint.")
+    joint_positions: NumericArray | None = strawberry.field(
+        description="Joint positions (rad), one row per joint."
+    )
+    joint_velocities: NumericArray | None = strawberry.field(
+        description="Joint velocities (rad/s), one row per joint."
+    )
     ee_pose: NumericArray | None = strawberry.field(
         description="End-effector pose, rows x, y, z, qx, qy, qz, qw."
     )
     gripper: NumericArray | None = strawberry.field(description="Gripper closure, 0 open to 1 closed.")
-    actions: NumericArray | None = strawberry.field(description="Commanded actions, one row per action dimension.")
+    actions: NumericArray | None = strawberry.field(
+        description="Commanded actions, one row per action dimension."
+    )
     missing: list[str] = strawberry.field(description="Layout datasets this episode's file does not have.")
 
     @classmethod

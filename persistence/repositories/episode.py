@@ -85,7 +85,9 @@ async def replace_episodes(session: AsyncSession, dataset_id: int, values: Seque
     """Make the dataset's episodes exactly `values` (keyed by index), keeping rows that still exist."""
     existing = {
         row.index: row
-        for row in (await session.execute(select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id))).scalars()
+        for row in (
+            await session.execute(select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id))
+        ).scalars()
     }
     wanted = {v["index"]: v for v in values}
     stale = [i for i in existing if i not in wanted]

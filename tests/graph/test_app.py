@@ -19,7 +19,10 @@ async def test_graphiql_is_served(client):
 async def test_health_checks_database_and_broadcaster(client, runtime):
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": {"status": "up"}, "broadcaster": {"status": "up"}}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": {"status": "up"}, "broadcaster": {"status": "up"}},
+    }
 
 
 async def test_health_names_what_is_down(client, runtime, monkeypatch):
@@ -43,8 +46,9 @@ async def test_unexpected_errors_are_masked_and_logged(client, runtime, monkeypa
 
     monkeypatch.setattr(datasets, "list_datasets", explode)
     with caplog.at_level(logging.ERROR, logger="annograph.errors"):
-        response = await client.post("/graphql", json={"query": "{ datasets { totalCount } }"},
-                                     headers={"X-Request-ID": "req-123"})
+        response = await client.post(
+            "/graphql", json={"query": "{ datasets { totalCount } }"}, headers={"X-Request-ID": "req-123"}
+        )
     body = response.json()
     error = body["errors"][0]
     assert error["message"] == "Internal server error"

@@ -46,17 +46,25 @@ async def test_episodes_pagination_and_filters(client, runtime, tiny_dataset):
     assert page["pageInfo"]["hasNextPage"] is True
     assert page["edges"][1]["node"]["task"] == {"index": 1, "description": "place the cube"}
     assert abs(page["edges"][0]["node"]["duration"] - 40 / 30) < 1e-6
-    rest = (await gql(client, query, first=2, after=page["pageInfo"]["endCursor"]))["data"]["datasets"]["edges"][0]
+    rest = (await gql(client, query, first=2, after=page["pageInfo"]["endCursor"]))["data"]["datasets"][
+        "edges"
+    ][0]
     rest = rest["node"]["episodes"]
     assert [e["node"]["index"] for e in rest["edges"]] == [2]
-    assert rest["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True, "endCursor": rest["pageInfo"]["endCursor"]}
+    assert rest["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "endCursor": rest["pageInfo"]["endCursor"],
+    }
 
     filtered = await gql(client, query, filter={"minLength": 45, "taskIndex": 0})
     eps = filtered["data"]["datasets"]["edges"][0]["node"]["episodes"]
     assert [e["node"]["index"] for e in eps["edges"]] == [2]
     assert eps["totalCount"] == 1
     longest = await gql(client, query, filter={"maxLength": 50})
-    assert [e["node"]["index"] for e in longest["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"]] == [0, 1]
+    assert [
+        e["node"]["index"] for e in longest["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"]
+    ] == [0, 1]
 
 
 async def test_page_size_cap_and_bad_cursor(client, runtime, tiny_dataset):
@@ -70,7 +78,10 @@ async def test_page_size_cap_and_bad_cursor(client, runtime, tiny_dataset):
 
 async def test_node_and_episode_by_index(client, runtime, tiny_dataset):
     await register(runtime, tiny_dataset)
-    body = await gql(client, "{ datasets { edges { node { id episode(index: 1) { id index } missing: episode(index: 9) { id } } } } }")
+    body = await gql(
+        client,
+        "{ datasets { edges { node { id episode(index: 1) { id index } missing: episode(index: 9) { id } } } } }",
+    )
     dataset = body["data"]["datasets"]["edges"][0]["node"]
     assert dataset["missing"] is None
     episode_id = dataset["episode"]["id"]
@@ -81,7 +92,11 @@ async def test_node_and_episode_by_index(client, runtime, tiny_dataset):
         id=episode_id,
         d=dataset["id"],
     )
-    assert node["data"]["e"] == {"__typename": "Episode", "index": 1, "dataset": {"id": dataset["id"], "name": "tiny"}}
+    assert node["data"]["e"] == {
+        "__typename": "Episode",
+        "index": 1,
+        "dataset": {"id": dataset["id"], "name": "tiny"},
+    }
     assert node["data"]["d"] == {"__typename": "Dataset", "name": "tiny"}
     bad = await gql(client, '{ node(id: "not-a-global-id") { id } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -50,7 +50,7 @@ async def test_errors(client, runtime, tiny_dataset):
     dataset_id = await register(runtime, tiny_dataset)
     base = f"/media/datasets/{dataset_id}/episodes"
     cases = {
-        f"/media/datasets/999/episodes/0/cameras/front/frames/0.jpg": (404, "dataset 999"),
+        "/media/datasets/999/episodes/0/cameras/front/frames/0.jpg": (404, "dataset 999"),
         f"{base}/9/cameras/front/frames/0.jpg": (404, "no episode 9"),
         f"{base}/0/cameras/rear/frames/0.jpg": (404, "no camera 'rear'"),
         f"{base}/0/cameras/front/frames/40.jpg": (404, "frame must be between 0 and 39"),

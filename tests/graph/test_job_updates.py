@@ -19,8 +19,9 @@ SUBSCRIBE = """subscription($jobId: ID, $datasetId: ID) { jobUpdates(jobId: $job
 
 @pytest.fixture
 async def server(runtime):
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="on")
+    config = uvicorn.Config(
+        create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -35,7 +36,9 @@ async def _open(address: str, variables: dict):
     ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])
     await ws.send(json.dumps({"type": "connection_init"}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}}))
+    await ws.send(
+        json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}})
+    )
     return ws
 
 
@@ -63,8 +66,11 @@ async def test_job_updates_follow_a_registration(server, runtime, data_root):
         # A dataset-wide subscription opened before the job exists sees it from PENDING on.
         watcher = await _open(server, {})
         await asyncio.sleep(0.1)
-        body = await gql(client, "mutation($p: String!) { registerDataset(input: {path: $p}) { id status } }",
-                         p=str(folder))
+        body = await gql(
+            client,
+            "mutation($p: String!) { registerDataset(input: {path: $p}) { id status } }",
+            p=str(folder),
+        )
         job_id = body["data"]["registerDataset"]["id"]
         # A subscription by job id starts with the current state and ends when the job ends.
         follower = await _open(server, {"jobId": job_id})

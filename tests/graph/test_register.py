@@ -66,7 +66,9 @@ async def test_bad_paths_are_rejected_at_once(client, runtime, tiny_dataset, tmp
     escape = tiny_dataset.parent / "link"
     os.symlink(outside, escape)
     assert "outside the data roots" in (await _bad(client, escape))["message"]
-    assert "outside the data roots" in (await _bad(client, tiny_dataset / ".." / ".." / "elsewhere"))["message"]
+    assert (
+        "outside the data roots" in (await _bad(client, tiny_dataset / ".." / ".." / "elsewhere"))["message"]
+    )
     assert "no such folder" in (await _bad(client, tiny_dataset.parent / "nope"))["message"]
 
     (tiny_dataset / "info.json").unlink()
@@ -106,14 +108,20 @@ async def test_jobs_filter(client, runtime, tiny_dataset, data_root):
     other = write_dataset(data_root / "other", episodes=1)
     (other / "episodes" / "episode_000000.hdf5").write_bytes(b"broken")
     await _register(client, runtime, other)
-    body = await gql(client, '{ jobs(filter: {status: [FAILED]}) { totalCount edges { node { errorCode } } } }')
+    body = await gql(
+        client, "{ jobs(filter: {status: [FAILED]}) { totalCount edges { node { errorCode } } } }"
+    )
     assert body["data"]["jobs"]["totalCount"] == 1
-    body = await gql(client, '{ jobs(filter: {kind: INDEXING, status: [COMPLETED, FAILED]}, first: 1) { totalCount pageInfo { hasNextPage } } }')
+    body = await gql(
+        client,
+        "{ jobs(filter: {kind: INDEXING, status: [COMPLETED, FAILED]}, first: 1) { totalCount pageInfo { hasNextPage } } }",
+    )
     assert body["data"]["jobs"] == {"totalCount": 2, "pageInfo": {"hasNextPage": True}}
     datasets = await gql(client, "{ datasets { edges { node { id } } } }")
     dataset_id = datasets["data"]["datasets"]["edges"][0]["node"]["id"]
-    body = await gql(client, 'query($d: ID!) { jobs(filter: {datasetId: $d}) { totalCount } }', d=dataset_id)
+    body = await gql(client, "query($d: ID!) { jobs(filter: {datasetId: $d}) { totalCount } }", d=dataset_id)
     assert body["data"]["jobs"]["totalCount"] == 1
-    body = await gql(client, 'query($d: ID!) { jobs(filter: {datasetId: $d}) { totalCount } }',
-                     d=str(GlobalID("Job", "1")))
+    body = await gql(
+        client, "query($d: ID!) { jobs(filter: {datasetId: $d}) { totalCount } }", d=str(GlobalID("Job", "1"))
+    )
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.datasetId"}

@@ -44,8 +44,12 @@ async def test_trajectory_defaults_to_whole_episode(client, runtime, tiny_datase
 
 async def test_trajectory_bad_ranges(client, runtime, tiny_dataset):
     await register(runtime, tiny_dataset)
-    for args, field in [({"from": -1}, "fromFrame"), ({"to": 50}, "toFrame"), ({"from": 10, "to": 5}, "toFrame"),
-                        ({"stride": 0}, "stride")]:
+    for args, field in [
+        ({"from": -1}, "fromFrame"),
+        ({"to": 50}, "toFrame"),
+        ({"from": 10, "to": 5}, "toFrame"),
+        ({"stride": 0}, "stride"),
+    ]:
         body = await gql(client, QUERY, **args)
         assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, args
 
@@ -63,4 +67,7 @@ async def test_missing_datasets_and_nan_are_null(client, runtime, data_root):
     assert t["jointPositions"][2][3] is None
     assert t["jointPositions"][2][4] is not None
     body = await gql(client, "{ datasets { edges { node { episode(index: 1) { missingData } } } } }")
-    assert body["data"]["datasets"]["edges"][0]["node"]["episode"]["missingData"] == ["action", "observation.velocity"]
+    assert body["data"]["datasets"]["edges"][0]["node"]["episode"]["missingData"] == [
+        "action",
+        "observation.velocity",
+    ]

@@ -1,0 +1,79 @@
+"""The annograph command: help, demo, datasets add, clear errors, schema check for serve."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from graph.cli import app
+from persistence.settings import get_settings
+from tests.factories import write_dataset
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, database_url, data_root):
+    monkeypatch.setenv("ANNOGRAPH_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("ANNOGRAPH_DATABASE_URL", database_url)
+    monkeypatch.setenv("ANNOGRAPH_DATA_ROOTS", str(data_root))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["demo"], ["datasets", "add"], ["schema"]])
+def test_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_datasets_add_with_progress_and_errors(env, data_root):
+    folder = write_dataset(data_root / "cli", episodes=2)
+    result = runner.invoke(app, ["datasets", "add", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "registered dataset 1: 2 episodes, 90 frames (job v1)" in result.output
+    assert result.output.startswith("indexing")  # the progress bar
+
+    again = runner.invoke(app, ["datasets", "add", "cli"])
+    assert again.exit_code == 0 and "(job v2)" in again.output
+
+    outside = runner.invoke(app, ["datasets", "add", "/etc"])
+    assert outside.exit_code == 1 and "outside the data roots" in outside.output
+
+    (folder / "episodes" / "episode_000001.hdf5").write_bytes(b"junk")
+    broken = runner.invoke(app, ["datasets", "add", str(folder)])
+    assert broken.exit_code == 1
+    assert "failed" in broken.output and "episode_000001.hdf5" in broken.output
+
+
+def test_demo_writes_and_registers_once(env, data_root):
+    result = runner.invoke(app, ["demo", "--episodes", "2"])
+    assert result.exit_code == 0, result.output
+    assert "registered dataset 1: 2 episodes" in result.output
+    info = json.loads((data_root / "demo" / "info.json").read_text())
+    assert info["cameras"] == ["front", "side"] and info["fps"] == 30.0
+    assert len(list((data_root / "demo" / "ground_truth").glob("*.json"))) == 2
+    skipped = runner.invoke(app, ["demo", "--if-empty"])
+    assert skipped.exit_code == 0 and "already registered" in skipped.output
+
+
+def test_bad_setting_fails_with_the_variable_name(env, monkeypatch):
+    monkeypatch.setenv("ANNOGRAPH_PORT", "not-a-port")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2
+    assert "ANNOGRAPH_PORT" in result.output
+
+
+def test_serve_refuses_an_unmigrated_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANNOGRAPH_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("ANNOGRAPH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["serve"])
+    get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "annograph migrate" in result.output

@@ -1,0 +1,78 @@
+"""Live events over every broadcaster backend the service supports, with bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from persistence.events import EventHub
+from tests.conftest import PG_URL
+
+REDIS_URL = os.environ.get("ANNOGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _reachable(url: str) -> bool:
+    hub = EventHub(url)
+    try:
+        async with asyncio.timeout(3):
+            await hub.connect()
+            await hub.ping()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        await hub.disconnect()
+
+
+@pytest.fixture(params=["memory", "redis", "postgres"])
+async def hub(request):
+    url = {
+        "memory": "memory://",
+        "redis": REDIS_URL,
+        "postgres": PG_URL.replace("postgresql+asyncpg", "postgres"),
+    }[request.param]
+    if not await _reachable(url):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the {request.param} broadcaster at {url} does not answer")
+        pytest.skip(f"{request.param} broadcaster not reachable at {url}")
+    hub = EventHub(url, queue_size=4)
+    await hub.connect()
+    yield hub
+    await hub.disconnect()
+
+
+async def _take(messages, n: int) -> list[dict]:
+    async with asyncio.timeout(5):
+        return [await anext(messages) for _ in range(n)]
+
+
+async def test_round_trip_to_every_subscriber(hub):
+    async with hub.subscribe("t.round") as first, hub.subscribe("t.round") as second:
+        await hub.publish("t.round", {"id": 1})
+        await hub.publish("t.other", {"id": 99})
+        await hub.publish("t.round", {"id": 2})
+        assert await _take(first, 2) == [{"id": 1}, {"id": 2}]
+        assert await _take(second, 2) == [{"id": 1}, {"id": 2}]
+
+
+async def test_slow_subscriber_keeps_only_the_newest(hub):
+    async with hub.subscribe("t.slow") as slow, hub.subscribe("t.slow") as marker:
+        for i in range(20):
+            await hub.publish("t.slow", {"id": i})
+        # Once the marker has seen the last message, every message has been fanned out.
+        async with asyncio.timeout(5):
+            while (await anext(marker))["id"] != 19:
+                pass
+        assert await _take(slow, 4) == [{"id": 16}, {"id": 17}, {"id": 18}, {"id": 19}]
+
+
+async def test_ping(hub):
+    await hub.ping()
+
+
+async def test_dead_backend_fails_fast():
+    hub = EventHub("redis://127.0.0.1:1/0")
+    with pytest.raises((ConnectionError, OSError, TimeoutError)):
+        await hub.ping(timeout=2)
