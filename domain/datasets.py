@@ -131,6 +131,7 @@ async def _index_dataset(rt: Runtime, folder: Path, name: str | None, ctx: JobCo
             dataset_id=dataset.id,
             message=f"indexed {len(headers)} episodes",
         )
+    rt.frame_lookups.clear()  # the index changed: frame requests must see it now
 
 
 async def list_datasets(rt: Runtime, *, after_id: int | None, limit: int) -> list[DatasetRow]:

@@ -14,7 +14,6 @@ from domain.errors import BadUserInput, NotFound
 from domain.runtime import Runtime
 from domain.trajectories import Trajectory, build_trajectory, frame_range
 from persistence.episode_files import TRAJECTORY_DATASETS
-from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories.episode import EpisodeFilter
 from persistence.tables import DatasetRow, EpisodeRow
@@ -125,11 +124,16 @@ async def locate_frame(
 ) -> FrameTarget:
     """Everything needed to serve a frame, checked against the index without opening the file."""
     width, quality = frames_.check_encoding(width, quality)
-    async with rt.sessions() as session:
-        dataset = await datasets_repo.read_dataset(session, dataset_id)
-        if dataset is None:
-            raise NotFound(f"dataset {dataset_id} does not exist")
-        episode = await episodes_repo.read_episode_by_index(session, dataset_id, index)
+    # Frame requests come in bursts for the same episode: its row is cached for a few seconds.
+    key = (dataset_id, index)
+    found = rt.frame_lookups.get(key)
+    if found is None:
+        async with rt.sessions() as session:
+            found = await episodes_repo.read_episode_with_dataset(session, dataset_id, index)
+        rt.frame_lookups[key] = found
+    dataset, episode = found
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} does not exist")
     if episode is None:
         raise NotFound(f"dataset {dataset_id} has no episode {index}")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.jobs import JobRunner
@@ -21,6 +22,9 @@ class Runtime:
     files: EpisodeFileCache
     events: EventHub
     jobs: JobRunner = field(init=False)
+    # (dataset id, episode index) -> (dataset, episode) rows for frame requests; short-lived so
+    # that re-indexing in another process shows within seconds.
+    frame_lookups: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
 
     def __post_init__(self) -> None:
         self.jobs = JobRunner(self.sessions, self.events)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.tables import EpisodeRow
+from persistence.tables import DatasetRow, EpisodeRow
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,16 @@ async def replace_episodes(session: AsyncSession, dataset_id: int, values: Seque
             for key, item in value.items():
                 setattr(row, key, item)
     await session.flush()
+
+
+async def read_episode_with_dataset(
+    session: AsyncSession, dataset_id: int, index: int
+) -> tuple[DatasetRow | None, EpisodeRow | None]:
+    """The dataset and one of its episodes in one statement (the episode may be absent)."""
+    query = (
+        select(DatasetRow, EpisodeRow)
+        .outerjoin(EpisodeRow, (EpisodeRow.dataset_id == DatasetRow.id) & (EpisodeRow.index == index))
+        .where(DatasetRow.id == dataset_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else (None, None)

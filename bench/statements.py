@@ -1,0 +1,123 @@
+"""SQL statements per request for `datasets { episodes(first: N) { task { ... } } }` at page
+sizes 10, 50 and 200, on SQLite and (when it answers) PostgreSQL, against the statements a
+resolver-per-row (N+1) implementation would send.
+
+    .venv/bin/python -m bench.statements
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from domain.runtime import Runtime
+from graph.app import create_app
+from persistence.engine import StatementCounter
+from persistence.migrate import upgrade
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import task as tasks_repo
+from persistence.settings import load_settings
+
+DATASETS = 3
+EPISODES = 250
+QUERY = """query($first: Int) { datasets { totalCount edges { node { name
+  episodes(first: $first) { totalCount edges { node { index length task { index description } } } } } } } }"""
+PG_URL = os.environ.get("ANNOGRAPH_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def seed(rt: Runtime) -> None:
+    async with rt.sessions() as session, session.begin():
+        for d in range(DATASETS):
+            row = await datasets_repo.upsert_dataset(
+                session,
+                f"/bench/set{d}",
+                name=f"set{d}",
+                format="HDF5",
+                fps=30.0,
+                cameras=["front"],
+                joint_names=[],
+                features={},
+                episode_count=EPISODES,
+                frame_count=EPISODES * 100,
+            )
+            await tasks_repo.replace_tasks(session, row.id, [(0, "pick"), (1, "place"), (2, "push")])
+            await episodes_repo.replace_episodes(
+                session,
+                row.id,
+                [
+                    dict(
+                        index=i,
+                        file=f"episodes/episode_{i:06d}.hdf5",
+                        length=100,
+                        duration=3.3,
+                        task_index=i % 3,
+                        cameras={"front": [100, 240, 320]},
+                        missing=[],
+                        file_size=1,
+                        file_mtime=0.0,
+                    )
+                    for i in range(EPISODES)
+                ],
+            )
+
+
+async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
+    rt = Runtime.build(load_settings(var_dir=var_dir, database_url=database_url))
+    await rt.start()
+    try:
+        await seed(rt)
+        transport = httpx.ASGITransport(app=create_app(runtime=rt))
+        counts = {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for first in (10, 50, 200):
+                with StatementCounter(rt.engine) as counter:
+                    body = (
+                        await client.post("/graphql", json={"query": QUERY, "variables": {"first": first}})
+                    ).json()
+                assert "errors" not in body, body
+                counts[first] = counter.count
+        return counts
+    finally:
+        await rt.stop()
+
+
+async def reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from persistence.engine import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+def main() -> None:
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        upgrade(url)
+        results["SQLite"] = asyncio.run(measure(url, Path(tmp)))
+        try:
+            asyncio.run(reset_postgres(PG_URL))
+            upgrade(PG_URL)
+            results["PostgreSQL"] = asyncio.run(measure(PG_URL, Path(tmp)))
+        except OSError as exc:
+            print(f"PostgreSQL not reachable ({exc}): measured on SQLite only")
+    print(f"SQL statements per request, {DATASETS} datasets x {EPISODES} episodes")
+    print(f"  {'database':<11}{'first':>7}{'annograph':>11}{'N+1 reference':>15}{'ratio':>8}")
+    for name, counts in results.items():
+        for first, count in counts.items():
+            # One query for the datasets, then per dataset one for its page and per episode one for its task.
+            naive = 1 + DATASETS * (1 + first)
+            print(f"  {name:<11}{first:>7}{count:>11}{naive:>15}{count / naive:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
