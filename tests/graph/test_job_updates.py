@@ -9,6 +9,7 @@ import pytest
 import uvicorn
 import websockets
 
+from domain import jobs
 from graph.app import create_app
 from tests.conftest import gql
 from tests.factories import write_dataset
@@ -57,8 +58,9 @@ async def _collect(ws, until_complete: bool = True, limit: int = 200) -> list[di
     return events
 
 
-async def test_job_updates_follow_a_registration(server, runtime, data_root):
-    # Enough episodes that progress is reported more than once.
+async def test_job_updates_follow_a_registration(server, runtime, data_root, monkeypatch):
+    # Every step's progress is written (the runner normally writes at most five a second).
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0.0)
     folder = write_dataset(data_root / "many", episodes=12, lengths=[12] * 12)
     import httpx
 
@@ -86,7 +88,11 @@ async def test_job_updates_follow_a_registration(server, runtime, data_root):
     assert watched[0]["status"] in ("PENDING", "RUNNING")
     assert progress == sorted(progress), progress
     assert watched[-1]["status"] == "COMPLETED"
-    assert any(0 < p < 1 for p in progress) or len(watched) >= 3
+    steps = [round(p * 12) for p in progress if 0 < p < 1]
+    # Each event carries the job as read when delivered, so a late reader may skip a step.
+    assert steps == sorted(steps) and len(set(steps)) >= 6, progress
+    followed_steps = [round(e["progress"] * 12) for e in followed]
+    assert followed_steps == sorted(followed_steps) and followed_steps[-1] == 12
 
 
 async def test_job_updates_unknown_job(server):
