@@ -18,10 +18,8 @@ from domain.runtime import Runtime
 from graph.app import create_app
 from persistence.engine import StatementCounter
 from persistence.migrate import upgrade
-from persistence.repositories import dataset as datasets_repo
-from persistence.repositories import episode as episodes_repo
-from persistence.repositories import task as tasks_repo
 from persistence.settings import load_settings
+from tests.factories import seed_index
 
 DATASETS = 3
 EPISODES = 250
@@ -30,47 +28,11 @@ QUERY = """query($first: Int) { datasets { totalCount edges { node { name
 PG_URL = os.environ.get("ANNOGRAPH_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-async def seed(rt: Runtime) -> None:
-    async with rt.sessions() as session, session.begin():
-        for d in range(DATASETS):
-            row = await datasets_repo.upsert_dataset(
-                session,
-                f"/bench/set{d}",
-                name=f"set{d}",
-                format="HDF5",
-                fps=30.0,
-                cameras=["front"],
-                joint_names=[],
-                features={},
-                episode_count=EPISODES,
-                frame_count=EPISODES * 100,
-            )
-            await tasks_repo.replace_tasks(session, row.id, [(0, "pick"), (1, "place"), (2, "push")])
-            await episodes_repo.replace_episodes(
-                session,
-                row.id,
-                [
-                    dict(
-                        index=i,
-                        file=f"episodes/episode_{i:06d}.hdf5",
-                        length=100,
-                        duration=3.3,
-                        task_index=i % 3,
-                        cameras={"front": [100, 240, 320]},
-                        missing=[],
-                        file_size=1,
-                        file_mtime=0.0,
-                    )
-                    for i in range(EPISODES)
-                ],
-            )
-
-
 async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
     rt = Runtime.build(load_settings(var_dir=var_dir, database_url=database_url))
     await rt.start()
     try:
-        await seed(rt)
+        await seed_index(rt, DATASETS, EPISODES)
         transport = httpx.ASGITransport(app=create_app(runtime=rt))
         counts = {}
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

@@ -84,3 +84,44 @@ def write_dataset(
     }
     (folder / "info.json").write_text(json.dumps(info))
     return folder
+
+
+async def seed_index(runtime, datasets: int, episodes: int) -> None:
+    """Index rows for `datasets` x `episodes` without files (for statement counts)."""
+    from persistence.repositories import dataset as datasets_repo
+    from persistence.repositories import episode as episodes_repo
+    from persistence.repositories import task as tasks_repo
+
+    async with runtime.sessions() as session, session.begin():
+        for d in range(datasets):
+            row = await datasets_repo.upsert_dataset(
+                session,
+                f"/data/set{d}",
+                name=f"set{d}",
+                format="HDF5",
+                fps=30.0,
+                cameras=["front"],
+                joint_names=[],
+                features={},
+                episode_count=episodes,
+                frame_count=episodes * 10,
+            )
+            await tasks_repo.replace_tasks(session, row.id, [(0, "pick"), (1, "place"), (2, "push")])
+            await episodes_repo.replace_episodes(
+                session,
+                row.id,
+                [
+                    dict(
+                        index=i,
+                        file=f"episodes/episode_{i:06d}.hdf5",
+                        length=10 + i,
+                        duration=1.0,
+                        task_index=i % 3,
+                        cameras={"front": [10, 48, 64]},
+                        missing=[],
+                        file_size=1,
+                        file_mtime=0.0,
+                    )
+                    for i in range(episodes)
+                ],
+            )

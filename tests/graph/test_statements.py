@@ -3,49 +3,11 @@
 from __future__ import annotations
 
 from persistence.engine import StatementCounter
-from persistence.repositories import dataset as datasets_repo
-from persistence.repositories import episode as episodes_repo
-from persistence.repositories import task as tasks_repo
 from tests.conftest import gql
+from tests.factories import seed_index
 
 NESTED = """query($first: Int) { datasets { edges { node { name
   episodes(first: $first) { totalCount edges { node { index length task { index description } } } } } } } }"""
-
-
-async def seed(runtime, datasets: int, episodes: int) -> None:
-    async with runtime.sessions() as session, session.begin():
-        for d in range(datasets):
-            row = await datasets_repo.upsert_dataset(
-                session,
-                f"/data/set{d}",
-                name=f"set{d}",
-                format="HDF5",
-                fps=30.0,
-                cameras=["front"],
-                joint_names=[],
-                features={},
-                episode_count=episodes,
-                frame_count=episodes * 10,
-            )
-            await tasks_repo.replace_tasks(session, row.id, [(0, "pick"), (1, "place"), (2, "push")])
-            await episodes_repo.replace_episodes(
-                session,
-                row.id,
-                [
-                    dict(
-                        index=i,
-                        file=f"episodes/episode_{i:06d}.hdf5",
-                        length=10 + i,
-                        duration=1.0,
-                        task_index=i % 3,
-                        cameras={"front": [10, 48, 64]},
-                        missing=[],
-                        file_size=1,
-                        file_mtime=0.0,
-                    )
-                    for i in range(episodes)
-                ],
-            )
 
 
 async def count_statements(client, runtime, first: int) -> tuple[int, dict]:
@@ -56,7 +18,7 @@ async def count_statements(client, runtime, first: int) -> tuple[int, dict]:
 
 
 async def test_statements_do_not_grow_with_page_size(client, runtime):
-    await seed(runtime, datasets=3, episodes=210)
+    await seed_index(runtime, datasets=3, episodes=210)
     counts = {}
     for first in (10, 50, 200):
         counts[first], body = await count_statements(client, runtime, first)
@@ -70,9 +32,9 @@ async def test_statements_do_not_grow_with_page_size(client, runtime):
 
 
 async def test_statements_do_not_grow_with_dataset_count(client, runtime):
-    await seed(runtime, datasets=1, episodes=20)
+    await seed_index(runtime, datasets=1, episodes=20)
     one, _ = await count_statements(client, runtime, 20)
-    await seed(runtime, datasets=6, episodes=20)  # set0 re-seeded; five more datasets
+    await seed_index(runtime, datasets=6, episodes=20)  # set0 re-seeded; five more datasets
     six, body = await count_statements(client, runtime, 20)
     assert len(body["data"]["datasets"]["edges"]) == 6
     assert one == six
