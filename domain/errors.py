@@ -27,3 +27,11 @@ class Conflict(DomainError):
 
 class LimitExceeded(DomainError):
     code = "LIMIT_EXCEEDED"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"

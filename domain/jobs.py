@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -101,6 +102,7 @@ class JobRunner:
         self._tasks: dict[int, asyncio.Task] = {}
         self._finished_in_body: set[int] = set()
         self._target_locks: dict[str, asyncio.Lock] = {}
+        self._version_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def submit(
         self,
@@ -111,24 +113,28 @@ class JobRunner:
         parameters: dict | None = None,
         dataset_id: int | None = None,
     ) -> JobRow:
-        for attempt in range(5):
-            try:
-                async with self._sessions() as session, session.begin():
-                    version = await jobs_repo.next_job_version(session, kind.value, target)
-                    job = await jobs_repo.create_job(
-                        session,
-                        kind=kind.value,
-                        status=JobStatus.PENDING.value,
-                        target=target,
-                        version=version,
-                        dataset_id=dataset_id,
-                        parameters=parameters or {},
-                    )
-                break
-            except IntegrityError:
-                # Another submission took this version number first; take the next one.
-                if attempt == 4:
-                    raise
+        # One version per (kind, target): allocations in this process queue on a lock; another
+        # process taking the same number first makes the insert fail, and it takes the next one.
+        lock = self._version_locks.setdefault((kind.value, target), asyncio.Lock())
+        async with lock:
+            for attempt in range(20):
+                try:
+                    async with self._sessions() as session, session.begin():
+                        version = await jobs_repo.next_job_version(session, kind.value, target)
+                        job = await jobs_repo.create_job(
+                            session,
+                            kind=kind.value,
+                            status=JobStatus.PENDING.value,
+                            target=target,
+                            version=version,
+                            dataset_id=dataset_id,
+                            parameters=parameters or {},
+                        )
+                    break
+                except IntegrityError:
+                    if attempt == 19:
+                        raise
+                    await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         await self._publish(job)
         self._tasks[job.id] = asyncio.create_task(self._run(job, target, body), name=f"job-{job.id}")
         return job

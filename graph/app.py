@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,23 +13,40 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
+from domain.errors import Unauthenticated
 from domain.runtime import Runtime
-from graph import health, media
+from graph import auth, health, media
 from graph.context import Context
+from graph.limits import BodyLimit
 from graph.schema import schema
 from persistence.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        state = request.scope.get("state", {})
         return Context(
             runtime=request.app.state.runtime,
             request=request,
             response=response,
-            request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
+            request_id=state.get("request_id") or uuid.uuid4().hex,
+            viewer=state.get("viewer"),
         )
+
+    async def on_ws_connect(self, context: Context):
+        """A bad or missing token in connection_init closes the socket with 4403."""
+        params = context.connection_params or {}
+        if context.viewer is not None and not params:
+            return UNSET  # the browser's session cookie, checked in the handshake
+        try:
+            context.viewer = await auth.viewer_from_params(context.runtime, params)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        return UNSET
 
 
 class RequestId:
@@ -54,7 +72,13 @@ class RequestId:
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """The service. Given a runtime, the caller owns it; otherwise the app builds and stops its own."""
-    graphql = GraphQLApp(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+    settings = runtime.settings if runtime is not None else settings or get_settings()
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -62,7 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.state.runtime = runtime
             yield
             return
-        own = Runtime.build(settings or get_settings())
+        own = Runtime.build(settings)
         await own.start()
         app.state.runtime = own
         try:
@@ -77,10 +101,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             WebSocketRoute("/graphql", graphql),
             Route(media.FRAME_PATH, media.frame, methods=["GET", "HEAD"]),
             Route("/health", health.health),
+            Route("/login", auth.login),
         ],
         lifespan=lifespan,
     )
     if runtime is not None:
         app.state.runtime = runtime
+    # Outermost last: request id, then body size, then authentication.
+    app.add_middleware(auth.Authenticate)
+    app.add_middleware(BodyLimit, settings_of=lambda scope: scope["app"].state.runtime.settings)
     app.add_middleware(RequestId)
     return app

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from domain.runtime import Runtime
+from domain.users import Viewer
 from graph.loaders import Loaders
 
 
@@ -19,6 +20,10 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     request_id: str
+    # None for an anonymous request; permission classes refuse what needs a viewer.
+    viewer: Viewer | None = None
+    # The graphql-transport-ws connection_init payload (Strawberry fills it in).
+    connection_params: dict | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

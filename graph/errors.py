@@ -4,6 +4,7 @@ anything else is masked to INTERNAL_SERVER_ERROR and logged with the request id.
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -12,6 +13,13 @@ from strawberry.relay.types import GlobalIDValueError
 from domain.errors import BadUserInput, DomainError
 
 log = logging.getLogger("annograph.errors")
+
+# Strawberry's limiters report plain validation errors; these say which limit was hit.
+LIMIT_MESSAGES = [
+    (re.compile(r"exceeds maximum operation depth"), "depth"),
+    (re.compile(r"aliases found\. Allowed"), "aliases"),
+    (re.compile(r"Document contains more than \d+ tokens"), "tokens"),
+]
 
 
 class ErrorCodes(MaskErrors):
@@ -40,8 +48,12 @@ class ErrorCodes(MaskErrors):
                 extensions=extensions,
             )
         if original is None:
-            # Parse and validation errors: the query itself is wrong.
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            # Parse and validation errors: the query itself is wrong, or over a limit.
+            extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+            for pattern, limit in LIMIT_MESSAGES:
+                if pattern.search(error.message):
+                    extensions = {"code": "LIMIT_EXCEEDED", "limit": limit}
+            error.extensions = {**(error.extensions or {}), **extensions}
             return error
         request_id = self._request_id()
         log.error("request %s failed", request_id, exc_info=original)

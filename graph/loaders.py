@@ -6,7 +6,7 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
-from domain import datasets, episodes, jobs_queries, tasks
+from domain import datasets, episodes, jobs_queries, tasks, tokens, users
 from domain.runtime import Runtime
 
 
@@ -21,3 +21,5 @@ class Loaders:
         self.task_by_id = DataLoader(partial(tasks.tasks_by_ids, rt))
         self.dataset_tasks = DataLoader(partial(tasks.tasks_by_datasets, rt))
         self.job = DataLoader(partial(jobs_queries.jobs_by_ids, rt))
+        self.user = DataLoader(partial(users.users_by_ids, rt))
+        self.api_tokens = DataLoader(partial(tokens.api_tokens_of, rt))

@@ -9,8 +9,9 @@ from domain import episodes
 from domain.errors import BadUserInput, NotFound
 
 FRAME_PATH = "/media/datasets/{dataset_id:int}/episodes/{index:int}/cameras/{camera}/frames/{frame:int}.jpg"
-# The URL carries the file's version (`v`), so a cached frame never goes stale.
-CACHE_CONTROL = "public, max-age=31536000, immutable"
+# The URL carries the file's version (`v`), so a cached frame never goes stale; private because
+# frames are served only to signed-in users (a shared cache must not hand them to anyone).
+CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -25,6 +26,8 @@ def _int_param(request: Request, name: str) -> int | None:
 
 async def frame(request: Request) -> Response:
     rt = request.app.state.runtime
+    if request.scope.get("state", {}).get("viewer") is None:
+        return PlainTextResponse("sign in first: send `Authorization: Bearer <token>`", status_code=401)
     p = request.path_params
     try:
         target = await episodes.locate_frame(

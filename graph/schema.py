@@ -8,25 +8,36 @@ import strawberry
 from strawberry.tools import merge_types
 
 from graph.errors import ErrorCodes
+from graph.limits import Limits
 from graph.mutations.dataset import DatasetMutations
 from graph.mutations.job import JobMutations
+from graph.mutations.user import UserMutations
 from graph.queries.dataset import DatasetQueries
 from graph.queries.job import JobQueries
 from graph.queries.node import NodeQueries
+from graph.queries.user import UserQueries
 from graph.subscriptions.job import JobSubscriptions
 from graph.types.episode import Episode
 from graph.types.task import Task
 
-Query = merge_types("Query", (NodeQueries, DatasetQueries, JobQueries))
-Mutation = merge_types("Mutation", (DatasetMutations, JobMutations))
+Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries))
+Mutation = merge_types("Mutation", (UserMutations, DatasetMutations, JobMutations))
 Subscription = merge_types("Subscription", (JobSubscriptions,))
 
-schema = strawberry.Schema(
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Expected errors are answers, not incidents; ErrorCodes logs the unexpected ones with
+        # their request id. Strawberry's default would log every error with a traceback.
+        return None
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     types=[Episode, Task],
-    extensions=[ErrorCodes],
+    extensions=[ErrorCodes, Limits],
 )
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"

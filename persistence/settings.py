@@ -5,6 +5,7 @@ Defaults make `make serve` work on a fresh machine: everything lives under `./va
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,20 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     page_size_default: int = 50
     file_cache_size: int = 64
+    # Authentication may be off only on a loopback address; then every request is a local admin.
+    auth: bool = True
+    session_days: int = 7
+    login_code_minutes: int = 15
+    # Limits against abuse; a request over one is refused with LIMIT_EXCEEDED naming it.
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_cost: int = 100_000
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 104_857_600
+    introspection: bool = True
+    graphiql: bool = True
+    ws_init_timeout: float = 10.0
 
     @field_validator("data_roots", mode="before")
     @classmethod
@@ -82,15 +97,38 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
-    @field_validator("page_size_max", "page_size_default", "file_cache_size")
+    @field_validator(
+        "page_size_max",
+        "page_size_default",
+        "file_cache_size",
+        "session_days",
+        "login_code_minutes",
+        "max_depth",
+        "max_aliases",
+        "max_tokens",
+        "max_cost",
+        "max_body_bytes",
+        "max_upload_bytes",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
         return value
 
+    @field_validator("ws_init_timeout")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return value
+
     @model_validator(mode="after")
     def _derive(self) -> Settings:
+        if not self.auth and not is_loopback(self.host):
+            raise ValueError(
+                f"auth: may be false only for a server bound to a loopback address, not {self.host!r}"
+            )
         self.var_dir = self.var_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'annograph.db'}"
@@ -104,16 +142,31 @@ class Settings(BaseSettings):
         return self.data_roots[0] / "demo"
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; a wrong value raises SettingsError naming the variable."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"ANNOGRAPH_{'_'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_describe(err) for err in exc.errors())
         raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+def _describe(err: dict) -> str:
+    if err["loc"] and err["loc"][0]:
+        return f"ANNOGRAPH_{str(err['loc'][0]).upper()}: {err['msg']}"
+    # Checks across fields name their variable at the start of the message ("auth: ...").
+    message = err["msg"].removeprefix("Value error, ")
+    name, _, rest = message.partition(": ")
+    return f"ANNOGRAPH_{name.upper()}: {rest}"
 
 
 @lru_cache

@@ -125,9 +125,40 @@ async def runtime(settings):
 
 
 @pytest.fixture
-async def client(runtime):
-    app = create_app(runtime=runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+def app(runtime):
+    return create_app(runtime=runtime)
+
+
+async def make_user(runtime: Runtime, name: str, role: str) -> str:
+    """A user with this role and an API token; returns the token's secret."""
+    from domain.tokens import issue_token
+    from domain.users import Role, create_user
+
+    user = await create_user(runtime, name, Role(role))
+    _, secret = await issue_token(runtime, user.id, "tests")
+    return secret
+
+
+@pytest.fixture
+async def admin_token(runtime) -> str:
+    return await make_user(runtime, "admin", "ADMIN")
+
+
+def http_client(app, token: str | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers)
+
+
+@pytest.fixture
+async def client(app, admin_token):
+    """A client signed in as an admin."""
+    async with http_client(app, admin_token) as c:
+        yield c
+
+
+@pytest.fixture
+async def anonymous(app):
+    async with http_client(app) as c:
         yield c
 
 

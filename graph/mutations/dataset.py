@@ -4,6 +4,7 @@ import strawberry
 
 from domain import datasets
 from graph.context import Info
+from graph.permissions import IsAdmin
 from graph.types.job import Job
 
 
@@ -24,8 +25,9 @@ class DatasetMutations:
     @strawberry.mutation(
         description=(
             "Index a dataset folder as a job (watch it with `jobUpdates`). The folder and its info.json "
-            "are checked at once; registering a folder again re-indexes the same dataset."
-        )
+            "are checked at once; registering a folder again re-indexes the same dataset (admins only)."
+        ),
+        permission_classes=[IsAdmin],
     )
     async def register_dataset(self, info: Info, input: RegisterDatasetInput) -> Job:
         job = await datasets.register_dataset(

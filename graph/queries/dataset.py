@@ -5,13 +5,16 @@ from strawberry import relay
 
 from domain import datasets
 from graph.context import Info
+from graph.permissions import IsViewer
 from graph.types.dataset import Dataset, DatasetConnection
 from graph.types.pagination import decode_cursor, encode_cursor, page_size
 
 
 @strawberry.type
 class DatasetQueries:
-    @strawberry.field(description="Registered datasets, oldest first, a page at a time.")
+    @strawberry.field(
+        description="Registered datasets, oldest first, a page at a time.", permission_classes=[IsViewer]
+    )
     async def datasets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> DatasetConnection:

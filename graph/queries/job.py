@@ -6,6 +6,7 @@ from strawberry import relay
 from domain import jobs_queries
 from graph.context import Info
 from graph.ids import decode_id
+from graph.permissions import IsViewer
 from graph.types.job import Job, JobConnection, JobFilter
 from graph.types.pagination import decode_cursor, encode_cursor, page_size
 from persistence.repositories.job import JobFilter as JobFilterData
@@ -13,7 +14,7 @@ from persistence.repositories.job import JobFilter as JobFilterData
 
 @strawberry.type
 class JobQueries:
-    @strawberry.field(description="Jobs, newest first, a page at a time.")
+    @strawberry.field(description="Jobs, newest first, a page at a time.", permission_classes=[IsViewer])
     async def jobs(
         self, info: Info, filter: JobFilter | None = None, first: int | None = None, after: str | None = None
     ) -> JobConnection:

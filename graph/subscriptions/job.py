@@ -9,6 +9,7 @@ from domain.errors import NotFound
 from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
 from graph.context import Info
 from graph.ids import decode_id
+from graph.permissions import IsViewer
 from graph.types.job import Job
 
 
@@ -18,7 +19,8 @@ class JobSubscriptions:
         description=(
             "Jobs as they change. With `jobId`, the job's current state comes first and the stream "
             "ends when the job does; with `datasetId`, every job on that dataset; with neither, all jobs."
-        )
+        ),
+        permission_classes=[IsViewer],
     )
     async def job_updates(
         self, info: Info, job_id: relay.GlobalID | None = None, dataset_id: relay.GlobalID | None = None

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from domain.episodes import PageRequest
 from graph.context import Info
+from graph.permissions import IsAdmin
 from graph.types.pagination import decode_cursor, encode_cursor, page_size
 from graph.types.task import Task
 from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
@@ -42,7 +43,10 @@ class EpisodeFilter:
 class Dataset(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Display name (from info.json unless given at registration).")
-    path: str = strawberry.field(description="The folder on the server the dataset was registered from.")
+    path: str = strawberry.field(
+        description="The folder on the server the dataset was registered from (admins only).",
+        permission_classes=[IsAdmin],
+    )
     format: DatasetFormat = strawberry.field(description="How the episodes are stored.")
     fps: float = strawberry.field(description="Frames per second of the recordings.")
     robot_type: str | None = strawberry.field(description="The robot that recorded the episodes.")

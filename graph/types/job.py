@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 
 from domain import jobs as jobs_domain
 from graph.context import Info
+from graph.permissions import IsAdmin
 from graph.types.dataset import Dataset
 from persistence.tables import JobRow
 
@@ -27,7 +28,10 @@ class Job(relay.Node):
     version: int = strawberry.field(description="1 for the first job of this kind on its target, then 2, ...")
     progress: float = strawberry.field(description="From 0 to 1.")
     message: str | None = strawberry.field(description="What the job is doing now, or did last.")
-    parameters: JSON = strawberry.field(description="The parameters the job was started with.")
+    parameters: JSON = strawberry.field(
+        description="The parameters the job was started with (admins only: they name server paths).",
+        permission_classes=[IsAdmin],
+    )
     summary: JSON | None = strawberry.field(description="A short result, once completed.")
     result: JSON | None = strawberry.field(description="The full result, once completed, if the job has one.")
     error_code: str | None = strawberry.field(

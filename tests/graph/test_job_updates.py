@@ -33,9 +33,9 @@ async def server(runtime):
     await task
 
 
-async def _open(address: str, variables: dict):
+async def _open(address: str, variables: dict, token: str):
     ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])
-    await ws.send(json.dumps({"type": "connection_init"}))
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(
         json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}})
@@ -58,15 +58,16 @@ async def _collect(ws, until_complete: bool = True, limit: int = 200) -> list[di
     return events
 
 
-async def test_job_updates_follow_a_registration(server, runtime, data_root, monkeypatch):
+async def test_job_updates_follow_a_registration(server, runtime, data_root, monkeypatch, admin_token):
     # Every step's progress is written (the runner normally writes at most five a second).
     monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0.0)
     folder = write_dataset(data_root / "many", episodes=12, lengths=[12] * 12)
     import httpx
 
-    async with httpx.AsyncClient(base_url=f"http://{server}") as client:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=f"http://{server}", headers=headers) as client:
         # A dataset-wide subscription opened before the job exists sees it from PENDING on.
-        watcher = await _open(server, {})
+        watcher = await _open(server, {}, admin_token)
         await asyncio.sleep(0.1)
         body = await gql(
             client,
@@ -75,7 +76,7 @@ async def test_job_updates_follow_a_registration(server, runtime, data_root, mon
         )
         job_id = body["data"]["registerDataset"]["id"]
         # A subscription by job id starts with the current state and ends when the job ends.
-        follower = await _open(server, {"jobId": job_id})
+        follower = await _open(server, {"jobId": job_id}, admin_token)
         followed = await _collect(follower)
         watched = await _collect(watcher, until_complete=False)
         await follower.close()
@@ -95,10 +96,10 @@ async def test_job_updates_follow_a_registration(server, runtime, data_root, mon
     assert followed_steps == sorted(followed_steps) and followed_steps[-1] == 12
 
 
-async def test_job_updates_unknown_job(server):
+async def test_job_updates_unknown_job(server, admin_token):
     from strawberry.relay import GlobalID
 
-    ws = await _open(server, {"jobId": str(GlobalID("Job", "424242"))})
+    ws = await _open(server, {"jobId": str(GlobalID("Job", "424242"))}, admin_token)
     async with asyncio.timeout(10):
         message = json.loads(await ws.recv())
     await ws.close()

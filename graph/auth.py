@@ -1,0 +1,128 @@
+"""Who is asking: resolves the viewer of every HTTP request and WebSocket handshake.
+
+A bearer token (`Authorization: Bearer ag_...`) or, for the browser, the session cookie set by
+`/login`. The cookie counts only on same-site requests: a cross-site request that carries it
+is refused, so a form on another site cannot act as the user. With authentication off (only
+possible on a loopback address) every request is the local admin.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain import tokens
+from domain.errors import Unauthenticated
+from domain.runtime import Runtime
+from domain.tokens import TokenKind
+from domain.users import LOCAL_ADMIN, Role, Viewer, ensure_user, viewer_of
+
+SESSION_COOKIE = "annograph_session"
+
+
+def error_response(status: int, code: str, message: str, **extensions) -> JSONResponse:
+    """A GraphQL-shaped error for requests refused before the graph sees them."""
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code, **extensions}}]},
+        status_code=status,
+    )
+
+
+def bearer_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def same_site(scope: Scope, headers: Headers) -> bool:
+    """True unless the browser says the request comes from another site."""
+    origin = headers.get("origin")
+    if origin is not None:
+        scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+        return origin == f"{scheme}://{headers.get('host', '')}"
+    return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+async def local_admin(rt: Runtime, app_state) -> Viewer:
+    viewer = getattr(app_state, "local_admin", None)
+    if viewer is None:
+        viewer = viewer_of(await ensure_user(rt, LOCAL_ADMIN, Role.ADMIN))
+        app_state.local_admin = viewer
+    return viewer
+
+
+async def viewer_from_params(rt: Runtime, params: dict) -> Viewer:
+    """The viewer of a graphql-transport-ws `connection_init` payload."""
+    raw = params.get("Authorization") or params.get("authorization")
+    secret = bearer_token(raw) if raw else params.get("token")
+    if not isinstance(secret, str) or not secret:
+        raise Unauthenticated("connection_init needs {'Authorization': 'Bearer <token>'}")
+    return await tokens.authenticate(rt, secret, kinds=[TokenKind.API, TokenKind.SESSION])
+
+
+class Authenticate:
+    """ASGI middleware: puts `viewer` (or None) into the scope's state; refuses bad credentials."""
+
+    OPEN_PATHS = ("/login", "/health")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in self.OPEN_PATHS:
+            return await self.app(scope, receive, send)
+        app = scope["app"]
+        rt: Runtime = app.state.runtime
+        state = scope.setdefault("state", {})
+        if not rt.settings.auth:
+            state["viewer"] = await local_admin(rt, app.state)
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        viewer = None
+        secret = bearer_token(headers.get("authorization"))
+        cookie = HTTPConnection(scope).cookies.get(SESSION_COOKIE)
+        try:
+            if secret:
+                viewer = await tokens.authenticate(rt, secret, kinds=[TokenKind.API, TokenKind.SESSION])
+            elif cookie and not same_site(scope, headers):
+                if scope["type"] == "http":
+                    response = error_response(
+                        403, "FORBIDDEN", "cross-site request with the session cookie refused"
+                    )
+                    return await response(scope, receive, send)
+            elif cookie:
+                # A stale cookie is no error: the request is anonymous and may log in again.
+                try:
+                    viewer = await tokens.authenticate(rt, cookie, kinds=[TokenKind.SESSION])
+                except Unauthenticated:
+                    viewer = None
+        except Unauthenticated as exc:
+            if scope["type"] == "http":
+                return await error_response(401, exc.code, exc.message)(scope, receive, send)
+            state["auth_error"] = exc.message
+        state["viewer"] = viewer
+        await self.app(scope, receive, send)
+
+
+async def login(request: Request) -> Response:
+    """GET /login?code=...: trade a one-time code for an HttpOnly, SameSite=Strict session cookie."""
+    rt: Runtime = request.app.state.runtime
+    code = request.query_params.get("code", "")
+    try:
+        session = await tokens.exchange_login_code(rt, code)
+    except Unauthenticated as exc:
+        return PlainTextResponse(f"{exc.message}: run `annograph login` for a new link", status_code=401)
+    response = RedirectResponse("/graphql", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session,
+        max_age=rt.settings.session_days * 86400,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response

@@ -1,0 +1,44 @@
+"""Strawberry permission classes: every mutation and every sensitive field names one.
+
+They raise the domain's Unauthenticated / Forbidden, which the error extension turns into
+`extensions.code` UNAUTHENTICATED or FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from strawberry.permission import BasePermission
+
+from domain.errors import Forbidden, Unauthenticated
+from domain.users import Role
+
+
+class _HasRole(BasePermission):
+    needed: ClassVar[Role]
+
+    def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
+        if not viewer.can(self.needed):
+            raise Forbidden(f"needs the {self.needed.value} role; {viewer.name} is {viewer.role.value}")
+        return True
+
+
+class IsViewer(_HasRole):
+    """Any signed-in user."""
+
+    needed = Role.VIEWER
+
+
+class IsAnnotator(_HasRole):
+    needed = Role.ANNOTATOR
+
+
+class IsReviewer(_HasRole):
+    needed = Role.REVIEWER
+
+
+class IsAdmin(_HasRole):
+    needed = Role.ADMIN
