@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from domain.errors import BadUserInput
+from domain.errors import BadUserInput, check_text
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from persistence.columns import utcnow
@@ -30,9 +30,7 @@ FORMAT_HDF5 = "HDF5"
 
 def resolve_dataset_folder(settings: Settings, path: str, field: str = "path") -> Path:
     """The real folder `path` names, which must lie under one of the data roots."""
-    if not path or not path.strip():
-        raise BadUserInput("path must not be empty", field=field)
-    folder = Path(path).expanduser()
+    folder = Path(check_text(path, field, max_length=4096)).expanduser()
     if not folder.is_absolute():
         folder = settings.data_roots[0] / folder
     folder = folder.resolve()  # symlinks resolved first, so a link cannot escape the roots
@@ -60,6 +58,8 @@ async def register_dataset(rt: Runtime, path: str, name: str | None = None, fiel
 
     Registering a folder again re-indexes the same dataset as the next job version.
     """
+    if name is not None and name.strip():
+        name = check_text(name, "input.name", max_length=200)
     folder = await asyncio.to_thread(resolve_dataset_folder, rt.settings, path, field)
     await asyncio.to_thread(_check_folder, folder, field)
     async with rt.sessions() as session:

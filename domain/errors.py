@@ -35,3 +35,15 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     code = "FORBIDDEN"
+
+
+def check_text(value: str, field: str, *, max_length: int) -> str:
+    """Text a person typed: stripped, not empty, no control characters (PostgreSQL refuses NUL)."""
+    value = value.strip()
+    if not value:
+        raise BadUserInput(f"{field} must not be empty", field=field)
+    if len(value) > max_length:
+        raise BadUserInput(f"{field} may have at most {max_length} characters", field=field)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise BadUserInput(f"{field} must not contain control characters", field=field)
+    return value

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from domain.errors import BadUserInput, Forbidden, NotFound, Unauthenticated, check_text
 from domain.runtime import Runtime
 from domain.users import Role, Viewer, viewer_of
 from persistence.columns import utcnow
@@ -46,7 +46,7 @@ async def issue_token(
     """A new token and its secret; the secret is never stored and cannot be shown again."""
     if expires_at is not None and expires_at <= utcnow():
         raise BadUserInput("expiresAt must be in the future", field="input.expiresAt")
-    name = name.strip() or kind.value.lower()
+    name = check_text(name, "input.name", max_length=100) if name.strip() else kind.value.lower()
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with rt.sessions() as session, session.begin():
         if await users_repo.read_user(session, user_id) is None:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import BadUserInput, NotFound
+from domain.errors import BadUserInput, NotFound, check_text
 from domain.runtime import Runtime
 from persistence.repositories import user as users_repo
 from persistence.tables import UserRow
@@ -47,17 +47,8 @@ def viewer_of(row: UserRow) -> Viewer:
     return Viewer(row.id, row.name, Role(row.role))
 
 
-def _check_name(name: str, field: str) -> str:
-    name = name.strip()
-    if not name:
-        raise BadUserInput("name must not be empty", field=field)
-    if len(name) > NAME_MAX:
-        raise BadUserInput(f"name may have at most {NAME_MAX} characters", field=field)
-    return name
-
-
 async def create_user(rt: Runtime, name: str, role: Role, field: str = "name") -> UserRow:
-    name = _check_name(name, field)
+    name = check_text(name, field, max_length=NAME_MAX)
     try:
         async with rt.sessions() as session, session.begin():
             return await users_repo.create_user(session, name, role.value)
@@ -86,6 +77,14 @@ async def ensure_user(rt: Runtime, name: str, role: Role) -> UserRow:
     except BadUserInput:  # created meanwhile by another process
         async with rt.sessions() as session:
             return await users_repo.read_user_by_name(session, name)
+
+
+async def find_user(rt: Runtime, name: str) -> UserRow:
+    async with rt.sessions() as session:
+        row = await users_repo.read_user_by_name(session, name)
+    if row is None:
+        raise NotFound(f"no user is named {name!r}", field="name")
+    return row
 
 
 async def first_admin(rt: Runtime, default_name: str = "admin") -> UserRow:

@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from datetime import timedelta
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,6 +37,17 @@ class GraphQLApp(GraphQL):
             request_id=state.get("request_id") or uuid.uuid4().hex,
             viewer=state.get("viewer"),
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            # Protocol errors (mutation over GET, batching, a body that is not JSON) as GraphQL errors.
+            status = 405 if "GET" in exc.reason else exc.status_code
+            response = auth.error_response(status, "BAD_REQUEST", exc.reason)
+        await response(scope, receive, send)
 
     async def on_ws_connect(self, context: Context):
         """A bad or missing token in connection_init closes the socket with 4403."""

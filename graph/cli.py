@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 datasets_app = typer.Typer(help="Manage datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -88,6 +90,11 @@ def serve(
         console.print("[red]the database schema is not the newest: run `annograph migrate` first[/red]")
         raise typer.Exit(2)
     console.print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
+    if settings.auth:
+        link = asyncio.run(_login_link(settings, None))
+        console.print(f"Log in (opens GraphiQL; the link works once): {link}")
+    else:
+        console.print("authentication is off: every request acts as the local admin")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )
@@ -180,6 +187,73 @@ def demo(
             progress=lambda done, total: progress.update(bar, completed=done, total=total),
         )
     raise typer.Exit(asyncio.run(_register(settings, str(folder), None)))
+
+
+async def _login_link(settings: Settings, user: str | None) -> str:
+    from domain import tokens, users
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    try:
+        if user is None:
+            row = await users.first_admin(rt)
+        else:
+            row = await users.find_user(rt, user)
+        code = await tokens.create_login_code(rt, row.id)
+    finally:
+        await rt.engine.dispose()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}/login?code={code}"
+
+
+@app.command()
+def login(user: str = typer.Option(None, help="Log in as this user (default: the first admin).")) -> None:
+    """Print a one-time browser login link for a running server."""
+    from domain.errors import DomainError
+
+    settings = _settings()
+    _migrate(settings)
+    try:
+        print(asyncio.run(_login_link(settings, user)))
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+
+
+@users_app.command("create")
+def users_create(
+    name: str = typer.Argument(..., help="Unique user name."),
+    role: str = typer.Option("ANNOTATOR", help="VIEWER, ANNOTATOR, REVIEWER or ADMIN."),
+) -> None:
+    """Create a user and print an API token for them (shown once)."""
+    from domain.errors import DomainError
+    from domain.users import Role
+
+    settings = _settings()
+    if role.upper() not in Role.__members__:
+        console.print(f"[red]--role must be one of {', '.join(Role.__members__)}[/red]")
+        raise typer.Exit(2)
+    _migrate(settings)
+    try:
+        secret = asyncio.run(_create_user(settings, name, Role(role.upper())))
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"created {name} ({role.upper()}); their API token, shown once:")
+    print(secret)
+
+
+async def _create_user(settings: Settings, name: str, role) -> str:
+    from domain import tokens, users
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    try:
+        row = await users.create_user(rt, name, role)
+        _, secret = await tokens.issue_token(rt, row.id, "created by the CLI")
+        return secret
+    finally:
+        await rt.engine.dispose()
 
 
 @app.command("schema")

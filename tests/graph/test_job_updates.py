@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -18,8 +19,9 @@ SUBSCRIBE = """subscription($jobId: ID, $datasetId: ID) { jobUpdates(jobId: $job
   id status progress version } }"""
 
 
-@pytest.fixture
-async def server(runtime):
+@contextlib.asynccontextmanager
+async def serving(runtime):
+    """The app under uvicorn on a free loopback port, in this event loop."""
     config = uvicorn.Config(
         create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
@@ -28,9 +30,17 @@ async def server(runtime):
     while not server.started:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def server(runtime):
+    async with serving(runtime) as address:
+        yield address
 
 
 async def _open(address: str, variables: dict, token: str):
@@ -106,3 +116,69 @@ async def test_job_updates_unknown_job(server, admin_token):
     assert message["type"] in ("error", "next")
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def _closed_with(ws) -> int:
+    async with asyncio.timeout(10):
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+@pytest.mark.parametrize("payload", [{"Authorization": "Bearer ag_wrong"}, {}, {"token": 42}])
+async def test_bad_or_missing_token_closes_with_4403(server, payload):
+    ws = await websockets.connect(f"ws://{server}/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    assert await _closed_with(ws) == 4403
+
+
+async def test_no_connection_init_closes_with_4408(runtime, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "ws_init_timeout", 0.3)
+    async with serving(runtime) as address:
+        ws = await websockets.connect(f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"])
+        assert await _closed_with(ws) == 4408
+
+
+async def test_subscribe_before_init_is_refused(server):
+    ws = await websockets.connect(f"ws://{server}/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    assert await _closed_with(ws) == 4401
+
+
+async def test_cross_site_cookie_is_not_an_identity_on_websockets(server, runtime):
+    from domain.tokens import create_login_code
+    from domain.users import Role, create_user
+
+    user = await create_user(runtime, "ws-browser", Role.ADMIN)
+    code = await create_login_code(runtime, user.id)
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://{server}") as browser:
+        response = await browser.get(f"/login?code={code}")
+        session = response.cookies["annograph_session"]
+    headers = {"Cookie": f"annograph_session={session}"}
+    same = await websockets.connect(
+        f"ws://{server}/graphql",
+        subprotocols=["graphql-transport-ws"],
+        additional_headers={**headers, "Origin": f"http://{server}"},
+    )
+    await same.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await same.recv())["type"] == "connection_ack"
+    await same.close()
+    # Another site's page cannot even open the socket (Strawberry checks the Origin) ...
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            f"ws://{server}/graphql",
+            subprotocols=["graphql-transport-ws"],
+            additional_headers={**headers, "Origin": "https://evil.example"},
+        )
+    assert refused.value.response.status_code == 403
+    # ... and without a matching Origin the cookie is no identity: connection_init is refused.
+    blind = await websockets.connect(
+        f"ws://{server}/graphql",
+        subprotocols=["graphql-transport-ws"],
+        additional_headers={**headers, "Sec-Fetch-Site": "cross-site"},
+    )
+    await blind.send(json.dumps({"type": "connection_init"}))
+    assert await _closed_with(blind) == 4403

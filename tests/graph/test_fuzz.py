@@ -1,0 +1,72 @@
+"""Schemathesis over the whole schema: generated queries and mutations, signed in as an admin,
+must never make a server error or an error without a code (an unmasked one)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import hypothesis
+import schemathesis
+from graphql import get_introspection_query, graphql_sync
+from starlette.testclient import TestClient
+
+from domain.datasets import register_dataset
+from domain.runtime import Runtime
+from graph.app import create_app
+from graph.schema import schema
+from tests.conftest import make_user
+
+EXAMPLES = 30  # per root field; bounded so the suite stays quick
+KNOWN_CODES = {
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "FORBIDDEN",
+    "UNAUTHENTICATED",
+    "CONFLICT",
+    "LIMIT_EXCEEDED",
+    "GRAPHQL_VALIDATION_FAILED",
+}
+
+
+async def _prepare(settings, folder) -> str:
+    rt = Runtime.build(settings)
+    await rt.start()
+    try:
+        job = await register_dataset(rt, str(folder))
+        await rt.jobs.wait(job.id)
+        return await make_user(rt, "fuzz-admin", "ADMIN")
+    finally:
+        await rt.stop()
+
+
+def test_generated_requests_never_break_the_server(settings, tiny_dataset):
+    secret = asyncio.run(_prepare(settings, tiny_dataset))
+    introspection = graphql_sync(schema._schema, get_introspection_query()).data
+    fuzz_schema = schemathesis.graphql.from_dict(introspection)
+    failures: list[str] = []
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {secret}"}) as client:
+        for result in fuzz_schema.get_all_operations():
+            operation = result.ok()
+
+            @hypothesis.settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(hypothesis.HealthCheck),
+            )
+            @hypothesis.given(case=operation.as_strategy())
+            def check(case, label: str = operation.label) -> None:
+                response = client.post("/graphql", json={"query": case.body})
+                if response.status_code >= 500:
+                    failures.append(f"{label}: HTTP {response.status_code} for {case.body!r}")
+                    return
+                for error in response.json().get("errors") or []:
+                    code = (error.get("extensions") or {}).get("code")
+                    if code not in KNOWN_CODES:
+                        failures.append(
+                            f"{operation.label}: {code} {error.get('message')!r} for {case.body!r}"
+                        )
+
+            check()
+    assert failures == [], "\n".join(failures[:10])
