@@ -39,6 +39,28 @@ async def _prepare(settings, folder) -> str:
         await rt.stop()
 
 
+def _checker(client: TestClient, label: str, strategy, failures: list[str]):
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=strategy)
+    def check(case) -> None:
+        response = client.post("/graphql", json={"query": case.body})
+        if response.status_code >= 500:
+            failures.append(f"{label}: HTTP {response.status_code} for {case.body!r}")
+            return
+        for error in response.json().get("errors") or []:
+            code = (error.get("extensions") or {}).get("code")
+            if code not in KNOWN_CODES:
+                failures.append(f"{label}: {code} {error.get('message')!r} for {case.body!r}")
+
+    return check
+
+
 def test_generated_requests_never_break_the_server(settings, tiny_dataset):
     secret = asyncio.run(_prepare(settings, tiny_dataset))
     introspection = graphql_sync(schema._schema, get_introspection_query()).data
@@ -47,26 +69,5 @@ def test_generated_requests_never_break_the_server(settings, tiny_dataset):
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {secret}"}) as client:
         for result in fuzz_schema.get_all_operations():
             operation = result.ok()
-
-            @hypothesis.settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(hypothesis.HealthCheck),
-            )
-            @hypothesis.given(case=operation.as_strategy())
-            def check(case, label: str = operation.label) -> None:
-                response = client.post("/graphql", json={"query": case.body})
-                if response.status_code >= 500:
-                    failures.append(f"{label}: HTTP {response.status_code} for {case.body!r}")
-                    return
-                for error in response.json().get("errors") or []:
-                    code = (error.get("extensions") or {}).get("code")
-                    if code not in KNOWN_CODES:
-                        failures.append(
-                            f"{operation.label}: {code} {error.get('message')!r} for {case.body!r}"
-                        )
-
-            check()
+            _checker(client, operation.label, operation.as_strategy(), failures)()
     assert failures == [], "\n".join(failures[:10])
