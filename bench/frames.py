@@ -42,8 +42,8 @@ def urls(base: str, camera: str) -> list[str]:
     return [f"{base}/media/datasets/1/episodes/0/cameras/{camera}/frames/{i}.jpg" for i in range(FRAMES)]
 
 
-def sequential(base: str, camera: str) -> float:
-    with httpx.Client() as client:
+def sequential(base: str, camera: str, token: str) -> float:
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:
         client.get(urls(base, camera)[0]).raise_for_status()
         start = time.perf_counter()
         for url in urls(base, camera):
@@ -51,9 +51,9 @@ def sequential(base: str, camera: str) -> float:
     return FRAMES / (time.perf_counter() - start)
 
 
-async def concurrent(base: str, camera: str) -> float:
+async def concurrent(base: str, camera: str, token: str) -> float:
     limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(limits=limits) as client:
+    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}"}) as client:
         queue = list(urls(base, camera))
 
         async def worker() -> None:
@@ -70,14 +70,14 @@ counter = 0
 request = function()
   local path = string.format("/media/datasets/1/episodes/0/cameras/%s/frames/%%d.jpg", counter %% %d)
   counter = counter + 1
-  return wrk.format("GET", path)
+  return wrk.format("GET", path, {["Authorization"] = "Bearer %s"})
 end
 """
 
 
-def with_wrk(base: str, camera: str, connections: int) -> float:
+def with_wrk(base: str, camera: str, connections: int, token: str) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT % (camera, FRAMES))
+        script.write(WRK_SCRIPT % (camera, FRAMES, token))
         script.flush()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", "-d5s", "-s", script.name, base],
@@ -97,12 +97,12 @@ def main() -> None:
         ref = reference(path, "front")
         if shutil.which("wrk"):
             client = "wrk"
-            seq = with_wrk(server.url, "front", 1)
-            conc = with_wrk(server.url, "side", CONCURRENCY)
+            seq = with_wrk(server.url, "front", 1, server.token)
+            conc = with_wrk(server.url, "side", CONCURRENCY, server.token)
         else:
             client = "httpx (install wrk for a load generator that does not compete for the CPU)"
-            seq = sequential(server.url, "front")
-            conc = asyncio.run(concurrent(server.url, "side"))
+            seq = sequential(server.url, "front", server.token)
+            conc = asyncio.run(concurrent(server.url, "side", server.token))
     print(f"frames per second, {FRAMES} frames of 320x240, JPEG quality 85; client: {client}")
     print(f"  Pillow loop in one process   : {ref:8.0f} /s")
     print(f"  HTTP, sequential             : {seq:8.0f} /s   ratio {seq / ref:5.2f}x")

@@ -26,6 +26,7 @@ class Server:
     var_dir: Path
     dataset: Path
     env: dict
+    token: str  # an admin's API token
 
 
 def _free_port() -> int:
@@ -46,7 +47,7 @@ def _cli(env: dict, *args: str) -> None:
 
 
 @contextlib.contextmanager
-def running_server(spec: DemoSpec, database_url: str | None = None) -> Iterator[Server]:
+def running_server(spec: DemoSpec, database_url: str | None = None, **env_overrides: str) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="annograph-bench-") as tmp:
         var_dir = Path(tmp)
         dataset = var_dir / "datasets" / "bench"
@@ -60,8 +61,13 @@ def running_server(spec: DemoSpec, database_url: str | None = None) -> Iterator[
         }
         if database_url:
             env["ANNOGRAPH_DATABASE_URL"] = database_url
+        env.update(env_overrides)
         _cli(env, "migrate")
         _cli(env, "datasets", "add", str(dataset))
+        token = subprocess.run(
+            [sys.executable, "-m", "graph", "users", "create", "bench", "--role", "ADMIN"],
+            env=env, check=True, cwd=ROOT, capture_output=True, text=True,
+        ).stdout.strip()
         process = subprocess.Popen(
             [sys.executable, "-m", "graph", "serve"],
             env=env,
@@ -79,7 +85,7 @@ def running_server(spec: DemoSpec, database_url: str | None = None) -> Iterator[
                 if time.monotonic() > deadline:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
-            yield Server(url, var_dir, dataset, env)
+            yield Server(url, var_dir, dataset, env, token)
         finally:
             process.terminate()
             process.wait(10)

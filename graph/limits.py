@@ -6,8 +6,17 @@ A refused request says which limit it hit: `extensions.code` LIMIT_EXCEEDED and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
+from cachetools import LRUCache
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from graphql.error import GraphQLError
 from graphql.language import DocumentNode, IntValueNode, SelectionSetNode, VariableNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -17,6 +26,14 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaEx
 from domain.errors import LimitExceeded
 from graph.auth import error_response
 from persistence.settings import Settings
+
+_VALIDATED: LRUCache = LRUCache(maxsize=512)
+
+
+@lru_cache(maxsize=512)
+def _parse(query: str, max_tokens: int | None) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
 
 # Fields that cost more than one unit each (they read arrays from files).
 FIELD_WEIGHTS = {"trajectory": 50}
@@ -37,6 +54,8 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         settings: Settings = self.settings_of(scope)
+        if not settings.limits:
+            return await self.app(scope, receive, send)
         content_type = dict(scope["headers"]).get(b"content-type", b"")
         limit = (
             settings.max_upload_bytes if content_type.startswith(b"multipart/") else settings.max_body_bytes
@@ -131,6 +150,9 @@ class Limits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         settings: Settings = context.context.runtime.settings
+        if not settings.limits:
+            yield
+            return
         rules = [
             *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
             *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
@@ -141,10 +163,19 @@ class Limits(SchemaExtension):
         context.parse_options["max_tokens"] = settings.max_tokens
         yield
 
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if isinstance(context.query, str):
+            try:
+                context.graphql_document = _parse(context.query, context.parse_options.get("max_tokens"))
+            except GraphQLError:
+                pass  # Strawberry parses it again and reports the error the usual way
+        yield
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         settings: Settings = context.context.runtime.settings
-        if context.graphql_document is not None and context.pre_execution_errors is None:
+        if settings.limits and context.graphql_document is not None and context.pre_execution_errors is None:
             cost = estimate_cost(
                 context.graphql_document,
                 context.operation_name,
@@ -159,4 +190,23 @@ class Limits(SchemaExtension):
                 )
                 # Set before validation runs, so the request stops here with this error.
                 context.pre_execution_errors = [GraphQLError(error.message, original_error=error)]
+        if (
+            isinstance(context.query, str)
+            and context.graphql_document is not None
+            and context.pre_execution_errors is None
+        ):
+            # Validation costs more than executing a small query; a client sends the same few
+            # documents again and again, so their results are kept (per document and limits).
+            key = (
+                context.query,
+                settings.limits,
+                settings.max_depth,
+                settings.max_aliases,
+                settings.introspection,
+            )
+            errors = _VALIDATED.get(key)
+            if errors is None:
+                errors = validate(context.schema._schema, context.graphql_document, context.validation_rules)
+                _VALIDATED[key] = errors
+            context.pre_execution_errors = list(errors)
         yield

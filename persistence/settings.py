@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     session_days: int = 7
     login_code_minutes: int = 15
     # Limits against abuse; a request over one is refused with LIMIT_EXCEEDED naming it.
+    limits: bool = True  # off only for measuring their cost, and only on a loopback address
     max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -125,10 +126,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
-        if not self.auth and not is_loopback(self.host):
-            raise ValueError(
-                f"auth: may be false only for a server bound to a loopback address, not {self.host!r}"
-            )
+        for name in ("auth", "limits"):
+            if not getattr(self, name) and not is_loopback(self.host):
+                raise ValueError(
+                    f"{name}: may be false only for a server bound to a loopback address, not {self.host!r}"
+                )
         self.var_dir = self.var_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'annograph.db'}"
