@@ -25,6 +25,9 @@ class Runtime:
     # (dataset id, episode index) -> (dataset, episode) rows for frame requests; short-lived so
     # that re-indexing in another process shows within seconds.
     frame_lookups: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
+    # token hash -> (token id, expiry, viewer): a request needs no query for a token seen in the
+    # last seconds. Revoking clears it here at once; other processes see it within the TTL.
+    verified_tokens: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
 
     def __post_init__(self) -> None:
         self.jobs = JobRunner(self.sessions, self.events)

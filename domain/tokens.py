@@ -71,13 +71,20 @@ async def revoke_token(rt: Runtime, token_id: int, by: Viewer) -> ApiTokenRow:
             raise NotFound(f"token {token_id} does not exist", field="id")
         await tokens_repo.revoke_token(session, token_id, utcnow())
         await session.refresh(row)
-        return row
+    rt.verified_tokens.pop(row.token_hash, None)
+    return row
 
 
 async def authenticate(rt: Runtime, secret: str, *, kinds: Sequence[TokenKind]) -> Viewer:
     """The viewer a secret stands for; Unauthenticated says why it does not."""
+    token_hash = hash_secret(secret)
+    cached = rt.verified_tokens.get(token_hash)
+    if cached is not None:
+        kind, expires_at, viewer = cached
+        if kind in kinds and (expires_at is None or expires_at > utcnow()):
+            return viewer
     async with rt.sessions() as session:
-        found = await tokens_repo.read_token_with_user(session, hash_secret(secret))
+        found = await tokens_repo.read_token_with_user(session, token_hash)
     if found is None or TokenKind(found[0].kind) not in kinds:
         raise Unauthenticated("the token is not valid")
     token, user = found
@@ -89,7 +96,9 @@ async def authenticate(rt: Runtime, secret: str, *, kinds: Sequence[TokenKind]) 
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
         async with rt.sessions() as session, session.begin():
             await tokens_repo.touch_token(session, token.id, now)
-    return viewer_of(user)
+    viewer = viewer_of(user)
+    rt.verified_tokens[token_hash] = (TokenKind(token.kind), token.expires_at, viewer)
+    return viewer
 
 
 async def create_login_code(rt: Runtime, user_id: int) -> str:

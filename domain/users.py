@@ -63,7 +63,8 @@ async def set_role(rt: Runtime, user_id: int, role: Role) -> UserRow:
             raise NotFound(f"user {user_id} does not exist", field="id")
         row.role = role.value
         await session.flush()
-        return row
+    rt.verified_tokens.clear()  # cached viewers carry the old role
+    return row
 
 
 async def ensure_user(rt: Runtime, name: str, role: Role) -> UserRow:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from strawberry.relay import GlobalID
 
 from domain.tokens import create_login_code, hash_secret
@@ -47,17 +48,22 @@ async def test_bad_tokens_are_refused_with_401(app, runtime, client):
     secret = issued["secret"]
     async with http_client(app, secret) as fresh:
         assert (await gql(fresh, "{ viewer { name } }"))["data"]["viewer"]["name"] == "admin"
-        # Expired: move its expiry into the past.
-        async with runtime.sessions() as session, session.begin():
-            await session.execute(
-                update(ApiTokenRow)
-                .where(ApiTokenRow.token_hash == hash_secret(secret))
-                .values(expires_at=utcnow() - timedelta(seconds=1))
-            )
-        response = await fresh.post("/graphql", json={"query": "{ viewer { name } }"})
+    # Expired: a token valid for a second, used (and so cached as verified), then too late.
+    soon = (utcnow() + timedelta(seconds=1)).isoformat()
+    short = (await gql(client, ISSUE, user=admin, expires=soon))["data"]["issueApiToken"]["secret"]
+    async with http_client(app, short) as brief:
+        assert (await gql(brief, "{ viewer { name } }"))["data"]["viewer"]["name"] == "admin"
+        await asyncio.sleep(1.1)
+        response = await brief.post("/graphql", json={"query": "{ viewer { name } }"})
+        assert response.status_code == 401 and "expired" in response.text
+    runtime.verified_tokens.clear()
+    async with http_client(app, short) as later:  # and from the database, not only the cache
+        response = await later.post("/graphql", json={"query": "{ viewer { name } }"})
         assert response.status_code == 401 and "expired" in response.text
 
     second = (await gql(client, ISSUE, user=admin))["data"]["issueApiToken"]
+    async with http_client(app, second["secret"]) as soon_revoked:  # verified, so cached
+        assert (await gql(soon_revoked, "{ viewer { name } }"))["data"]["viewer"]["name"] == "admin"
     revoked = await gql(
         client, "mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }", id=second["token"]["id"]
     )
