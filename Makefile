@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.trajectory
 	$(BIN)/python -m bench.frames
 	$(BIN)/python -m bench.statements
+	$(BIN)/python -m bench.auth
 
 clean:
 	rm -rf $(VENV) var

@@ -36,7 +36,9 @@ def with_wrk(url: str, token: str | None) -> float:
         script.flush()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", script.name, f"{url}/graphql"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(out)
@@ -63,7 +65,10 @@ def check(url: str, token: str | None) -> None:
 def main() -> None:
     measure = with_wrk if shutil.which("wrk") else with_httpx
     spec = DemoSpec(episodes=1, min_length=40, max_length=40, width=64, height=48)
-    with running_server(spec) as guarded, running_server(spec, ANNOGRAPH_AUTH="false", ANNOGRAPH_LIMITS="false") as bare:
+    with (
+        running_server(spec) as guarded,
+        running_server(spec, ANNOGRAPH_AUTH="false", ANNOGRAPH_LIMITS="false") as bare,
+    ):
         check(guarded.url, guarded.token)
         check(bare.url, None)
         on = measure(guarded.url, guarded.token)

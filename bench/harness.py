@@ -66,7 +66,11 @@ def running_server(spec: DemoSpec, database_url: str | None = None, **env_overri
         _cli(env, "datasets", "add", str(dataset))
         token = subprocess.run(
             [sys.executable, "-m", "graph", "users", "create", "bench", "--role", "ADMIN"],
-            env=env, check=True, cwd=ROOT, capture_output=True, text=True,
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         process = subprocess.Popen(
             [sys.executable, "-m", "graph", "serve"],

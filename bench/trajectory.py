@@ -40,7 +40,10 @@ def reference(path) -> str:
 
 def main() -> None:
     spec = DemoSpec(episodes=1, min_length=600, max_length=600)
-    with running_server(spec) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}) as client:
+    with (
+        running_server(spec) as server,
+        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}) as client,
+    ):
         path = server.dataset / "episodes" / "episode_000000.hdf5"
 
         def through_graph() -> None:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from persistence.settings import Settings, SettingsError, get_settings
+from persistence.settings import Settings, SettingsError, get_settings, load_settings
 
 app = typer.Typer(
     help="annograph: robot episodes, annotations and model validation as one GraphQL graph.",
@@ -27,14 +27,13 @@ console = Console(stderr=True)
 
 
 def _settings(**overrides) -> Settings:
+    """The environment's settings, with command-line overrides validated like the rest."""
+    given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        settings = get_settings()
+        settings = load_settings(**given) if given else get_settings()
     except SettingsError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(settings, key, value)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings

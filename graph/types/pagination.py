@@ -30,5 +30,7 @@ def page_size(first: int | None, settings: Settings, field: str = "first") -> in
     if first < 0:
         raise BadUserInput(f"{field} must not be negative", field=field)
     if first > settings.page_size_max:
-        raise LimitExceeded(f"{field} may be at most {settings.page_size_max}, got {first}", field=field)
+        raise LimitExceeded(
+            f"{field} may be at most {settings.page_size_max}, got {first}", field=field, limit="pageSize"
+        )
     return first

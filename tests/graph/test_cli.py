@@ -77,3 +77,46 @@ def test_serve_refuses_an_unmigrated_database(monkeypatch, tmp_path):
     get_settings.cache_clear()
     assert result.exit_code == 2
     assert "annograph migrate" in result.output
+
+
+def test_users_create_prints_a_working_token(env):
+    result = runner.invoke(app, ["users", "create", "carol", "--role", "reviewer"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    assert secret.startswith("ag_")
+    again = runner.invoke(app, ["users", "create", "carol"])
+    assert again.exit_code == 1 and "exists already" in again.output
+    bad = runner.invoke(app, ["users", "create", "dave", "--role", "boss"])
+    assert bad.exit_code == 2 and "VIEWER" in bad.output
+
+    import asyncio
+
+    from domain.runtime import Runtime
+    from domain.tokens import TokenKind, authenticate
+    from persistence.settings import get_settings
+
+    async def who() -> tuple[str, str]:
+        rt = Runtime.build(get_settings())
+        try:
+            viewer = await authenticate(rt, secret, kinds=[TokenKind.API])
+            return viewer.name, viewer.role.value
+        finally:
+            await rt.engine.dispose()
+
+    assert asyncio.run(who()) == ("carol", "REVIEWER")
+
+
+def test_login_prints_a_one_time_link(env):
+    result = runner.invoke(app, ["login"])
+    assert result.exit_code == 0, result.output
+    assert "/login?code=ag_" in result.output
+    missing = runner.invoke(app, ["login", "--user", "nobody"])
+    assert missing.exit_code == 1 and "no user is named 'nobody'" in missing.output
+
+
+def test_serve_refuses_auth_off_on_a_public_address(env, monkeypatch):
+    monkeypatch.setenv("ANNOGRAPH_AUTH", "false")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "ANNOGRAPH_AUTH" in result.output and "loopback" in result.output

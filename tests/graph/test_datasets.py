@@ -72,6 +72,7 @@ async def test_page_size_cap_and_bad_cursor(client, runtime, tiny_dataset):
     body = await gql(client, "{ datasets(first: 1000) { totalCount } }")
     assert body["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
     assert body["errors"][0]["extensions"]["field"] == "first"
+    assert body["errors"][0]["extensions"]["limit"] == "pageSize"
     body = await gql(client, '{ datasets(after: "garbage") { totalCount } }')
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
 

@@ -95,3 +95,11 @@ async def test_graphiql_off(runtime, admin_token, monkeypatch):
     async with http_client(create_app(runtime=runtime), admin_token) as c:
         page = await c.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 404
+
+
+async def test_upload_bodies_have_their_own_limit(client, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.settings, "max_upload_bytes", 2048)
+    files = {"file": ("labels.json", b"x" * 4096, "application/json")}
+    response = await client.post("/graphql", data={"operations": "{}", "map": "{}"}, files=files)
+    assert response.status_code == 413
+    assert _limit(response.json()) == "bodySize"

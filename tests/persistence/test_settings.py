@@ -48,3 +48,20 @@ def test_wrong_values_name_the_variable(monkeypatch, name, value):
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert f"ANNOGRAPH_{name}" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["AUTH", "LIMITS"])
+def test_protections_may_be_off_only_on_loopback(monkeypatch, name):
+    monkeypatch.setenv(f"ANNOGRAPH_{name}", "false")
+    assert getattr(load_settings(), name.lower()) is False  # default host 127.0.0.1
+    assert getattr(load_settings(host="::1"), name.lower()) is False
+    monkeypatch.setenv("ANNOGRAPH_HOST", "0.0.0.0")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert f"ANNOGRAPH_{name}" in str(error.value) and "loopback" in str(error.value)
+
+
+def test_limits_have_defaults():
+    settings = load_settings()
+    assert (settings.max_depth, settings.max_aliases, settings.max_tokens) == (15, 30, 5000)
+    assert settings.max_body_bytes == 1024 * 1024 and settings.auth and settings.limits
