@@ -19,6 +19,7 @@ from graph.app import create_app
 from persistence.engine import StatementCounter
 from persistence.migrate import upgrade
 from persistence.settings import load_settings
+from tests.conftest import make_user
 from tests.factories import seed_index
 
 DATASETS = 3
@@ -33,9 +34,12 @@ async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
     await rt.start()
     try:
         await seed_index(rt, DATASETS, EPISODES)
+        token = await make_user(rt, "bench", "ADMIN")
         transport = httpx.ASGITransport(app=create_app(runtime=rt))
         counts = {}
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            await client.post("/graphql", json={"query": "{ viewer { name } }"})  # the token is verified once
             for first in (10, 50, 200):
                 with StatementCounter(rt.engine) as counter:
                     body = (
