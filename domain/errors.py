@@ -29,6 +29,12 @@ class LimitExceeded(DomainError):
     code = "LIMIT_EXCEEDED"
 
 
+class Unavailable(DomainError):
+    """A service the request needs (the event broadcaster) is down; retry later."""
+
+    code = "UNAVAILABLE"
+
+
 class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 

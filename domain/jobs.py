@@ -190,9 +190,12 @@ class JobRunner:
             await self._publish(job)
 
     async def _publish(self, job: JobRow) -> None:
-        await self._events.publish(
-            JOBS_CHANNEL, {"id": job.id, "datasetId": job.dataset_id, "status": job.status}
-        )
+        try:
+            await self._events.publish(
+                JOBS_CHANNEL, {"id": job.id, "datasetId": job.dataset_id, "status": job.status}
+            )
+        except Exception:  # noqa: BLE001 - the job's state is committed; watchers re-read it later
+            log.warning("could not publish job %s", job.id, exc_info=True)
 
     async def wait(self, job_id: int) -> JobRow:
         """Wait for a job of this process to end and return its final row."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from datetime import timedelta
@@ -18,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
+from domain import annotation_sessions
 from domain.errors import Unauthenticated
 from domain.runtime import Runtime
 from graph import auth, health, media
@@ -94,17 +96,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        if runtime is not None:
-            app.state.runtime = runtime
-            yield
-            return
-        own = Runtime.build(settings)
-        await own.start()
-        app.state.runtime = own
+        own = None
+        if runtime is None:
+            own = Runtime.build(settings)
+            await own.start()
+        app.state.runtime = runtime or own
+        # Marks session participants gone once they vanish without leaving.
+        sweeper = asyncio.create_task(annotation_sessions.sweep_forever(app.state.runtime))
         try:
             yield
         finally:
-            await own.stop()
+            sweeper.cancel()
+            if own is not None:
+                await own.stop()
 
     app = Starlette(
         routes=[

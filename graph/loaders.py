@@ -6,7 +6,16 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
-from domain import datasets, episodes, jobs_queries, tasks, tokens, users
+from domain import (
+    annotation_sessions,
+    datasets,
+    episode_annotations,
+    episodes,
+    jobs_queries,
+    tasks,
+    tokens,
+    users,
+)
 from domain.runtime import Runtime
 
 
@@ -23,3 +32,11 @@ class Loaders:
         self.job = DataLoader(partial(jobs_queries.jobs_by_ids, rt))
         self.user = DataLoader(partial(users.users_by_ids, rt))
         self.api_tokens = DataLoader(partial(tokens.api_tokens_of, rt))
+        self.annotation = DataLoader(partial(episode_annotations.annotations_by_ids, rt))
+        self.annotation_by_key = DataLoader(partial(episode_annotations.annotations_by_keys, rt))
+        self.episode_annotations = DataLoader(partial(episode_annotations.annotations_by_episodes, rt))
+        self.anomalies = DataLoader(partial(episode_annotations.anomalies_by_annotations, rt))
+        self.session = DataLoader(partial(annotation_sessions.sessions_by_ids, rt))
+        self.episode_sessions = DataLoader(partial(annotation_sessions.sessions_by_episodes, rt))
+        self.participants = DataLoader(partial(annotation_sessions.participants_by_sessions, rt))
+        self.participant = DataLoader(partial(annotation_sessions.participants_by_keys, rt))

@@ -10,19 +10,25 @@ from strawberry.tools import merge_types
 from graph.errors import ErrorCodes
 from graph.limits import Limits
 from graph.mutations.dataset import DatasetMutations
+from graph.mutations.annotation_session import AnnotationSessionMutations
+from graph.mutations.episode_annotation import EpisodeAnnotationMutations
 from graph.mutations.job import JobMutations
 from graph.mutations.user import UserMutations
 from graph.queries.dataset import DatasetQueries
 from graph.queries.job import JobQueries
 from graph.queries.node import NodeQueries
 from graph.queries.user import UserQueries
+from graph.subscriptions.episode import EpisodeSubscriptions
 from graph.subscriptions.job import JobSubscriptions
 from graph.types.episode import Episode
 from graph.types.task import Task
 
 Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries))
-Mutation = merge_types("Mutation", (UserMutations, DatasetMutations, JobMutations))
-Subscription = merge_types("Subscription", (JobSubscriptions,))
+Mutation = merge_types(
+    "Mutation",
+    (UserMutations, DatasetMutations, JobMutations, EpisodeAnnotationMutations, AnnotationSessionMutations),
+)
+Subscription = merge_types("Subscription", (JobSubscriptions, EpisodeSubscriptions))
 
 
 class Schema(strawberry.Schema):

@@ -1,8 +1,9 @@
 """Live events over broadcaster (memory://, redis://, postgres://) with bounded local queues.
 
 Messages are small JSON objects of ids; subscribers re-read what they need. Each process keeps
-one broadcaster subscription per channel and fans it out to bounded queues: a slow subscriber
-loses its oldest messages instead of growing the server's memory.
+one broadcaster subscription per channel and fans it out to bounded queues: a subscriber that
+falls a whole queue behind is dropped (SlowSubscriber) instead of growing the server's memory,
+and may subscribe again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend
 
 QUEUE_SIZE = 256
+_OVERFLOW = object()  # put in a dropped subscriber's emptied queue
+
+
+class SlowSubscriber(Exception):
+    """The subscriber fell a whole queue behind and was dropped; it may subscribe again."""
 
 
 class _RedisBackend(RedisBackend):
@@ -66,8 +72,13 @@ class EventHub:
                 message = json.loads(event.message)
                 for queue in list(self._queues.get(channel, ())):
                     if queue.full():
-                        queue.get_nowait()  # drop the oldest: readers re-read current state anyway
-                    queue.put_nowait(message)
+                        # Free what it holds and tell it why it stops; the others go on.
+                        while not queue.empty():
+                            queue.get_nowait()
+                        queue.put_nowait(_OVERFLOW)
+                        self._queues[channel].discard(queue)
+                    else:
+                        queue.put_nowait(message)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict]]:
@@ -94,7 +105,10 @@ class EventHub:
                 if not getter.done():
                     getter.cancel()
                     raise ConnectionError(f"lost the event stream of {channel!r}")
-                yield getter.result()
+                message = getter.result()
+                if message is _OVERFLOW:
+                    raise SlowSubscriber(f"fell {self._queue_size} events behind on {channel!r}")
+                yield message
 
         try:
             yield messages()

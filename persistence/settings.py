@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     introspection: bool = True
     graphiql: bool = True
     ws_init_timeout: float = 10.0
+    # A session participant not seen (no cursor move, no open subscription) for this long is gone.
+    presence_timeout: float = 30.0
 
     @field_validator("data_roots", mode="before")
     @classmethod
@@ -117,7 +119,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("ws_init_timeout")
+    @field_validator("ws_init_timeout", "presence_timeout")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if value <= 0:

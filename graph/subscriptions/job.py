@@ -10,6 +10,7 @@ from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer
+from graph.subscriptions.stream import channel_messages
 from graph.types.job import Job
 
 
@@ -28,24 +29,25 @@ class JobSubscriptions:
         rt = info.context.runtime
         wanted_job = decode_id(job_id, "Job", "jobId")
         wanted_dataset = decode_id(dataset_id, "Dataset", "datasetId")
-        # Subscribe before reading the current state, so no change falls between the two.
-        async with rt.events.subscribe(JOBS_CHANNEL) as messages:
+
+        async def current():
+            # Runs once subscribed, so no change falls between the current state and the stream.
             if wanted_job is not None:
                 row = await info.context.loaders.job.load(wanted_job)
                 if row is None:
                     raise NotFound(f"job {job_id} does not exist", field="jobId")
-                yield Job.from_row(row)
-                if JobStatus(row.status) in FINISHED:
-                    return
-            async for message in messages:
-                if wanted_job is not None and message["id"] != wanted_job:
-                    continue
-                if wanted_dataset is not None and message.get("datasetId") != wanted_dataset:
-                    continue
+                yield {"id": row.id, "datasetId": row.dataset_id, "current": True}
+
+        async for message in channel_messages(rt, JOBS_CHANNEL, ready=current):
+            if wanted_job is not None and message["id"] != wanted_job:
+                continue
+            if wanted_dataset is not None and message.get("datasetId") != wanted_dataset:
+                continue
+            if not message.get("current"):
                 info.context.fresh_loaders()
-                row = await info.context.loaders.job.load(message["id"])
-                if row is None:
-                    continue
-                yield Job.from_row(row)
-                if wanted_job is not None and JobStatus(row.status) in FINISHED:
-                    return
+            row = await info.context.loaders.job.load(message["id"])
+            if row is None:
+                continue
+            yield Job.from_row(row)
+            if wanted_job is not None and JobStatus(row.status) in FINISHED:
+                return

@@ -114,6 +114,50 @@ class Episode(relay.Node):
         )
         return Trajectory.from_data(data)
 
+    @strawberry.field(description="Every annotator's annotation of this episode.")
+    async def annotations(
+        self, info: Info
+    ) -> list[Annotated["EpisodeAnnotation", strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+        from graph.types.episode_annotation import EpisodeAnnotation
+
+        return [
+            EpisodeAnnotation.from_row(r)
+            for r in await info.context.loaders.episode_annotations.load(self.id)
+        ]
+
+    @strawberry.field(description="The viewer's own annotation of this episode, or null.")
+    async def my_annotation(
+        self, info: Info
+    ) -> Annotated["EpisodeAnnotation", strawberry.lazy("graph.types.episode_annotation")] | None:  # noqa: F821
+        from graph.types.episode_annotation import EpisodeAnnotation
+
+        viewer = info.context.viewer
+        if viewer is None:
+            return None
+        row = await info.context.loaders.annotation_by_key.load((self.id, viewer.user_id))
+        return EpisodeAnnotation.from_row(row) if row else None
+
+    @strawberry.field(description="Every anomaly any annotator marked on this episode, by first frame.")
+    async def anomalies(
+        self, info: Info
+    ) -> list[Annotated["Anomaly", strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+        from graph.types.episode_annotation import Anomaly
+
+        annotations = await info.context.loaders.episode_annotations.load(self.id)
+        groups = await info.context.loaders.anomalies.load_many([a.id for a in annotations])
+        rows = sorted((r for group in groups for r in group), key=lambda r: (r.from_frame, r.to_frame, r.id))
+        return [Anomaly.from_row(r) for r in rows]
+
+    @strawberry.field(description="Live annotation sessions on this episode, oldest first.")
+    async def sessions(
+        self, info: Info
+    ) -> list[Annotated["AnnotationSession", strawberry.lazy("graph.types.annotation_session")]]:  # noqa: F821
+        from graph.types.annotation_session import AnnotationSession
+
+        return [
+            AnnotationSession.from_row(r) for r in await info.context.loaders.episode_sessions.load(self.id)
+        ]
+
 
 @strawberry.type(description="A page of episodes.")
 class EpisodeConnection(relay.Connection[Episode]):

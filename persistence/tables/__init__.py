@@ -1,13 +1,31 @@
 """SQLModel tables, one module per entity. Importing this package registers them all."""
 
+from persistence.tables.annotation_revision import AnnotationRevisionRow
+from persistence.tables.annotation_session import AnnotationSessionRow
+from persistence.tables.anomaly import AnomalyRow
 from persistence.tables.api_token import ApiTokenRow
 from persistence.tables.base import SQLModel
 from persistence.tables.dataset import DatasetRow
 from persistence.tables.episode import EpisodeRow
+from persistence.tables.episode_annotation import EpisodeAnnotationRow
 from persistence.tables.job import JobRow
+from persistence.tables.session_participant import SessionParticipantRow
 from persistence.tables.task import TaskRow
 from persistence.tables.user import UserRow
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiTokenRow", "DatasetRow", "EpisodeRow", "JobRow", "TaskRow", "UserRow", "metadata"]
+__all__ = [
+    "AnnotationRevisionRow",
+    "AnnotationSessionRow",
+    "AnomalyRow",
+    "ApiTokenRow",
+    "DatasetRow",
+    "EpisodeAnnotationRow",
+    "EpisodeRow",
+    "JobRow",
+    "SessionParticipantRow",
+    "TaskRow",
+    "UserRow",
+    "metadata",
+]

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from persistence.events import EventHub
+from persistence.events import EventHub, SlowSubscriber
 from tests.conftest import PG_URL
 
 REDIS_URL = os.environ.get("ANNOGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -57,15 +57,21 @@ async def test_round_trip_to_every_subscriber(hub):
         assert await _take(second, 2) == [{"id": 1}, {"id": 2}]
 
 
-async def test_slow_subscriber_keeps_only_the_newest(hub):
-    async with hub.subscribe("t.slow") as slow, hub.subscribe("t.slow") as marker:
+async def test_slow_subscriber_is_dropped_and_may_return(hub):
+    async with hub.subscribe("t.slow") as slow, hub.subscribe("t.slow") as fast:
+        seen = []
         for i in range(20):
             await hub.publish("t.slow", {"id": i})
-        # Once the marker has seen the last message, every message has been fanned out.
-        async with asyncio.timeout(5):
-            while (await anext(marker))["id"] != 19:
-                pass
-        assert await _take(slow, 4) == [{"id": 16}, {"id": 17}, {"id": 18}, {"id": 19}]
+            async with asyncio.timeout(5):
+                seen.append((await anext(fast))["id"])  # the fast reader keeps up
+        assert seen == list(range(20))
+        with pytest.raises(SlowSubscriber, match="fell 4 events behind"):
+            async with asyncio.timeout(5):
+                while True:
+                    await anext(slow)
+    async with hub.subscribe("t.slow") as again:
+        await hub.publish("t.slow", {"id": 99})
+        assert await _take(again, 1) == [{"id": 99}]
 
 
 async def test_ping(hub):

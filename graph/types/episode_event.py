@@ -1,0 +1,128 @@
+"""The typed events of episodes and annotation sessions (GraphQL unions), built from messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from domain.episode_events import EventKind
+from graph.context import Info
+from graph.types.annotation_session import AnnotationSession, Participant, SessionStatus
+from graph.types.episode import Episode
+from graph.types.episode_annotation import EpisodeAnnotation
+from graph.types.user import User
+
+
+@strawberry.type(description="Someone joined a session.")
+class ParticipantJoined:
+    session: AnnotationSession = strawberry.field(description="The session.")
+    participant: Participant = strawberry.field(description="Who joined, where they are.")
+
+
+@strawberry.type(description="Someone left a session, or was marked gone after the presence timeout.")
+class ParticipantLeft:
+    session: AnnotationSession = strawberry.field(description="The session.")
+    participant: Participant = strawberry.field(description="Who left.")
+    reason: str = strawberry.field(description="`left`, or `timeout` when they vanished without leaving.")
+
+
+@strawberry.type(description="Someone moved to another frame.")
+class ParticipantMoved:
+    session: AnnotationSession = strawberry.field(description="The session.")
+    participant: Participant = strawberry.field(description="Who moved.")
+    frame: int = strawberry.field(description="The frame they moved to.")
+
+
+@strawberry.type(description="An episode annotation was saved.")
+class EpisodeAnnotationSaved:
+    version: int = strawberry.field(description="The version this save created.")
+    annotation: EpisodeAnnotation | None = strawberry.field(
+        description="The annotation as it is now (its version may be newer); null if deleted since."
+    )
+    by: User = strawberry.field(description="Who saved it.")
+
+
+@strawberry.type(description="An episode annotation was deleted.")
+class EpisodeAnnotationDeleted:
+    annotation_id: relay.GlobalID = strawberry.field(description="The id the annotation had.")
+    version: int = strawberry.field(description="Its last version.")
+    annotator: User = strawberry.field(description="Whose annotation it was.")
+    by: User = strawberry.field(description="Who deleted it.")
+    episode: Episode = strawberry.field(description="The episode.")
+
+
+@strawberry.type(description="A session was paused, resumed or completed.")
+class SessionStatusChanged:
+    session: AnnotationSession = strawberry.field(description="The session.")
+    status: SessionStatus = strawberry.field(description="The status it changed to.")
+    by: User = strawberry.field(description="Who changed it.")
+
+
+_MEMBERS = (
+    ParticipantJoined
+    | ParticipantLeft
+    | ParticipantMoved
+    | EpisodeAnnotationSaved
+    | EpisodeAnnotationDeleted
+    | SessionStatusChanged
+)
+EpisodeEvent = Annotated[
+    _MEMBERS, strawberry.union("EpisodeEvent", description="Something happened on an episode.")
+]
+AnnotationSessionEvent = Annotated[
+    _MEMBERS, strawberry.union("AnnotationSessionEvent", description="Something happened in a session.")
+]
+
+
+async def build_event(info: Info, message: dict):
+    """The typed event a message stands for, read fresh; None when what it names is gone."""
+    loaders = info.context.loaders
+    kind = EventKind(message["kind"])
+    if kind in (EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT, EventKind.PARTICIPANT_MOVED):
+        session = await loaders.session.load(message["sessionId"])
+        participant = await loaders.participant.load((message["sessionId"], message["userId"]))
+        if session is None or participant is None:
+            return None
+        session_type, participant_type = (
+            AnnotationSession.from_row(session),
+            Participant.from_row(participant),
+        )
+        if kind == EventKind.PARTICIPANT_JOINED:
+            return ParticipantJoined(session=session_type, participant=participant_type)
+        if kind == EventKind.PARTICIPANT_LEFT:
+            return ParticipantLeft(
+                session=session_type, participant=participant_type, reason=message["reason"]
+            )
+        return ParticipantMoved(session=session_type, participant=participant_type, frame=message["frame"])
+    by = await loaders.user.load(message["byUserId"] if "byUserId" in message else message["userId"])
+    if by is None:
+        return None
+    if kind == EventKind.ANNOTATION_SAVED:
+        row = await loaders.annotation.load(message["annotationId"])
+        return EpisodeAnnotationSaved(
+            version=message["version"],
+            annotation=EpisodeAnnotation.from_row(row) if row else None,
+            by=User.from_row(by),
+        )
+    if kind == EventKind.ANNOTATION_DELETED:
+        annotator = await loaders.user.load(message["annotatorId"])
+        episode = await loaders.episode.load(message["episodeId"])
+        if annotator is None or episode is None:
+            return None
+        return EpisodeAnnotationDeleted(
+            annotation_id=relay.GlobalID("EpisodeAnnotation", str(message["annotationId"])),
+            version=message["version"],
+            annotator=User.from_row(annotator),
+            by=User.from_row(by),
+            episode=Episode.from_row(episode),
+        )
+    session = await loaders.session.load(message["sessionId"])
+    if session is None:
+        return None
+    return SessionStatusChanged(
+        session=AnnotationSession.from_row(session),
+        status=SessionStatus(message["status"]),
+        by=User.from_row(by),
+    )

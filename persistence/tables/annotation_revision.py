@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field
+
+from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class AnnotationRevisionRow(SQLModel, table=True):
+    """Every accepted save of an episode annotation, as saved: nothing accepted is ever lost."""
+
+    __tablename__ = "annotation_revision"
+    __table_args__ = (UniqueConstraint("annotation_id", "version", name="uq_annotation_revision_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode_annotation.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int
+    content: dict = Field(sa_column=Column(JSONType, nullable=False))
+    saved_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    saved_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field
+
+from persistence.columns import UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class EpisodeAnnotationRow(SQLModel, table=True):
+    """One annotator's judgement of one episode; `version` rises by one with every accepted save."""
+
+    __tablename__ = "episode_annotation"
+    __table_args__ = (
+        UniqueConstraint("episode_id", "annotator_id", name="uq_episode_annotation_episode_annotator"),
+        Index("ix_episode_annotation_annotator", "annotator_id"),
+        Index("ix_episode_annotation_episode_rating", "episode_id", "rating"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
+    )
+    annotator_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int = 1
+    rating: str = Field(sa_column=Column(String(10), nullable=False))
+    confidence: int | None = None
+    completion: float | None = Field(default=None, sa_column=Column(Float))
+    failure_reason: str | None = Field(default=None, sa_column=Column(Text))
+    subtask_reached: str | None = Field(default=None, sa_column=Column(Text))
+    smoothness: int | None = None
+    efficiency: int | None = None
+    safety: int | None = None
+    precision: int | None = None
+    video_quality: int | None = None
+    sync_issues: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    missing_frames: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    data_notes: str | None = Field(default=None, sa_column=Column(Text))
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    updated_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
