@@ -192,9 +192,9 @@ def _merge(group: list[AnomalyMark], ious: list[float]) -> AgreedAnomaly:
         from_time=min(m.from_time for m in group),
         to_time=max(m.to_time for m in group),
         annotator_ids=tuple(sorted({m.annotator_id for m in group})),
-        mean_iou=sum(ious) / len(ious),  # fsum: exact, so edge order does not matter
+        mean_iou=math.fsum(ious) / len(ious),  # fsum: exact, so edge order does not matter
     )
 
 
 def _sort_key(a: AgreedAnomaly) -> tuple[object, ...]:
-    return (a.from_frame, a.to_frame, a.from_time, a.to_time, a.annotator_ids, a.type, a.severity)
+    return (a.from_frame, a.to_frame, a.from_time, a.to_time, a.annotator_ids, a.type, a.severity, a.mean_iou)

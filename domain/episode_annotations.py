@@ -94,13 +94,21 @@ async def save_annotation(
     drafts.check_draft(draft, episode.length)
     times = await _times(rt, episode_id, [(a.from_frame, a.to_frame) for a in draft.anomalies])
     content = drafts.content(draft, times)
-    values = {**draft.columns(), "updated_by": viewer.user_id, "updated_at": utcnow()}
+    now = utcnow()
+    values = {**draft.columns(), "updated_by": viewer.user_id, "updated_at": now}
     try:
         async with rt.sessions() as session, session.begin():
             # The write comes first in the transaction: the version check is in the UPDATE itself.
             if expected_version is None:
                 annotation_id = await repo.insert_annotation(
-                    session, {**values, "episode_id": episode_id, "annotator_id": annotator, "version": 1}
+                    session,
+                    {
+                        **values,
+                        "episode_id": episode_id,
+                        "annotator_id": annotator,
+                        "version": 1,
+                        "created_at": now,
+                    },
                 )
                 version = 1
             else:
@@ -137,9 +145,12 @@ async def save_annotation(
             rt, episode_id, annotator, f"expectedVersion {expected_version} is not the current version"
         ) from None
     except IntegrityError:
-        raise await _conflict(
+        conflict = await _conflict(
             rt, episode_id, annotator, "this annotation exists already: send expectedVersion to replace it"
-        ) from None
+        )
+        if conflict.details["currentVersion"] == 0:
+            raise  # not the unique (episode, annotator) pair: a real error
+        raise conflict from None
     channels = [episode_channel(episode_id), *(session_channel(s) for s in sessions)]
     await publish(
         rt,

@@ -14,6 +14,12 @@ from domain.errors import BadUserInput, DomainError
 
 log = logging.getLogger("annograph.errors")
 
+# graphql-core's messages for values a client sent that do not fit the schema.
+VARIABLE_VALUE = re.compile(
+    r"^Variable '\$(\w+)' (?:got|has) invalid value(?:[^;:]*? at '?\.?([\w.\[\]]+)'?)?"
+)
+LITERAL_VALUE = re.compile(r"does not exist in '\w+' enum|cannot represent")
+
 # Strawberry's limiters report plain validation errors; these say which limit was hit.
 LIMIT_MESSAGES = [
     (re.compile(r"exceeds maximum operation depth"), "depth"),
@@ -31,6 +37,24 @@ class ErrorCodes(MaskErrors):
         return getattr(context, "request_id", None)
 
     def _convert(self, error: GraphQLError) -> GraphQLError:
+        variable = VARIABLE_VALUE.match(error.message)
+        if variable is not None or (error.original_error is None and LITERAL_VALUE.search(error.message)):
+            # A value the client sent does not fit its type (an unknown enum, a string for an Int).
+            extensions = {"code": "BAD_USER_INPUT"}
+            if variable is not None:
+                name, path = variable.group(1), variable.group(2)
+                if not path:
+                    extensions["field"] = name
+                else:
+                    extensions["field"] = path if path.split(".")[0] == name else f"{name}.{path}"
+            return GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions=extensions,
+            )
         original = error.original_error
         if isinstance(original, GlobalIDValueError):
             original = BadUserInput(str(original))

@@ -7,6 +7,7 @@ from functools import partial
 from strawberry.dataloader import DataLoader
 
 from domain import (
+    annotation_progress,
     annotation_sessions,
     datasets,
     episode_annotations,
@@ -36,6 +37,8 @@ class Loaders:
         self.annotation_by_key = DataLoader(partial(episode_annotations.annotations_by_keys, rt))
         self.episode_annotations = DataLoader(partial(episode_annotations.annotations_by_episodes, rt))
         self.anomalies = DataLoader(partial(episode_annotations.anomalies_by_annotations, rt))
+        self.consensus = DataLoader(partial(annotation_progress.consensus_by_episodes, rt))
+        self.annotation_progress = DataLoader(partial(annotation_progress.progress_by_datasets, rt))
         self.session = DataLoader(partial(annotation_sessions.sessions_by_ids, rt))
         self.episode_sessions = DataLoader(partial(annotation_sessions.sessions_by_episodes, rt))
         self.participants = DataLoader(partial(annotation_sessions.participants_by_sessions, rt))

@@ -9,8 +9,8 @@ from strawberry.tools import merge_types
 
 from graph.errors import ErrorCodes
 from graph.limits import Limits
-from graph.mutations.dataset import DatasetMutations
 from graph.mutations.annotation_session import AnnotationSessionMutations
+from graph.mutations.dataset import DatasetMutations
 from graph.mutations.episode_annotation import EpisodeAnnotationMutations
 from graph.mutations.job import JobMutations
 from graph.mutations.user import UserMutations

@@ -9,14 +9,18 @@ import strawberry
 from strawberry import relay
 
 from domain.episodes import PageRequest
+from domain.errors import BadUserInput
 from graph.context import Info
+from graph.ids import decode_id
 from graph.permissions import IsAdmin
+from graph.types.episode_annotation import Rating
 from graph.types.pagination import decode_cursor, encode_cursor, page_size
 from graph.types.task import Task
 from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
 from persistence.tables import DatasetRow
 
 if TYPE_CHECKING:
+    from graph.types.consensus import AnnotationProgress
     from graph.types.episode import Episode, EpisodeConnection
 
 
@@ -34,9 +38,32 @@ class EpisodeFilter:
     max_length: int | None = strawberry.field(
         default=None, description="Only episodes of at most this many frames."
     )
+    has_annotations: bool | None = strawberry.field(
+        default=None, description="Only episodes somebody annotated (true) or nobody did (false)."
+    )
+    rating: Rating | None = strawberry.field(
+        default=None, description="Only episodes some annotator rated so."
+    )
+    annotated_by: relay.GlobalID | None = strawberry.field(
+        default=None, description="Only episodes this user annotated."
+    )
+    min_agreement: float | None = strawberry.field(
+        default=None,
+        description="Only episodes whose majority rating has at least this share of annotators (0-1).",
+    )
 
     def to_data(self) -> EpisodeFilterData:
-        return EpisodeFilterData(self.task_index, self.min_length, self.max_length)
+        if self.min_agreement is not None and not 0 <= self.min_agreement <= 1:
+            raise BadUserInput("filter.minAgreement must be between 0 and 1", field="filter.minAgreement")
+        return EpisodeFilterData(
+            self.task_index,
+            self.min_length,
+            self.max_length,
+            has_annotations=self.has_annotations,
+            rating=self.rating.value if self.rating else None,
+            annotated_by=decode_id(self.annotated_by, "User", "filter.annotatedBy"),
+            min_agreement=self.min_agreement,
+        )
 
 
 @strawberry.type(description="A folder of episodes registered from under a data root.")
@@ -113,6 +140,14 @@ class Dataset(relay.Node):
             ),
             count_key=(self.id, data),
         )
+
+    @strawberry.field(description="Episodes by number of annotators, and the annotators' agreement.")
+    async def annotation_progress(
+        self, info: Info
+    ) -> Annotated[AnnotationProgress, strawberry.lazy("graph.types.consensus")]:
+        from graph.types.consensus import AnnotationProgress
+
+        return AnnotationProgress.from_data(await info.context.loaders.annotation_progress.load(self.id))
 
     @strawberry.field(description="The episode with this index, or null.")
     async def episode(

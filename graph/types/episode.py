@@ -117,7 +117,7 @@ class Episode(relay.Node):
     @strawberry.field(description="Every annotator's annotation of this episode.")
     async def annotations(
         self, info: Info
-    ) -> list[Annotated["EpisodeAnnotation", strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+    ) -> list[Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
         from graph.types.episode_annotation import EpisodeAnnotation
 
         return [
@@ -128,7 +128,7 @@ class Episode(relay.Node):
     @strawberry.field(description="The viewer's own annotation of this episode, or null.")
     async def my_annotation(
         self, info: Info
-    ) -> Annotated["EpisodeAnnotation", strawberry.lazy("graph.types.episode_annotation")] | None:  # noqa: F821
+    ) -> Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")] | None:  # noqa: F821
         from graph.types.episode_annotation import EpisodeAnnotation
 
         viewer = info.context.viewer
@@ -140,7 +140,7 @@ class Episode(relay.Node):
     @strawberry.field(description="Every anomaly any annotator marked on this episode, by first frame.")
     async def anomalies(
         self, info: Info
-    ) -> list[Annotated["Anomaly", strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
         from graph.types.episode_annotation import Anomaly
 
         annotations = await info.context.loaders.episode_annotations.load(self.id)
@@ -148,10 +148,19 @@ class Episode(relay.Node):
         rows = sorted((r for group in groups for r in group), key=lambda r: (r.from_frame, r.to_frame, r.id))
         return [Anomaly.from_row(r) for r in rows]
 
+    @strawberry.field(description="What the annotators agree on; null before anyone annotated it.")
+    async def consensus(
+        self, info: Info
+    ) -> Annotated[Consensus, strawberry.lazy("graph.types.consensus")] | None:  # noqa: F821
+        from graph.types.consensus import Consensus
+
+        data = await info.context.loaders.consensus.load(self.id)
+        return Consensus.from_data(data) if data else None
+
     @strawberry.field(description="Live annotation sessions on this episode, oldest first.")
     async def sessions(
         self, info: Info
-    ) -> list[Annotated["AnnotationSession", strawberry.lazy("graph.types.annotation_session")]]:  # noqa: F821
+    ) -> list[Annotated[AnnotationSession, strawberry.lazy("graph.types.annotation_session")]]:  # noqa: F821
         from graph.types.annotation_session import AnnotationSession
 
         return [

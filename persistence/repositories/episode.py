@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.tables import DatasetRow, EpisodeRow
+from persistence.tables import DatasetRow, EpisodeAnnotationRow, EpisodeRow
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,10 @@ class EpisodeFilter:
     task_index: int | None = None
     min_length: int | None = None
     max_length: int | None = None
+    has_annotations: bool | None = None
+    rating: str | None = None  # some annotator gave this rating
+    annotated_by: int | None = None
+    min_agreement: float | None = None  # share of annotators on the majority rating
 
     def clauses(self) -> list:
         clauses = []
@@ -23,7 +27,39 @@ class EpisodeFilter:
             clauses.append(EpisodeRow.length >= self.min_length)
         if self.max_length is not None:
             clauses.append(EpisodeRow.length <= self.max_length)
+        annotated = select(EpisodeAnnotationRow.episode_id)
+        if self.has_annotations is not None:
+            inside = EpisodeRow.id.in_(annotated)
+            clauses.append(inside if self.has_annotations else ~inside)
+        if self.rating is not None:
+            clauses.append(EpisodeRow.id.in_(annotated.where(EpisodeAnnotationRow.rating == self.rating)))
+        if self.annotated_by is not None:
+            clauses.append(
+                EpisodeRow.id.in_(annotated.where(EpisodeAnnotationRow.annotator_id == self.annotated_by))
+            )
+        if self.min_agreement is not None:
+            clauses.append(EpisodeRow.id.in_(_agreement_at_least(self.min_agreement)))
         return clauses
+
+
+def _agreement_at_least(share: float):
+    """Episodes whose most chosen rating was chosen by at least `share` of their annotators."""
+    per_rating = (
+        select(EpisodeAnnotationRow.episode_id, func.count().label("votes"))
+        .group_by(EpisodeAnnotationRow.episode_id, EpisodeAnnotationRow.rating)
+        .subquery()
+    )
+    totals = (
+        select(EpisodeAnnotationRow.episode_id, func.count().label("annotators"))
+        .group_by(EpisodeAnnotationRow.episode_id)
+        .subquery()
+    )
+    return (
+        select(per_rating.c.episode_id)
+        .join(totals, totals.c.episode_id == per_rating.c.episode_id)
+        .group_by(per_rating.c.episode_id)
+        .having(func.max(per_rating.c.votes) >= share * func.max(totals.c.annotators))
+    )
 
 
 async def read_episodes_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[EpisodeRow]:
