@@ -177,7 +177,8 @@ async def sweep(rt: Runtime) -> int:
 
 async def sweep_forever(rt: Runtime) -> None:
     while True:
-        await asyncio.sleep(rt.settings.presence_timeout / 3)
+        # Every second at most: one indexed query, and the timeout is kept to within a second.
+        await asyncio.sleep(min(rt.settings.presence_timeout / 3, 1.0))
         try:
             await sweep(rt)
         except Exception:  # noqa: BLE001 - try again next round

@@ -27,12 +27,32 @@ class SlowSubscriber(Exception):
 
 
 class _RedisBackend(RedisBackend):
-    """broadcaster 0.3's Redis backend wakes its listener before the SUBSCRIBE is sent; with
-    redis-py >= 5 the listener then sees no subscription, stops, and never delivers a message."""
+    """Two fixes to broadcaster 0.3's Redis backend:
+    - it wakes its listener before the SUBSCRIBE is sent; with redis-py >= 5 the listener then
+      sees no subscription, stops, and never delivers a message;
+    - when Redis goes away its listener dies silently and subscribers wait forever; here the
+      failure reaches `next_published`, so the broadcaster's listener ends with it."""
+
+    _failure: BaseException | None = None
 
     async def subscribe(self, channel: str) -> None:
         await self._pubsub.subscribe(channel)
         self._ready.set()
+
+    async def _pubsub_listener(self) -> None:
+        try:
+            await super()._pubsub_listener()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed on to next_published
+            self._failure = exc
+            self._queue.put_nowait(None)
+
+    async def next_published(self):
+        event = await self._queue.get()
+        if event is None:
+            raise ConnectionError(f"lost the connection to Redis: {self._failure}")
+        return event
 
 
 def _broadcast(url: str) -> Broadcast:
@@ -49,9 +69,31 @@ class EventHub:
         self._queues: dict[str, set[asyncio.Queue[dict]]] = {}
         self._pumps: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Event] = {}
+        self._broken = False
 
     async def connect(self) -> None:
         await self._broadcast.connect()
+        self._broadcast._listener_task.add_done_callback(self._listener_ended)
+
+    def _listener_ended(self, task: asyncio.Task) -> None:
+        """The backend connection is lost: end every subscription (each sees the error) and
+        reconnect on the next publish or subscribe."""
+        if task.cancelled() or task.exception() is None:
+            return
+        self._broken = True
+        for pump in list(self._pumps.values()):
+            pump.cancel()
+
+    async def _ensure_connected(self) -> None:
+        if not self._broken:
+            return
+        with contextlib.suppress(Exception):
+            await self._broadcast._backend.disconnect()
+        self._broadcast = _broadcast(self.url)
+        self._pumps.clear()
+        self._ready.clear()
+        await self.connect()  # raises while the backend is still down
+        self._broken = False
 
     async def disconnect(self) -> None:
         for task in self._pumps.values():
@@ -61,6 +103,7 @@ class EventHub:
             await self._broadcast.disconnect()
 
     async def publish(self, channel: str, payload: dict) -> None:
+        await self._ensure_connected()
         await self._broadcast.publish(channel, json.dumps(payload))
 
     async def _pump(self, channel: str) -> None:
@@ -83,6 +126,7 @@ class EventHub:
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict]]:
         """Yield an async iterator of this channel's messages, ready before the context opens."""
+        await self._ensure_connected()
         queue: asyncio.Queue[dict] = asyncio.Queue(self._queue_size)
         self._queues.setdefault(channel, set()).add(queue)
         if channel not in self._pumps:

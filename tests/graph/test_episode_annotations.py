@@ -22,12 +22,18 @@ SAVE = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(
 def payload(episode_id: str, **overrides) -> dict:
     base = {
         "episodeId": episode_id,
-        "taskCompleteness": {"rating": "PARTIAL", "confidence": 4, "completion": 60.0,
-                             "failureReason": "dropped the cube", "subtaskReached": "grasp"},
+        "taskCompleteness": {
+            "rating": "PARTIAL",
+            "confidence": 4,
+            "completion": 60.0,
+            "failureReason": "dropped the cube",
+            "subtaskReached": "grasp",
+        },
         "trajectoryQuality": {"smoothness": 4, "efficiency": 3, "safety": 5, "precision": 2},
         "dataQuality": {"videoQuality": 5, "syncIssues": False, "missingFrames": True, "notes": "ok"},
-        "anomalies": [{"type": "DROP", "severity": "HIGH", "fromFrame": 10, "toFrame": 20,
-                       "description": "cube fell"}],
+        "anomalies": [
+            {"type": "DROP", "severity": "HIGH", "fromFrame": 10, "toFrame": 20, "description": "cube fell"}
+        ],
         "notes": "first look",
     }
     base.update(overrides)
@@ -56,8 +62,13 @@ async def test_save_creates_version_one_with_derived_times(annotator, episode_id
     assert "errors" not in body, body
     saved = body["data"]["saveEpisodeAnnotation"]
     assert saved["version"] == 1 and saved["annotator"]["name"] == "anna"
-    assert saved["taskCompleteness"] == {"rating": "PARTIAL", "confidence": 4, "completion": 60.0,
-                                         "failureReason": "dropped the cube", "subtaskReached": "grasp"}
+    assert saved["taskCompleteness"] == {
+        "rating": "PARTIAL",
+        "confidence": 4,
+        "completion": 60.0,
+        "failureReason": "dropped the cube",
+        "subtaskReached": "grasp",
+    }
     assert saved["trajectoryQuality"] == {"smoothness": 4, "efficiency": 3, "safety": 5, "precision": 2}
     assert saved["dataQuality"]["missingFrames"] is True
     anomaly = saved["anomalies"][0]
@@ -79,8 +90,11 @@ async def test_no_blind_overwrite_and_stale_versions_conflict(annotator, episode
     assert stale["errors"][0]["extensions"]["currentVersion"] == 2
     assert stale["errors"][0]["extensions"]["current"]["notes"] == "second"
     assert stale["errors"][0]["extensions"]["field"] == "input.expectedVersion"
-    body = await gql(annotator, "query($id: ID!) { node(id: $id) { ... on Episode { myAnnotation { version notes } } } }",
-                     id=episode_id)
+    body = await gql(
+        annotator,
+        "query($id: ID!) { node(id: $id) { ... on Episode { myAnnotation { version notes } } } }",
+        id=episode_id,
+    )
     assert body["data"]["node"]["myAnnotation"] == {"version": 2, "notes": "second"}
 
 
@@ -91,12 +105,28 @@ async def test_no_blind_overwrite_and_stale_versions_conflict(annotator, episode
         ({"taskCompleteness": {"rating": "SUCCESS", "completion": 101}}, "input.taskCompleteness.completion"),
         ({"trajectoryQuality": {"smoothness": 0}}, "input.trajectoryQuality.smoothness"),
         ({"dataQuality": {"videoQuality": 9}}, "input.dataQuality.videoQuality"),
-        ({"anomalies": [{"type": "SLIP", "severity": "LOW", "fromFrame": 5, "toFrame": 50}]}, "input.anomalies[0].toFrame"),
-        ({"anomalies": [{"type": "SLIP", "severity": "LOW", "fromFrame": -1, "toFrame": 3}]}, "input.anomalies[0].fromFrame"),
-        ({"anomalies": [{"type": "SLIP", "severity": "LOW", "fromFrame": 1, "toFrame": 3},
-                        {"type": "SLIP", "severity": "LOW", "fromFrame": 9, "toFrame": 4}]}, "input.anomalies[1].toFrame"),
+        (
+            {"anomalies": [{"type": "SLIP", "severity": "LOW", "fromFrame": 5, "toFrame": 50}]},
+            "input.anomalies[0].toFrame",
+        ),
+        (
+            {"anomalies": [{"type": "SLIP", "severity": "LOW", "fromFrame": -1, "toFrame": 3}]},
+            "input.anomalies[0].fromFrame",
+        ),
+        (
+            {
+                "anomalies": [
+                    {"type": "SLIP", "severity": "LOW", "fromFrame": 1, "toFrame": 3},
+                    {"type": "SLIP", "severity": "LOW", "fromFrame": 9, "toFrame": 4},
+                ]
+            },
+            "input.anomalies[1].toFrame",
+        ),
         ({"taskCompleteness": {"rating": "MAYBE"}}, "input.taskCompleteness.rating"),
-        ({"anomalies": [{"type": "EXPLOSION", "severity": "LOW", "fromFrame": 1, "toFrame": 3}]}, "input.anomalies[0].type"),
+        (
+            {"anomalies": [{"type": "EXPLOSION", "severity": "LOW", "fromFrame": 1, "toFrame": 3}]},
+            "input.anomalies[0].type",
+        ),
     ],
 )
 async def test_bad_values_name_the_field_and_write_nothing(annotator, runtime, episode_id, change, field):
@@ -104,7 +134,9 @@ async def test_bad_values_name_the_field_and_write_nothing(annotator, runtime, e
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     assert body["errors"][0]["extensions"]["field"] == field
-    rows = await episode_annotations.annotations_by_episodes(runtime, [int(GlobalID.from_id(episode_id).node_id)])
+    rows = await episode_annotations.annotations_by_episodes(
+        runtime, [int(GlobalID.from_id(episode_id).node_id)]
+    )
     assert rows == [[]]
 
 
@@ -114,23 +146,35 @@ async def test_who_may_edit_whose(app, runtime, annotator, client, episode_id):
     async with http_client(app, await make_user(runtime, "bob", "ANNOTATOR")) as bob:
         body = await gql(bob, SAVE, input=payload(episode_id, annotatorId=anna_id, expectedVersion=1))
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-        deleted = await gql(bob, "mutation($e: ID!, $a: ID) { deleteEpisodeAnnotation(episodeId: $e, annotatorId: $a) }",
-                            e=episode_id, a=anna_id)
+        deleted = await gql(
+            bob,
+            "mutation($e: ID!, $a: ID) { deleteEpisodeAnnotation(episodeId: $e, annotatorId: $a) }",
+            e=episode_id,
+            a=anna_id,
+        )
         assert deleted["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     async with http_client(app, await make_user(runtime, "vic", "VIEWER")) as viewer:
         body = await gql(viewer, SAVE, input=payload(episode_id))
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     async with http_client(app, await make_user(runtime, "rita", "REVIEWER")) as reviewer:
-        edited = await gql(reviewer, SAVE, input=payload(episode_id, annotatorId=anna_id, expectedVersion=1, notes="fixed"))
+        edited = await gql(
+            reviewer, SAVE, input=payload(episode_id, annotatorId=anna_id, expectedVersion=1, notes="fixed")
+        )
         saved = edited["data"]["saveEpisodeAnnotation"]
         assert saved["version"] == 2 and saved["annotator"]["name"] == "anna" and saved["notes"] == "fixed"
-        deleted = await gql(reviewer, "mutation($e: ID!, $a: ID) { deleteEpisodeAnnotation(episodeId: $e, annotatorId: $a) }",
-                            e=episode_id, a=anna_id)
+        deleted = await gql(
+            reviewer,
+            "mutation($e: ID!, $a: ID) { deleteEpisodeAnnotation(episodeId: $e, annotatorId: $a) }",
+            e=episode_id,
+            a=anna_id,
+        )
         assert deleted["data"]["deleteEpisodeAnnotation"] is True
     assert anna["data"]["saveEpisodeAnnotation"]["version"] == 1
     again = await gql(annotator, "mutation($e: ID!) { deleteEpisodeAnnotation(episodeId: $e) }", e=episode_id)
     assert again["data"]["deleteEpisodeAnnotation"] is False
-    listed = await gql(client, "query($id: ID!) { node(id: $id) { ... on Episode { annotations { id } } } }", id=episode_id)
+    listed = await gql(
+        client, "query($id: ID!) { node(id: $id) { ... on Episode { annotations { id } } } }", id=episode_id
+    )
     assert listed["data"]["node"]["annotations"] == []
 
 
@@ -152,8 +196,13 @@ async def test_concurrent_saves_lose_nothing(app, runtime, episode_id):
         async with http_client(app, token) as client:
             for i in range(25):
                 label = f"client{number}-save{i}"
-                body = await gql(client, SAVE, input=payload(
-                    episode_id, notes=label, anomalies=[], expectedVersion=version, annotatorId=anna_id))
+                body = await gql(
+                    client,
+                    SAVE,
+                    input=payload(
+                        episode_id, notes=label, anomalies=[], expectedVersion=version, annotatorId=anna_id
+                    ),
+                )
                 if "errors" in body:
                     assert body["errors"][0]["extensions"]["code"] == "CONFLICT", body
                     version = body["errors"][0]["extensions"]["currentVersion"]  # lost the race: catch up
