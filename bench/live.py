@@ -39,7 +39,7 @@ WAIT = 10.0  # seconds to wait for one event on every subscriber before counting
 
 EPISODE = "{ datasets { edges { node { episode(index: 0) { id } } } } }"
 CREATE_USER = "mutation($name: String!) { createUser(input: {name: $name, role: ANNOTATOR}) { id } }"
-ISSUE_TOKEN = "mutation($id: ID!) { issueApiToken(input: {userId: $id, name: \"bench\"}) { secret } }"
+ISSUE_TOKEN = 'mutation($id: ID!) { issueApiToken(input: {userId: $id, name: "bench"}) { secret } }'
 SAVE = "mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input) { id version } }"
 EVENTS = """subscription($id: ID!) { episodeEvents(episodeId: $id) {
   __typename ... on EpisodeAnnotationSaved { version by { name } annotation { id notes } } } }"""
@@ -76,13 +76,19 @@ class Subscriber:
     @classmethod
     async def open(cls, ws_url: str, token: str, episode_id: str, author: str) -> Subscriber:
         ws = await connect(ws_url, subprotocols=["graphql-transport-ws"], max_queue=None, open_timeout=30)
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
         ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
         if ack.get("type") != "connection_ack":
             raise RuntimeError(f"no connection_ack: {ack}")
         await ws.send(
             json.dumps(
-                {"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"id": episode_id}}}
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": EVENTS, "variables": {"id": episode_id}},
+                }
             )
         )
         return cls(ws, author)
@@ -99,7 +105,9 @@ class Subscriber:
                 event = (payload.get("data") or {}).get("episodeEvents") or {}
                 if payload.get("errors"):
                     self.problems.append(str(payload["errors"]))
-                elif event.get("__typename") == "EpisodeAnnotationSaved" and event["by"]["name"] == self.author:
+                elif (
+                    event.get("__typename") == "EpisodeAnnotationSaved" and event["by"]["name"] == self.author
+                ):
                     self.received.setdefault(event["version"], now)
                     self.arrived.set()
             elif kind in ("error", "complete"):
@@ -157,7 +165,10 @@ async def measure(server: Server, episode_id: str, author: str, saver: Saver, n:
     try:
         for start in range(0, n, 20):  # open in batches: a burst of 100 handshakes is not the point
             subscribers += await asyncio.gather(
-                *(Subscriber.open(ws_url, server.token, episode_id, author) for _ in range(start, min(n, start + 20)))
+                *(
+                    Subscriber.open(ws_url, server.token, episode_id, author)
+                    for _ in range(start, min(n, start + 20))
+                )
             )
         await asyncio.sleep(0.5)
         # A warm-up save every subscriber must see: then all are subscribed.
@@ -251,7 +262,10 @@ def main() -> None:
         with running_server(spec, ANNOGRAPH_BROADCAST_URL=url) as server:
             results[url] = asyncio.run(measure_server(server))
     print("save -> episodeEvents receipt, ms; primary: receipt - mutation response (send -> receipt beside)")
-    print(f"bare Redis PUBLISH -> SUBSCRIBE, {REDIS_MESSAGES} x 100 B: p50 {bare_p50:.3f} ms, p99 {bare_p99:.3f} ms")
+    print(
+        f"bare Redis PUBLISH -> SUBSCRIBE, {REDIS_MESSAGES} x 100 B:"
+        f" p50 {bare_p50:.3f} ms, p99 {bare_p99:.3f} ms"
+    )
     print(
         f"  {'broadcaster':<12}{'subs':>5}{'saves':>6}{'p50':>8}{'p99':>8}"
         f"{'send p50':>10}{'send p99':>10}{'first p50':>11}{'p50 / Redis p50':>17}"
@@ -268,7 +282,9 @@ def main() -> None:
             if r["lost"] or r["problems"]:
                 problems.append(f"{name}, {n} subscribers: {r['lost']} lost, {r['problems'][:3]}")
             if r["min"] < 0:
-                problems.append(f"{name}, {n} subscribers: an event arrived {-r['min']:.2f} ms before its response")
+                problems.append(
+                    f"{name}, {n} subscribers: an event arrived {-r['min']:.2f} ms before its response"
+                )
     for line in problems:
         print(f"  note: {line}")
 

@@ -5,7 +5,8 @@ back), on SQLite and (when it answers) PostgreSQL: the two side by side.
     .venv/bin/python -m bench.saves
 
 Each annotator edits only their own annotation, so there should be no CONFLICT and no other
-error; any are counted and printed. PostgreSQL's `public` schema in the `test` database is
+error; any are counted and printed. Latencies are of accepted saves; "per annotator" is the
+fewest and most saves one annotator got in. PostgreSQL's `public` schema in the `test` database is
 dropped and recreated first. Clients and server share the machine.
 """
 
@@ -39,6 +40,7 @@ class Tally:
     errors: int = 0
     messages: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    per_annotator: list[int] = field(default_factory=list)
 
 
 def graphql(url: str, token: str, query: str, **variables) -> dict:
@@ -60,6 +62,7 @@ def create_annotator(server: Server, name: str) -> str:
 
 async def annotate(url: str, token: str, episode_id: str, deadline: float, tally: Tally) -> None:
     version: int | None = None
+    saved = 0
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         while time.perf_counter() < deadline:
@@ -81,6 +84,7 @@ async def annotate(url: str, token: str, episode_id: str, deadline: float, tally
                 continue
             if "errors" not in body:
                 tally.saved += 1
+                saved += 1
                 tally.latencies.append(time.perf_counter() - start)
                 version = body["data"]["saveEpisodeAnnotation"]["version"]
                 continue
@@ -92,6 +96,7 @@ async def annotate(url: str, token: str, episode_id: str, deadline: float, tally
             else:
                 tally.errors += 1
             tally.messages.append(f"{extensions.get('code')}: {error.get('message')}")
+    tally.per_annotator.append(saved)
 
 
 def measure(server: Server) -> tuple[float, Tally]:
@@ -136,11 +141,20 @@ def main() -> None:
         with running_server(spec, database_url=PG_URL) as server:
             results["PostgreSQL"] = measure(server)
     print(f"saves of one episode, {ANNOTATORS} concurrent annotators (own annotation each), {SECONDS:.0f} s")
-    print(f"  {'database':<11}{'saves':>7}{'saves/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'conflicts':>11}{'errors':>8}")
+    print(
+        f"  {'database':<11}{'saves':>7}{'saves/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'per annotator':>15}{'conflicts':>11}{'errors':>8}"
+    )
     for name, (rate, tally) in results.items():
-        p50, p99 = (np.percentile(tally.latencies, q) * 1000 for q in (50, 99)) if tally.latencies else (0, 0)
+        p50, p99, top = (
+            (np.percentile(tally.latencies, q) * 1000 for q in (50, 99, 100))
+            if tally.latencies
+            else (0, 0, 0)
+        )
+        spread = f"{min(tally.per_annotator)}-{max(tally.per_annotator)}"
         print(
-            f"  {name:<11}{tally.saved:>7}{rate:>10.1f}{p50:>9.1f}{p99:>9.1f}{tally.conflicts:>11}{tally.errors:>8}"
+            f"  {name:<11}{tally.saved:>7}{rate:>10.1f}{p50:>9.1f}{p99:>9.1f}{top:>9.0f}"
+            f"{spread:>15}{tally.conflicts:>11}{tally.errors:>8}"
         )
     if len(results) == 2:
         print(f"  ratio SQLite / PostgreSQL : {results['SQLite'][0] / results['PostgreSQL'][0]:.2f}x")

@@ -8,6 +8,7 @@ and content. Each accepted save adds a revision, so no accepted content is ever 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as repo
 from persistence.tables import AnomalyRow, EpisodeAnnotationRow
+
+log = logging.getLogger(__name__)
 
 
 class _Stale(Exception):
@@ -51,8 +54,12 @@ async def _times(rt: Runtime, episode_id: int, ranges: list[tuple[int, int]]) ->
     stamps = None
     if "timestamp" not in episode.missing:
         path = Path(dataset.path) / episode.file
-        arrays = await asyncio.to_thread(rt.files.read_arrays, path, ["timestamp"], slice(None))
-        stamps = arrays.get("timestamp")
+        try:
+            arrays = await asyncio.to_thread(rt.files.read_arrays, path, ["timestamp"], slice(None))
+            stamps = arrays.get("timestamp")
+        except OSError:
+            # The file moved since indexing: the annotation still saves, timed by frame rate.
+            log.warning("episode file %s is unreadable; anomaly times from fps", path)
 
     def at(frame: int) -> float:
         if stamps is not None and frame < len(stamps) and np.isfinite(stamps[frame]):

@@ -40,3 +40,47 @@ async def test_statements_do_not_grow_with_dataset_count(client, runtime):
     six, body = await count_statements(client, runtime, 20)
     assert len(body["data"]["datasets"]["edges"]) == 6
     assert one == six
+
+
+ANNOTATED = """query($first: Int) { datasets { edges { node { annotationProgress { multipleAnnotators }
+  episodes(first: $first) { edges { node { index
+    annotations { version annotator { name } anomalies { type } }
+    myAnnotation { version } consensus { rating agreement anomalies { fromFrame annotators { name } } }
+    sessions { status participants { currentFrame user { name } } } } } } } } } }"""
+
+
+async def test_annotation_fields_do_not_multiply_statements(client, runtime):
+    from domain import annotation_sessions, episode_annotations
+    from domain.annotation_drafts import AnnotationDraft, AnomalyDraft, AnomalyType, Rating, Severity
+    from domain.users import Role, create_user, viewer_of
+
+    await seed_index(runtime, datasets=1, episodes=30)
+    async with runtime.sessions() as session:
+        from sqlalchemy import select
+
+        from persistence.tables import EpisodeRow
+
+        episode_ids = list(
+            (await session.execute(select(EpisodeRow.id).order_by(EpisodeRow.index))).scalars()
+        )
+    people = [viewer_of(await create_user(runtime, f"p{i}", Role.ANNOTATOR)) for i in range(3)]
+    draft = AnnotationDraft(
+        rating=Rating.SUCCESS, anomalies=(AnomalyDraft(AnomalyType.SLIP, Severity.LOW, 1, 3),)
+    )
+    for episode_id in episode_ids:
+        for person in people:
+            await episode_annotations.save_annotation(
+                runtime, person, episode_id, draft, expected_version=None
+            )
+        await annotation_sessions.start_session(runtime, people[0], episode_id)
+    await gql(client, "{ viewer { name } }")
+    counts = {}
+    for first in (5, 30):
+        with StatementCounter(runtime.engine) as counter:
+            body = await gql(client, ANNOTATED, first=first)
+        assert "errors" not in body, body
+        episodes = body["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"]
+        assert len(episodes) == first and len(episodes[-1]["node"]["annotations"]) == 3
+        assert episodes[-1]["node"]["consensus"]["anomalies"][0]["fromFrame"] == 1
+        counts[first] = counter.count
+    assert counts[5] == counts[30], counts
