@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.frames
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.auth
+	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.saves
 
 clean:
 	rm -rf $(VENV) var

@@ -6,6 +6,7 @@ on every connection, so concurrent writers wait instead of failing.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy import event
@@ -42,8 +43,43 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+class _LockedTransaction:
+    def __init__(self, lock: asyncio.Lock, transaction) -> None:
+        self._lock = lock
+        self._transaction = transaction
+
+    async def __aenter__(self):
+        await self._lock.acquire()
+        try:
+            return await self._transaction.__aenter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def __aexit__(self, *exc):
+        try:
+            return await self._transaction.__aexit__(*exc)
+        finally:
+            self._lock.release()
+
+
+def _sqlite_session_class() -> type[AsyncSession]:
+    """Sessions whose explicit transactions (`session.begin()`, the write paths) queue on one
+    lock per engine. SQLite has one writer at a time; without the queue, concurrent writers
+    poll for its lock (busy_timeout) and some wait seconds while others go again and again."""
+    lock = asyncio.Lock()
+
+    class SerializedWriteSession(AsyncSession):
+        def begin(self):
+            return _LockedTransaction(lock, super().begin())
+
+    return SerializedWriteSession
+
+
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     # expire_on_commit=False: rows stay readable after commit without implicit I/O.
+    if engine.dialect.name == "sqlite":
+        return async_sessionmaker(engine, expire_on_commit=False, class_=_sqlite_session_class())
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

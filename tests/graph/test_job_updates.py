@@ -7,34 +7,15 @@ import contextlib
 import json
 
 import pytest
-import uvicorn
 import websockets
 
 from domain import jobs
-from graph.app import create_app
 from tests.conftest import gql
 from tests.factories import write_dataset
+from tests.graph.live import serving
 
 SUBSCRIBE = """subscription($jobId: ID, $datasetId: ID) { jobUpdates(jobId: $jobId, datasetId: $datasetId) {
   id status progress version } }"""
-
-
-@contextlib.asynccontextmanager
-async def serving(runtime):
-    """The app under uvicorn on a free loopback port, in this event loop."""
-    config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
