@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -9,6 +10,7 @@ from strawberry import relay
 
 from domain.episode_events import EventKind
 from graph.context import Info
+from graph.loaders import Loaders
 from graph.types.annotation_session import AnnotationSession, Participant, SessionStatus
 from graph.types.episode import Episode
 from graph.types.episode_annotation import EpisodeAnnotation
@@ -76,8 +78,39 @@ AnnotationSessionEvent = Annotated[
 ]
 
 
+# The rows an event names, by loader: read once per message in a process, then primed into each
+# subscriber's own fresh loaders (a hundred subscribers do not read the same rows a hundred times).
+_EVENT_ROWS = {
+    "session": lambda m: m.get("sessionId"),
+    "participant": lambda m: (m["sessionId"], m["userId"]) if "sessionId" in m and "userId" in m else None,
+    "annotation": lambda m: m.get("annotationId"),
+    "episode": lambda m: m.get("episodeId"),
+    "user": lambda m: m.get("byUserId", m.get("userId")),
+}
+
+
+async def _read_event_rows(rt, message: dict) -> list[tuple[str, object, object]]:
+    loaders = Loaders(rt)  # this message's own, not any subscriber's
+    wanted = [(name, key(message)) for name, key in _EVENT_ROWS.items() if key(message) is not None]
+    if "annotatorId" in message:
+        wanted.append(("user", message["annotatorId"]))
+    rows = await asyncio.gather(*(getattr(loaders, name).load(key) for name, key in wanted))
+    return [(name, key, row) for (name, key), row in zip(wanted, rows, strict=True)]
+
+
+async def _prime_from_message(info: Info, message: dict) -> None:
+    # Every subscriber in this process receives the same message object, so the read is shared.
+    shared = message.get("_rows")
+    if shared is None:
+        shared = message["_rows"] = asyncio.ensure_future(_read_event_rows(info.context.runtime, message))
+    for name, key, row in await asyncio.shield(shared):
+        if row is not None:
+            getattr(info.context.loaders, name).prime(key, row)
+
+
 async def build_event(info: Info, message: dict):
     """The typed event a message stands for, read fresh; None when what it names is gone."""
+    await _prime_from_message(info, message)
     loaders = info.context.loaders
     kind = EventKind(message["kind"])
     if kind in (EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT, EventKind.PARTICIPANT_MOVED):
