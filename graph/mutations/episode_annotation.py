@@ -52,7 +52,7 @@ class SaveEpisodeAnnotationInput:
     episode_id: relay.GlobalID = strawberry.field(description="The episode.")
     expected_version: int | None = strawberry.field(
         default=None,
-        description="The version this save replaces; required when the annotation exists (no blind overwrite)",
+        description="The version this save replaces; required when it exists (no blind overwrite)",
     )
     annotator_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Whose annotation (reviewers only); default the viewer's own."
@@ -125,7 +125,7 @@ class EpisodeAnnotationMutations:
         return EpisodeAnnotation.from_row(row)
 
     @strawberry.mutation(
-        description="Delete an annotation (annotators their own, reviewers anyone's); false if there was none",
+        description="Delete an annotation (annotators their own, reviewers anyone's); false if none",
         permission_classes=[IsAnnotator],
     )
     async def delete_episode_annotation(
