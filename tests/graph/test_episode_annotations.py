@@ -222,3 +222,13 @@ async def test_concurrent_saves_lose_nothing(app, runtime, episode_id):
     (row,) = await episode_annotations.annotations_by_ids(runtime, [annotation_id])
     assert row.version == len(accepted) and row.notes == accepted[row.version]
     assert rejected > 0 and len(accepted) > 25  # they really raced, and more than one client won
+
+
+async def test_saves_commit_while_the_broadcaster_is_down(annotator, runtime, episode_id, monkeypatch):
+    from persistence.events import EventHub
+
+    monkeypatch.setattr(runtime, "events", EventHub("redis://127.0.0.1:1/0"))  # nothing listens there
+    body = await gql(annotator, SAVE, input=payload(episode_id))
+    assert body["data"]["saveEpisodeAnnotation"]["version"] == 1
+    again = await gql(annotator, SAVE, input=payload(episode_id, expectedVersion=1, notes="still here"))
+    assert again["data"]["saveEpisodeAnnotation"]["notes"] == "still here"
