@@ -10,8 +10,10 @@ COPY graph ./graph
 COPY domain ./domain
 COPY persistence ./persistence
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e . && useradd --create-home annograph \
-    && mkdir -p /var/lib/annograph/datasets && chown -R annograph /var/lib/annograph
+# The detect extra (Ultralytics) with PyTorch's CPU build, not the multi-GB CUDA one.
+RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -e '.[detect]' \
+    && useradd --create-home annograph \
+    && mkdir -p /var/lib/annograph/datasets /var/lib/annograph/artifacts && chown -R annograph /var/lib/annograph
 USER annograph
 
 EXPOSE 8000

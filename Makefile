@@ -2,17 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make serve` installs the service alone; the rest also installs the test tools and the
+# `detect` extra (Ultralytics + PyTorch, several GB, from local wheels where the machine has them).
+BASE_STAMP := $(VENV)/.base-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: serve test lint schema bench clean
+
+$(BASE_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $(BASE_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(BASE_STAMP)
 
-serve: $(STAMP)
+serve: $(BASE_STAMP)
 	$(BIN)/annograph migrate
 	$(BIN)/annograph demo --if-empty
 	$(BIN)/annograph serve
@@ -33,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.saves
+	$(BIN)/python -m bench.ground_truth
 
 clean:
 	rm -rf $(VENV) var

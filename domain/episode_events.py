@@ -21,6 +21,20 @@ class EventKind(StrEnum):
     ANNOTATION_SAVED = "ANNOTATION_SAVED"
     ANNOTATION_DELETED = "ANNOTATION_DELETED"
     SESSION_STATUS_CHANGED = "SESSION_STATUS_CHANGED"
+    OBJECTS_CHANGED = "OBJECTS_CHANGED"
+
+
+class ObjectChange(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+    REVIEWED = "REVIEWED"
+    INTERPOLATED = "INTERPOLATED"
+    IMPORTED = "IMPORTED"
+
+
+# An event names at most this many boxes; a bigger change says only how many (clients re-read).
+EVENT_IDS_MAX = 500
 
 
 def episode_channel(episode_id: int) -> str:

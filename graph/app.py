@@ -22,7 +22,7 @@ from strawberry.types.unset import UNSET
 from domain import annotation_sessions
 from domain.errors import Unauthenticated
 from domain.runtime import Runtime
-from graph import auth, health, media
+from graph import auth, downloads, health, media
 from graph.context import Context
 from graph.limits import BodyLimit
 from graph.schema import schema
@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+        # Uploads (importAnnotations): safe from CSRF here because the session cookie is
+        # SameSite=Strict and Authenticate refuses cross-site requests.
+        multipart_uploads_enabled=True,
     )
 
     @contextlib.asynccontextmanager
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route(media.FRAME_PATH, media.frame, methods=["GET", "HEAD"]),
+            Route(downloads.PATH, downloads.job_artifact, methods=["GET", "HEAD"]),
             Route("/health", health.health),
             Route("/login", auth.login),
         ],

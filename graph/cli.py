@@ -185,7 +185,22 @@ def demo(
             workers=os.cpu_count() or 1,
             progress=lambda done, total: progress.update(bar, completed=done, total=total),
         )
-    raise typer.Exit(asyncio.run(_register(settings, str(folder), None)))
+    code = asyncio.run(_register(settings, str(folder), None))
+    if code == 0:
+        count = asyncio.run(_load_demo_truth(settings, folder))
+        console.print(f"loaded {count} validated ground-truth boxes on the even episodes")
+    raise typer.Exit(code)
+
+
+async def _load_demo_truth(settings: Settings, folder: Path) -> int:
+    from domain.demo_truth import load_demo_truth
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    try:
+        return await load_demo_truth(rt, folder)
+    finally:
+        await rt.engine.dispose()
 
 
 async def _login_link(settings: Settings, user: str | None) -> str:

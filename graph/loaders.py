@@ -13,6 +13,8 @@ from domain import (
     episode_annotations,
     episodes,
     jobs_queries,
+    labels,
+    object_queries,
     tasks,
     tokens,
     users,
@@ -43,3 +45,12 @@ class Loaders:
         self.episode_sessions = DataLoader(partial(annotation_sessions.sessions_by_episodes, rt))
         self.participants = DataLoader(partial(annotation_sessions.participants_by_sessions, rt))
         self.participant = DataLoader(partial(annotation_sessions.participants_by_keys, rt))
+        self.labels = DataLoader(partial(labels.labels_by_datasets, rt))
+        self.label = DataLoader(partial(labels.labels_by_ids, rt))
+        self.box = DataLoader(partial(object_queries.boxes_by_ids, rt))
+        self.box_page = DataLoader(partial(object_queries.box_pages, rt))
+        self.box_count = DataLoader(partial(object_queries.box_counts, rt))
+        self.tracks = DataLoader(partial(object_queries.tracks_by_episodes, rt))
+        self.episode_review = DataLoader(partial(object_queries.review_by_episodes, rt))
+        self.dataset_review = DataLoader(partial(object_queries.review_by_datasets, rt))
+        self.track_boxes = DataLoader(partial(object_queries.track_boxes, rt))

@@ -10,9 +10,12 @@ from strawberry.tools import merge_types
 from graph.errors import ErrorCodes
 from graph.limits import Limits
 from graph.mutations.annotation_session import AnnotationSessionMutations
+from graph.mutations.annotation_transfer import AnnotationTransferMutations
 from graph.mutations.dataset import DatasetMutations
 from graph.mutations.episode_annotation import EpisodeAnnotationMutations
 from graph.mutations.job import JobMutations
+from graph.mutations.label import LabelMutations
+from graph.mutations.object_annotation import ObjectAnnotationMutations
 from graph.mutations.user import UserMutations
 from graph.queries.dataset import DatasetQueries
 from graph.queries.job import JobQueries
@@ -26,7 +29,16 @@ from graph.types.task import Task
 Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries))
 Mutation = merge_types(
     "Mutation",
-    (UserMutations, DatasetMutations, JobMutations, EpisodeAnnotationMutations, AnnotationSessionMutations),
+    (
+        UserMutations,
+        DatasetMutations,
+        JobMutations,
+        EpisodeAnnotationMutations,
+        AnnotationSessionMutations,
+        LabelMutations,
+        ObjectAnnotationMutations,
+        AnnotationTransferMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (JobSubscriptions, EpisodeSubscriptions))
 

@@ -14,6 +14,8 @@ from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAdmin
 from graph.types.episode_annotation import Rating
+from graph.types.label import Label
+from graph.types.object_annotation import ReviewCounts
 from graph.types.pagination import decode_cursor, encode_cursor, page_size
 from graph.types.task import Task
 from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
@@ -148,6 +150,16 @@ class Dataset(relay.Node):
         from graph.types.consensus import AnnotationProgress
 
         return AnnotationProgress.from_data(await info.context.loaders.annotation_progress.load(self.id))
+
+    @strawberry.field(description="The dataset's label set, in the order the labels were created.")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.from_row(r) for r in await info.context.loaders.labels.load(self.id)]
+
+    @strawberry.field(
+        description="How many boxes the dataset has, and how many are validated, rejected, pending."
+    )
+    async def object_review(self, info: Info) -> ReviewCounts:
+        return ReviewCounts.from_data(await info.context.loaders.dataset_review.load(self.id))
 
     @strawberry.field(description="The episode with this index, or null.")
     async def episode(

@@ -9,9 +9,20 @@ from strawberry import relay
 
 from domain import episodes as episodes_service
 from domain.frames import check_encoding
+from domain.object_queries import BoxPageRequest
 from graph.context import Info
+from graph.types.object_annotation import (
+    ObjectAnnotation,
+    ObjectAnnotationConnection,
+    ObjectSource,
+    ReviewCounts,
+    ReviewState,
+    Track,
+)
+from graph.types.pagination import decode_pair_cursor, encode_pair_cursor, page_size
 from graph.types.task import Task
 from graph.types.trajectory import Trajectory
+from persistence.repositories.object_annotation import ObjectFilter
 from persistence.tables import EpisodeRow
 
 
@@ -166,6 +177,76 @@ class Episode(relay.Node):
         return [
             AnnotationSession.from_row(r) for r in await info.context.loaders.episode_sessions.load(self.id)
         ]
+
+    @strawberry.field(
+        description=(
+            "Boxes on this episode by frame, a page at a time; all given conditions must hold. "
+            "`label` is a label name; `validated` true means VALIDATED, false anything else."
+        )
+    )
+    async def objects(
+        self,
+        info: Info,
+        camera: str | None = None,
+        frame: int | None = None,
+        from_frame: int | None = None,
+        to_frame: int | None = None,
+        track_id: str | None = None,
+        label: str | None = None,
+        source: ObjectSource | None = None,
+        review: ReviewState | None = None,
+        validated: bool | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ObjectAnnotationConnection:
+        limit = page_size(first, info.context.runtime.settings)
+        cursor = decode_pair_cursor(after, "box")
+        label_id = None
+        if label is not None:
+            labels = await info.context.loaders.labels.load(self.row.dataset_id)
+            label_id = next((r.id for r in labels if r.name == label), -1)  # unknown: an empty page
+        data = ObjectFilter(
+            camera=camera,
+            frame=frame,
+            from_frame=from_frame,
+            to_frame=to_frame,
+            track_id=track_id,
+            label_id=label_id,
+            source=source.value if source else None,
+            review=review.value if review else None,
+            validated=validated,
+        )
+        rows = await info.context.loaders.box_page.load(BoxPageRequest(self.id, data, cursor, limit + 1))
+        edges = [
+            relay.Edge(cursor=encode_pair_cursor("box", r.frame, r.id), node=ObjectAnnotation.from_row(r))
+            for r in rows[:limit]
+        ]
+        return ObjectAnnotationConnection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=len(rows) > limit,
+                has_previous_page=cursor is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            count_key=(self.id, data),
+        )
+
+    @strawberry.field(description="The episode's tracks, by camera and first frame.")
+    async def tracks(self, info: Info) -> list[Track]:
+        return [Track.from_data(t) for t in await info.context.loaders.tracks.load(self.id)]
+
+    @strawberry.field(description="One track of this episode, with all its boxes; null if it has none.")
+    async def track(self, info: Info, camera: str, track_id: str) -> Track | None:
+        tracks = await info.context.loaders.tracks.load(self.id)
+        found = next((t for t in tracks if t.camera == camera and t.track_id == track_id), None)
+        return Track.from_data(found) if found else None
+
+    @strawberry.field(
+        description="How many boxes the episode has, and how many are validated, rejected, pending."
+    )
+    async def object_review(self, info: Info) -> ReviewCounts:
+        return ReviewCounts.from_data(await info.context.loaders.episode_review.load(self.id))
 
 
 @strawberry.type(description="A page of episodes.")

@@ -8,12 +8,14 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from domain import episode_events
 from domain.episode_events import EventKind
 from graph.context import Info
 from graph.loaders import Loaders
 from graph.types.annotation_session import AnnotationSession, Participant, SessionStatus
 from graph.types.episode import Episode
 from graph.types.episode_annotation import EpisodeAnnotation
+from graph.types.object_annotation import ObjectAnnotation
 from graph.types.user import User
 
 
@@ -62,6 +64,26 @@ class SessionStatusChanged:
     by: User = strawberry.field(description="Who changed it.")
 
 
+ObjectChange = strawberry.enum(episode_events.ObjectChange, description="What happened to boxes.")
+
+
+@strawberry.type(description="Boxes were created, changed, reviewed, interpolated, imported or deleted.")
+class ObjectAnnotationsChanged:
+    action: ObjectChange = strawberry.field(description="What happened.")
+    count: int = strawberry.field(description="How many boxes it touched.")
+    objects: list[ObjectAnnotation] = strawberry.field(
+        description=(
+            "The boxes as they are now (empty for DELETED, and when more than 500 changed at once: "
+            "re-read `episode.objects` then)."
+        )
+    )
+    object_ids: list[relay.GlobalID] = strawberry.field(
+        description="The ids of the boxes (also of deleted ones); empty when more than 500 changed."
+    )
+    episode: Episode = strawberry.field(description="The episode.")
+    by: User = strawberry.field(description="Who changed them.")
+
+
 _MEMBERS = (
     ParticipantJoined
     | ParticipantLeft
@@ -69,6 +91,7 @@ _MEMBERS = (
     | EpisodeAnnotationSaved
     | EpisodeAnnotationDeleted
     | SessionStatusChanged
+    | ObjectAnnotationsChanged
 )
 EpisodeEvent = Annotated[
     _MEMBERS, strawberry.union("EpisodeEvent", description="Something happened on an episode.")
@@ -137,6 +160,21 @@ async def build_event(info: Info, message: dict):
         return EpisodeAnnotationSaved(
             version=message["version"],
             annotation=EpisodeAnnotation.from_row(row) if row else None,
+            by=User.from_row(by),
+        )
+    if kind == EventKind.OBJECTS_CHANGED:
+        episode = await loaders.episode.load(message["episodeId"])
+        if episode is None:
+            return None
+        ids = message.get("ids") or []
+        action = episode_events.ObjectChange(message["action"])
+        rows = [] if action == episode_events.ObjectChange.DELETED else await loaders.box.load_many(ids)
+        return ObjectAnnotationsChanged(
+            action=action,
+            count=message["count"],
+            objects=[ObjectAnnotation.from_row(r) for r in rows if r is not None],
+            object_ids=[relay.GlobalID("ObjectAnnotation", str(i)) for i in ids],
+            episode=Episode.from_row(episode),
             by=User.from_row(by),
         )
     if kind == EventKind.ANNOTATION_DELETED:

@@ -68,6 +68,13 @@ class Job(relay.Node):
         rows = await info.context.loaders.job.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
 
+    @strawberry.field(
+        description="Where to download what the job made (an export zip), once completed; else null."
+    )
+    def artifact_url(self) -> str | None:
+        name = (self.result or {}).get("artifact") if self.status == jobs_domain.JobStatus.COMPLETED else None
+        return f"/downloads/jobs/{self.id}/{name}" if name else None
+
     @strawberry.field(description="The dataset the job works on, if any.")
     async def dataset(self, info: Info) -> Dataset | None:
         if self.dataset_id is None:

@@ -34,3 +34,19 @@ def page_size(first: int | None, settings: Settings, field: str = "first") -> in
             f"{field} may be at most {settings.page_size_max}, got {first}", field=field, limit="pageSize"
         )
     return first
+
+
+def encode_pair_cursor(kind: str, first: int, second: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{first}:{second}".encode()).decode()
+
+
+def decode_pair_cursor(cursor: str | None, kind: str, field: str = "after") -> tuple[int, int] | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 2)
+        if prefix == kind:
+            return int(first), int(second)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise BadUserInput(f"{field} is not a cursor of this list", field=field)

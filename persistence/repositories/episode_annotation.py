@@ -133,3 +133,15 @@ async def delete_annotation(session: AsyncSession, annotation_id: int) -> bool:
         delete(EpisodeAnnotationRow).where(EpisodeAnnotationRow.id == annotation_id)
     )
     return result.rowcount == 1
+
+
+async def read_revisions_at(
+    session: AsyncSession, keys: Sequence[tuple[int, int]]
+) -> list[AnnotationRevisionRow]:
+    """Revisions by (annotation id, version), in one statement: the content of current versions."""
+    if not keys:
+        return []
+    query = select(AnnotationRevisionRow).where(
+        tuple_(AnnotationRevisionRow.annotation_id, AnnotationRevisionRow.version).in_(list(keys))
+    )
+    return list((await session.execute(query)).scalars())

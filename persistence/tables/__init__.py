@@ -9,6 +9,8 @@ from persistence.tables.dataset import DatasetRow
 from persistence.tables.episode import EpisodeRow
 from persistence.tables.episode_annotation import EpisodeAnnotationRow
 from persistence.tables.job import JobRow
+from persistence.tables.label import LabelRow
+from persistence.tables.object_annotation import ObjectAnnotationRow
 from persistence.tables.session_participant import SessionParticipantRow
 from persistence.tables.task import TaskRow
 from persistence.tables.user import UserRow
@@ -24,6 +26,8 @@ __all__ = [
     "EpisodeAnnotationRow",
     "EpisodeRow",
     "JobRow",
+    "LabelRow",
+    "ObjectAnnotationRow",
     "SessionParticipantRow",
     "TaskRow",
     "UserRow",

@@ -33,3 +33,6 @@ class EpisodeRow(SQLModel, table=True):
     missing: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     file_size: int = Field(sa_column=Column(BigInteger, nullable=False))
     file_mtime: float = Field(sa_column=Column(Float, nullable=False))
+    # The last number given to a generated track id (DET_<LABEL>_<NNNN>); raised in an UPDATE so
+    # that concurrent creators on PostgreSQL never draw the same number.
+    track_counter: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -59,6 +60,30 @@ def test_demo_writes_and_registers_once(env, data_root):
     assert len(list((data_root / "demo" / "ground_truth").glob("*.json"))) == 2
     skipped = runner.invoke(app, ["demo", "--if-empty"])
     assert skipped.exit_code == 0 and "already registered" in skipped.output
+    # Episode 0 carries its true boxes as validated ground truth; episode 1 is left to annotate.
+    truth = json.loads((data_root / "demo" / "ground_truth" / "episode_000000.json").read_text())
+    expected = sum(len(boxes) for boxes in truth["cameras"].values())
+    assert f"loaded {expected} validated ground-truth boxes" in result.output
+    labels, counts = asyncio.run(_demo_state())
+    assert labels == ["pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider"]
+    assert counts == [(0, expected, expected), (1, 0, 0)]
+
+
+async def _demo_state():
+    from domain import labels, object_queries
+    from domain.runtime import Runtime
+    from persistence.repositories import episode as episodes_repo
+
+    rt = Runtime.build(get_settings())
+    try:
+        (label_rows,) = await labels.labels_by_datasets(rt, [1])
+        async with rt.sessions() as session:
+            episodes = await episodes_repo.read_episodes_by_indexes(session, [(1, 0), (1, 1)])
+        episodes.sort(key=lambda e: e.index)
+        reviews = await object_queries.review_by_episodes(rt, [e.id for e in episodes])
+        return [r.name for r in label_rows], [(e.index, r.total, r.validated) for e, r in zip(episodes, reviews, strict=True)]
+    finally:
+        await rt.engine.dispose()
 
 
 def test_bad_setting_fails_with_the_variable_name(env, monkeypatch):

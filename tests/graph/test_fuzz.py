@@ -7,6 +7,7 @@ import asyncio
 
 import hypothesis
 import schemathesis
+from hypothesis import strategies as st
 from graphql import get_introspection_query, graphql_sync
 from starlette.testclient import TestClient
 
@@ -59,6 +60,12 @@ def _checker(client: TestClient, label: str, strategy, failures: list[str]):
                 failures.append(f"{label}: {code} {error.get('message')!r} for {case.body!r}")
 
     return check
+
+
+# A JSON request cannot carry a file: whatever stands in for an Upload must be refused with a code.
+schemathesis.graphql.scalar("Upload", st.sampled_from([
+    schemathesis.graphql.nodes.String("not-a-file"), schemathesis.graphql.nodes.Null,
+]))
 
 
 def test_generated_requests_never_break_the_server(settings, tiny_dataset):

@@ -84,3 +84,46 @@ async def test_annotation_fields_do_not_multiply_statements(client, runtime):
         assert episodes[-1]["node"]["consensus"]["anomalies"][0]["fromFrame"] == 1
         counts[first] = counter.count
     assert counts[5] == counts[30], counts
+
+
+BOXED = """query($first: Int) { datasets(first: 1) { edges { node { labels { name parent { name } }
+  objectReview { total validated }
+  episodes(first: $first) { edges { node { index objectReview { total pending }
+    objects(first: 10) { totalCount edges { node { trackId label { name color } reviewedBy { name }
+      createdBy { name } box { x } } } }
+    tracks { trackId boxCount label { name } boxes { frame } } } } } } } } }"""
+
+
+async def test_box_fields_do_not_multiply_statements(client, runtime):
+    from domain import labels, object_annotations
+    from domain.boxes import BoxDraft
+    from domain.users import Role, create_user, viewer_of
+
+    await seed_index(runtime, datasets=1, episodes=30)
+    async with runtime.sessions() as session, session.begin():
+        from sqlalchemy import select
+
+        from persistence.tables import EpisodeRow
+
+        episode_ids = list((await session.execute(select(EpisodeRow.id).order_by(EpisodeRow.index))).scalars())
+        await labels.ensure_labels(session, 1, [("vehicle", None, None), ("car", None, "vehicle"), ("person", None, None)])
+    person = viewer_of(await create_user(runtime, "p", Role.REVIEWER))
+    for episode_id in episode_ids:
+        made = await object_annotations.create_boxes(runtime, person, [
+            BoxDraft(episode_id, "front", f, 1, 1, 5, 5, "car" if f % 3 == 1 else "person", track_id=f"t{f % 3}")
+            for f in range(9)
+        ])
+        await object_annotations.review_boxes(runtime, person, [made[0].id], True, None)
+    await gql(client, "{ viewer { name } }")
+    counts = {}
+    for first in (5, 30):
+        with StatementCounter(runtime.engine) as counter:
+            body = await gql(client, BOXED, first=first)
+        assert "errors" not in body, body
+        node = body["data"]["datasets"]["edges"][0]["node"]
+        episodes = node["episodes"]["edges"]
+        assert len(episodes) == first and episodes[-1]["node"]["objects"]["totalCount"] == 9
+        assert node["objectReview"] == {"total": 270, "validated": 30}
+        assert {t["trackId"]: len(t["boxes"]) for t in episodes[-1]["node"]["tracks"]} == {"t0": 3, "t1": 3, "t2": 3}
+        counts[first] = counter.count
+    assert counts[5] == counts[30], counts

@@ -1,0 +1,399 @@
+"""Boxes on frames (object annotations): created in batches, edited with optimistic concurrency.
+
+Every change is all or nothing and publishes an OBJECTS_CHANGED event on the episode and its open
+sessions after commit. Annotators change their own boxes; reviewers anyone's. A validated box is
+ground truth: only reviewers change or delete it, and any edit sends it back to review.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from domain import boxes
+from domain.boxes import BoxDraft, Review, Source
+from domain.episode_events import (
+    EVENT_IDS_MAX,
+    EventKind,
+    ObjectChange,
+    episode_channel,
+    publish,
+    session_channel,
+)
+from domain.errors import BadUserInput, Conflict, Forbidden, LimitExceeded, NotFound
+from domain.interpolation import Keyframe, interpolate
+from domain.runtime import Runtime
+from domain.users import Role, Viewer
+from persistence.columns import utcnow
+from persistence.repositories import annotation_session as sessions_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import label as labels_repo
+from persistence.repositories import object_annotation as repo
+from persistence.tables import EpisodeRow, ObjectAnnotationRow
+
+BATCH_MAX = 10_000
+EDITABLE = (
+    "camera",
+    "frame",
+    "x",
+    "y",
+    "width",
+    "height",
+    "label",
+    "track_id",
+    "occluded",
+    "truncated",
+    "difficult",
+    "outside",
+    "notes",
+    "confidence",
+    "keyframe",
+)
+
+
+def content(row: ObjectAnnotationRow, label: str | None = None) -> dict:
+    """A box as JSON (CONFLICT answers carry it)."""
+    return {
+        "id": row.id,
+        "episodeId": row.episode_id,
+        "camera": row.camera,
+        "frame": row.frame,
+        "x": row.x,
+        "y": row.y,
+        "width": row.width,
+        "height": row.height,
+        "labelId": row.label_id,
+        "label": label,
+        "trackId": row.track_id,
+        "occluded": row.occluded,
+        "truncated": row.truncated,
+        "difficult": row.difficult,
+        "outside": row.outside,
+        "notes": row.notes,
+        "source": row.source,
+        "confidence": row.confidence,
+        "keyframe": row.keyframe,
+        "review": row.review,
+        "version": row.version,
+    }
+
+
+async def announce(rt: Runtime, by: int, action: ObjectChange, ids_by_episode: dict[int, list[int]]) -> None:
+    """Publish one event per episode touched, on the episode and its open sessions (after commit)."""
+    if not ids_by_episode:
+        return
+    async with rt.sessions() as session:
+        open_sessions = {e: await sessions_repo.open_session_ids(session, e) for e in ids_by_episode}
+    for episode_id, ids in ids_by_episode.items():
+        channels = [episode_channel(episode_id), *(session_channel(s) for s in open_sessions[episode_id])]
+        await publish(
+            rt,
+            channels,
+            EventKind.OBJECTS_CHANGED,
+            episodeId=episode_id,
+            action=action.value,
+            ids=ids if len(ids) <= EVENT_IDS_MAX else None,
+            count=len(ids),
+            byUserId=by,
+        )
+
+
+def _grouped(rows: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for box_id, episode_id in rows:
+        grouped[episode_id].append(box_id)
+    return dict(grouped)
+
+
+async def _episodes(rt: Runtime, ids: set[int]) -> dict[int, EpisodeRow]:
+    async with rt.sessions() as session:
+        return {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(ids))}
+
+
+async def _label_sets(rt: Runtime, dataset_ids: set[int]) -> dict[int, dict[str, int]]:
+    async with rt.sessions() as session:
+        rows = await labels_repo.read_labels_by_datasets(session, list(dataset_ids))
+    sets: dict[int, dict[str, int]] = {d: {} for d in dataset_ids}
+    for row in rows:
+        sets[row.dataset_id][row.name] = row.id
+    return sets
+
+
+def _may_change(viewer: Viewer, row: ObjectAnnotationRow, action: str, path: str) -> None:
+    if viewer.can(Role.REVIEWER):
+        return
+    if row.review == Review.VALIDATED:
+        raise Forbidden(f"{path}: only reviewers may {action} a validated box", field=path)
+    if row.created_by != viewer.user_id:
+        raise Forbidden(f"{path}: only reviewers may {action} another annotator's box", field=path)
+
+
+async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) -> list[ObjectAnnotationRow]:
+    if len(drafts) > BATCH_MAX:
+        raise LimitExceeded(
+            f"at most {BATCH_MAX} boxes per batch, got {len(drafts)}", field="input", limit="batch"
+        )
+    if not drafts:
+        return []
+    episodes = await _episodes(rt, {d.episode_id for d in drafts})
+    for i, draft in enumerate(drafts):
+        if draft.episode_id not in episodes:
+            raise NotFound(f"input[{i}].episodeId: episode does not exist", field=f"input[{i}].episodeId")
+    label_sets = await _label_sets(rt, {e.dataset_id for e in episodes.values()})
+    label_ids = [
+        boxes.check_draft(
+            d, episodes[d.episode_id].cameras, label_sets[episodes[d.episode_id].dataset_id], f"input[{i}]"
+        )
+        for i, d in enumerate(drafts)
+    ]
+    # A track has one label and one box per frame, within the batch and against what is stored.
+    named = [(i, (d.episode_id, d.camera, d.track_id)) for i, d in enumerate(drafts) if d.track_id]
+    seen_labels: dict[tuple, int] = {}
+    seen_frames: set[tuple] = set()
+    for i, key in named:
+        frame_key = (*key, drafts[i].frame)
+        if frame_key in seen_frames:
+            raise BadUserInput(
+                f"input[{i}].frame: track {key[2]} has two boxes on frame {drafts[i].frame}",
+                field=f"input[{i}].frame",
+            )
+        seen_frames.add(frame_key)
+        if seen_labels.setdefault(key, label_ids[i]) != label_ids[i]:
+            raise BadUserInput(
+                f"input[{i}].label: track {key[2]} has another label in this batch", field=f"input[{i}].label"
+            )
+    now = utcnow()
+    try:
+        async with rt.sessions() as session, session.begin():
+            stored = await repo.track_labels(session, list(seen_labels))
+            for i, key in named:
+                if key in stored and stored[key] != label_ids[i]:
+                    raise BadUserInput(
+                        f"input[{i}].label: track {key[2]} is labelled otherwise; one track, one label",
+                        field=f"input[{i}].label",
+                    )
+            taken = await repo.existing_track_frames(
+                session, [(e, t, c, drafts[i].frame) for i, (e, c, t) in named if (e, c, t) in stored]
+            )
+            for i, (e, c, t) in named:
+                if (e, t, c, drafts[i].frame) in taken:
+                    raise BadUserInput(
+                        f"input[{i}].frame: track {t} has a box on frame {drafts[i].frame} already",
+                        field=f"input[{i}].frame",
+                    )
+            values = await _values_with_tracks(
+                session, drafts, label_ids, label_sets, episodes, viewer.user_id, now
+            )
+            ids = await repo.insert_boxes(session, values)
+            rows = await repo.read_boxes_by_ids(session, ids)
+    except IntegrityError:
+        # Another writer put a box on the same track and frame between our check and our insert.
+        raise Conflict(
+            "a box was added to one of these tracks and frames meanwhile; reload and retry", field="input"
+        ) from None
+    await announce(rt, viewer.user_id, ObjectChange.CREATED, _grouped([(r.id, r.episode_id) for r in rows]))
+    return rows
+
+
+async def _values_with_tracks(session, drafts, label_ids, label_sets, episodes, user_id, now) -> list[dict]:
+    """Row values of the drafts; boxes without a track id get a new DET_<LABEL>_<NNNN> track each."""
+    unnamed: dict[int, list[int]] = defaultdict(list)
+    for i, d in enumerate(drafts):
+        if not d.track_id:
+            unnamed[d.episode_id].append(i)
+    track_ids = {i: d.track_id for i, d in enumerate(drafts) if d.track_id}
+    for episode_id, indexes in unnamed.items():
+        first = await repo.draw_track_numbers(session, episode_id, len(indexes))
+        for n, i in enumerate(indexes):
+            track_ids[i] = boxes.generated_track_id(drafts[i].label, first + n)
+    return [
+        {
+            "episode_id": d.episode_id,
+            "camera": d.camera,
+            "frame": d.frame,
+            "x": float(d.x),
+            "y": float(d.y),
+            "width": float(d.width),
+            "height": float(d.height),
+            "label_id": label_ids[i],
+            "track_id": track_ids[i],
+            "occluded": d.occluded,
+            "truncated": d.truncated,
+            "difficult": d.difficult,
+            "outside": d.outside,
+            "notes": d.notes,
+            "source": Source(d.source).value,
+            "confidence": d.confidence,
+            "keyframe": d.keyframe,
+            "version": 1,
+            "review": Review.PENDING.value,
+            "created_by": user_id,
+            "created_at": now,
+            "updated_by": user_id,
+            "updated_at": now,
+        }
+        for i, d in enumerate(drafts)
+    ]
+
+
+async def _read_box(rt: Runtime, box_id: int, field: str) -> ObjectAnnotationRow:
+    async with rt.sessions() as session:
+        rows = await repo.read_boxes_by_ids(session, [box_id])
+    if not rows:
+        raise NotFound(f"box {box_id} does not exist", field=field)
+    return rows[0]
+
+
+async def _conflict(rt: Runtime, box_id: int, expected: int) -> Conflict:
+    current = await _read_box(rt, box_id, "input.id")
+    async with rt.sessions() as session:
+        label = (await labels_repo.read_labels_by_ids(session, [current.label_id]))[0].name
+    return Conflict(
+        f"expectedVersion {expected} is not the current version ({current.version})",
+        field="input.expectedVersion",
+        currentVersion=current.version,
+        current=content(current, label),
+    )
+
+
+async def update_box(
+    rt: Runtime, viewer: Viewer, box_id: int, expected_version: int, changes: dict
+) -> ObjectAnnotationRow:
+    """Apply `changes` (a subset of EDITABLE, label by name) if the box is still at `expected_version`."""
+    row = await _read_box(rt, box_id, "input.id")
+    _may_change(viewer, row, "edit", "input.id")
+    episode = (await _episodes(rt, {row.episode_id}))[row.episode_id]
+    labels = (await _label_sets(rt, {episode.dataset_id}))[episode.dataset_id]
+    names = {v: k for k, v in labels.items()}
+    merged = {name: getattr(row, name) for name in EDITABLE if name != "label"}
+    merged["label"] = names[row.label_id]
+    merged.update({k: v for k, v in changes.items() if k in EDITABLE})
+    draft = BoxDraft(episode_id=row.episode_id, source=Source(row.source), **merged)
+    label_id = boxes.check_draft(draft, episode.cameras, labels, "input")
+    values = {name: merged[name] for name in EDITABLE if name != "label"}
+    values.update(label_id=label_id, updated_by=viewer.user_id, updated_at=utcnow())
+    if row.source == Source.INTERPOLATED:
+        # A person corrected it: it is now a keyframe that interpolation keeps.
+        values.update(source=Source.MANUAL.value, keyframe=True)
+    if row.review != Review.PENDING:
+        values.update(review=Review.PENDING.value, reviewed_by=None, reviewed_at=None, reject_reason=None)
+    try:
+        async with rt.sessions() as session, session.begin():
+            track = (row.episode_id, values["camera"], values["track_id"])
+            if label_id != row.label_id or track != (row.episode_id, row.camera, row.track_id):
+                others = [r for r in await repo.read_track(session, *track) if r.id != row.id]
+                if any(r.label_id != label_id for r in others):
+                    raise BadUserInput(
+                        f"input.label: track {track[2]} is labelled otherwise; one track, one label",
+                        field="input.label",
+                    )
+            updated = await repo.update_box_if_version(session, box_id, expected_version, values)
+    except IntegrityError:
+        raise BadUserInput(
+            f"input.frame: track {values['track_id']} has a box on frame {values['frame']} already",
+            field="input.frame",
+        ) from None
+    if updated is None:
+        raise await _conflict(rt, box_id, expected_version)
+    await announce(rt, viewer.user_id, ObjectChange.UPDATED, {updated.episode_id: [updated.id]})
+    return updated
+
+
+async def delete_boxes(rt: Runtime, viewer: Viewer, ids: Sequence[int]) -> int:
+    if len(ids) > BATCH_MAX:
+        raise LimitExceeded(
+            f"at most {BATCH_MAX} boxes per batch, got {len(ids)}", field="ids", limit="batch"
+        )
+    async with rt.sessions() as session, session.begin():
+        rows = await repo.read_boxes_by_ids(session, ids)
+        for i, row in enumerate(rows):
+            _may_change(
+                viewer, row, "delete", f"ids[{list(ids).index(row.id)}]" if row.id in ids else f"ids[{i}]"
+            )
+        deleted = await repo.delete_boxes(session, [r.id for r in rows])
+    await announce(rt, viewer.user_id, ObjectChange.DELETED, _grouped(deleted))
+    return len(deleted)
+
+
+async def review_boxes(
+    rt: Runtime, viewer: Viewer, ids: Sequence[int], validated: bool, reason: str | None
+) -> list[ObjectAnnotationRow]:
+    if len(ids) > BATCH_MAX:
+        raise LimitExceeded(
+            f"at most {BATCH_MAX} boxes per batch, got {len(ids)}", field="ids", limit="batch"
+        )
+    if not validated:
+        if reason is None or not reason.strip():
+            raise BadUserInput("reason is required when rejecting boxes", field="reason")
+        boxes.check_details(track_id=None, notes=reason, confidence=None, path="reason")
+    values = {
+        "review": (Review.VALIDATED if validated else Review.REJECTED).value,
+        "reviewed_by": viewer.user_id,
+        "reviewed_at": utcnow(),
+        "reject_reason": None if validated else reason.strip(),
+    }
+    async with rt.sessions() as session, session.begin():
+        rows = await repo.set_review(session, list(dict.fromkeys(ids)), values)
+        if len(rows) != len(set(ids)):
+            missing = sorted(set(ids) - {r.id for r in rows})
+            raise NotFound(
+                f"boxes {missing} do not exist; nothing was reviewed", field="ids", missing=missing
+            )
+    await announce(rt, viewer.user_id, ObjectChange.REVIEWED, _grouped([(r.id, r.episode_id) for r in rows]))
+    return rows
+
+
+async def interpolate_track(
+    rt: Runtime, viewer: Viewer, episode_id: int, camera: str, track_id: str
+) -> list[ObjectAnnotationRow]:
+    """Replace the track's interpolated boxes with fresh ones between its keyframes; the new boxes."""
+    now = utcnow()
+    async with rt.sessions() as session, session.begin():
+        track = await repo.read_track(session, episode_id, camera, track_id)
+        if not track:
+            raise NotFound(f"episode has no track {track_id!r} on camera {camera!r}", field="trackId")
+        replaced = await repo.delete_interpolated(session, episode_id, camera, track_id)
+        kept = [r for r in track if r.id not in set(replaced)]
+        keyframes = {r.frame: r for r in kept if r.keyframe}
+        filled = interpolate(
+            [Keyframe(r.frame, r.x, r.y, r.width, r.height, r.outside) for r in keyframes.values()],
+            occupied={r.frame for r in kept},
+        )
+        values = []
+        for box in filled:
+            origin = keyframes[box.after]
+            values.append(
+                {
+                    "episode_id": episode_id,
+                    "camera": camera,
+                    "frame": box.frame,
+                    "x": box.x,
+                    "y": box.y,
+                    "width": box.width,
+                    "height": box.height,
+                    "label_id": origin.label_id,
+                    "track_id": track_id,
+                    "occluded": origin.occluded,
+                    "truncated": origin.truncated,
+                    "difficult": origin.difficult,
+                    "outside": False,
+                    "notes": None,
+                    "source": Source.INTERPOLATED.value,
+                    "confidence": None,
+                    "keyframe": False,
+                    "version": 1,
+                    "review": Review.PENDING.value,
+                    "created_by": viewer.user_id,
+                    "created_at": now,
+                    "updated_by": viewer.user_id,
+                    "updated_at": now,
+                }
+            )
+        ids = await repo.insert_boxes(session, values)
+        rows = await repo.read_boxes_by_ids(session, ids)
+    if replaced:
+        await announce(rt, viewer.user_id, ObjectChange.DELETED, {episode_id: replaced})
+    await announce(rt, viewer.user_id, ObjectChange.INTERPOLATED, {episode_id: ids})
+    return rows

@@ -1,0 +1,111 @@
+"""Reading boxes for the graph, batched: one statement per kind of question, not per episode."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.runtime import Runtime
+from persistence.repositories import object_annotation as repo
+from persistence.repositories.object_annotation import ObjectFilter
+from persistence.tables import ObjectAnnotationRow
+
+
+@dataclass(frozen=True)
+class BoxPageRequest:
+    episode_id: int
+    filter: ObjectFilter
+    after: tuple[int, int] | None  # (frame, id) of the last box of the previous page
+    limit: int
+
+
+@dataclass(frozen=True)
+class TrackData:
+    episode_id: int
+    camera: str
+    track_id: str
+    label_id: int
+    first_frame: int
+    last_frame: int
+    box_count: int
+    keyframe_count: int
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    total: int
+    validated: int
+    rejected: int
+    pending: int
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> ReviewCounts:
+        validated, rejected, pending = (counts.get(k, 0) for k in ("VALIDATED", "REJECTED", "PENDING"))
+        return cls(validated + rejected + pending, validated, rejected, pending)
+
+
+async def box_pages(rt: Runtime, requests: Sequence[BoxPageRequest]) -> list[list[ObjectAnnotationRow]]:
+    groups: dict[tuple, set[int]] = defaultdict(set)
+    for r in requests:
+        groups[(r.filter, r.after, r.limit)].add(r.episode_id)
+    found: dict[tuple, list[ObjectAnnotationRow]] = {}
+    async with rt.sessions() as session:
+        for (filter, after, limit), episode_ids in groups.items():
+            pages = await repo.list_box_pages(
+                session, sorted(episode_ids), filter=filter, after=after, limit=limit
+            )
+            for episode_id, rows in pages.items():
+                found[(episode_id, filter, after, limit)] = rows
+    return [found[(r.episode_id, r.filter, r.after, r.limit)] for r in requests]
+
+
+async def box_counts(rt: Runtime, keys: Sequence[tuple[int, ObjectFilter]]) -> list[int]:
+    groups: dict[ObjectFilter, set[int]] = defaultdict(set)
+    for episode_id, filter in keys:
+        groups[filter].add(episode_id)
+    counts: dict[tuple, int] = {}
+    async with rt.sessions() as session:
+        for filter, episode_ids in groups.items():
+            for episode_id, n in (
+                await repo.count_boxes(session, sorted(episode_ids), filter=filter)
+            ).items():
+                counts[(episode_id, filter)] = n
+    return [counts[k] for k in keys]
+
+
+async def boxes_by_ids(rt: Runtime, ids: Sequence[int]) -> list[ObjectAnnotationRow | None]:
+    async with rt.sessions() as session:
+        rows = {r.id: r for r in await repo.read_boxes_by_ids(session, ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def tracks_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[list[TrackData]]:
+    async with rt.sessions() as session:
+        rows = await repo.read_tracks(session, episode_ids)
+    grouped: dict[int, list[TrackData]] = {e: [] for e in episode_ids}
+    for row in rows:
+        grouped[row[0]].append(TrackData(*row[:7], int(row[7] or 0)))
+    return [grouped[e] for e in episode_ids]
+
+
+async def review_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[ReviewCounts]:
+    async with rt.sessions() as session:
+        counts = await repo.review_counts_by_episodes(session, episode_ids)
+    return [ReviewCounts.of(counts[e]) for e in episode_ids]
+
+
+async def review_by_datasets(rt: Runtime, dataset_ids: Sequence[int]) -> list[ReviewCounts]:
+    async with rt.sessions() as session:
+        counts = await repo.review_counts_by_datasets(session, dataset_ids)
+    return [ReviewCounts.of(counts[d]) for d in dataset_ids]
+
+
+async def track_boxes(rt: Runtime, keys: Sequence[tuple[int, str, str]]) -> list[list[ObjectAnnotationRow]]:
+    """Every box of each (episode id, camera, track id), by frame (a track is bounded by its episode)."""
+    async with rt.sessions() as session:
+        rows = await repo.read_tracks_boxes(session, keys)
+    grouped: dict[tuple, list[ObjectAnnotationRow]] = {k: [] for k in keys}
+    for row in rows:
+        grouped[(row.episode_id, row.camera, row.track_id)].append(row)
+    return [grouped[k] for k in keys]

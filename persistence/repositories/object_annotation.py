@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.tables import EpisodeRow, ObjectAnnotationRow
+
+Row = ObjectAnnotationRow
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    camera: str | None = None
+    frame: int | None = None
+    from_frame: int | None = None
+    to_frame: int | None = None
+    track_id: str | None = None
+    label_id: int | None = None
+    source: str | None = None
+    review: str | None = None  # PENDING | VALIDATED | REJECTED
+    validated: bool | None = None
+
+    def clauses(self) -> list:
+        clauses = []
+        if self.camera is not None:
+            clauses.append(Row.camera == self.camera)
+        if self.frame is not None:
+            clauses.append(Row.frame == self.frame)
+        if self.from_frame is not None:
+            clauses.append(Row.frame >= self.from_frame)
+        if self.to_frame is not None:
+            clauses.append(Row.frame <= self.to_frame)
+        if self.track_id is not None:
+            clauses.append(Row.track_id == self.track_id)
+        if self.label_id is not None:
+            clauses.append(Row.label_id == self.label_id)
+        if self.source is not None:
+            clauses.append(Row.source == self.source)
+        if self.review is not None:
+            clauses.append(Row.review == self.review)
+        if self.validated is not None:
+            clauses.append((Row.review == "VALIDATED") if self.validated else (Row.review != "VALIDATED"))
+        return clauses
+
+
+async def read_boxes_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Row]:
+    return list((await session.execute(select(Row).where(Row.id.in_(ids)).order_by(Row.id))).scalars())
+
+
+async def list_box_pages(
+    session: AsyncSession,
+    episode_ids: Sequence[int],
+    *,
+    filter: ObjectFilter,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> dict[int, list[Row]]:
+    """The first `limit` boxes (by frame, then id) of each episode, for many episodes in one statement."""
+    clauses = [Row.episode_id.in_(episode_ids), *filter.clauses()]
+    if after is not None:
+        clauses.append(tuple_(Row.frame, Row.id) > tuple_(*after))
+    if len(episode_ids) == 1:
+        # One episode (the common case): a plain LIMIT lets the index answer it directly.
+        query = select(Row).where(*clauses).order_by(Row.frame, Row.id).limit(limit)
+    else:
+        rank = func.row_number().over(partition_by=Row.episode_id, order_by=(Row.frame, Row.id)).label("rank")
+        ranked = select(Row.id, rank).where(*clauses).subquery()
+        query = (
+            select(Row)
+            .join(ranked, ranked.c.id == Row.id)
+            .where(ranked.c.rank <= limit)
+            .order_by(Row.episode_id, Row.frame, Row.id)
+        )
+    pages: dict[int, list[Row]] = {e: [] for e in episode_ids}
+    for row in (await session.execute(query)).scalars():
+        pages[row.episode_id].append(row)
+    return pages
+
+
+async def count_boxes(
+    session: AsyncSession, episode_ids: Sequence[int], *, filter: ObjectFilter
+) -> dict[int, int]:
+    query = (
+        select(Row.episode_id, func.count())
+        .where(Row.episode_id.in_(episode_ids), *filter.clauses())
+        .group_by(Row.episode_id)
+    )
+    counts = {e: 0 for e in episode_ids}
+    counts.update(dict((await session.execute(query)).all()))
+    return counts
+
+
+async def read_tracks(session: AsyncSession, episode_ids: Sequence[int]) -> list[tuple]:
+    """(episode id, camera, track id, label id, first frame, last frame, boxes, keyframes) per track."""
+    query = (
+        select(
+            Row.episode_id,
+            Row.camera,
+            Row.track_id,
+            func.min(Row.label_id),
+            func.min(Row.frame),
+            func.max(Row.frame),
+            func.count(),
+            func.sum(func.cast(Row.keyframe, type_=Row.frame.type)),
+        )
+        .where(Row.episode_id.in_(episode_ids))
+        .group_by(Row.episode_id, Row.camera, Row.track_id)
+        .order_by(Row.episode_id, Row.camera, func.min(Row.frame), Row.track_id)
+    )
+    return [tuple(r) for r in (await session.execute(query)).all()]
+
+
+async def read_track(session: AsyncSession, episode_id: int, camera: str, track_id: str) -> list[Row]:
+    query = (
+        select(Row)
+        .where(Row.episode_id == episode_id, Row.camera == camera, Row.track_id == track_id)
+        .order_by(Row.frame)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def read_tracks_boxes(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> list[Row]:
+    """The boxes of each (episode id, camera, track id), by frame, in one statement."""
+    query = (
+        select(Row)
+        .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys)))
+        .order_by(Row.episode_id, Row.camera, Row.track_id, Row.frame)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def track_labels(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> dict[tuple, int]:
+    """The label of each existing (episode id, camera, track id) among `keys`."""
+    if not keys:
+        return {}
+    query = (
+        select(Row.episode_id, Row.camera, Row.track_id, func.min(Row.label_id))
+        .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys)))
+        .group_by(Row.episode_id, Row.camera, Row.track_id)
+    )
+    return {(e, c, t): label for e, c, t, label in (await session.execute(query)).all()}
+
+
+async def existing_track_frames(
+    session: AsyncSession, keys: Sequence[tuple[int, str, str, int]]
+) -> set[tuple]:
+    """Which of the (episode id, track id, camera, frame) `keys` already hold a box."""
+    found: set[tuple] = set()
+    for start in range(0, len(keys), 5000):  # bounded statements for large imports
+        chunk = list(keys[start : start + 5000])
+        query = select(Row.episode_id, Row.track_id, Row.camera, Row.frame).where(
+            tuple_(Row.episode_id, Row.track_id, Row.camera, Row.frame).in_(chunk)
+        )
+        found.update(tuple(r) for r in (await session.execute(query)).all())
+    return found
+
+
+async def draw_track_numbers(session: AsyncSession, episode_id: int, count: int) -> int:
+    """Reserve `count` track numbers of the episode; returns the first (the row lock serialises callers)."""
+    result = await session.execute(
+        update(EpisodeRow)
+        .where(EpisodeRow.id == episode_id)
+        .values(track_counter=EpisodeRow.track_counter + count)
+        .returning(EpisodeRow.track_counter)
+    )
+    return result.scalar_one() - count + 1
+
+
+async def insert_boxes(session: AsyncSession, values: Sequence[dict]) -> list[int]:
+    """Insert boxes in one executemany; ids in the order of `values`."""
+    if not values:
+        return []
+    result = await session.execute(insert(Row).returning(Row.id, sort_by_parameter_order=True), list(values))
+    return [r[0] for r in result.all()]
+
+
+async def update_box_if_version(
+    session: AsyncSession, box_id: int, expected_version: int, values: dict
+) -> Row | None:
+    result = await session.execute(
+        update(Row)
+        .where(Row.id == box_id, Row.version == expected_version)
+        .values(**values, version=Row.version + 1)
+        .returning(Row)
+    )
+    return result.scalar_one_or_none()
+
+
+async def set_review(session: AsyncSession, ids: Sequence[int], values: dict) -> list[Row]:
+    result = await session.execute(
+        update(Row).where(Row.id.in_(ids)).values(**values, version=Row.version + 1).returning(Row)
+    )
+    return sorted(result.scalars(), key=lambda r: r.id)
+
+
+async def delete_boxes(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Delete boxes; (id, episode id) of those that existed."""
+    result = await session.execute(delete(Row).where(Row.id.in_(ids)).returning(Row.id, Row.episode_id))
+    return [tuple(r) for r in result.all()]
+
+
+async def delete_interpolated(
+    session: AsyncSession, episode_id: int, camera: str, track_id: str
+) -> list[int]:
+    """Delete the track's unreviewed interpolated boxes (never keyframes); their ids."""
+    result = await session.execute(
+        delete(Row)
+        .where(
+            Row.episode_id == episode_id,
+            Row.camera == camera,
+            Row.track_id == track_id,
+            Row.source == "INTERPOLATED",
+            Row.keyframe.is_(False),
+            Row.review != "VALIDATED",
+        )
+        .returning(Row.id)
+    )
+    return [r[0] for r in result.all()]
+
+
+async def review_counts_by_episodes(
+    session: AsyncSession, episode_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    query = (
+        select(Row.episode_id, Row.review, func.count())
+        .where(Row.episode_id.in_(episode_ids))
+        .group_by(Row.episode_id, Row.review)
+    )
+    counts: dict[int, dict[str, int]] = {e: {} for e in episode_ids}
+    for episode_id, review, n in (await session.execute(query)).all():
+        counts[episode_id][review] = n
+    return counts
+
+
+async def review_counts_by_datasets(
+    session: AsyncSession, dataset_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    query = (
+        select(EpisodeRow.dataset_id, Row.review, func.count())
+        .join(EpisodeRow, EpisodeRow.id == Row.episode_id)
+        .where(EpisodeRow.dataset_id.in_(dataset_ids))
+        .group_by(EpisodeRow.dataset_id, Row.review)
+    )
+    counts: dict[int, dict[str, int]] = {d: {} for d in dataset_ids}
+    for dataset_id, review, n in (await session.execute(query)).all():
+        counts[dataset_id][review] = n
+    return counts
+
+
+EXPORT_COLUMNS = (
+    Row.episode_id,
+    Row.camera,
+    Row.frame,
+    Row.x,
+    Row.y,
+    Row.width,
+    Row.height,
+    Row.label_id,
+    Row.track_id,
+    Row.occluded,
+    Row.truncated,
+    Row.difficult,
+    Row.outside,
+    Row.source,
+    Row.confidence,
+    Row.keyframe,
+    Row.notes,
+    Row.review,
+    Row.reviewed_by,
+    Row.reviewed_at,
+    Row.reject_reason,
+)
+
+
+async def read_export_rows(
+    session: AsyncSession, episode_ids: Sequence[int], cameras: Sequence[str] | None, only_validated: bool
+) -> list[tuple]:
+    """Plain tuples (no ORM objects: exports read 100,000s of boxes) in EXPORT_COLUMNS order."""
+    query = select(*EXPORT_COLUMNS).where(Row.episode_id.in_(episode_ids))
+    if cameras:
+        query = query.where(Row.camera.in_(cameras))
+    if only_validated:
+        query = query.where(Row.review == "VALIDATED")
+    query = query.order_by(Row.episode_id, Row.camera, Row.frame, Row.id)
+    return [tuple(r) for r in (await session.execute(query)).all()]

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field
+
+from persistence.columns import UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class ObjectAnnotationRow(SQLModel, table=True):
+    """A box on one frame of one camera, in a track; `version` rises by one with every change."""
+
+    __tablename__ = "object_annotation"
+    __table_args__ = (
+        # A track has at most one box per frame of a camera; also the index for reading a track.
+        UniqueConstraint(
+            "episode_id", "track_id", "camera", "frame", name="uq_object_annotation_track_frame"
+        ),
+        # A frame's boxes.
+        Index("ix_object_annotation_frame", "episode_id", "camera", "frame"),
+        # Review counts per episode.
+        Index("ix_object_annotation_review", "episode_id", "review"),
+        Index("ix_object_annotation_label", "label_id"),
+        # Ids are never reused on SQLite either: events and clients hold ids of deleted boxes.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
+    )
+    camera: str = Field(sa_column=Column(String(100), nullable=False))
+    frame: int
+    x: float = Field(sa_column=Column(Float, nullable=False))
+    y: float = Field(sa_column=Column(Float, nullable=False))
+    width: float = Field(sa_column=Column(Float, nullable=False))
+    height: float = Field(sa_column=Column(Float, nullable=False))
+    # A label in use cannot be deleted (RESTRICT): boxes never lose their class silently.
+    label_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("label.id", ondelete="RESTRICT"), nullable=False)
+    )
+    track_id: str = Field(sa_column=Column(String(100), nullable=False))
+    occluded: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    truncated: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    difficult: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    # The track left the view at this keyframe; interpolation does not cross it.
+    outside: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    source: str = Field(sa_column=Column(String(12), nullable=False))
+    confidence: float | None = Field(default=None, sa_column=Column(Float))
+    keyframe: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    version: int = 1
+    review: str = Field(default="PENDING", sa_column=Column(String(10), nullable=False))
+    reviewed_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    reject_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
