@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from domain.errors import BadUserInput, NotFound
@@ -250,11 +250,18 @@ async def _run(
         pixels = rt.files.read_frame(Path(dataset.path) / episode.file, entry.camera, entry.frame)
         return encode_jpeg(pixels, None, 95)
 
+    # An "outside" box says the object is out of view: a training format would read it as an object.
+    hidden = 0
+    if req.format is not ExportFormat.ANNOGRAPH:
+        visible = [b for b in data.boxes if not b.outside]
+        hidden, data = len(data.boxes) - len(visible), replace(data, boxes=visible)
     name = f"annotations_{req.format.value.lower()}.zip"
     path = artifact_path(rt, ctx.job.id, name)
     fidelity = await asyncio.to_thread(
         write_zip, path, req.format, data, image if req.include_images else None, report
     )
+    if hidden:
+        fidelity["lost"].append(f"{hidden:,} outside keyframe(s) (the track left the view): left out")
     summary = {
         "boxes": len(data.boxes),
         "images": len(data.images),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -204,18 +203,15 @@ def test_coco_names_the_first_bad_entry(change, where, reason):
     assert reason in caught.value.reason, caught.value
 
 
-def test_coco_write_and_read_of_100000_boxes_stay_quick():
+def test_coco_write_and_read_of_100000_boxes_lose_nothing():
     images = [ImageEntry(image_file_name(e, "front", f), e, "front", f, 320, 240)
               for e in range(10) for f in range(1000)]
     boxes = [BoxEntry(m.file_name, ("a", "b")[k % 2], 10.5 + k, 20.25, 30.0, 40.0, f"t{k}", source="MODEL",
                       confidence=0.9) for m in images for k in range(10)]
     data = AnnotationSet([LabelEntry("a"), LabelEntry("b")], images, boxes)
-    started = time.perf_counter()
-    files, _ = export(ExportFormat.COCO, data)
+    files, _ = export(ExportFormat.COCO, data)  # its speed is measured in bench/ground_truth.py
     back = coco.read(files, lambda name: None)
-    elapsed = time.perf_counter() - started
     assert back.boxes == boxes
-    assert elapsed < 15, f"{elapsed:.1f} s"  # about 2 s here; the bound only catches quadratic slips
 
 
 # --- YOLO -------------------------------------------------------------------------------------------------

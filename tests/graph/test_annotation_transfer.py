@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 
 import pytest
@@ -110,9 +111,11 @@ async def test_annograph_json_round_trips_everything(client, runtime, filled):
 @pytest.mark.parametrize("fmt", ["COCO", "YOLO", "VOC"])
 async def test_each_format_returns_the_same_boxes(client, runtime, filled, fmt):
     dataset_id, _ = filled
-    before = await all_boxes(client, dataset_id)
+    stored = await all_boxes(client, dataset_id)
+    before = [b for b in stored if not b["outside"]]  # out of view: not an object to train on
     node, archive = await export(client, runtime, datasetId=dataset_id, format=fmt)
-    assert node["summary"]["fidelity"]["format"] == fmt and node["summary"]["fidelity"]["lost"]
+    assert node["summary"]["fidelity"]["format"] == fmt and node["summary"]["boxes"] == len(before) == 4
+    assert "1 outside keyframe(s) (the track left the view): left out" in node["summary"]["fidelity"]["lost"]
     await clear(client, dataset_id)
     result = await upload(client, dataset_id, "export.zip", zipped(archive))
     assert "errors" not in result, result
@@ -128,6 +131,60 @@ async def test_each_format_returns_the_same_boxes(client, runtime, filled, fmt):
     else:
         assert {b["source"] for b in after} == {"IMPORTED"}
         assert all(b["trackId"].startswith("DET_") for b in after)
+
+
+async def test_exports_are_read_by_the_tools_that_use_them(client, runtime, filled, tmp_path, monkeypatch):
+    """pycocotools scores the COCO export against itself, Ultralytics checks the YOLO export with its
+    images, and the VOC XML holds the stored boxes in VOC's 1-based inclusive pixel corners."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    dataset_id, _ = filled
+    stored = [b for b in await all_boxes(client, dataset_id) if not b["outside"]]
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="COCO")
+    archive.extractall(tmp_path / "coco")
+    truth = COCO(str(tmp_path / "coco" / "annotations.json"))
+    detections = [dict(image_id=a["image_id"], category_id=a["category_id"], bbox=a["bbox"], score=1.0)
+                  for a in truth.dataset["annotations"]]
+    evaluation = COCOeval(truth, truth.loadRes(detections), "bbox")
+    evaluation.evaluate(), evaluation.accumulate(), evaluation.summarize()
+    assert len(detections) == len(stored) and abs(evaluation.stats[0] - 1.0) < 1e-9
+
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "yolo_config"))
+    from ultralytics.data.utils import check_det_dataset, verify_image_label
+
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="YOLO", includeImages=True)
+    archive.extractall(tmp_path / "yolo")
+    spec = check_det_dataset(str(tmp_path / "yolo" / "data.yaml"), autodownload=False)
+    assert spec["names"] == {0: "pedestrian", 1: "vehicle", 2: "cyclist"}
+    read = 0
+    for image in sorted((tmp_path / "yolo" / "images").iterdir()):
+        label_file = tmp_path / "yolo" / "labels" / f"{image.stem}.txt"
+        result = verify_image_label((str(image), str(label_file), "", False, 3, 0, 0, False))
+        missing, found, _, corrupt = result[5:9]
+        assert (missing, found, corrupt) == (0, 1, 0), result[-1]
+        read += len(result[1])
+    assert read == len(stored)
+
+    import xml.etree.ElementTree as ET
+
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="VOC")
+    found = []
+    for name in archive.namelist():
+        if name.endswith(".xml"):
+            root = ET.fromstring(archive.read(name))
+            episode, frame = int(name.split("_")[1]), int(name.split("_")[3][:-4])
+            for thing in root.findall("object"):
+                corners = [int(thing.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
+                found.append((episode, frame, thing.findtext("name"), corners))
+    def pixel(v: float) -> int:  # half a pixel rounds up, as the README states
+        return math.floor(v + 0.5)
+
+    want = [(b["episode"], b["frame"], b["label"]["name"],
+             [pixel(b["box"]["x"]) + 1, pixel(b["box"]["y"]) + 1, pixel(b["box"]["x"] + b["box"]["width"]),
+              pixel(b["box"]["y"] + b["box"]["height"])]) for b in stored]
+    assert sorted(found) == sorted(want)
 
 
 async def test_export_filters_and_images(client, runtime, filled):

@@ -7,8 +7,8 @@ import asyncio
 
 import hypothesis
 import schemathesis
-from hypothesis import strategies as st
 from graphql import get_introspection_query, graphql_sync
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from domain.datasets import register_dataset
