@@ -30,7 +30,7 @@ from bench.statements import PG_URL, reset_postgres
 from domain import annotation_export, annotation_import
 from domain.formats.model import ExportFormat
 from domain.runtime import Runtime
-from domain.users import Role, Viewer
+from domain.users import Role, create_user, viewer_of
 from graph.app import create_app
 from persistence.columns import utcnow
 from persistence.engine import StatementCounter, is_sqlite
@@ -214,7 +214,7 @@ async def run(url: str, var_dir: Path) -> None:
     await rt.start()
     try:
         dataset_id, episode_ids = await seed(rt)
-        viewer = Viewer(0, "bench", Role.ADMIN)
+        viewer = viewer_of(await create_user(rt, "bench-importer", Role.ADMIN))
         reads = await graph_reads(rt, episode_ids)
         request = annotation_export.ExportRequest(format=ExportFormat.COCO, dataset_id=dataset_id)
         start = time.perf_counter()
