@@ -93,9 +93,15 @@ async def update_annotation_if_version(
 async def replace_anomalies(session: AsyncSession, annotation_id: int, anomalies: Sequence[dict]) -> None:
     await session.execute(delete(AnomalyRow).where(AnomalyRow.annotation_id == annotation_id))
     if anomalies:
+        episode_id = await session.scalar(
+            select(EpisodeAnnotationRow.episode_id).where(EpisodeAnnotationRow.id == annotation_id)
+        )
         await session.execute(
             insert(AnomalyRow),
-            [dict(a, annotation_id=annotation_id, position=i) for i, a in enumerate(anomalies)],
+            [
+                dict(a, annotation_id=annotation_id, episode_id=episode_id, position=i)
+                for i, a in enumerate(anomalies)
+            ],
         )
 
 

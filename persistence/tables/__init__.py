@@ -7,6 +7,7 @@ from persistence.tables.api_token import ApiTokenRow
 from persistence.tables.base import SQLModel
 from persistence.tables.dataset import DatasetRow
 from persistence.tables.episode import EpisodeRow
+from persistence.tables.episode_analysis import EpisodeAnalysisRow
 from persistence.tables.episode_annotation import EpisodeAnnotationRow
 from persistence.tables.job import JobRow
 from persistence.tables.label import LabelRow
@@ -23,6 +24,7 @@ __all__ = [
     "AnomalyRow",
     "ApiTokenRow",
     "DatasetRow",
+    "EpisodeAnalysisRow",
     "EpisodeAnnotationRow",
     "EpisodeRow",
     "JobRow",

@@ -7,15 +7,27 @@ from persistence.tables.base import SQLModel
 
 
 class AnomalyRow(SQLModel, table=True):
-    """Something that went wrong in an episode, over a frame range, as one annotator marked it."""
+    """Something that went wrong in an episode, over a frame range: marked by an annotator (in their
+    annotation) or suggested by an analysis job (no annotation; `job_id` and `analysis_kind` set)."""
 
     __tablename__ = "anomaly"
-    __table_args__ = (Index("ix_anomaly_annotation", "annotation_id"),)
+    __table_args__ = (
+        Index("ix_anomaly_annotation", "annotation_id"),
+        Index("ix_anomaly_episode_kind", "episode_id", "analysis_kind"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    annotation_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("episode_annotation.id", ondelete="CASCADE"), nullable=False)
+    episode_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
     )
+    annotation_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("episode_annotation.id", ondelete="CASCADE"), nullable=True),
+    )
+    job_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("job.id", ondelete="SET NULL"), nullable=True)
+    )
+    analysis_kind: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
     position: int  # order within the annotation, as the annotator listed them
     type: str = Field(sa_column=Column(String(20), nullable=False))
     severity: str = Field(sa_column=Column(String(10), nullable=False))

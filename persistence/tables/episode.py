@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field
 
 from persistence.columns import JSONType
@@ -15,6 +26,7 @@ class EpisodeRow(SQLModel, table=True):
         UniqueConstraint("dataset_id", "index", name="uq_episode_dataset_index"),
         Index("ix_episode_dataset_task", "dataset_id", "task_index"),
         Index("ix_episode_dataset_length", "dataset_id", "length"),
+        Index("ix_episode_dataset_score", "dataset_id", "overall_score"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,3 +48,13 @@ class EpisodeRow(SQLModel, table=True):
     # The last number given to a generated track id (DET_<LABEL>_<NNNN>); raised in an UPDATE so
     # that concurrent creators on PostgreSQL never draw the same number.
     track_counter: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # From the latest trajectory-metrics run, kept here so that review order is one indexed read.
+    overall_score: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    metric_flags: list = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    )
+    flagged: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # Suggestions of analysis jobs nobody has verified or dismissed yet.
+    open_suggestions: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # From the latest clustering run.
+    cluster: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

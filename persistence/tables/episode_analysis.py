@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlmodel import Field
+
+from persistence.columns import JSONType
+from persistence.tables.base import SQLModel
+
+
+class EpisodeAnalysisRow(SQLModel, table=True):
+    """What one analysis run found for one episode (metrics, quality facts, cluster), kept per run so
+    that the history of a dataset's analyses stays readable."""
+
+    __tablename__ = "episode_analysis"
+    __table_args__ = (
+        UniqueConstraint("job_id", "episode_id", name="uq_episode_analysis_job_episode"),
+        Index("ix_episode_analysis_episode_kind", "episode_id", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(sa_column=Column(Integer, ForeignKey("job.id", ondelete="CASCADE"), nullable=False))
+    episode_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(String(40), nullable=False))
+    values: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
