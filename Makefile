@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.saves
 	$(BIN)/python -m bench.ground_truth
+	$(BIN)/python -m bench.analysis
 
 clean:
 	rm -rf $(VENV) var

@@ -27,22 +27,31 @@ class PageRequest:
     filter: EpisodeFilter
     after_index: int | None
     limit: int
+    order: str = "INDEX"
+    after_key: int | None = None
 
 
 async def episode_pages(rt: Runtime, requests: Sequence[PageRequest]) -> list[list[EpisodeRow]]:
     """Pages for many datasets: one statement per distinct (filter, cursor, size), not per dataset."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for r in requests:
-        groups[(r.filter, r.after_index, r.limit)].append(r.dataset_id)
+        groups[(r.filter, r.after_index, r.limit, r.order, r.after_key)].append(r.dataset_id)
     found: dict[tuple, list[EpisodeRow]] = {}
     async with rt.sessions() as session:
-        for (filter, after, limit), dataset_ids in groups.items():
+        for key, dataset_ids in groups.items():
+            filter, after, limit, order, after_key = key
             pages = await episodes_repo.list_episode_pages(
-                session, sorted(set(dataset_ids)), filter=filter, after_index=after, limit=limit
+                session,
+                sorted(set(dataset_ids)),
+                filter=filter,
+                after_index=after,
+                limit=limit,
+                order=order,
+                after_key=after_key,
             )
             for dataset_id, rows in pages.items():
-                found[(dataset_id, filter, after, limit)] = rows
-    return [found[(r.dataset_id, r.filter, r.after_index, r.limit)] for r in requests]
+                found[(dataset_id, *key)] = rows
+    return [found[(r.dataset_id, r.filter, r.after_index, r.limit, r.order, r.after_key)] for r in requests]
 
 
 async def episode_counts(rt: Runtime, keys: Sequence[tuple[int, EpisodeFilter]]) -> list[int]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from cachetools import TTLCache
@@ -29,8 +33,19 @@ class Runtime:
     # last seconds. Revoking clears it here at once; other processes see it within the TTL.
     verified_tokens: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
 
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False)
+
     def __post_init__(self) -> None:
         self.jobs = JobRunner(self.sessions, self.events)
+
+    def workers(self) -> ProcessPoolExecutor:
+        """The process pool for CPU-bound jobs, started on first use. Spawned, not forked: a fork of
+        a process with an event loop and database threads is not safe."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=max(1, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -51,6 +66,9 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.jobs.shutdown()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
         await self.events.disconnect()
         self.files.close()
         await self.engine.dispose()

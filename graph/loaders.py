@@ -7,6 +7,7 @@ from functools import partial
 from strawberry.dataloader import DataLoader
 
 from domain import (
+    analysis_queries,
     annotation_progress,
     annotation_sessions,
     datasets,
@@ -54,3 +55,6 @@ class Loaders:
         self.episode_review = DataLoader(partial(object_queries.review_by_episodes, rt))
         self.dataset_review = DataLoader(partial(object_queries.review_by_datasets, rt))
         self.track_boxes = DataLoader(partial(object_queries.track_boxes, rt))
+        self.analysis_runs = DataLoader(partial(analysis_queries.analysis_runs, rt))
+        self.episode_metrics = DataLoader(partial(analysis_queries.metrics_by_episodes, rt))
+        self.suggestions = DataLoader(partial(analysis_queries.suggestions_by_episodes, rt))

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 
 from graph.errors import ErrorCodes
 from graph.limits import Limits
+from graph.mutations.analysis import AnalysisMutations
 from graph.mutations.annotation_session import AnnotationSessionMutations
 from graph.mutations.annotation_transfer import AnnotationTransferMutations
 from graph.mutations.dataset import DatasetMutations
@@ -17,6 +18,7 @@ from graph.mutations.job import JobMutations
 from graph.mutations.label import LabelMutations
 from graph.mutations.object_annotation import ObjectAnnotationMutations
 from graph.mutations.user import UserMutations
+from graph.queries.analysis import AnalysisQueries
 from graph.queries.dataset import DatasetQueries
 from graph.queries.job import JobQueries
 from graph.queries.node import NodeQueries
@@ -26,7 +28,7 @@ from graph.subscriptions.job import JobSubscriptions
 from graph.types.episode import Episode
 from graph.types.task import Task
 
-Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries))
+Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries, AnalysisQueries))
 Mutation = merge_types(
     "Mutation",
     (
@@ -38,6 +40,7 @@ Mutation = merge_types(
         LabelMutations,
         ObjectAnnotationMutations,
         AnnotationTransferMutations,
+        AnalysisMutations,
     ),
 )
 Subscription = merge_types("Subscription", (JobSubscriptions, EpisodeSubscriptions))

@@ -3,18 +3,22 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from domain.job_cancel import cancel_job
 from graph.context import Info
 from graph.ids import decode_id
-from graph.permissions import IsAdmin
+from graph.permissions import IsAnnotator
 from graph.types.job import Job
 
 
 @strawberry.type
 class JobMutations:
     @strawberry.mutation(
-        description="Cancel a pending or running job; a finished job is returned as it is (admins only).",
-        permission_classes=[IsAdmin],
+        description=(
+            "Cancel a pending or running job (admins any, others the jobs they started); a finished job is "
+            "returned as it is."
+        ),
+        permission_classes=[IsAnnotator],
     )
     async def cancel_job(self, info: Info, id: relay.GlobalID) -> Job:
-        job = await info.context.runtime.jobs.cancel(decode_id(id, "Job", "id"))
+        job = await cancel_job(info.context.runtime, info.context.viewer, decode_id(id, "Job", "id"))
         return Job.from_row(job)

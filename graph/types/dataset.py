@@ -8,20 +8,30 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from domain.analysis.kinds import AnalysisKind as AnalysisKindData
 from domain.episodes import PageRequest
 from domain.errors import BadUserInput
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAdmin
+from graph.types.analysis import AnalysisKind, Clustering, EpisodeCluster, QualityReport
 from graph.types.episode_annotation import Rating
 from graph.types.label import Label
 from graph.types.object_annotation import ReviewCounts
-from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.pagination import (
+    decode_cursor,
+    decode_pair_cursor,
+    encode_cursor,
+    encode_pair_cursor,
+    page_size,
+)
 from graph.types.task import Task
 from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
+from persistence.repositories.episode import order_key
 from persistence.tables import DatasetRow
 
 if TYPE_CHECKING:
+    from graph.types.analysis_history import AnalysisHistory
     from graph.types.consensus import AnnotationProgress
     from graph.types.episode import Episode, EpisodeConnection
 
@@ -53,6 +63,10 @@ class EpisodeFilter:
         default=None,
         description="Only episodes whose majority rating has at least this share of annotators (0-1).",
     )
+    flagged: bool | None = strawberry.field(
+        default=None,
+        description="Only episodes holding unverified suggestions of analysis jobs (true), or none (false).",
+    )
 
     def to_data(self) -> EpisodeFilterData:
         if self.min_agreement is not None and not 0 <= self.min_agreement <= 1:
@@ -65,7 +79,16 @@ class EpisodeFilter:
             rating=self.rating.value if self.rating else None,
             annotated_by=decode_id(self.annotated_by, "User", "filter.annotatedBy"),
             min_agreement=self.min_agreement,
+            flagged=self.flagged,
         )
+
+
+@strawberry.enum(description="The order of a dataset's episodes.")
+class EpisodeOrder(Enum):
+    INDEX = "INDEX"
+    # Worst first, so annotators start where the machine sees trouble.
+    OVERALL_SCORE = "SCORE"
+    UNVERIFIED_SUGGESTIONS = "SUGGESTIONS"
 
 
 @strawberry.type(description="A folder of episodes registered from under a data root.")
@@ -119,19 +142,34 @@ class Dataset(relay.Node):
         filter: EpisodeFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: Annotated[
+            EpisodeOrder,
+            strawberry.argument(
+                description="INDEX, OVERALL_SCORE (worst first, unscored last), UNVERIFIED_SUGGESTIONS"
+            ),
+        ] = EpisodeOrder.INDEX,
     ) -> Annotated[EpisodeConnection, strawberry.lazy("graph.types.episode")]:
         from graph.types.episode import Episode, EpisodeConnection
 
         limit = page_size(first, info.context.runtime.settings)
-        after_index = decode_cursor(after, "episode")
+        order = order_by.value
+        after_key = None
+        if order == "INDEX":
+            after_index = decode_cursor(after, "episode")
+        else:
+            pair = decode_pair_cursor(after, f"episode-{order}")
+            after_key, after_index = pair if pair else (None, None)
         data = filter.to_data() if filter else EpisodeFilterData()
         rows = await info.context.loaders.episode_page.load(
-            PageRequest(self.id, data, after_index, limit + 1)
+            PageRequest(self.id, data, after_index, limit + 1, order, after_key)
         )
-        edges = [
-            relay.Edge(cursor=encode_cursor("episode", r.index), node=Episode.from_row(r))
-            for r in rows[:limit]
-        ]
+
+        def cursor(r) -> str:
+            if order == "INDEX":
+                return encode_cursor("episode", r.index)
+            return encode_pair_cursor(f"episode-{order}", order_key(order, r), r.index)
+
+        edges = [relay.Edge(cursor=cursor(r), node=Episode.from_row(r)) for r in rows[:limit]]
         return EpisodeConnection(
             edges=edges,
             page_info=relay.PageInfo(
@@ -160,6 +198,45 @@ class Dataset(relay.Node):
     )
     async def object_review(self, info: Info) -> ReviewCounts:
         return ReviewCounts.from_data(await info.context.loaders.dataset_review.load(self.id))
+
+    @strawberry.field(description="The runs of one kind of analysis on this dataset, newest first.")
+    async def analyses(
+        self, info: Info, kind: AnalysisKind
+    ) -> Annotated[AnalysisHistory, strawberry.lazy("graph.types.analysis_history")]:
+        from graph.types.analysis_history import AnalysisHistory
+
+        rows = await info.context.loaders.analysis_runs.load((self.id, AnalysisKindData(kind.value)))
+        return AnalysisHistory.from_rows(rows)
+
+    @strawberry.field(
+        description="Groups of similar episodes from the latest clustering run; null before one."
+    )
+    async def clusters(self, info: Info) -> Clustering | None:
+        rows = await info.context.loaders.analysis_runs.load((self.id, AnalysisKindData.CLUSTERING))
+        done = next((r for r in rows if r.status == "COMPLETED"), None)
+        if done is None or not done.result:
+            return None
+        result = done.result
+        return Clustering(
+            version=done.version,
+            k=result["k"],
+            silhouette=result["silhouette"],
+            clusters=[
+                EpisodeCluster(
+                    index=c["index"], size=len(c["episodeIndices"]), episode_indexes=c["episodeIndices"]
+                )
+                for c in result["clusters"]
+            ],
+            outlier_indexes=result["outliers"],
+        )
+
+    @strawberry.field(description="The latest data-quality report; null before one.")
+    async def quality_report(self, info: Info) -> QualityReport | None:
+        rows = await info.context.loaders.analysis_runs.load((self.id, AnalysisKindData.QUALITY_REPORT))
+        done = next((r for r in rows if r.status == "COMPLETED"), None)
+        if done is None or not done.result:
+            return None
+        return QualityReport.from_result(done.version, done.result["report"])
 
     @strawberry.field(description="The episode with this index, or null.")
     async def episode(

@@ -11,6 +11,7 @@ from domain import episodes as episodes_service
 from domain.frames import check_encoding
 from domain.object_queries import BoxPageRequest
 from graph.context import Info
+from graph.types.analysis import TrajectoryMetrics
 from graph.types.object_annotation import (
     ObjectAnnotation,
     ObjectAnnotationConnection,
@@ -158,6 +159,43 @@ class Episode(relay.Node):
         groups = await info.context.loaders.anomalies.load_many([a.id for a in annotations])
         rows = sorted((r for group in groups for r in group), key=lambda r: (r.from_frame, r.to_frame, r.id))
         return [Anomaly.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description=(
+            "Anomalies suggested by analysis jobs (autoDetected), by first frame: verify or dismiss them "
+            "with reviewSuggestion. Re-running a job replaces the unverified ones of its kind."
+        )
+    )
+    async def suggestions(
+        self, info: Info, include_verified: bool = True
+    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+        from graph.types.episode_annotation import Anomaly
+
+        rows = await info.context.loaders.suggestions.load(self.id)
+        return [Anomaly.from_row(r) for r in rows if include_verified or not r.verified]
+
+    @strawberry.field(description="Trajectory metrics from the latest run that covered it; null before one.")
+    async def metrics(self, info: Info) -> TrajectoryMetrics | None:
+        values = await info.context.loaders.episode_metrics.load(self.id)
+        return TrajectoryMetrics.from_values(values) if values else None
+
+    @strawberry.field(description="Overall score 1-5 from the latest trajectory metrics; null before one.")
+    def overall_score(self) -> int | None:
+        return self.row.overall_score
+
+    @strawberry.field(
+        description="Holding suggestions of an analysis job that nobody has verified or dismissed."
+    )
+    def flagged(self) -> bool:
+        return self.row.flagged
+
+    @strawberry.field(description="Suggestions nobody has verified or dismissed yet.")
+    def unverified_suggestions(self) -> int:
+        return self.row.open_suggestions
+
+    @strawberry.field(description="The episode's cluster in the latest clustering run; null before one.")
+    def cluster(self) -> int | None:
+        return self.row.cluster
 
     @strawberry.field(description="What the annotators agree on; null before anyone annotated it.")
     async def consensus(

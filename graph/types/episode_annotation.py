@@ -36,7 +36,10 @@ class Anomaly(relay.Node):
         description="Suggested by an analysis job rather than marked by hand."
     )
     verified: bool = strawberry.field(description="Confirmed by a person.")
-    annotation_id: strawberry.Private[int]
+    analysis_kind: str | None = strawberry.field(
+        description="For a suggestion: the kind of analysis that made it (e.g. ANOMALY_DETECTION)."
+    )
+    annotation_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: AnomalyRow) -> Anomaly:
@@ -51,6 +54,7 @@ class Anomaly(relay.Node):
             description=row.description,
             auto_detected=row.auto_detected,
             verified=row.verified,
+            analysis_kind=row.analysis_kind,
             annotation_id=row.annotation_id,
         )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.tables import DatasetRow, EpisodeAnnotationRow, EpisodeRow
@@ -18,6 +18,7 @@ class EpisodeFilter:
     rating: str | None = None  # some annotator gave this rating
     annotated_by: int | None = None
     min_agreement: float | None = None  # share of annotators on the majority rating
+    flagged: bool | None = None  # holding suggestions nobody verified or dismissed
 
     def clauses(self) -> list:
         clauses = []
@@ -39,7 +40,24 @@ class EpisodeFilter:
             )
         if self.min_agreement is not None:
             clauses.append(EpisodeRow.id.in_(_agreement_at_least(self.min_agreement)))
+        if self.flagged is not None:
+            clauses.append(EpisodeRow.flagged.is_(self.flagged))
         return clauses
+
+
+# Review orders: a sort key, then the index. Unscored episodes come after the worst scored ones.
+UNSCORED = 99
+ORDER_KEYS = {
+    "SCORE": func.coalesce(EpisodeRow.overall_score, UNSCORED),
+    "SUGGESTIONS": -EpisodeRow.open_suggestions,
+}
+
+
+def order_key(order: str, row: EpisodeRow) -> int:
+    """The sort key of `row` under `order` (what a cursor carries beside the index)."""
+    if order == "SCORE":
+        return UNSCORED if row.overall_score is None else row.overall_score
+    return -row.open_suggestions
 
 
 def _agreement_at_least(share: float):
@@ -85,18 +103,26 @@ async def list_episode_pages(
     filter: EpisodeFilter,
     after_index: int | None,
     limit: int,
+    order: str = "INDEX",
+    after_key: int | None = None,
 ) -> dict[int, list[EpisodeRow]]:
-    """The first `limit` episodes (by index) of each dataset, for many datasets in one statement."""
+    """The first `limit` episodes of each dataset, by index or by a review order (`ORDER_KEYS`, then
+    index), for many datasets in one statement. A cursor is the last (key, index) seen."""
     clauses = [EpisodeRow.dataset_id.in_(dataset_ids), *filter.clauses()]
+    key = ORDER_KEYS.get(order)
+    sort = (EpisodeRow.index,) if key is None else (key, EpisodeRow.index)
     if after_index is not None:
-        clauses.append(EpisodeRow.index > after_index)
-    rank = func.row_number().over(partition_by=EpisodeRow.dataset_id, order_by=EpisodeRow.index).label("rank")
+        if key is None or after_key is None:
+            clauses.append(EpisodeRow.index > after_index)
+        else:
+            clauses.append(or_(key > after_key, and_(key == after_key, EpisodeRow.index > after_index)))
+    rank = func.row_number().over(partition_by=EpisodeRow.dataset_id, order_by=sort).label("rank")
     ranked = select(EpisodeRow.id, rank).where(*clauses).subquery()
     query = (
         select(EpisodeRow)
         .join(ranked, ranked.c.id == EpisodeRow.id)
         .where(ranked.c.rank <= limit)
-        .order_by(EpisodeRow.dataset_id, EpisodeRow.index)
+        .order_by(EpisodeRow.dataset_id, ranked.c.rank)
     )
     pages: dict[int, list[EpisodeRow]] = {d: [] for d in dataset_ids}
     for row in (await session.execute(query)).scalars():
@@ -152,3 +178,15 @@ async def read_episode_with_dataset(
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+async def list_episode_files(
+    session: AsyncSession, dataset_id: int, ids: Sequence[int] | None = None
+) -> list[tuple[int, int, str]]:
+    """(id, index, file) of a dataset's episodes (or of `ids` among them), by index: no full rows."""
+    query = select(EpisodeRow.id, EpisodeRow.index, EpisodeRow.file).where(
+        EpisodeRow.dataset_id == dataset_id
+    )
+    if ids is not None:
+        query = query.where(EpisodeRow.id.in_(ids))
+    return [tuple(r) for r in (await session.execute(query.order_by(EpisodeRow.index))).all()]

@@ -73,3 +73,13 @@ async def fail_unfinished_jobs(session: AsyncSession, message: str, finished_at)
         .values(status="FAILED", error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
     )
     return result.rowcount or 0
+
+
+async def list_jobs_by_targets(session: AsyncSession, kind: str, targets: Sequence[str]) -> list[JobRow]:
+    """Every job of `kind` on these targets, newest version first."""
+    query = (
+        select(JobRow)
+        .where(JobRow.kind == kind, JobRow.target.in_(targets))
+        .order_by(JobRow.target, JobRow.version.desc())
+    )
+    return list((await session.execute(query)).scalars())

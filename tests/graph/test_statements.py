@@ -127,3 +127,51 @@ async def test_box_fields_do_not_multiply_statements(client, runtime):
         assert {t["trackId"]: len(t["boxes"]) for t in episodes[-1]["node"]["tracks"]} == {"t0": 3, "t1": 3, "t2": 3}
         counts[first] = counter.count
     assert counts[5] == counts[30], counts
+
+
+ANALYSED = """query($first: Int) { datasets(first: 3) { edges { node {
+  analyses(kind: TRAJECTORY_METRICS) { latest { version } runs { version } }
+  clusters { k } qualityReport
+  episodes(first: $first, orderBy: OVERALL_SCORE) { edges { node { index overallScore flagged cluster
+    metrics { smoothness flags } suggestions { type fromFrame } } } } } } } }"""
+
+
+async def test_analysis_fields_do_not_multiply_statements(client, runtime):
+    from sqlalchemy import select
+
+    from persistence.repositories import episode_analysis, suggestion
+    from persistence.repositories import job as jobs_repo
+    from persistence.tables import EpisodeRow
+
+    await seed_index(runtime, datasets=2, episodes=30)
+    async with runtime.sessions() as session, session.begin():
+        rows = list((await session.execute(select(EpisodeRow.id, EpisodeRow.dataset_id))).all())
+        for dataset_id in {d for _, d in rows}:
+            job = await jobs_repo.create_job(
+                session, kind="ANALYSIS", status="COMPLETED", target=f"dataset:{dataset_id}:analysis:TRAJECTORY_METRICS",
+                version=1, dataset_id=dataset_id, parameters={},
+            )
+            mine = [e for e, d in rows if d == dataset_id]
+            values = {e: {"smoothness": 0.5, "efficiency": 0.9, "jitter": 0.1, "hesitation_count": 0,
+                          "correction_count": 1, "path_length": 2.0, "overall_score": 1 + e % 5,
+                          "flags": ["jittery"] if e % 2 else []} for e in mine}
+            await episode_analysis.insert_results(session, job.id, "TRAJECTORY_METRICS", values)
+            await episode_analysis.set_scores(session, {e: (1 + e % 5, v["flags"]) for e, v in values.items()})
+            await suggestion.replace_unverified(session, job.id, "ANOMALY_DETECTION", {
+                e: [dict(type="JITTER", severity="LOW", from_frame=1, to_frame=2, from_time=0.0, to_time=0.1,
+                         description="z 4 > 3")] for e in mine})
+            await episode_analysis.refresh_review_order(session, mine)
+    await gql(client, "{ viewer { name } }")
+    counts = {}
+    for first in (5, 30):
+        with StatementCounter(runtime.engine) as counter:
+            body = await gql(client, ANALYSED, first=first)
+        assert "errors" not in body, body
+        datasets = body["data"]["datasets"]["edges"]
+        episodes = datasets[-1]["node"]["episodes"]["edges"]
+        assert len(episodes) == first and datasets[-1]["node"]["analyses"]["latest"]["version"] == 1
+        scores = [e["node"]["overallScore"] for e in episodes]
+        assert scores == sorted(scores) and all(e["node"]["flagged"] for e in episodes)
+        assert all(e["node"]["metrics"]["smoothness"] == 0.5 and e["node"]["suggestions"] for e in episodes)
+        counts[first] = counter.count
+    assert counts[5] == counts[30], counts

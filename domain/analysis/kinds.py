@@ -1,0 +1,47 @@
+"""The kinds of analysis job and the parameter model of each (its JSON Schema drives the frontend's form)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ValidationError
+
+from domain.errors import BadUserInput
+
+
+class AnalysisKind(StrEnum):
+    TRAJECTORY_METRICS = "TRAJECTORY_METRICS"
+    ANOMALY_DETECTION = "ANOMALY_DETECTION"
+    QUALITY_REPORT = "QUALITY_REPORT"
+    CLUSTERING = "CLUSTERING"
+
+
+def parameter_model(kind: AnalysisKind) -> type[BaseModel]:
+    # Imported here: the models live beside the computation they parameterise.
+    from domain.analysis.anomaly_detection import AnomalyParams
+    from domain.analysis.clustering import ClusteringParams
+    from domain.analysis.quality_checks import QualityParams
+    from domain.analysis.trajectory_metrics import TrajectoryParams
+
+    return {
+        AnalysisKind.TRAJECTORY_METRICS: TrajectoryParams,
+        AnalysisKind.ANOMALY_DETECTION: AnomalyParams,
+        AnalysisKind.QUALITY_REPORT: QualityParams,
+        AnalysisKind.CLUSTERING: ClusteringParams,
+    }[kind]
+
+
+def parameter_schemas() -> dict[AnalysisKind, dict]:
+    return {kind: parameter_model(kind).model_json_schema() for kind in AnalysisKind}
+
+
+def validate_parameters(kind: AnalysisKind, given: dict | None, field: str = "input.parameters") -> BaseModel:
+    """The kind's parameters with defaults filled in; the first wrong one is BAD_USER_INPUT naming it."""
+    if given is not None and not isinstance(given, dict):
+        raise BadUserInput(f"{field}: expected an object of parameters", field=field)
+    try:
+        return parameter_model(kind).model_validate(given or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in (field, *error["loc"]))
+        raise BadUserInput(f"{path}: {error['msg']}", field=path) from None

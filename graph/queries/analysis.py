@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import strawberry
+
+from domain.analysis.kinds import parameter_schemas
+from graph.permissions import IsViewer
+from graph.types.analysis import AnalysisKind, JobParameterSchema
+
+
+@strawberry.type
+class AnalysisQueries:
+    @strawberry.field(
+        description="The JSON Schema of each analysis kind's parameters, to build a form from.",
+        permission_classes=[IsViewer],
+    )
+    def job_parameter_schemas(self) -> list[JobParameterSchema]:
+        return [
+            JobParameterSchema(kind=AnalysisKind(k.value), schema=s) for k, s in parameter_schemas().items()
+        ]

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain.analysis.kinds import AnalysisKind as AnalysisKindData
+
+AnalysisKind = strawberry.enum(
+    AnalysisKindData,
+    name="AnalysisKind",
+    description=(
+        "TRAJECTORY_METRICS (scores and flags per episode), ANOMALY_DETECTION (suggested anomalies), "
+        "QUALITY_REPORT (dataset health), CLUSTERING (groups of similar episodes and outliers)."
+    ),
+)
+
+
+@strawberry.type(description="How an episode's motion measures, from the latest trajectory-metrics run.")
+class TrajectoryMetrics:
+    smoothness: float = strawberry.field(description="1 / (1 + RMS of jerk), 0-1.")
+    efficiency: float = strawberry.field(description="Straight-line distance / path length, 0-1.")
+    jitter: float = strawberry.field(
+        description="Summed power spectral density of speed above the threshold."
+    )
+    hesitation_count: int = strawberry.field(description="Runs of near-zero speed.")
+    correction_count: int = strawberry.field(description="Reversals of the velocity direction.")
+    path_length: float = strawberry.field(description="Length of the joint-space path.")
+    overall_score: int = strawberry.field(description="1-5, from the weighted metrics.")
+    flags: list[str] = strawberry.field(description="jittery, hesitation, correction-heavy.")
+    values: JSON = strawberry.field(description="Every value the run computed, by name.")
+
+    @classmethod
+    def from_values(cls, v: dict) -> TrajectoryMetrics:
+        return cls(
+            smoothness=v["smoothness"],
+            efficiency=v["efficiency"],
+            jitter=v["jitter"],
+            hesitation_count=v["hesitation_count"],
+            correction_count=v["correction_count"],
+            path_length=v["path_length"],
+            overall_score=v["overall_score"],
+            flags=list(v["flags"]),
+            values=v,
+        )
+
+
+@strawberry.type(description="The form of one analysis kind's parameters.")
+class JobParameterSchema:
+    kind: AnalysisKind = strawberry.field(description="The analysis kind.")
+    schema: JSON = strawberry.field(description="JSON Schema of `runAnalysis(input: {parameters})` for it.")
+
+
+@strawberry.type(description="A group of similar episodes from the latest clustering run.")
+class EpisodeCluster:
+    index: int = strawberry.field(description="The cluster's number, from 0.")
+    size: int = strawberry.field(description="How many episodes it holds.")
+    episode_indexes: list[int] = strawberry.field(description="Their indexes in the dataset.")
+
+
+@strawberry.type(description="The latest clustering of a dataset's episodes.")
+class Clustering:
+    version: int = strawberry.field(description="The run (job version) it comes from.")
+    k: int = strawberry.field(description="Number of clusters (chosen by silhouette unless given).")
+    silhouette: float | None = strawberry.field(description="Mean silhouette; null with one cluster.")
+    clusters: list[EpisodeCluster] = strawberry.field(description="The clusters.")
+    outlier_indexes: list[int] = strawberry.field(description="Episodes far from their cluster's centre.")
+
+
+@strawberry.type(description="One data-quality check and the episodes it found.")
+class QualityCheck:
+    name: str = strawberry.field(
+        description=(
+            "nan, gaps, non_increasing_timestamps, frame_count_mismatch, frozen_joints, dark_frames, "
+            "frozen_camera or length_outlier."
+        )
+    )
+    count: int = strawberry.field(description="Episodes it found.")
+    episode_indexes: list[int] = strawberry.field(description="Their indexes in the dataset.")
+
+
+@strawberry.type(description="The latest data-quality report of a dataset.")
+class QualityReport:
+    version: int = strawberry.field(description="The run (job version) it comes from.")
+    episodes: int = strawberry.field(description="Episodes checked.")
+    median_length: float = strawberry.field(description="Median episode length in frames.")
+    checks: list[QualityCheck] = strawberry.field(description="Every check, with what it found.")
+
+    @classmethod
+    def from_result(cls, version: int, report: dict) -> QualityReport:
+        affected = report.get("affected", {})
+        return cls(
+            version=version,
+            episodes=report["episodes"],
+            median_length=report["median_length"],
+            checks=[
+                QualityCheck(name=name, count=count, episode_indexes=affected.get(name, []))
+                for name, count in report["counts"].items()
+            ],
+        )
