@@ -259,7 +259,8 @@ def detect_anomalies(
 ) -> list[Suggestion]:
     params = params or AnomalyParams()
     timestamps = np.asarray(timestamps, dtype=np.float64)
-    state = np.asarray(state, dtype=np.float64).reshape(len(timestamps), -1)
+    state = np.asarray(state, dtype=np.float64)
+    state = state.reshape(len(timestamps), state.shape[-1] if state.ndim > 1 else -1)
     speed, keep, fps = _speeds(state, timestamps)
     spikes = _spikes(speed, keep, params)
     # One displaced sample also rings in the jitter window: that short smear is the spike, not jitter.

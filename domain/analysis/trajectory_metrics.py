@@ -51,8 +51,9 @@ class TrajectoryMetrics:
 
 
 def finite_samples(positions: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    positions = np.asarray(positions, dtype=np.float64).reshape(len(timestamps), -1)
+    positions = np.asarray(positions, dtype=np.float64)
     timestamps = np.asarray(timestamps, dtype=np.float64)
+    positions = positions.reshape(len(timestamps), positions.shape[-1] if positions.ndim > 1 else -1)
     keep = np.isfinite(timestamps) & np.isfinite(positions).all(axis=1)
     return positions[keep], timestamps[keep]
 
@@ -107,7 +108,7 @@ def compute_metrics(
 ) -> TrajectoryMetrics:
     params = params or TrajectoryParams()
     positions, timestamps = finite_samples(positions, timestamps)
-    n = len(positions)
+    n = len(positions) if positions.shape[1] else 0  # no joints (video only): nothing to measure
     duration = float(timestamps[-1] - timestamps[0]) if n else 0.0
     if n < 3:
         path = float(np.linalg.norm(np.diff(positions, axis=0), axis=1).sum()) if n else 0.0
