@@ -196,4 +196,10 @@ async def _run(
         elif kind is AnalysisKind.CLUSTERING:
             await results_repo.set_clusters(session, dataset.id, extra)
         await results_repo.refresh_review_order(session, list(results))
-        await ctx.finish(session, summary=summary, result=result or None, dataset_id=dataset.id)
+        await ctx.finish(
+            session,
+            summary=summary,
+            result=result or None,
+            dataset_id=dataset.id,
+            message=f"{len(results)}/{len(episodes)} episodes",
+        )

@@ -5,7 +5,7 @@
   do not increase (duplicated or reordered timestamps): SENSOR_DROPOUT.
 - Velocity spikes: |z-score| of the joint speed over `spike_z` (as the guide defines it).
 - Mid-motion stops (speed below `stop_speed` for at least `stop_min_seconds`, not touching the start
-  or end and not while the gripper moves): HESITATION, or UNEXPECTED_STOP from `stop_long_seconds`.
+  or end and not mostly spent moving the gripper): HESITATION, or UNEXPECTED_STOP from `stop_long_seconds`.
   Shorter pauses are how a minimum-jerk arm turns around at a waypoint and are not reported.
 - Jitter: the windowed RMS of the state's second difference (high-frequency motion, in radians per
   sample) over `jitter_rms` for at least `jitter_min_frames` frames.
@@ -34,8 +34,8 @@ class AnomalyParams(BaseModel):
         0.5, gt=0, description="A mid-motion stop at least this long is reported."
     )
     stop_long_seconds: float = Field(2.0, gt=0, description="From this long, a stop is UNEXPECTED_STOP.")
-    gripper_margin_frames: int = Field(
-        5, ge=0, description="Frames around a gripper movement that excuse a stop."
+    gripper_share: float = Field(
+        0.5, gt=0, le=1, description="A stop with the gripper moving this share of its steps is a grasp."
     )
     gap_factor: float = Field(1.5, gt=1, description="A time step over this multiple of the median is a gap.")
     jitter_rms: float = Field(
@@ -95,11 +95,11 @@ def _timing(timestamps: np.ndarray, params: AnomalyParams) -> list[Suggestion]:
     steps = np.diff(timestamps)
     finite = np.isfinite(steps)
     positive = steps[finite & (steps > 0)]
-    if len(positive) == 0:
-        return []
-    median = float(np.median(positive))
+    median = float(np.median(positive)) if len(positive) else np.inf
     out = []
     for i in np.flatnonzero(finite & (steps > params.gap_factor * median)):
+        if i > 0 and steps[i - 1] <= 0 and steps[i] <= (params.gap_factor + 1) * median:
+            continue  # the step after a repeated timestamp catches up; the repeat is reported below
         dropped = int(round(steps[i] / median)) - 1
         out.append(
             Suggestion(
@@ -127,22 +127,24 @@ def _timing(timestamps: np.ndarray, params: AnomalyParams) -> list[Suggestion]:
 
 
 def _speeds(state: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Speed of each step between consecutive finite samples, the frame each step starts at, fps."""
+    """Speed of each step between consecutive finite samples, the frame each step starts at, fps.
+    A step that does not advance in time has no speed (NaN): its timing fault is reported on its
+    own, and dividing by a stand-in 1e-6 s would invent a spike there."""
     keep = np.flatnonzero(np.isfinite(timestamps) & np.isfinite(state).all(axis=1))
     if len(keep) < 3:
         return np.empty(0), np.empty(0, int), 0.0
     dt = np.diff(timestamps[keep])
     positive = dt[dt > 0]
     fps = 1.0 / float(np.median(positive)) if len(positive) else 0.0
-    dt = np.where(dt > 0, dt, 1e-6)
-    speed = np.linalg.norm(np.diff(state[keep], axis=0), axis=1) / dt
+    speed = np.linalg.norm(np.diff(state[keep], axis=0), axis=1) / np.where(dt > 0, dt, np.nan)
     return speed, keep, fps
 
 
 def _spikes(speed: np.ndarray, keep: np.ndarray, params: AnomalyParams) -> list[Suggestion]:
-    if len(speed) < 3:
+    if np.isfinite(speed).sum() < 3:
         return []
-    z = (speed - speed.mean()) / (speed.std() + 1e-10)
+    mean, spread = float(np.nanmean(speed)), float(np.nanstd(speed))
+    z = np.nan_to_num((speed - mean) / (spread + 1e-10), nan=0.0)
     out = []
     for a, b in _ranges(np.flatnonzero(np.abs(z) > params.spike_z)):
         peak = float(np.abs(z[a : b + 1]).max())
@@ -153,8 +155,7 @@ def _spikes(speed: np.ndarray, keep: np.ndarray, params: AnomalyParams) -> list[
                 int(keep[a]),
                 int(keep[b + 1]),
                 f"joint speed z-score {peak:.1f} > {params.spike_z:g} "
-                f"(peak {speed[a : b + 1].max():.3g} rad/s, "
-                f"mean {speed.mean():.3g})",
+                f"(peak {np.nanmax(speed[a : b + 1]):.3g} rad/s, mean {mean:.3g})",
             )
         )
     return out
@@ -165,14 +166,11 @@ def _stops(
 ) -> list[Suggestion]:
     if len(speed) == 0 or fps <= 0:
         return []
-    moving_gripper = np.zeros(len(keep) and int(keep[-1]) + 1, bool)
+    gripper_moves = np.zeros(int(keep[-1]) + 1, bool)
     if gripper is not None and len(gripper) > 1:
         g = np.asarray(gripper, dtype=np.float64).reshape(len(gripper), -1)[:, 0]
-        changing = np.flatnonzero(np.abs(np.diff(g)) > 1e-3)
-        for i in changing:
-            moving_gripper[
-                max(0, i - params.gripper_margin_frames) : i + params.gripper_margin_frames + 2
-            ] = True
+        moving = np.abs(np.diff(g)) > 1e-3
+        gripper_moves[: len(moving)] = moving[: len(gripper_moves)]
     out = []
     starts, ends = stop_runs(speed < params.stop_speed)
     for a, b in zip(starts, ends, strict=True):
@@ -180,7 +178,8 @@ def _stops(
         seconds = (b - a) / fps
         if a == 0 or b == len(speed) or seconds < params.stop_min_seconds:
             continue
-        if moving_gripper[first : last + 1].any():
+        # The arm waits while the gripper opens or closes: a stop mostly spent so is a grasp.
+        if gripper_moves[first:last].mean() >= params.gripper_share:
             continue
         long = seconds >= params.stop_long_seconds
         out.append(
@@ -191,7 +190,7 @@ def _stops(
                 last,
                 f"arm stopped mid-motion for {seconds:.2f} s "
                 f"({b - a} steps below {params.stop_speed:g} rad/s), "
-                "not at the start or end and not while the gripper moves",
+                "not at the start or end and not a grasp",
             )
         )
     return out

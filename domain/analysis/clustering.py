@@ -38,7 +38,9 @@ class ClusteringParams(BaseModel):
     )
     max_clusters: int = Field(8, ge=2, description="Largest k tried when choosing by silhouette.")
     method: Literal["hierarchical", "kmeans"] = Field("hierarchical", description="Ward linkage or k-means.")
-    outlier_z: float = Field(2.5, gt=0, description="Distance to the own centre, in standard deviations.")
+    outlier_z: float = Field(
+        5.0, gt=0, description="Distance to the own centre beyond which an episode is an outlier (robust z)."
+    )
     seed: int = Field(0, description="Seed of k-means.")
 
 
@@ -104,9 +106,10 @@ def _labels(points: np.ndarray, k: int, params: ClusteringParams) -> np.ndarray:
 
 def cluster(features: np.ndarray, params: ClusteringParams | None = None) -> ClusterResult:
     params = params or ClusteringParams()
-    features = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+    features = np.asarray(features, dtype=np.float64)
+    features = features.reshape(len(features), features.shape[-1] if features.ndim > 1 else -1)
     n = len(features)
-    points = standardise(features) if n else features
+    points = standardise(features) if n else features.reshape(0, 0)
     if n < 3 or params.n_clusters == 1:
         labels, k, score = np.zeros(n, int), 1 if n else 0, None
     elif params.n_clusters is not None:
@@ -128,14 +131,15 @@ def cluster(features: np.ndarray, params: ClusteringParams | None = None) -> Clu
         else:
             score, labels = best
         k = len(np.unique(labels))
-    centres = np.array([points[labels == c].mean(axis=0) for c in range(k)]) if n else np.zeros((0, 0))
-    distances = np.linalg.norm(points - centres[labels], axis=1) if n else np.zeros(0)
-    spread = distances.std()
-    outliers = (
-        np.flatnonzero((distances - distances.mean()) / spread > params.outlier_z).tolist()
-        if spread > 0
-        else []
-    )
+    if n == 0:
+        return ClusterResult(labels=[], k=0, silhouette=None, outliers=[], sizes=[], centres=[])
+    centres = np.array([points[labels == c].mean(axis=0) for c in range(k)])
+    distances = np.linalg.norm(points - centres[labels], axis=1)
+    # Robust z of the distance to the own centre (median and MAD): one far episode cannot hide itself
+    # by inflating the spread, and ordinary scatter is not named.
+    median = np.median(distances)
+    mad = 1.4826 * np.median(np.abs(distances - median))
+    outliers = np.flatnonzero((distances - median) / mad > params.outlier_z).tolist() if mad > 0 else []
     return ClusterResult(
         labels=labels.tolist(),
         k=int(k),

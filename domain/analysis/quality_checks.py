@@ -81,12 +81,15 @@ def check_episode(
         bad = ~np.isfinite(state)
         q.nan_values = int(bad.sum())
         q.nan_frames = int(bad.any(axis=1).sum())
-        finite = np.where(np.isfinite(state), state, np.nan)
-        with np.errstate(all="ignore"):
-            ranges = np.nanmax(finite, axis=0) - np.nanmin(finite, axis=0)
-        q.frozen_joints = (
-            [int(j) for j in np.flatnonzero(~(ranges > params.frozen_joint_range))] if len(state) > 1 else []
+        # Range over the finite values; a joint with none has no range (its NaN is counted above).
+        ok = np.isfinite(state)
+        ranges = np.where(
+            ok.any(axis=0),
+            np.where(ok, state, -np.inf).max(axis=0) - np.where(ok, state, np.inf).min(axis=0),
+            np.nan,
         )
+        if len(state) > 1:
+            q.frozen_joints = [int(j) for j in np.flatnonzero(ranges <= params.frozen_joint_range)]
     steps = np.diff(timestamps)
     finite_steps = steps[np.isfinite(steps)]
     q.non_increasing = int((finite_steps <= 0).sum())

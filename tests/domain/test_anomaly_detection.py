@@ -65,7 +65,11 @@ def test_each_detector_on_hand_made_arrays():
     assert [(s.from_frame, s.to_frame) for s in gap] == [(99, 100)] and "about 2 frame(s)" in gap[0].description
     repeated = t.copy()
     repeated[200] = repeated[199]
-    assert any("does not increase" in s.description for s in detect_anomalies(state, repeated, None))
+    once = detect_anomalies(state, repeated, None)  # no spike from a zero step, no echo gap after it
+    assert [(s.type, s.from_frame, s.to_frame) for s in once] == [("SENSOR_DROPOUT", 199, 200)]
+    assert "does not increase" in once[0].description
+    stuck = detect_anomalies(state, np.zeros(len(t)), None)
+    assert [s.description.split(" (")[0] for s in stuck] == [f"timestamp does not increase on {len(t) - 1} step(s)"]
 
 
 def test_stops_need_to_be_mid_motion_and_away_from_the_gripper():
@@ -76,9 +80,13 @@ def test_stops_need_to_be_mid_motion_and_away_from_the_gripper():
     short = np.concatenate([state[:300], np.repeat(state[300:301], 20, axis=0), state[300:580]])
     assert [s.type for s in detect_anomalies(short, t, None)] == ["HESITATION"]
     gripper = np.zeros(600)
-    gripper[305:312] = np.linspace(0, 1, 7)
-    gripper[312:] = 1
+    gripper[300:321] = np.linspace(0, 1, 21)
+    gripper[321:] = 1
     assert detect_anomalies(short, t, gripper) == []  # grasping: the arm waits for the gripper
+    brief = np.zeros(600)
+    brief[305:312] = np.linspace(0, 1, 7)
+    brief[312:] = 1
+    assert [s.type for s in detect_anomalies(short, t, brief)] == ["HESITATION"]  # mostly just halted
     assert detect_anomalies(short, t, None, AnomalyParams(stop_min_seconds=1.0)) == []
 
 

@@ -43,6 +43,13 @@ def test_each_check_finds_its_fault():
     assert check_episode(state, t, {"front": 100}, {"front": short}).frozen_frames == {}
 
 
+def test_a_joint_that_is_all_nan_is_not_called_frozen(recwarn):
+    state, t = clean()
+    state[:, 2] = np.nan
+    q = check_episode(state, t, {}, None)
+    assert q.frozen_joints == [] and q.nan_frames == 100 and not recwarn.list
+
+
 def test_summary_names_the_episodes_and_the_length_outliers():
     state, t = clean()
     good = check_episode(state, t, {}, None)

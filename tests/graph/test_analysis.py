@@ -18,7 +18,8 @@ DEFECTS = assign_defects(SPEC.episodes)  # {1: jitter, 3: hesitation, 6: velocit
 CLEAN = [i for i in range(SPEC.episodes) if i not in DEFECTS]
 
 RUN = "mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { id kind version status } }"
-JOB = "query($id: ID!) { node(id: $id) { ... on Job { status version summary result errorCode errorMessage } } }"
+JOB = """query($id: ID!) { node(id: $id) { ... on Job { status version progress message summary result errorCode
+  errorMessage } } }"""
 EPISODES = """query($id: ID!, $first: Int, $after: String, $order: EpisodeOrder, $flagged: Boolean) {
   node(id: $id) { ... on Dataset { episodes(first: $first, after: $after, orderBy: $order,
       filter: {flagged: $flagged}) {
@@ -70,6 +71,7 @@ async def episodes(client, dataset: str, **variables) -> list[dict]:
 async def test_the_jobs_find_the_demo_defects_where_the_generator_put_them(client, runtime, demo):
     metrics = await run(client, runtime, demo, "TRAJECTORY_METRICS")
     assert metrics["version"] == 1 and metrics["summary"]["episodes"] == SPEC.episodes
+    assert metrics["progress"] == 1.0 and metrics["message"] == f"{SPEC.episodes}/{SPEC.episodes} episodes"
     await run(client, runtime, demo, "ANOMALY_DETECTION")
     found = {e["index"]: e for e in await episodes(client, demo)}
     expected = {"jitter": "JITTER", "hesitation": "HESITATION", "velocity_spike": "VELOCITY_SPIKE",
