@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 JOINTS = 7
+CANCEL: list[tuple[float, str]] = []
 NAMES = ("smoothness", "efficiency", "jitter", "hesitation_count", "correction_count", "overall_score")
 
 
@@ -81,6 +82,14 @@ async def run_job(var_dir: Path, folder: Path) -> tuple[float, dict[int, dict], 
         done = await rt.jobs.wait(job.id)
         seconds = time.perf_counter() - start
         assert done.status == "COMPLETED", (done.error_code, done.error_message)
+        # Cancelling a second run half a second in: how long until it is CANCELLED.
+        again = await run_analysis(
+            rt, viewer, indexed.dataset_id, AnalysisKind.TRAJECTORY_METRICS, None, None
+        )
+        await asyncio.sleep(0.5)
+        stop = time.perf_counter()
+        cancelled = await rt.jobs.cancel(again.id)
+        CANCEL.append((time.perf_counter() - stop, cancelled.status))
         async with rt.sessions() as session:
             from sqlalchemy import select
 
@@ -126,6 +135,8 @@ def speed(episodes: int, frames: int) -> None:
     print(f"  loop transcription, 1 process   {ref_s:7.2f} s   {episodes / ref_s:8.1f} episodes/s")
     print(f"  speed-up                        {ref_s / job_s:7.2f}x")
     print(f"  largest difference in any metric {worst:.3g}")
+    seconds, status = CANCEL[-1]
+    print(f"  cancelJob half a second into a run: {status} after {seconds * 1000:.0f} ms")
 
 
 def memory(episodes: int, frames: int) -> dict:

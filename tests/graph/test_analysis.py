@@ -190,3 +190,23 @@ async def test_cancel_keeps_nothing_and_only_the_starter_or_an_admin_may(app, cl
         cancelled = await gql(annotator, "mutation($id: ID!) { cancelJob(id: $id) { status } }", id=job["id"])
     assert cancelled["data"]["cancelJob"]["status"] == "CANCELLED", cancelled
     assert all(not e["suggestions"] and e["unverifiedSuggestions"] == 0 for e in await episodes(client, demo))
+
+
+async def test_a_run_cut_off_by_a_server_stop_is_failed_and_can_run_again(client, runtime, demo):
+    from domain.analysis.kinds import AnalysisKind
+    from domain.analysis_runs import analysis_target
+    from persistence.repositories import job as jobs_repo
+
+    dataset_id = int(base64.b64decode(demo).decode().split(":")[1])
+    async with runtime.sessions() as session, session.begin():
+        cut = await jobs_repo.create_job(
+            session, kind="ANALYSIS", status="RUNNING", version=1, dataset_id=dataset_id, parameters={},
+            target=analysis_target(dataset_id, AnalysisKind.TRAJECTORY_METRICS),
+        )
+    await runtime.jobs.recover()  # what the next start does
+    gid = base64.b64encode(f"Job:{cut.id}".encode()).decode()
+    failed = (await gql(client, JOB, id=gid))["data"]["node"]
+    assert failed["status"] == "FAILED" and failed["errorCode"] == "INTERRUPTED"
+    assert "server stopped" in failed["errorMessage"]
+    again = await run(client, runtime, demo, "TRAJECTORY_METRICS")
+    assert again["version"] == 2 and again["summary"]["episodes"] == SPEC.episodes
