@@ -19,8 +19,9 @@ class QualityParams(BaseModel):
     dark_brightness: float = Field(
         16.0, ge=0, le=255, description="Mean pixel value below which a frame is dark."
     )
+    # A live sensor never repeats a frame exactly; quiet synthetic scenes still change by ~0.02.
     frozen_frame_change: float = Field(
-        0.25, ge=0, description="Mean absolute pixel change below which a frame repeats the previous one."
+        0.005, ge=0, description="Mean absolute pixel change below which a frame repeats the previous one."
     )
     frozen_frames_min: int = Field(
         10, ge=2, description="Repeated frames in a row that count as a frozen camera."

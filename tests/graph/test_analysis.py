@@ -152,6 +152,7 @@ async def test_quality_report_and_clusters(client, runtime, demo):
     assert quality["version"] == 1 and quality["episodes"] == SPEC.episodes
     assert checks["nan"]["episodeIndexes"] == [nan] and checks["gaps"]["episodeIndexes"] == [gap]
     assert checks["frozen_joints"]["count"] == 0 and checks["frame_count_mismatch"]["count"] == 0
+    assert checks["frozen_camera"]["count"] == 0 and checks["dark_frames"]["count"] == 0  # clean cameras
     await run(client, runtime, demo, "CLUSTERING", parameters={"n_clusters": 2})
     body = await gql(client, """query($id: ID!) { node(id: $id) { ... on Dataset {
         clusters { version k silhouette clusters { index size episodeIndexes } outlierIndexes } } } }""", id=demo)
