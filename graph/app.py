@@ -109,7 +109,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
+            # Wait for the sweeper to let go of its connection before the engine is disposed: a
+            # sweep cancelled mid-query while the pool closes can wait forever on a dead connection.
             sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             if own is not None:
                 await own.stop()
 
