@@ -44,6 +44,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.saves
 	$(BIN)/python -m bench.ground_truth
 	$(BIN)/python -m bench.analysis
+	$(BIN)/python -m bench.evaluation
+	$(BIN)/python -m bench.detection
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.video
 
 clean:
 	rm -rf $(VENV) var

@@ -176,7 +176,7 @@ async def copy_reference(url: str, rows: list[tuple], columns: list[str]) -> flo
         await connection.copy_records_to_table("object_annotation", records=rows, columns=columns)
         return time.perf_counter() - start
     finally:
-        await connection.execute("TRUNCATE object_annotation")
+        await connection.execute("TRUNCATE object_annotation CASCADE")
         await connection.close()
 
 

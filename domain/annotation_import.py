@@ -8,16 +8,16 @@ them); class names map to labels. The first problem fails the whole import with 
 from __future__ import annotations
 
 import asyncio
-import io
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from domain import boxes, labels
 from domain.boxes import Review, Source
 from domain.episode_events import ObjectChange
-from domain.errors import BadUserInput, DomainError, LimitExceeded, NotFound
+from domain.errors import BadUserInput, DomainError, NotFound
 from domain.formats import registry
 from domain.formats.model import (
     DEFAULT_COLOR,
@@ -29,6 +29,7 @@ from domain.formats.model import (
 )
 from domain.object_annotations import announce
 from domain.runtime import Runtime
+from domain.upload_archive import read_upload
 from domain.users import Viewer
 from persistence.columns import utcnow
 from persistence.repositories import dataset as datasets_repo
@@ -40,7 +41,6 @@ from persistence.repositories import user as users_repo
 from persistence.tables import EpisodeRow
 
 FIELD = "input.file"
-ZIP_MEMBERS_MAX = 200_000
 CHUNK = 5000
 
 
@@ -69,44 +69,6 @@ def _bad(
 ) -> BadUserInput:
     details = {k: v for k, v in (("file", file), ("line", line), ("where", where)) if v is not None}
     return BadUserInput(message, field=FIELD, **details)
-
-
-def unpack(name: str, content: bytes, limit: int) -> dict[str, bytes]:
-    """The files of an upload: a zip's members (bounded: no zip bombs), or the one file itself."""
-    if not content.startswith(b"PK\x03\x04"):
-        return {name.replace("\\", "/").rsplit("/", 1)[-1] or "upload": content}
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > ZIP_MEMBERS_MAX:
-            raise LimitExceeded(
-                f"the zip holds {len(members)} files; at most {ZIP_MEMBERS_MAX}",
-                field=FIELD,
-                limit="zipMembers",
-            )
-        total = sum(m.file_size for m in members)
-        if total > limit:
-            raise LimitExceeded(
-                f"the zip unpacks to {total} bytes; at most {limit}", field=FIELD, limit="unpackedSize"
-            )
-        # Images are not needed to import annotations: skip reading them.
-        return {
-            m.filename: archive.read(m)
-            for m in members
-            if not m.filename.lower().endswith((".jpg", ".jpeg", ".png")) or m.file_size == 0
-        }
-    except zipfile.BadZipFile as exc:
-        raise _bad(f"{name}: not a readable zip ({exc})", file=name) from None
-
-
-def _image_names(content: bytes) -> set[str]:
-    """Base names of the image files in an uploaded zip (YOLO's reader matches label files to them)."""
-    if not content.startswith(b"PK\x03\x04"):
-        return set()
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        return {
-            m.filename for m in archive.infolist() if m.filename.lower().endswith((".jpg", ".jpeg", ".png"))
-        }
 
 
 @dataclass
@@ -156,14 +118,14 @@ def _resolve_images(data: AnnotationSet, episodes: dict[int, EpisodeRow], file: 
 def _parse(
     req: ImportRequest, episodes: dict[int, EpisodeRow], limit: int
 ) -> tuple[ExportFormat, AnnotationSet]:
-    files = unpack(req.file_name, req.content, limit)
+    files, images = read_upload(req.file_name, req.content, limit, FIELD)
     fmt = req.format or registry.detect_format(files)
     if fmt is None:
         raise _bad(
             f"{req.file_name}: not a COCO, YOLO, Pascal VOC or annograph JSON file (or zip of one)",
             file=req.file_name,
         )
-    for image in _image_names(req.content):
+    for image in images:
         files.setdefault(image, b"")  # names only, so readers can match label files to images
 
     def size_of(name: str) -> tuple[int, int] | None:
@@ -203,13 +165,30 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
     annotators = {a.get("annotator") for a in data.episode_annotations}
     async with rt.sessions() as session:
         users = {u.name: u.id for u in await _users_by_names(session, reviewers | annotators)}
-    values = _box_values(data, targets, users, viewer.user_id, req.file_name)
+    values = await asyncio.to_thread(_box_values, data, targets, users, viewer.user_id, req.file_name)
     summary = ImportSummary(
         format=fmt,
         images=len(targets),
         boxes=len(values),
         episodes=len({t.episode.id for t in targets.values()}),
     )
+    try:
+        ids = await _store(rt, req, data, dataset.id, missing, values, episodes, users, summary)
+    except IntegrityError:
+        # The unique (episode, track, camera, frame) index caught a box on an existing track's frame:
+        # name it. (Checking every key up front cost a third of a large import.)
+        async with rt.sessions() as session:
+            await _name_clash(session, values, req.file_name)
+        raise
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for box_id, value in zip(ids, values, strict=True):
+        grouped[value["episode_id"]].append(box_id)
+    await announce(rt, viewer.user_id, ObjectChange.IMPORTED, dict(grouped))
+    return summary
+
+
+async def _store(rt, req, data, dataset_id, missing, values, episodes, users, summary) -> list[int]:
+    """Labels, boxes and episode annotations in one transaction; the new box ids in order."""
     async with rt.sessions() as session, session.begin():
         # Only our JSON carries real colours; the readers' grey gives way to the default palette.
         wanted = [
@@ -218,7 +197,7 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
             if lab.name in missing
         ]
         wanted += [(name, None, None) for name in missing if name not in {w[0] for w in wanted}]
-        label_ids, created = await labels.ensure_labels(session, dataset.id, wanted)
+        label_ids, created = await labels.ensure_labels(session, dataset_id, wanted)
         summary.labels_created = [r.name for r in created]
         for value in values:
             value["label_id"] = label_ids[value["label"]]
@@ -233,11 +212,7 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
         summary.episode_annotations = await _import_episode_annotations(
             session, data, episodes, users, req.file_name
         )
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for box_id, value in zip(ids, values, strict=True):
-        grouped[value["episode_id"]].append(box_id)
-    await announce(rt, viewer.user_id, ObjectChange.IMPORTED, dict(grouped))
-    return summary
+    return ids
 
 
 async def _users_by_names(session, names: set[str | None]):
@@ -348,7 +323,12 @@ async def _check_tracks(session, values: list[dict], file: str) -> None:
     for key, label_id in track_label.items():
         if key in stored and stored[key] != label_id:
             raise _bad(f"{file}: track {key[2]} exists here with another label", file=file, where=key[2])
-    clashes = await boxes_repo.existing_track_frames(session, sorted(frames))
+
+
+async def _name_clash(session, values: list[dict], file: str) -> None:
+    """After the insert failed: which imported box lands on a frame its track already has."""
+    keys = sorted({(v["episode_id"], v["track_id"], v["camera"], v["frame"]) for v in values})
+    clashes = await boxes_repo.existing_track_frames(session, keys)
     if clashes:
         episode_id, track, camera, frame = min(clashes)
         raise _bad(

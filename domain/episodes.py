@@ -126,10 +126,18 @@ class FrameTarget:
     width: int | None
     quality: int
     etag: str
+    edit: object | None = None  # a domain.edits.CameraEdit to apply (a preview of saved edits)
 
 
 async def locate_frame(
-    rt: Runtime, dataset_id: int, index: int, camera: str, frame: int, width: int | None, quality: int | None
+    rt: Runtime,
+    dataset_id: int,
+    index: int,
+    camera: str,
+    frame: int,
+    width: int | None,
+    quality: int | None,
+    edited: bool = False,
 ) -> FrameTarget:
     """Everything needed to serve a frame, checked against the index without opening the file."""
     width, quality = frames_.check_encoding(width, quality)
@@ -150,12 +158,35 @@ async def locate_frame(
     except BadUserInput as exc:
         raise NotFound(exc.message) from None
     etag = f'"{frame_version(episode)}-{camera}-{frame}-{width or 0}-{quality}"'
-    return FrameTarget(_file(dataset, episode), camera, frame, width, quality, etag)
+    edit = None
+    if edited:
+        edit, version = await _saved_camera_edit(rt, episode, camera, frame)
+        etag = f'{etag[:-1]}-e{version}"'
+    return FrameTarget(_file(dataset, episode), camera, frame, width, quality, etag, edit)
+
+
+async def _saved_camera_edit(rt: Runtime, episode: EpisodeRow, camera: str, frame: int):
+    """The saved edit of this camera and the edits' version (0: none saved); NotFound for a removed frame."""
+    from domain.edits import EpisodeEdits, kept_frames
+    from persistence.repositories import episode_edit as edits_repo
+
+    async with rt.sessions() as session:
+        saved = (await edits_repo.read_edits(session, [episode.id]) or [None])[0]
+    if saved is None:
+        return None, 0
+    edits = EpisodeEdits.from_json(saved.edits)
+    if frame not in set(kept_frames(edits, episode.length).tolist()):
+        raise NotFound(f"frame {frame} is removed by the saved edits")
+    return edits.cameras.get(camera), saved.version
 
 
 async def render_frame(rt: Runtime, target: FrameTarget) -> bytes:
     def render() -> bytes:
         pixels = rt.files.read_frame(target.path, target.camera, target.frame)
+        if target.edit is not None:
+            from domain.edits import apply_camera_edit
+
+            pixels = apply_camera_edit(pixels, target.edit)
         return frames_.encode_jpeg(pixels, target.width, target.quality)
 
     return await asyncio.to_thread(render)

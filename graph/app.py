@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from domain import annotation_sessions
+from domain import annotation_sessions, test_sessions
 from domain.errors import Unauthenticated
 from domain.runtime import Runtime
 from graph import auth, downloads, health, media
@@ -27,6 +28,8 @@ from graph.context import Context
 from graph.limits import BodyLimit
 from graph.schema import schema
 from persistence.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL):
@@ -103,6 +106,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is None:
             own = Runtime.build(settings)
             await own.start()
+            # After the jobs of a previous run were marked failed: their test sessions are evaluated.
+            ended = await test_sessions.recover_interrupted(own)
+            if ended:
+                log.warning("evaluated %d test session(s) interrupted by the last stop", len(ended))
         app.state.runtime = runtime or own
         # Marks session participants gone once they vanish without leaving.
         sweeper = asyncio.create_task(annotation_sessions.sweep_forever(app.state.runtime))

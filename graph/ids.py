@@ -18,3 +18,7 @@ def decode_id(gid: relay.GlobalID | None, type_name: str, field: str) -> int | N
         return int(gid.node_id)
     except ValueError:
         raise BadUserInput(f"{field} is not a valid {type_name} id", field=field) from None
+
+
+def decode_ids(gids: list[relay.GlobalID], type_name: str, field: str) -> list[int]:
+    return [decode_id(gid, type_name, f"{field}[{i}]") for i, gid in enumerate(gids)]

@@ -12,11 +12,14 @@ from domain import (
     annotation_sessions,
     datasets,
     episode_annotations,
+    episode_edits,
     episodes,
     jobs_queries,
     labels,
     object_queries,
+    projects,
     tasks,
+    test_sessions,
     tokens,
     users,
 )
@@ -58,3 +61,9 @@ class Loaders:
         self.analysis_runs = DataLoader(partial(analysis_queries.analysis_runs, rt))
         self.episode_metrics = DataLoader(partial(analysis_queries.metrics_by_episodes, rt))
         self.suggestions = DataLoader(partial(analysis_queries.suggestions_by_episodes, rt))
+        self.project = DataLoader(partial(projects.projects_by_ids, rt))
+        self.project_episode_ids = DataLoader(partial(projects.linked_episode_ids, rt))
+        self.project_test_sessions = DataLoader(partial(test_sessions.test_sessions_by_projects, rt))
+        self.test_session = DataLoader(partial(test_sessions.test_sessions_by_ids, rt))
+        self.test_frame_totals = DataLoader(partial(test_sessions.frame_totals, rt))
+        self.episode_edits = DataLoader(partial(episode_edits.edits_by_episodes, rt))

@@ -38,6 +38,7 @@ async def frame(request: Request) -> Response:
             p["frame"],
             _int_param(request, "width"),
             _int_param(request, "quality"),
+            edited="edits" in request.query_params,
         )
     except NotFound as exc:
         return PlainTextResponse(exc.message, status_code=404)

@@ -13,22 +13,35 @@ from graph.mutations.analysis import AnalysisMutations
 from graph.mutations.annotation_session import AnnotationSessionMutations
 from graph.mutations.annotation_transfer import AnnotationTransferMutations
 from graph.mutations.dataset import DatasetMutations
+from graph.mutations.detection import DetectionMutations
 from graph.mutations.episode_annotation import EpisodeAnnotationMutations
+from graph.mutations.episode_edit import EpisodeEditMutations
+from graph.mutations.episode_export import EpisodeExportMutations
 from graph.mutations.job import JobMutations
 from graph.mutations.label import LabelMutations
 from graph.mutations.object_annotation import ObjectAnnotationMutations
+from graph.mutations.project import ProjectMutations
+from graph.mutations.test_session import TestSessionMutations
 from graph.mutations.user import UserMutations
+from graph.mutations.video import VideoMutations
 from graph.queries.analysis import AnalysisQueries
+from graph.queries.dashboard import DashboardQueries
 from graph.queries.dataset import DatasetQueries
 from graph.queries.job import JobQueries
 from graph.queries.node import NodeQueries
+from graph.queries.project import ProjectQueries
 from graph.queries.user import UserQueries
+from graph.subscriptions.dashboard import DashboardSubscriptions
 from graph.subscriptions.episode import EpisodeSubscriptions
 from graph.subscriptions.job import JobSubscriptions
+from graph.subscriptions.test_session import TestSessionSubscriptions
 from graph.types.episode import Episode
 from graph.types.task import Task
 
-Query = merge_types("Query", (NodeQueries, UserQueries, DatasetQueries, JobQueries, AnalysisQueries))
+Query = merge_types(
+    "Query",
+    (NodeQueries, UserQueries, DatasetQueries, JobQueries, AnalysisQueries, ProjectQueries, DashboardQueries),
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -41,9 +54,17 @@ Mutation = merge_types(
         ObjectAnnotationMutations,
         AnnotationTransferMutations,
         AnalysisMutations,
+        ProjectMutations,
+        TestSessionMutations,
+        DetectionMutations,
+        VideoMutations,
+        EpisodeEditMutations,
+        EpisodeExportMutations,
     ),
 )
-Subscription = merge_types("Subscription", (JobSubscriptions, EpisodeSubscriptions))
+Subscription = merge_types(
+    "Subscription", (JobSubscriptions, EpisodeSubscriptions, TestSessionSubscriptions, DashboardSubscriptions)
+)
 
 
 class Schema(strawberry.Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,13 +165,69 @@ class _OpenFile:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# An episode made from an uploaded video is the video file itself: one camera, no trajectory.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
+VIDEO_CAMERA = "video"
+
+
+def is_video_file(path: Path | str) -> bool:
+    return str(path).lower().endswith(VIDEO_SUFFIXES)
+
+
+class FrameRequestError(LookupError):
+    """A camera or frame the episode file does not have; `what` is "camera" or "frames"."""
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
+
+
+def read_camera_frames(path: Path | str, camera: str, frames: Sequence[int], videos) -> list[np.ndarray]:
+    """The RGB frames (H × W × 3 uint8) of `camera`, in the order asked, from an HDF5 episode or (through
+    `videos`, a VideoFileCache) a video episode; FrameRequestError names what is missing."""
+    if is_video_file(path):
+        if camera != VIDEO_CAMERA:
+            raise FrameRequestError(
+                f"the episode has no camera {camera!r} (it has: {VIDEO_CAMERA})", "camera"
+            )
+        try:
+            return videos.read_frames(path, list(frames))
+        except IndexError as exc:
+            raise FrameRequestError(str(exc), "frames") from None
+    with h5py.File(Path(path), "r") as f:
+        key = IMAGE_PREFIX + camera
+        if key not in f:
+            cameras = sorted(n[len(IMAGE_PREFIX) :] for n in f if n.startswith(IMAGE_PREFIX))
+            raise FrameRequestError(
+                f"the episode has no camera {camera!r} (it has: {', '.join(cameras) or 'none'})", "camera"
+            )
+        stream = f[key]
+        if stream.ndim != 4 or stream.shape[3] != 3 or stream.dtype != np.uint8:
+            raise ValueError(
+                f"{path}: {key} must be N × H × W × 3 uint8, found {stream.shape} {stream.dtype}"
+            )
+        count = stream.shape[0]
+        for frame in frames:
+            if not 0 <= frame < count:
+                raise FrameRequestError(
+                    f"frame {frame} is out of range: camera {camera!r} has {count} frames (0..{count - 1})",
+                    "frames",
+                )
+        # One read per frame: the layout stores one frame per chunk, and the frames need not be sorted.
+        return [stream[frame] for frame in frames]
+
+
 class EpisodeFileCache:
-    """Keeps up to `size` episode files open (LRU); a file changed on disk is reopened."""
+    """Keeps up to `size` episode files open (LRU); a file changed on disk is reopened. Video
+    episodes go to a VideoFileCache (decoding by index with seeking)."""
 
     def __init__(self, size: int = 64) -> None:
+        from persistence.video_files import VideoFileCache
+
         self._size = size
         self._files: OrderedDict[Path, _OpenFile] = OrderedDict()
         self._lock = threading.Lock()
+        self.videos = VideoFileCache(max(4, size // 4))
 
     def _get(self, path: Path) -> _OpenFile:
         mtime = path.stat().st_mtime
@@ -191,12 +248,18 @@ class EpisodeFileCache:
             return entry
 
     def read_frame(self, path: Path, camera: str, frame: int) -> np.ndarray:
+        if is_video_file(path):
+            return self.videos.read_frame(path, frame)
         entry = self._get(path)
         with entry.lock:
             return entry.handle[IMAGE_PREFIX + camera][frame]
 
     def read_arrays(self, path: Path, names: list[str], selection: slice) -> dict[str, np.ndarray]:
         """The named datasets over `selection` of frames; names absent from the file are left out."""
+        if is_video_file(path):  # a video has frame times and nothing else
+            from persistence.video_index import frame_times
+
+            return {"timestamp": frame_times(path)[selection]} if "timestamp" in names else {}
         entry = self._get(path)
         with entry.lock:
             f = entry.handle
@@ -207,3 +270,4 @@ class EpisodeFileCache:
             for entry in self._files.values():
                 entry.handle.close()
             self._files.clear()
+        self.videos.close()

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     broadcast_url: str = "memory://"
     data_roots: Annotated[list[Path], NoDecode] = []
+    # The only folder detection models are loaded from (plus Ultralytics' packaged architectures).
+    models_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -139,6 +141,7 @@ class Settings(BaseSettings):
         if not self.data_roots:
             self.data_roots = [self.var_dir / "datasets"]
         self.data_roots = [p.expanduser().resolve() for p in self.data_roots]
+        self.models_dir = (self.models_dir or self.var_dir / "models").expanduser().resolve()
         return self
 
     @property

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from domain import datasets
 from graph.context import Info
 from graph.permissions import IsViewer
 from graph.types.dataset import Dataset, DatasetConnection
-from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
 
 
 @strawberry.type
@@ -24,15 +23,11 @@ class DatasetQueries:
         rows = await datasets.list_datasets(rt, after_id=after_id, limit=limit + 1)
         for row in rows:
             info.context.loaders.dataset.prime(row.id, row)
-        edges = [
-            relay.Edge(cursor=encode_cursor("dataset", r.id), node=Dataset.from_row(r)) for r in rows[:limit]
-        ]
-        return DatasetConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=after_id is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        edges, page_info = page_of(
+            rows,
+            limit,
+            lambda r: encode_cursor("dataset", r.id),
+            Dataset.from_row,
+            after_given=after_id is not None,
         )
+        return DatasetConnection(edges=edges, page_info=page_info)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from domain import jobs_queries
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer
 from graph.types.job import Job, JobConnection, JobFilter
-from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
 from persistence.repositories.job import JobFilter as JobFilterData
 
 
@@ -29,14 +28,7 @@ class JobQueries:
                 dataset_id=decode_id(filter.dataset_id, "Dataset", "filter.datasetId"),
             )
         rows = await jobs_queries.list_jobs(rt, filter=data, before_id=before_id, limit=limit + 1)
-        edges = [relay.Edge(cursor=encode_cursor("job", r.id), node=Job.from_row(r)) for r in rows[:limit]]
-        return JobConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=before_id is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            count_filter=data,
+        edges, page_info = page_of(
+            rows, limit, lambda r: encode_cursor("job", r.id), Job.from_row, after_given=before_id is not None
         )
+        return JobConnection(edges=edges, page_info=page_info, count_filter=data)

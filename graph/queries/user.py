@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from domain import users
 from graph.context import Info
 from graph.permissions import IsAdmin
-from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
 from graph.types.user import User, UserConnection
 
 
@@ -26,13 +25,11 @@ class UserQueries:
         limit = page_size(first, rt.settings)
         after_id = decode_cursor(after, "user")
         rows = await users.list_users(rt, after_id=after_id, limit=limit + 1)
-        edges = [relay.Edge(cursor=encode_cursor("user", r.id), node=User.from_row(r)) for r in rows[:limit]]
-        return UserConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=after_id is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        edges, page_info = page_of(
+            rows,
+            limit,
+            lambda r: encode_cursor("user", r.id),
+            User.from_row,
+            after_given=after_id is not None,
         )
+        return UserConnection(edges=edges, page_info=page_info)

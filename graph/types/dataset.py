@@ -23,6 +23,7 @@ from graph.types.pagination import (
     decode_pair_cursor,
     encode_cursor,
     encode_pair_cursor,
+    page_of,
     page_size,
 )
 from graph.types.task import Task
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 @strawberry.enum(description="How a dataset's episodes are stored.")
 class DatasetFormat(Enum):
     HDF5 = "HDF5"
+    VIDEO = "VIDEO"  # an uploaded video: one episode, one camera `video`, no trajectory
 
 
 @strawberry.input(description="Narrows a dataset's episodes; all given conditions must hold.")
@@ -169,17 +171,8 @@ class Dataset(relay.Node):
                 return encode_cursor("episode", r.index)
             return encode_pair_cursor(f"episode-{order}", order_key(order, r), r.index)
 
-        edges = [relay.Edge(cursor=cursor(r), node=Episode.from_row(r)) for r in rows[:limit]]
-        return EpisodeConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=after_index is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            count_key=(self.id, data),
-        )
+        edges, page_info = page_of(rows, limit, cursor, Episode.from_row, after_given=after_index is not None)
+        return EpisodeConnection(edges=edges, page_info=page_info, count_key=(self.id, data))
 
     @strawberry.field(description="Episodes by number of annotators, and the annotators' agreement.")
     async def annotation_progress(

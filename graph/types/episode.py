@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 import strawberry
 from strawberry import relay
 
 from domain import episodes as episodes_service
+from domain.errors import BadUserInput
 from domain.frames import check_encoding
 from domain.object_queries import BoxPageRequest
 from graph.context import Info
@@ -20,11 +21,14 @@ from graph.types.object_annotation import (
     ReviewState,
     Track,
 )
-from graph.types.pagination import decode_pair_cursor, encode_pair_cursor, page_size
+from graph.types.pagination import decode_pair_cursor, encode_pair_cursor, page_of, page_size
 from graph.types.task import Task
 from graph.types.trajectory import Trajectory
 from persistence.repositories.object_annotation import ObjectFilter
 from persistence.tables import EpisodeRow
+
+if TYPE_CHECKING:
+    from graph.types.episode_edit import SavedEpisodeEdits
 
 
 @strawberry.type(description="One camera of an episode.")
@@ -91,21 +95,50 @@ class Episode(relay.Node):
     @strawberry.field(
         description=(
             "Address of one camera frame as JPEG, relative to the server. `width` scales it "
-            "(keeping the aspect ratio), `quality` is the JPEG quality 1-95 (default 85)."
+            "(keeping the aspect ratio), `quality` is the JPEG quality 1-95 (default 85). With "
+            "`edited: true` the frame (a source frame index) is served with the episode's saved edits "
+            "applied; a frame the edits remove is BAD_USER_INPUT."
         )
     )
-    def frame_url(self, frame: int, camera: str, width: int | None = None, quality: int | None = None) -> str:
+    async def frame_url(
+        self,
+        info: Info,
+        frame: int,
+        camera: str,
+        width: int | None = None,
+        quality: int | None = None,
+        edited: bool = False,
+    ) -> str:
         episodes_service.check_frame(self.row, camera, frame)
         check_encoding(width, quality)
-        query = {"v": episodes_service.frame_version(self.row)}
+        query: dict = {"v": episodes_service.frame_version(self.row)}
         if width is not None:
             query["width"] = width
         if quality is not None:
             query["quality"] = quality
+        if edited:
+            from domain.edits import EpisodeEdits, kept_frames
+
+            saved = await info.context.loaders.episode_edits.load(self.id)
+            if saved is not None:
+                if frame not in set(
+                    kept_frames(EpisodeEdits.from_json(saved.edits), self.row.length).tolist()
+                ):
+                    raise BadUserInput(f"frame {frame} is removed by the saved edits", field="frame")
+                query["edits"] = saved.version  # a new save is a new URL: cached frames never go stale
         return (
             f"/media/datasets/{self.row.dataset_id}/episodes/{self.row.index}/cameras/{camera}"
             f"/frames/{frame}.jpg?{urlencode(query)}"
         )
+
+    @strawberry.field(description="The training edits saved on this episode, if any.")
+    async def edits(
+        self, info: Info
+    ) -> Annotated[SavedEpisodeEdits, strawberry.lazy("graph.types.episode_edit")] | None:
+        from graph.types.episode_edit import SavedEpisodeEdits
+
+        row = await info.context.loaders.episode_edits.load(self.id)
+        return SavedEpisodeEdits.from_row(row) if row else None
 
     @strawberry.field(
         description=(
@@ -255,20 +288,14 @@ class Episode(relay.Node):
             validated=validated,
         )
         rows = await info.context.loaders.box_page.load(BoxPageRequest(self.id, data, cursor, limit + 1))
-        edges = [
-            relay.Edge(cursor=encode_pair_cursor("box", r.frame, r.id), node=ObjectAnnotation.from_row(r))
-            for r in rows[:limit]
-        ]
-        return ObjectAnnotationConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=cursor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            count_key=(self.id, data),
+        edges, page_info = page_of(
+            rows,
+            limit,
+            lambda r: encode_pair_cursor("box", r.frame, r.id),
+            ObjectAnnotation.from_row,
+            after_given=cursor is not None,
         )
+        return ObjectAnnotationConnection(edges=edges, page_info=page_info, count_key=(self.id, data))
 
     @strawberry.field(description="The episode's tracks, by camera and first frame.")
     async def tracks(self, info: Info) -> list[Track]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
+
+from strawberry import relay
 
 from domain.errors import BadUserInput, LimitExceeded
 from persistence.settings import Settings
@@ -50,3 +53,16 @@ def decode_pair_cursor(cursor: str | None, kind: str, field: str = "after") -> t
     except (ValueError, UnicodeDecodeError):
         pass
     raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+
+
+def page_of(rows: Sequence, limit: int, cursor: Callable, node: Callable, *, after_given: bool):
+    """The edges of the first `limit` rows and the page info; the caller read `limit + 1` rows, so one
+    more row than the page says whether a next page exists."""
+    edges = [relay.Edge(cursor=cursor(r), node=node(r)) for r in rows[:limit]]
+    info = relay.PageInfo(
+        has_next_page=len(rows) > limit,
+        has_previous_page=after_given,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return edges, info

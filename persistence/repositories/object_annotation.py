@@ -170,11 +170,21 @@ async def draw_track_numbers(session: AsyncSession, episode_id: int, count: int)
 
 
 async def insert_boxes(session: AsyncSession, values: Sequence[dict]) -> list[int]:
-    """Insert boxes in one executemany; ids in the order of `values`."""
+    """Insert boxes in batched multi-row INSERTs; ids in the order of `values`.
+
+    The rows come back with their unique (episode, track, camera, frame) key, which maps them to
+    `values`: asking SQLAlchemy for rows in parameter order instead makes it send one INSERT per
+    row on SQLite."""
     if not values:
         return []
-    result = await session.execute(insert(Row).returning(Row.id, sort_by_parameter_order=True), list(values))
-    return [r[0] for r in result.all()]
+    # Core, not the ORM bulk path: the same INSERT .. RETURNING without per-row ORM bookkeeping.
+    table = Row.__table__
+    c = table.c
+    result = await session.execute(
+        insert(table).returning(c.id, c.episode_id, c.track_id, c.camera, c.frame), list(values)
+    )
+    ids = {(e, t, cam, f): i for i, e, t, cam, f in result.all()}
+    return [ids[(v["episode_id"], v["track_id"], v["camera"], v["frame"])] for v in values]
 
 
 async def update_box_if_version(
@@ -286,3 +296,32 @@ async def read_export_rows(
         query = query.where(Row.review == "VALIDATED")
     query = query.order_by(Row.episode_id, Row.camera, Row.frame, Row.id)
     return [tuple(r) for r in (await session.execute(query)).all()]
+
+
+async def read_validated_boxes(
+    session: AsyncSession,
+    episode_ids: Sequence[int],
+    label_names: Sequence[str] | None,
+    frames: Sequence[tuple[int, str, int]] | None = None,
+) -> list[tuple]:
+    """Validated, visible boxes of the episodes as (id, episode, camera, frame, label name, x, y, w, h):
+    the ground truth a test session is judged against."""
+    from persistence.tables import LabelRow
+
+    query = (
+        select(
+            Row.id, Row.episode_id, Row.camera, Row.frame, LabelRow.name, Row.x, Row.y, Row.width, Row.height
+        )
+        .join(LabelRow, LabelRow.id == Row.label_id)
+        .where(Row.episode_id.in_(episode_ids), Row.review == "VALIDATED", Row.outside.is_(False))
+        .order_by(Row.id)
+    )
+    if label_names is not None:
+        query = query.where(LabelRow.name.in_(label_names))
+    if frames is None:
+        return [tuple(r) for r in (await session.execute(query)).all()]
+    out: list[tuple] = []
+    for start in range(0, len(frames), 500):
+        part = query.where(tuple_(Row.episode_id, Row.camera, Row.frame).in_(frames[start : start + 500]))
+        out += [tuple(r) for r in (await session.execute(part)).all()]
+    return out

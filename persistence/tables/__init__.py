@@ -6,14 +6,21 @@ from persistence.tables.anomaly import AnomalyRow
 from persistence.tables.api_token import ApiTokenRow
 from persistence.tables.base import SQLModel
 from persistence.tables.dataset import DatasetRow
+from persistence.tables.detection_comparison import DetectionComparisonRow
+from persistence.tables.detection_event import DetectionEventRow
 from persistence.tables.episode import EpisodeRow
 from persistence.tables.episode_analysis import EpisodeAnalysisRow
 from persistence.tables.episode_annotation import EpisodeAnnotationRow
+from persistence.tables.episode_edit import EpisodeEditRow
 from persistence.tables.job import JobRow
 from persistence.tables.label import LabelRow
 from persistence.tables.object_annotation import ObjectAnnotationRow
+from persistence.tables.project import ProjectRow
+from persistence.tables.project_episode import ProjectEpisodeRow
 from persistence.tables.session_participant import SessionParticipantRow
 from persistence.tables.task import TaskRow
+from persistence.tables.test_frame import TestFrameRow
+from persistence.tables.test_session import TestSessionRow
 from persistence.tables.user import UserRow
 
 metadata = SQLModel.metadata
@@ -26,6 +33,7 @@ __all__ = [
     "DatasetRow",
     "EpisodeAnalysisRow",
     "EpisodeAnnotationRow",
+    "EpisodeEditRow",
     "EpisodeRow",
     "JobRow",
     "LabelRow",
@@ -33,5 +41,11 @@ __all__ = [
     "SessionParticipantRow",
     "TaskRow",
     "UserRow",
+    "ProjectRow",
+    "ProjectEpisodeRow",
+    "TestSessionRow",
+    "TestFrameRow",
+    "DetectionEventRow",
+    "DetectionComparisonRow",
     "metadata",
 ]

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from domain.formats.model import AnnotationSet, BoxEntry, ImageEntry, LabelEntry, image_file_name
+from domain.formats import registry
+from domain.formats.model import (
+    AnnotationSet,
+    BoxEntry,
+    ExportFormat,
+    ImageEntry,
+    LabelEntry,
+    image_file_name,
+)
 
 SIZES = {"front": (64, 48), "wrist": (80, 60)}
 
@@ -69,3 +77,43 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+
+
+def export(fmt: ExportFormat, data: AnnotationSet) -> tuple[dict[str, bytes], list[str]]:
+    files: dict[str, bytes] = {}
+    fidelity = registry.writer(fmt).write(data, files.__setitem__)
+    assert fidelity.format == fmt
+    return files, fidelity.lost
+
+
+def round_trip(fmt: ExportFormat, data: AnnotationSet) -> AnnotationSet:
+    files, _ = export(fmt, data)
+    return registry.reader(fmt).read(files, sizes(data).get)
+
+
+def by_image(boxes: list[BoxEntry]) -> dict[str, list[BoxEntry]]:
+    grouped: dict[str, list[BoxEntry]] = {}
+    for b in boxes:
+        grouped.setdefault(b.file_name, []).append(b)
+    return grouped
+
+
+def assert_near(got: list[BoxEntry], want: list[BoxEntry], tolerance: float) -> None:
+    """Same boxes per image, in order, geometry within `tolerance` pixels, every other field equal."""
+    got_by, want_by = by_image(got), by_image(want)
+    assert got_by.keys() == want_by.keys()
+    for name, wanted in want_by.items():
+        assert len(got_by[name]) == len(wanted), name
+        for g, w in zip(got_by[name], wanted, strict=True):
+            for key in ("x", "y", "width", "height"):
+                assert abs(getattr(g, key) - getattr(w, key)) <= tolerance, (name, key, g, w)
+            assert replace(g, x=w.x, y=w.y, width=w.width, height=w.height) == w
+
+
+BOX_LOSSES = [
+    "track ids of 5 boxes", "occluded flags of 2 boxes", "truncated flags of 1 box", "difficult flags of 1 box",
+    "outside marks (the track left the view) of 1 box", "keyframe flags (not a keyframe) of 1 box",
+    "sources (MANUAL/MODEL/INTERPOLATED) of 7 boxes", "confidence of 2 boxes", "notes of 1 box",
+    "review state of 3 boxes",
+]
+LABEL_LOSSES = ["colours of 2 labels", "parents of 1 label", "episode annotations (2)"]

@@ -250,3 +250,14 @@ async def test_importing_needs_a_reviewer(app, runtime, filled):
     async with http_client(app, await make_user(runtime, "anna", "ANNOTATOR")) as annotator:
         body = await upload(annotator, dataset_id, "x.json", b"{}")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_box_on_a_frame_its_track_already_has_fails_the_import_and_writes_nothing(client, runtime, filled):
+    dataset_id, _ = filled
+    before = await all_boxes(client, dataset_id)
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="COCO")
+    again = await upload(client, dataset_id, "again.zip", zipped(archive))  # the same boxes once more
+    error = again["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "already has a box on frame" in error["message"]
+    assert error["extensions"]["file"] == "again.zip"
+    assert await all_boxes(client, dataset_id) == before

@@ -175,3 +175,49 @@ async def test_analysis_fields_do_not_multiply_statements(client, runtime):
         assert all(e["node"]["metrics"]["smoothness"] == 0.5 and e["node"]["suggestions"] for e in episodes)
         counts[first] = counter.count
     assert counts[5] == counts[30], counts
+
+
+PROJECTS = """{ projects { totalCount edges { node { name owner { name } episodeCount episodes { index }
+  testSessions { name framesProcessed project { name } episodes { index } job { status }
+    evaluation { overall { precision } } verdict { passed } } } } } }"""
+
+
+async def seed_projects(runtime, count: int, start: int) -> None:
+    from domain import projects, test_sessions
+    from domain.projects import Criteria
+    from domain.test_sessions import NewTestSession, TestSource
+    from domain.users import Role, create_user, viewer_of
+    from persistence.repositories import episode as episodes_repo
+    from persistence.repositories import test_frame as frames_repo
+
+    owner = viewer_of(await create_user(runtime, f"owner{start}", Role.REVIEWER))
+    async with runtime.sessions() as session:
+        episode_ids = [e.id for e in await episodes_repo.read_episodes_by_ids(session, list(range(1, 31)))]
+    for i in range(start, start + count):
+        row = await projects.create_project(runtime, owner, f"project {i}", None, ["a"], Criteria())
+        await projects.link_episodes(runtime, owner, row.id, episode_ids[i : i + 5], "seed")
+        for s in range(2):
+            made = await test_sessions.create_test_session(
+                runtime, owner, NewTestSession(project_id=row.id, name=f"s{s}", source=TestSource.EXTERNAL)
+            )
+            async with runtime.sessions() as session, session.begin():
+                await frames_repo.record_frames(
+                    session, made.id, [{"episode_id": episode_ids[i], "camera": "front", "frame": 0}]
+                )
+
+
+async def test_project_and_test_session_fields_do_not_multiply_statements(client, runtime):
+    await seed_index(runtime, datasets=1, episodes=30)
+    await gql(client, "{ viewer { name } }")
+    await seed_projects(runtime, 2, 0)
+    with StatementCounter(runtime.engine) as few:
+        small = await gql(client, PROJECTS)
+    await seed_projects(runtime, 6, 2)
+    with StatementCounter(runtime.engine) as many:
+        body = await gql(client, PROJECTS)
+    assert "errors" not in small and "errors" not in body, body
+    edges = body["data"]["projects"]["edges"]
+    assert len(edges) == 8 and all(len(e["node"]["testSessions"]) == 2 for e in edges)
+    assert all(s["framesProcessed"] == 1 for e in edges for s in e["node"]["testSessions"])
+    assert edges[3]["node"]["episodeCount"] == 5 and edges[3]["node"]["owner"]["name"] == "owner2"
+    assert few.count == many.count, (few.count, many.count)

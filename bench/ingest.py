@@ -1,0 +1,322 @@
+"""Detection events ingested per second on PostgreSQL: ingestDetectionEvents over HTTP, as a device under
+test sends them, against asyncpg's copy_records_to_table of the same rows; then the final evaluation.
+
+    .venv/bin/python -m bench.ingest [--events 40000] [--batch 500] [--episodes 4] [--frames 500]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/dev]
+
+The database's schema is dropped and migrated again. Setup: a dataset of 4 episodes x 500 frames of
+48 x 64 (one camera), registered and indexed as the service does it; labels 'pedestrian' and 'vehicle';
+20 validated boxes on every frame (ground truth, inserted directly); a project linking the episodes and
+a RUNNING EXTERNAL test session. The device's events are one detection per ground-truth box, jittered
+around it, with the box's label, a score and `sentAt` set when the batch is sent.
+
+The app runs under uvicorn on a loopback port in this process (tests/graph/live.py); clients post
+`ingestDetectionEvents` with batches of `--batch` events and a Bearer API token, one after the other
+(one client), then with 4 concurrent clients. Each pass starts with the session's events and frames
+deleted, so both store the same rows into the same tables; the second pass's rows stay for the final
+evaluation. The reference: the same rows (as the service stores them) copied into detection_event with
+copy_records_to_table on one connection, timed, then deleted. Finally stopTestSession's evaluation:
+its time, frames and detections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import text
+
+DEV_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/dev"
+PER_FRAME = 20  # ground-truth boxes, and detections, per frame
+CLIENTS = 4
+SIZE = (48, 64)
+LABELS = ("pedestrian", "vehicle")
+MUTATION = (
+    "mutation($s: ID!, $e: [DetectionEventInput!]!) { ingestDetectionEvents(sessionId: $s, events: $e) }"
+)
+COPY_COLUMNS = [
+    "session_id",
+    "episode_id",
+    "camera",
+    "frame",
+    "label",
+    "x",
+    "y",
+    "width",
+    "height",
+    "score",
+    "device_timestamp",
+    "temporal_offset_ms",
+    "sent_at",
+    "received_at",
+    "latency_ms",
+]
+
+
+def ground_truth(episode_ids: list[int], frames: int) -> list[tuple]:
+    """(episode, frame, label, x, y, w, h): 20 boxes per frame on a 5 x 4 grid of the 64 x 48 image."""
+    rng = random.Random(0)
+    height, width = SIZE
+    cell_w, cell_h = width / 5, height / 4
+    boxes = []
+    for episode_id in episode_ids:
+        for frame in range(frames):
+            for slot in range(PER_FRAME):
+                col, row = slot % 5, slot // 5
+                w, h = rng.uniform(0.6, 0.9) * cell_w, rng.uniform(0.6, 0.9) * cell_h
+                x = col * cell_w + rng.uniform(0, cell_w - w)
+                y = row * cell_h + rng.uniform(0, cell_h - h)
+                boxes.append((episode_id, frame, LABELS[slot % 2], x, y, w, h))
+    return boxes
+
+
+def detections(boxes, events: int) -> list[dict]:
+    """One detection per ground-truth box, jittered by up to 5 % of its size, with a score."""
+    from strawberry.relay import to_base64
+
+    rng = random.Random(1)
+    gids: dict[int, str] = {}
+    out = []
+    for episode_id, frame, label, x, y, w, h in boxes[:events]:
+        gid = gids.setdefault(episode_id, to_base64("Episode", episode_id))
+        out.append(
+            {
+                "episodeId": gid,
+                "camera": "front",
+                "frame": frame,
+                "label": label,
+                "x": round(x + rng.uniform(-0.05, 0.05) * w, 2),
+                "y": round(y + rng.uniform(-0.05, 0.05) * h, 2),
+                "width": round(w * rng.uniform(0.95, 1.05), 2),
+                "height": round(h * rng.uniform(0.95, 1.05), 2),
+                "score": round(rng.uniform(0.3, 1.0), 3),
+            }
+        )
+    return out
+
+
+async def seed(rt, folder: Path, frames: int):
+    """Dataset, labels, validated ground truth, project and a RUNNING EXTERNAL session: (viewer, user id,
+    session id, ground-truth boxes)."""
+    from sqlalchemy import select
+
+    from domain.datasets import register_dataset
+    from domain.labels import create_label
+    from domain.projects import Criteria, create_project, link_episodes
+    from domain.test_sessions import NewTestSession, TestSource, create_test_session, start_test_session
+    from domain.users import Role, create_user, viewer_of
+    from persistence.columns import utcnow
+    from persistence.repositories import object_annotation as boxes_repo
+    from persistence.tables import EpisodeRow
+
+    indexed = await rt.jobs.wait((await register_dataset(rt, str(folder))).id)
+    assert indexed.status == "COMPLETED", (indexed.error_code, indexed.error_message)
+    user = await create_user(rt, "bench", Role.ADMIN)
+    viewer = viewer_of(user)
+    labels = {name: (await create_label(rt, indexed.dataset_id, name, None, None)).id for name in LABELS}
+    async with rt.sessions() as session:
+        episode_ids = list(
+            (
+                await session.execute(
+                    select(EpisodeRow.id)
+                    .where(EpisodeRow.dataset_id == indexed.dataset_id)
+                    .order_by(EpisodeRow.index)
+                )
+            ).scalars()
+        )
+    boxes = ground_truth(episode_ids, frames)
+    now = utcnow()
+    values = [
+        {
+            "episode_id": episode_id,
+            "camera": "front",
+            "frame": frame,
+            "x": x,
+            "y": y,
+            "width": w,
+            "height": h,
+            "label_id": labels[label],
+            "track_id": f"T{n % PER_FRAME}",
+            "occluded": False,
+            "truncated": False,
+            "difficult": False,
+            "outside": False,
+            "notes": None,
+            "source": "MANUAL",
+            "confidence": None,
+            "keyframe": True,
+            "version": 1,
+            "review": "VALIDATED",
+            "reviewed_by": user.id,
+            "reviewed_at": now,
+            "created_by": user.id,
+            "created_at": now,
+            "updated_by": user.id,
+            "updated_at": now,
+        }
+        for n, (episode_id, frame, label, x, y, w, h) in enumerate(boxes)
+    ]
+    async with rt.sessions() as session, session.begin():
+        for start in range(0, len(values), 5000):
+            await boxes_repo.insert_boxes(session, values[start : start + 5000])
+    project = await create_project(rt, viewer, "bench ingest", None, list(LABELS), Criteria())
+    await link_episodes(rt, viewer, project.id, episode_ids, None)
+    row = await create_test_session(
+        rt, viewer, NewTestSession(project_id=project.id, name="device", source=TestSource.EXTERNAL)
+    )
+    await start_test_session(rt, viewer, row.id)
+    return viewer, user.id, row.id, boxes
+
+
+async def post_batches(address: str, token: str, session_gid: str, batches: list[list[dict]], clients: int):
+    """Seconds to post every batch with `clients` concurrent clients (each its own connection)."""
+    queue = list(reversed(batches))
+    stored = 0
+
+    async def client_loop() -> None:
+        nonlocal stored
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        async with httpx.AsyncClient(base_url=f"http://{address}", headers=headers, timeout=120) as client:
+            await client.post("/graphql", content=json.dumps({"query": "{ viewer { name } }"}))
+            await ready.wait()
+            while queue:
+                batch = queue.pop()
+                sent_at = datetime.now(UTC).isoformat()
+                body = json.dumps(
+                    {
+                        "query": MUTATION,
+                        "variables": {"s": session_gid, "e": [{**e, "sentAt": sent_at} for e in batch]},
+                    }
+                )
+                answer = (await client.post("/graphql", content=body)).json()
+                assert "errors" not in answer, answer["errors"][:1]
+                stored += answer["data"]["ingestDetectionEvents"]
+
+    ready = asyncio.Event()
+    tasks = [asyncio.create_task(client_loop()) for _ in range(clients)]
+    await asyncio.sleep(0.5)  # connections open and the token verified before the clock
+    start = time.perf_counter()
+    ready.set()
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - start
+    assert stored == sum(len(b) for b in batches), stored
+    return seconds
+
+
+async def copy_reference(url: str, rows: list[tuple]) -> float:
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        start = time.perf_counter()
+        await connection.copy_records_to_table("detection_event", records=rows, columns=COPY_COLUMNS)
+        return time.perf_counter() - start
+    finally:
+        await connection.execute("DELETE FROM detection_event WHERE session_id = $1", rows[0][0])
+        await connection.close()
+
+
+async def clear_session(rt, session_id: int) -> None:
+    async with rt.engine.begin() as connection:
+        for table in ("detection_event", "test_frame"):
+            await connection.execute(text(f"DELETE FROM {table} WHERE session_id = :s"), {"s": session_id})
+
+
+async def run(url: str, var_dir: Path, folder: Path, args) -> None:
+    from strawberry.relay import to_base64
+
+    from domain.runtime import Runtime
+    from domain.test_sessions import stop_test_session
+    from domain.tokens import issue_token
+    from persistence.settings import load_settings
+    from tests.graph.live import serving
+
+    rt = Runtime.build(load_settings(var_dir=var_dir, database_url=url, data_roots=[folder.parent]))
+    await rt.start()
+    try:
+        viewer, user_id, session_id, boxes = await seed(rt, folder, args.frames)
+        events = detections(boxes, args.events)
+        batches = [events[i : i + args.batch] for i in range(0, len(events), args.batch)]
+        _, token = await issue_token(rt, user_id, "bench")
+        session_gid = to_base64("TestSession", session_id)
+
+        now = datetime.now(UTC)
+        rows = [
+            (session_id, b[0], "front", b[1], b[2], e["x"], e["y"], e["width"], e["height"], e["score"])
+            + (None, None, now, now, 0.0)
+            for b, e in zip(boxes, events, strict=False)
+        ]
+        copy_s = await copy_reference(url, rows)
+
+        seconds = {}
+        async with serving(rt) as address:
+            for clients in (1, CLIENTS):
+                await clear_session(rt, session_id)
+                seconds[clients] = await post_batches(address, token, session_gid, batches, clients)
+        start = time.perf_counter()
+        ended = await stop_test_session(rt, viewer, session_id)
+        evaluation_s = time.perf_counter() - start
+    finally:
+        await rt.stop()
+
+    n = len(events)
+    metrics = ended.metrics
+    overall = metrics["overall"]
+    print(
+        f"detection events on PostgreSQL: {n:,} events ({PER_FRAME} per frame), batches of {args.batch}, "
+        f"{args.episodes} episodes x {args.frames} frames"
+    )
+    print(f"  {'':<46}{'seconds':>9}{'events/s':>11}{'ratio':>8}")
+    for clients, s in seconds.items():
+        what = f"ingestDetectionEvents over HTTP, {clients} client{'s' if clients > 1 else ''}"
+        print(f"  {what:<46}{s:9.2f}{n / s:11,.0f}{copy_s / s:8.3f}")
+    print(f"  {'asyncpg copy_records_to_table (reference)':<46}{copy_s:9.2f}{n / copy_s:11,.0f}{1:8.3f}")
+    print("  ratio: service events/s / COPY events/s")
+    print(
+        f"  stopTestSession evaluation {evaluation_s:.2f} s: {metrics['frames']:,} frames, "
+        f"{metrics['detections']:,} detections, {metrics['groundTruth']:,} ground-truth boxes, "
+        f"TP {overall['tp']:,} FP {overall['fp']:,} FN {overall['fn']:,}, status {ended.status}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--episodes", type=int, default=4)
+    parser.add_argument("--frames", type=int, default=500, help="per episode")
+    parser.add_argument("--database-url", default=DEV_URL, help="PostgreSQL; its schema is dropped")
+    args = parser.parse_args()
+    if args.events > args.episodes * args.frames * PER_FRAME:
+        parser.error(f"--events: at most {args.episodes * args.frames * PER_FRAME} for this dataset")
+
+    from bench.statements import reset_postgres
+    from persistence.migrate import upgrade
+    from tests.factories import write_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_dataset(
+            Path(tmp) / "datasets" / "bench",
+            lengths=[args.frames] * args.episodes,
+            cameras=("front",),
+            size=SIZE,
+            name="bench",
+        )
+        asyncio.run(reset_postgres(args.database_url))
+        upgrade(args.database_url)
+        asyncio.run(run(args.database_url, Path(tmp), folder, args))
+
+
+if __name__ == "__main__":
+    import logging
+
+    os.environ.setdefault("ANNOGRAPH_LOG_LEVEL", "WARNING")
+    logging.basicConfig(level=logging.WARNING)
+    main()

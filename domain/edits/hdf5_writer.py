@@ -1,0 +1,263 @@
+"""Write an edited copy of an HDF5 episode (DESIGN.md layout) for training.
+
+Blocking (h5py, Pillow): run it in a worker thread or process. Arguments and result are plain,
+picklable values; a `progress` callback must be picklable too when it crosses a process, and raising
+from it aborts the write (that is how a job is cancelled) with nothing left behind.
+
+The output keeps the source's layout: every per-frame dataset (`timestamp`, `action`,
+`observation.*`, `observation.images.<camera>`) is sliced to the kept frames, camera streams are
+transformed and written gzip-compressed one frame per chunk, everything else is copied. Provenance:
+root attributes `annograph.edits` (JSON of the validated edits) and `annograph.source` (source path),
+and the dataset `annograph.source_frames` (N, int64): the source index of every written frame (a
+dataset, so a trainer reads it as an array; readers of the layout ignore datasets they do not know).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from domain.edits.frames import kept_frames
+from domain.edits.images import apply_camera_edit, output_size
+from domain.edits.spec import CameraEdit, EpisodeEdits, EpisodeShape, validate_edits
+
+IMAGE_PREFIX = "observation.images."
+TRAJECTORY_DATASETS = (
+    "timestamp",
+    "action",
+    "observation.state",
+    "observation.velocity",
+    "observation.ee_pose",
+    "observation.gripper",
+)
+SOURCE_FRAMES = "annograph.source_frames"
+RESERVED_ATTRS = ("annograph.edits", "annograph.source", SOURCE_FRAMES)
+GZIP_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    frames: int
+    cameras: dict[str, tuple[int, int]]  # camera -> (height, width) as written
+    bytes: int
+
+
+def write_edited_episode(
+    source: Path,
+    target: Path,
+    edits: EpisodeEdits,
+    *,
+    chunk_frames: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+    attrs: dict[str, Any] | None = None,
+    threads: int | None = None,
+) -> WriteSummary:
+    """Write `source` with `edits` applied to `target`, atomically: the file is built under a hidden
+    `.<name>.<random>.partial` name in the target's folder and renamed onto `target` once complete,
+    and removed on any failure. Memory holds two chunks of `chunk_frames` frames per dataset at most
+    (one being read, one being written). `threads` (default min(4, CPUs)) transform and deflate
+    frames; pass 1 when many exports already run side by side. `progress(done, total)` is called in
+    the calling thread after each chunk is written.
+
+    `edits` are validated again against the file as it is now (BadUserInput if they do not fit);
+    an inconsistent source (per-frame datasets of different lengths) raises ValueError. `attrs` are
+    added to the root attributes: strings and numbers as they are, anything else as JSON."""
+    source, target = Path(source), Path(target)
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
+    threads = threads or min(4, os.cpu_count() or 1)
+    clash = sorted(set(attrs or {}) & set(RESERVED_ATTRS))
+    if clash:
+        raise ValueError(f"attribute {clash[0]} is written by the exporter itself")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name, so two exports of the same target never write into one partial file.
+    partial = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial"
+    try:
+        with h5py.File(source, "r") as src, h5py.File(partial, "w-") as out:
+            frames, cameras = _write(src, out, source, edits, chunk_frames, progress, attrs or {}, threads)
+        _fsync(partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    _fsync(target.parent)
+    return WriteSummary(frames=frames, cameras=cameras, bytes=target.stat().st_size)
+
+
+def _write(
+    src: h5py.File,
+    out: h5py.File,
+    source: Path,
+    edits: EpisodeEdits,
+    chunk_frames: int,
+    progress: Callable[[int, int], None] | None,
+    attrs: dict[str, Any],
+    threads: int,
+) -> tuple[int, dict[str, tuple[int, int]]]:
+    length, per_frame, cameras = _layout(src, source)
+    edits = validate_edits(edits, EpisodeShape(length, {c: size for c, size in cameras.items()}))
+    kept = kept_frames(edits, length)
+    total = len(kept)
+    camera_edits: dict[str, CameraEdit] = {}
+    written: dict[str, tuple[int, int]] = {}
+
+    for name, value in src.attrs.items():
+        out.attrs[name] = value
+    for name in src:
+        if name not in per_frame and name != SOURCE_FRAMES:
+            src.copy(src[name], out, name=name)
+    for name in per_frame:
+        ds = src[name]
+        camera = name[len(IMAGE_PREFIX) :] if name.startswith(IMAGE_PREFIX) else None
+        if camera is not None:
+            edit = camera_edits[name] = edits.cameras.get(camera, CameraEdit())
+            height, width = written[camera] = output_size(edit, cameras[camera])
+            created = out.create_dataset(
+                name,
+                shape=(total, height, width, 3),
+                dtype=np.uint8,
+                chunks=(1, height, width, 3),
+                compression="gzip",
+                compression_opts=GZIP_LEVEL,
+            )
+        else:
+            # Small arrays keep the source's storage; chunks may not exceed the (shorter) new shape.
+            chunks = None if ds.chunks is None else (min(ds.chunks[0], total), *ds.chunks[1:])
+            created = out.create_dataset(
+                name,
+                shape=(total, *ds.shape[1:]),
+                dtype=ds.dtype,
+                chunks=chunks,
+                compression=ds.compression,
+                compression_opts=ds.compression_opts,
+                shuffle=ds.shuffle,
+            )
+        for key, value in ds.attrs.items():
+            created.attrs[key] = value
+    out.create_dataset(SOURCE_FRAMES, data=kept)
+
+    # Transforming and deflating frames dominate the cost and release the GIL (Pillow, zlib), so
+    # they run in threads, and chunk k is written while chunk k + 1 is being read: at most two chunks
+    # of frames are held at once.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="export")
+    try:
+        pending: tuple[int, int, dict[str, list[Future[bytes]]]] | None = None
+        for start in range(0, total, chunk_frames):
+            indices = kept[start : start + chunk_frames]
+            encoding: dict[str, list[Future[bytes]]] = {}
+            for name in per_frame:
+                block = _read(src[name], indices)
+                if name in camera_edits:
+                    encoding[name] = [pool.submit(_encode, frame, camera_edits[name]) for frame in block]
+                else:
+                    out[name][start : start + len(indices)] = block
+            if pending is not None:
+                _store(out, *pending, progress, total)
+            pending = (start, len(indices), encoding)
+        if pending is not None:
+            _store(out, *pending, progress, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    out.attrs["annograph.edits"] = json.dumps(edits.to_json(), separators=(",", ":"))
+    out.attrs["annograph.source"] = str(source)
+    for key, value in attrs.items():
+        out.attrs[key] = value if isinstance(value, str | int | float | np.generic) else json.dumps(value)
+    return total, written
+
+
+def _encode(frame: np.ndarray, edit: CameraEdit) -> bytes:
+    """One edited frame as an HDF5 gzip chunk (a zlib stream, what the deflate filter writes)."""
+    pixels = frame if edit.is_identity else apply_camera_edit(frame, edit)
+    return zlib.compress(np.ascontiguousarray(pixels), GZIP_LEVEL)
+
+
+def _store(
+    out: h5py.File,
+    start: int,
+    count: int,
+    encoding: dict[str, list[Future[bytes]]],
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> None:
+    """Write one chunk's encoded frames (one HDF5 chunk each, in order) and report progress."""
+    for name, futures in encoding.items():
+        dsid = out[name].id
+        for i, future in enumerate(futures):
+            dsid.write_direct_chunk((start + i, 0, 0, 0), future.result())
+    if progress is not None:
+        progress(start + count, total)
+
+
+def _layout(src: h5py.File, source: Path) -> tuple[int, list[str], dict[str, tuple[int, int]]]:
+    """The frame count, the names of the per-frame datasets, and camera -> (height, width)."""
+    lengths = {n: src[n].shape[0] for n in TRAJECTORY_DATASETS if _is_dataset(src, n) and src[n].ndim}
+    cameras: dict[str, tuple[int, int]] = {}
+    images: list[str] = []
+    for name in src:
+        if name.startswith(IMAGE_PREFIX) and _is_dataset(src, name):
+            ds = src[name]
+            if ds.ndim != 4 or ds.shape[3] != 3 or ds.dtype != np.uint8:
+                raise ValueError(f"{source}: {name} must be N x H x W x 3 uint8, found {ds.shape} {ds.dtype}")
+            cameras[name[len(IMAGE_PREFIX) :]] = (int(ds.shape[1]), int(ds.shape[2]))
+            images.append(name)
+    if not lengths and not images:
+        raise ValueError(f"{source}: holds no timestamp, state or camera dataset")
+    # The same choice of frame count as persistence.episode_files.scan_episode.
+    length = lengths.get("timestamp") or lengths.get("observation.state")
+    if length is None:
+        length = max([*lengths.values(), *(src[n].shape[0] for n in images)])
+    for name in [*lengths, *images]:
+        if src[name].shape[0] != length:
+            raise ValueError(
+                f"{source}: {name} has {src[name].shape[0]} frames where the episode has {length}; "
+                "frames cannot be kept consistently"
+            )
+    # Other observation.* datasets along the frame axis (efforts, depth, ...) are sliced too.
+    extra = [
+        name
+        for name in src
+        if name.startswith("observation.")
+        and name not in lengths
+        and name not in images
+        and _is_dataset(src, name)
+        and src[name].ndim
+        and src[name].shape[0] == length
+    ]
+    return int(length), [*lengths, *extra, *images], cameras
+
+
+def _is_dataset(src: h5py.File, name: str) -> bool:
+    return name in src and isinstance(src[name], h5py.Dataset)
+
+
+def _read(ds: h5py.Dataset, indices: np.ndarray) -> np.ndarray:
+    """ds[indices] for sorted indices, read as contiguous runs (one slice per run of neighbours)."""
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    runs = np.split(indices, breaks)
+    blocks = [ds[int(run[0]) : int(run[-1]) + 1] for run in runs]
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _fsync(path: Path) -> None:
+    """Flush to disk before the rename, so a power cut cannot leave a renamed but empty file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the rename itself is still atomic
+    finally:
+        os.close(fd)

@@ -1,0 +1,223 @@
+"""`detectObjects`: run a detector over frames of one camera as a job; its boxes become MODEL object
+annotations (with confidence, not validated, one new track each).
+
+Frames are read and inferred in the process pool, a batch at a time (the model is loaded once per
+worker process); the boxes are stored in one transaction at the end, so a cancelled or failed run
+leaves none. Detected classes map to the dataset's labels through `classMap` (or by name); classes
+without a label are dropped and counted in the job's summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain import boxes
+from domain.boxes import Review, Source
+from domain.episode_events import ObjectChange
+from domain.errors import BadUserInput, NotFound
+from domain.jobs import JobContext, JobKind
+from domain.object_annotations import announce
+from domain.runtime import Runtime
+from domain.users import Viewer
+from persistence.columns import utcnow
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import label as labels_repo
+from persistence.repositories import object_annotation as boxes_repo
+from persistence.tables import JobRow
+
+BATCH = 16
+
+
+async def check_model(rt: Runtime, name: str, field: str = "input.model"):
+    """The model spec the server may load for `name` (clear errors for anything else). In a thread: the
+    first call imports torch and Ultralytics, seconds of work."""
+    from domain.detection.models import require_ultralytics, resolve_model
+
+    def check():
+        require_ultralytics()
+        return resolve_model(name, rt.settings.models_dir, field=field)
+
+    return await asyncio.to_thread(check)
+
+
+@dataclass(frozen=True)
+class DetectRequest:
+    episode_id: int
+    camera: str
+    model: str
+    frames: list[int] | None = None
+    frame_stride: int | None = None
+    confidence: float = 0.25
+    iou: float = 0.7
+    class_map: dict[str, str] | None = None
+    image_size: int | None = None
+
+
+def frame_list(frames: list[int] | None, stride: int | None, length: int) -> list[int]:
+    if frames is not None and stride is not None:
+        raise BadUserInput("input.frames: give frames or frameStride, not both", field="input.frames")
+    if frames is not None:
+        if not frames:
+            raise BadUserInput("input.frames: give at least one frame", field="input.frames")
+        bad = [f for f in frames if not (0 <= f < length)]
+        if bad:
+            raise BadUserInput(
+                f"input.frames: {bad[:5]} outside the episode (0..{length - 1})", field="input.frames"
+            )
+        return sorted(set(frames))
+    stride = stride or 1
+    if stride < 1:
+        raise BadUserInput(f"input.frameStride must be at least 1, got {stride}", field="input.frameStride")
+    return list(range(0, length, stride))
+
+
+async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> JobRow:
+    from domain.test_sessions import DetectorSettings, check_detector
+
+    check_detector(
+        DetectorSettings(confidence=req.confidence, iou=req.iou, image_size=req.image_size), "input"
+    )
+    async with rt.sessions() as session:
+        episode = (await episodes_repo.read_episodes_by_ids(session, [req.episode_id]) or [None])[0]
+        if episode is None:
+            raise NotFound(
+                f"input.episodeId: episode {req.episode_id} does not exist", field="input.episodeId"
+            )
+        dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
+        labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
+    if req.camera not in episode.cameras:
+        raise BadUserInput(
+            f"input.camera: episode {episode.id} has no camera {req.camera!r} "
+            f"(it has {list(episode.cameras)})",
+            field="input.camera",
+        )
+    frames = frame_list(req.frames, req.frame_stride, episode.length)
+    spec = await check_model(rt, req.model)
+    path = str(Path(dataset.path) / episode.file)
+
+    async def body(ctx: JobContext) -> None:
+        await _run(rt, ctx, viewer, req, spec, path, episode.id, frames, labels)
+
+    return await rt.jobs.submit(
+        kind=JobKind.DETECTION,
+        target=f"episode:{episode.id}:detect:{req.camera}",
+        body=body,
+        parameters={
+            "episodeId": episode.id,
+            "camera": req.camera,
+            "model": req.model,
+            "frames": len(frames),
+            "confidence": req.confidence,
+            "iou": req.iou,
+            "classMap": req.class_map,
+            "requestedBy": viewer.user_id,
+        },
+        dataset_id=dataset.id,
+    )
+
+
+async def detect_frames(rt: Runtime, spec, path: str, camera: str, frames: list[int], settings: dict):
+    """Yield (frames, BatchResult) for every batch, two batches in flight per worker, in frame order."""
+    from domain.detection.inference import detect_batch
+
+    pool = rt.workers()
+    loop = asyncio.get_running_loop()
+    batches = [frames[i : i + BATCH] for i in range(0, len(frames), BATCH)]
+    limit = 2 * (pool._max_workers or 1)
+    running: list[asyncio.Future] = []
+    try:
+        for i in range(len(batches)):
+            while len(running) < limit and i + len(running) < len(batches):
+                batch = batches[i + len(running)]
+                running.append(
+                    loop.run_in_executor(
+                        pool,
+                        detect_batch,
+                        spec,
+                        path,
+                        camera,
+                        batch,
+                        settings["confidence"],
+                        settings["iou"],
+                        settings.get("classMap"),
+                        settings.get("imageSize"),
+                    )
+                )
+            result = await running.pop(0)
+            yield batches[i], result
+    finally:
+        for future in running:
+            future.cancel()
+
+
+async def _run(
+    rt, ctx: JobContext, viewer: Viewer, req: DetectRequest, spec, path, episode_id, frames, labels
+):
+    await ctx.progress(0.0, f"0/{len(frames)} frames")
+    found: list[tuple[int, object]] = []
+    dropped: Counter = Counter()
+    done = 0
+    settings = {
+        "confidence": req.confidence,
+        "iou": req.iou,
+        "classMap": req.class_map,
+        "imageSize": req.image_size,
+    }
+    async for batch, result in detect_frames(rt, spec, path, req.camera, frames, settings):
+        for frame, detections in zip(batch, result.detections, strict=True):
+            for d in detections:
+                if d.label in labels:
+                    found.append((frame, d))
+                else:
+                    dropped[f"no label {d.label!r}"] += 1
+        dropped.update(result.dropped)
+        done += len(batch)
+        await ctx.progress(0.95 * done / len(frames), f"{done}/{len(frames)} frames")
+    now = utcnow()
+    async with rt.sessions() as session, session.begin():
+        first = await boxes_repo.draw_track_numbers(session, episode_id, len(found)) if found else 0
+        values = [
+            {
+                "episode_id": episode_id,
+                "camera": req.camera,
+                "frame": frame,
+                "x": d.x,
+                "y": d.y,
+                "width": d.width,
+                "height": d.height,
+                "label_id": labels[d.label],
+                "track_id": boxes.generated_track_id(d.label, first + n),
+                "occluded": False,
+                "truncated": False,
+                "difficult": False,
+                "outside": False,
+                "notes": None,
+                "source": Source.MODEL.value,
+                "confidence": d.confidence,
+                "keyframe": True,
+                "version": 1,
+                "review": Review.PENDING.value,
+                "created_by": viewer.user_id,
+                "created_at": now,
+                "updated_by": viewer.user_id,
+                "updated_at": now,
+            }
+            for n, (frame, d) in enumerate(found)
+        ]
+        ids = await boxes_repo.insert_boxes(session, values)
+        await ctx.finish(
+            session,
+            summary={
+                "frames": len(frames),
+                "boxes": len(ids),
+                "dropped": dict(dropped),
+                "droppedTotal": sum(dropped.values()),
+                "model": req.model,
+            },
+            message=f"{len(frames)}/{len(frames)} frames",
+        )
+    await announce(rt, viewer.user_id, ObjectChange.CREATED, {episode_id: ids} if ids else {})

@@ -1,0 +1,248 @@
+"""Validation projects: the episodes they link, the labels they validate and their pass/fail criteria.
+
+Deleting a project removes its links and test sessions, never an episode or an annotation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import BadUserInput, Conflict, Forbidden, NotFound, check_text
+from domain.runtime import Runtime
+from domain.users import Role, Viewer
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import project as repo
+from persistence.tables import EpisodeRow, ProjectRow
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a test session must reach to pass; a criterion left out is not checked."""
+
+    min_precision: float | None = None
+    min_recall: float | None = None
+    min_f1: float | None = None
+    min_ap50: float | None = None
+    max_p95_latency_ms: float | None = None
+    iou_threshold: float = 0.5
+
+    def to_json(self) -> dict:
+        return {
+            "minPrecision": self.min_precision,
+            "minRecall": self.min_recall,
+            "minF1": self.min_f1,
+            "minAp50": self.min_ap50,
+            "maxP95LatencyMs": self.max_p95_latency_ms,
+            "iouThreshold": self.iou_threshold,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Criteria:
+        data = data or {}
+        return cls(
+            min_precision=data.get("minPrecision"),
+            min_recall=data.get("minRecall"),
+            min_f1=data.get("minF1"),
+            min_ap50=data.get("minAp50"),
+            max_p95_latency_ms=data.get("maxP95LatencyMs"),
+            iou_threshold=data.get("iouThreshold", 0.5),
+        )
+
+
+def check_criteria(criteria: Criteria, field: str) -> Criteria:
+    for name, value in (
+        ("minPrecision", criteria.min_precision),
+        ("minRecall", criteria.min_recall),
+        ("minF1", criteria.min_f1),
+        ("minAp50", criteria.min_ap50),
+    ):
+        if value is not None and not (0.0 <= value <= 1.0):
+            raise BadUserInput(
+                f"{field}.{name} must be between 0 and 1, got {value}", field=f"{field}.{name}"
+            )
+    latency = criteria.max_p95_latency_ms
+    if latency is not None and not (latency > 0 and math.isfinite(latency)):
+        raise BadUserInput(
+            f"{field}.maxP95LatencyMs must be a positive number of ms, got {latency}",
+            field=f"{field}.maxP95LatencyMs",
+        )
+    check_iou(criteria.iou_threshold, f"{field}.iouThreshold")
+    return criteria
+
+
+def check_iou(value: float, field: str) -> float:
+    if not (0.0 < value <= 1.0):
+        raise BadUserInput(f"{field} must be in (0, 1], got {value}", field=field)
+    return value
+
+
+def check_label_names(names: Sequence[str], field: str) -> list[str]:
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = check_text(name, f"{field}[{i}]", max_length=100)
+        if name in out:
+            raise BadUserInput(f"{field}[{i}]: {name!r} is listed twice", field=f"{field}[{i}]")
+        out.append(name)
+    return out
+
+
+async def read_project(rt: Runtime, project_id: int, field: str = "id") -> ProjectRow:
+    async with rt.sessions() as session:
+        row = await repo.read_project(session, project_id)
+    if row is None:
+        raise NotFound(f"{field}: project {project_id} does not exist", field=field)
+    return row
+
+
+async def projects_by_ids(rt: Runtime, ids: Sequence[int]) -> list[ProjectRow | None]:
+    async with rt.sessions() as session:
+        rows = {r.id: r for r in await repo.read_projects_by_ids(session, ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def list_projects(rt: Runtime, *, after_id: int | None, limit: int, status: str | None):
+    async with rt.sessions() as session:
+        return await repo.list_projects(session, after_id=after_id, limit=limit, status=status)
+
+
+async def count_projects(rt: Runtime, status: str | None) -> int:
+    async with rt.sessions() as session:
+        return await repo.count_projects(session, status)
+
+
+async def create_project(
+    rt: Runtime,
+    viewer: Viewer,
+    name: str,
+    description: str | None,
+    labels: Sequence[str],
+    criteria: Criteria,
+) -> ProjectRow:
+    values = {
+        "name": check_text(name, "input.name", max_length=200),
+        "description": description,
+        "labels": check_label_names(labels, "input.labels"),
+        "criteria": check_criteria(criteria, "input.criteria").to_json(),
+        "owner_id": viewer.user_id,
+        "status": ProjectStatus.ACTIVE.value,
+    }
+    try:
+        async with rt.sessions() as session, session.begin():
+            return await repo.insert_project(session, values)
+    except IntegrityError:
+        raise Conflict(f"input.name: a project named {values['name']!r} exists", field="input.name") from None
+
+
+async def update_project(
+    rt: Runtime,
+    viewer: Viewer,
+    project_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    labels: Sequence[str] | None = None,
+    criteria: Criteria | None = None,
+    status: ProjectStatus | None = None,
+) -> ProjectRow:
+    values: dict = {}
+    if name is not None:
+        values["name"] = check_text(name, "input.name", max_length=200)
+    if description is not None:
+        values["description"] = description
+    if labels is not None:
+        values["labels"] = check_label_names(labels, "input.labels")
+    if criteria is not None:
+        values["criteria"] = check_criteria(criteria, "input.criteria").to_json()
+    if status is not None:
+        values["status"] = status.value
+    row = await read_project(rt, project_id, "input.id")
+    _check_owner(viewer, row)
+    if not values:
+        return row
+    try:
+        async with rt.sessions() as session, session.begin():
+            updated = await repo.update_project(session, project_id, values)
+    except IntegrityError:
+        raise Conflict(f"input.name: a project named {values['name']!r} exists", field="input.name") from None
+    if updated is None:
+        raise NotFound(f"input.id: project {project_id} does not exist", field="input.id")
+    return updated
+
+
+async def delete_project(rt: Runtime, viewer: Viewer, project_id: int) -> bool:
+    """Delete the project, its links and its test sessions; episodes and boxes stay."""
+    async with rt.sessions() as session, session.begin():
+        row = await repo.read_project(session, project_id)
+        if row is None:
+            return False
+        _check_owner(viewer, row)
+        return await repo.delete_project(session, project_id)
+
+
+def _check_owner(viewer: Viewer, row: ProjectRow) -> None:
+    if row.owner_id != viewer.user_id and not viewer.can(Role.ADMIN):
+        raise Forbidden("only the project's owner or an admin may change or delete it")
+
+
+async def _check_episodes(session, episode_ids: Sequence[int], field: str) -> list[EpisodeRow]:
+    if not episode_ids:
+        raise BadUserInput(f"{field}: give at least one episode", field=field)
+    rows = await episodes_repo.read_episodes_by_ids(session, list(set(episode_ids)))
+    missing = sorted(set(episode_ids) - {r.id for r in rows})
+    if missing:
+        raise NotFound(f"{field}: episodes {missing} do not exist", field=field)
+    return rows
+
+
+async def link_episodes(
+    rt: Runtime, viewer: Viewer, project_id: int, episode_ids: Sequence[int], reason: str | None
+) -> tuple[ProjectRow, int]:
+    """Link episodes; those already linked stay as they were. The project and how many were new."""
+    async with rt.sessions() as session, session.begin():
+        project = await repo.read_project(session, project_id)
+        if project is None:
+            raise NotFound(f"projectId: project {project_id} does not exist", field="projectId")
+        await _check_episodes(session, episode_ids, "episodeIds")
+        new = await repo.link_episodes(session, project_id, episode_ids, reason, viewer.user_id)
+    return project, len(new)
+
+
+async def unlink_episodes(
+    rt: Runtime, viewer: Viewer, project_id: int, episode_ids: Sequence[int]
+) -> tuple[ProjectRow, int]:
+    async with rt.sessions() as session, session.begin():
+        project = await repo.read_project(session, project_id)
+        if project is None:
+            raise NotFound(f"projectId: project {project_id} does not exist", field="projectId")
+        if not episode_ids:
+            raise BadUserInput("episodeIds: give at least one episode", field="episodeIds")
+        removed = await repo.unlink_episodes(session, project_id, episode_ids)
+    return project, removed
+
+
+async def linked_episode_ids(rt: Runtime, project_ids: Sequence[int]) -> list[list[int]]:
+    async with rt.sessions() as session:
+        links = await repo.links_by_projects(session, project_ids)
+    grouped: dict[int, list[int]] = {p: [] for p in project_ids}
+    for link in links:
+        grouped[link.project_id].append(link.episode_id)
+    return [grouped[p] for p in project_ids]
+
+
+async def suggest_episodes(rt: Runtime, project_id: int, limit: int) -> list[tuple[EpisodeRow, int]]:
+    """Unlinked episodes ranked by how many validated boxes of the project's labels they hold."""
+    project = await read_project(rt, project_id, "projectId")
+    if not project.labels:
+        return []
+    async with rt.sessions() as session:
+        return await repo.rank_unlinked_episodes(session, project_id, project.labels, limit)

@@ -1,0 +1,245 @@
+"""Evaluating a test session: its detections against the validated ground truth of the frames it
+processed. Running counts per frame while it runs; the full evaluation (optimal matching, COCO AP,
+intervals, latency, verdict) once, when it ends, stored with its comparisons in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Conflict
+from domain.evaluation import Detections, GroundTruth, evaluate
+from domain.evaluation.latency import latency_stats
+from domain.evaluation.matching import Kind, comparisons, optimal_matches
+from domain.evaluation.pairs import candidate_pairs, group_rows
+from domain.evaluation.verdict import Criteria as VerdictCriteria
+from domain.evaluation.verdict import judge
+from domain.projects import Criteria
+from domain.runtime import Runtime
+from domain.test_sessions import TestSource, TestStatus, publish
+from persistence.columns import utcnow
+from persistence.repositories import detection_comparison as comparisons_repo
+from persistence.repositories import detection_event as events_repo
+from persistence.repositories import object_annotation as boxes_repo
+from persistence.repositories import project as projects_repo
+from persistence.repositories import test_frame as frames_repo
+from persistence.repositories import test_session as sessions_repo
+from persistence.tables import TestSessionRow
+
+BOOTSTRAP = 200
+
+
+def _arrays(frames, gt_rows, det_rows, label_names: list[str] | None):
+    """Number the frames and labels; keep ground truth and detections of the wanted labels."""
+    image_of = {key: i for i, key in enumerate(frames)}
+    names = sorted(label_names) if label_names else sorted({r[4] for r in gt_rows} | {r[4] for r in det_rows})
+    label_of = {n: i for i, n in enumerate(names)}
+    gt_keep = [r for r in gt_rows if (r[1], r[2], r[3]) in image_of and r[4] in label_of]
+    det_keep = [r for r in det_rows if (r[1], r[2], r[3]) in image_of and r[4] in label_of]
+    gt = GroundTruth(
+        image=[image_of[(r[1], r[2], r[3])] for r in gt_keep],
+        label=[label_of[r[4]] for r in gt_keep],
+        boxes=[r[5:9] for r in gt_keep],
+    )
+    det = Detections(
+        image=[image_of[(r[1], r[2], r[3])] for r in det_keep],
+        label=[label_of[r[4]] for r in det_keep],
+        boxes=[r[5:9] for r in det_keep],
+        scores=[r[9] for r in det_keep],
+    )
+    ignored = sum(1 for r in det_rows if (r[1], r[2], r[3]) in image_of and r[4] not in label_of)
+    return names, gt_keep, det_keep, gt, det, ignored
+
+
+def frame_counts(frames, gt_rows, det_rows, label_names, iou_threshold) -> list[dict]:
+    """TP / FP / FN of each frame by the optimal matching alone (no AP, no intervals): live progress."""
+    names, _, _, gt, det, _ = _arrays(frames, gt_rows, det_rows, label_names)
+    grouped = group_rows(gt, det, np.arange(len(frames)), np.arange(len(names)))
+    found = comparisons(
+        grouped, optimal_matches(grouped, candidate_pairs(grouped, iou_threshold), iou_threshold)
+    )
+    counts = np.zeros((len(frames), 3), dtype=np.int64)
+    np.add.at(counts, (found.image, found.kind.astype(np.int64)), 1)
+    return [
+        {"episode_id": e, "camera": c, "frame": f, "tp": int(t), "fp": int(p), "fn": int(n)}
+        for (e, c, f), (t, p, n) in zip(frames, counts.tolist(), strict=True)
+    ]
+
+
+async def update_frame_counts(
+    session: AsyncSession, row: TestSessionRow, frames: Sequence[tuple[int, str, int]], latency_ms=None
+) -> None:
+    """Recount the frames (everything received on them so far) inside the caller's transaction."""
+    if not frames:
+        return
+    project = await projects_repo.read_project(session, row.project_id)
+    labels = list(project.labels) if project and project.labels else None
+    episode_ids = sorted({f[0] for f in frames})
+    gt_rows = await boxes_repo.read_validated_boxes(session, episode_ids, labels, frames)
+    det_rows = await events_repo.read_events_on_frames(session, row.id, frames)
+    values = await asyncio.to_thread(frame_counts, list(frames), gt_rows, det_rows, labels, row.iou_threshold)
+    if latency_ms is not None:
+        for value in values:
+            value["latency_ms"] = latency_ms.get((value["episode_id"], value["camera"], value["frame"]))
+    await frames_repo.record_frames(session, row.id, values)
+
+
+def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms, latencies, criteria) -> dict:
+    """The whole evaluation as plain data (runs in a worker process)."""
+    names, gt_keep, det_keep, gt, det, ignored = _arrays(frames, gt_rows, det_rows, label_names)
+    found = evaluate(
+        gt,
+        det,
+        np.arange(len(frames)),
+        np.arange(len(names)),
+        iou_threshold=iou_threshold,
+        bootstrap=BOOTSTRAP,
+    )
+    latency = latency_stats(
+        np.asarray([v for v in latencies if v is not None], dtype=np.float64), tolerance_ms
+    )
+    metrics = {
+        "frames": len(frames),
+        "groundTruth": len(gt_keep),
+        "detections": len(det_keep),
+        "ignoredDetections": ignored,
+        "overall": _metrics_json(found.overall),
+        "perLabel": [{"label": names[i], **_metrics_json(m)} for i, m in sorted(found.per_label.items())],
+        "latency": _latency_json(latency),
+    }
+    verdict = judge(
+        VerdictCriteria(
+            min_precision=criteria.min_precision,
+            min_recall=criteria.min_recall,
+            min_f1=criteria.min_f1,
+            min_ap50=criteria.min_ap50,
+            max_p95_latency_ms=criteria.max_p95_latency_ms,
+        ),
+        found.overall,
+        latency,
+    )
+    c = found.comparisons
+    records = []
+    for kind, g, d, iou, image in zip(
+        c.kind.tolist(), c.gt.tolist(), c.det.tolist(), c.iou.tolist(), c.image.tolist(), strict=True
+    ):
+        episode_id, camera, frame = frames[image]
+        source = det_keep[d] if d >= 0 else gt_keep[g]
+        records.append(
+            {
+                "episode_id": episode_id,
+                "camera": camera,
+                "frame": frame,
+                "label": source[4],
+                "kind": Kind(kind).name,
+                "iou": float(iou),
+                "detection_id": det_keep[d][0] if d >= 0 else None,
+                "annotation_id": gt_keep[g][0] if g >= 0 else None,
+                "temporal_offset_ms": det_keep[d][11] if d >= 0 else None,
+            }
+        )
+    return {
+        "metrics": metrics,
+        "passed": verdict.passed,
+        "reasons": list(verdict.reasons),
+        "comparisons": records,
+    }
+
+
+def _interval(value):
+    return None if value is None else [float(value.low), float(value.high)]
+
+
+def _metrics_json(m) -> dict:
+    return {
+        "tp": int(m.tp),
+        "fp": int(m.fp),
+        "fn": int(m.fn),
+        "precision": m.precision,
+        "recall": m.recall,
+        "f1": m.f1,
+        "ap50": m.ap50,
+        "ap50_95": m.ap50_95,
+        "precisionCi": _interval(m.precision_ci),
+        "recallCi": _interval(m.recall_ci),
+        "f1Ci": _interval(m.f1_ci),
+        "ap50Ci": _interval(m.ap50_ci),
+    }
+
+
+def _latency_json(s) -> dict:
+    return {
+        "count": int(s.count),
+        "p50": s.p50_ms,
+        "p95": s.p95_ms,
+        "p99": s.p99_ms,
+        "max": s.max_ms,
+        "withinTolerance": s.within_tolerance,
+    }
+
+
+async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> TestSessionRow:
+    """Evaluate what the session processed and end it (STOPPED when a user stopped it, else COMPLETED)."""
+    async with rt.sessions() as session:
+        row = await sessions_repo.read_test_session(session, session_id)
+        project = await projects_repo.read_project(session, row.project_id)
+        labels = list(project.labels) if project.labels else None
+        frames = await frames_repo.processed_frames(session, session_id)
+        gt_rows = await boxes_repo.read_validated_boxes(session, row.episode_ids, labels)
+        det_rows = await events_repo.read_events(session, session_id)
+        if row.source == TestSource.MODEL:
+            latencies = await frames_repo.frame_latencies(session, session_id)
+        else:
+            latencies = [r[10] for r in det_rows]
+    criteria = Criteria.from_json(project.criteria)
+    result = await asyncio.get_running_loop().run_in_executor(
+        rt.workers(),
+        compute,
+        frames,
+        gt_rows,
+        det_rows,
+        labels,
+        row.iou_threshold,
+        row.tolerance_ms,
+        latencies,
+        criteria,
+    )
+    partial = len(frames) < row.frames_total
+    if partial:
+        result["metrics"]["note"] = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
+    status = TestStatus.STOPPED if stopped else TestStatus.COMPLETED
+    now = utcnow()
+    async with rt.sessions() as session, session.begin():
+        ended = await sessions_repo.update_test_session(
+            session,
+            session_id,
+            {
+                "status": status.value,
+                "stopped_at": now,
+                "evaluated_at": now,
+                "metrics": result["metrics"],
+                "passed": result["passed"],
+                "reasons": result["reasons"],
+                "partial": partial,
+                "criteria": project.criteria,
+            },
+            only_if_status=[TestStatus.RUNNING.value],
+        )
+        if ended is None:
+            raise Conflict(f"id: test session {session_id} already ended", field="id")
+        await comparisons_repo.replace_comparisons(session, session_id, result["comparisons"])
+    await publish(rt, session_id, ended.status)
+    return ended
+
+
+async def comparison_page(rt: Runtime, session_id: int, kind: str | None, after_id: int | None, limit: int):
+    async with rt.sessions() as session:
+        rows = await comparisons_repo.list_comparisons(
+            session, session_id, kind=kind, after_id=after_id, limit=limit
+        )
+        total = await comparisons_repo.count_comparisons(session, session_id, kind)
+    return rows, total

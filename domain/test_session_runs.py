@@ -1,0 +1,103 @@
+"""A MODEL test session's run: the detector over every covered frame as a job, each batch stored as
+detection events with its frames' counts (so progress and a stop midway see it), then the evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domain.jobs import JobContext, JobKind
+from domain.object_detection import detect_frames
+from domain.runtime import Runtime
+from domain.session_evaluation import evaluate_session, update_frame_counts
+from domain.test_sessions import TestStatus, publish
+from domain.users import Viewer
+from persistence.columns import utcnow
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import detection_event as events_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import test_session as sessions_repo
+from persistence.tables import TestSessionRow
+
+
+async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> TestSessionRow:
+    from domain.object_detection import check_model
+
+    spec = await check_model(rt, row.model)
+    async with rt.sessions() as session:
+        episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
+        datasets = {
+            d.id: d
+            for d in await datasets_repo.read_datasets_by_ids(session, list({e.dataset_id for e in episodes}))
+        }
+    stride = row.settings.get("frameStride") or 1
+    work = [
+        (e.id, str(Path(datasets[e.dataset_id].path) / e.file), camera, list(range(0, e.length, stride)))
+        for e in sorted(episodes, key=lambda e: e.id)
+        for camera in (row.cameras if row.cameras is not None else list(e.cameras))
+    ]
+
+    async def body(ctx: JobContext) -> None:
+        await _run(rt, ctx, row, spec, work)
+
+    job = await rt.jobs.submit(
+        kind=JobKind.EVALUATION,
+        target=f"test_session:{row.id}",
+        body=body,
+        parameters={"testSessionId": row.id, "model": row.model, "requestedBy": viewer.user_id},
+    )
+    async with rt.sessions() as session, session.begin():
+        return await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
+
+
+async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
+    try:
+        await _detect_and_evaluate(rt, ctx, row, spec, work)
+    except Exception as exc:
+        # The job records the failure; the session must not stay RUNNING with nothing behind it.
+        message = getattr(exc, "message", None) or "the detector failed; the server log has the details"
+        async with rt.sessions() as session, session.begin():
+            await sessions_repo.update_test_session(
+                session,
+                row.id,
+                {"status": TestStatus.FAILED.value, "stopped_at": utcnow(), "error_message": message},
+                only_if_status=[TestStatus.RUNNING.value],
+            )
+        await publish(rt, row.id, TestStatus.FAILED.value)
+        raise
+
+
+async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
+    total = sum(len(frames) for *_, frames in work)
+    done = 0
+    for episode_id, path, camera, frames in work:
+        async for batch, result in detect_frames(rt, spec, path, camera, frames, row.settings):
+            received = utcnow()
+            per_frame_ms = 1000.0 * result.inference_seconds / max(len(batch), 1)
+            values = [
+                {
+                    "session_id": row.id,
+                    "episode_id": episode_id,
+                    "camera": camera,
+                    "frame": frame,
+                    "label": d.label,
+                    "x": d.x,
+                    "y": d.y,
+                    "width": d.width,
+                    "height": d.height,
+                    "score": d.confidence,
+                    "received_at": received,
+                    "latency_ms": per_frame_ms,
+                }
+                for frame, detections in zip(batch, result.detections, strict=True)
+                for d in detections
+            ]
+            keys = [(episode_id, camera, f) for f in batch]
+            async with rt.sessions() as session, session.begin():
+                await events_repo.insert_events(session, values)
+                await update_frame_counts(session, row, keys, {k: per_frame_ms for k in keys})
+            done += len(batch)
+            await ctx.progress(min(done / max(total, 1), 0.99), f"{done}/{total} frames")
+            await publish(rt, row.id, row.status)
+    await evaluate_session(rt, row.id, stopped=False)
+    await ctx.progress(1.0, f"{done}/{total} frames")

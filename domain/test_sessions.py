@@ -1,0 +1,299 @@
+"""Test sessions: a detector (MODEL) or a device (EXTERNAL) checked against a project's ground truth.
+
+CREATED -> RUNNING -> COMPLETED (a MODEL run that went through every frame) or STOPPED (stopped by a
+user, evaluated on the frames it processed, and marked `partial` when that was not all of them);
+FAILED when the detector failed. Every change is published on `test_session:<id>` after commit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from domain.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.projects import check_iou, read_project
+from domain.runtime import Runtime
+from domain.users import Viewer
+from persistence.columns import utcnow
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import project as projects_repo
+from persistence.repositories import test_frame as frames_repo
+from persistence.repositories import test_session as repo
+from persistence.tables import TestSessionRow
+
+
+class TestSource(StrEnum):
+    MODEL = "MODEL"
+    EXTERNAL = "EXTERNAL"
+
+
+class TestStatus(StrEnum):
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+
+ENDED = {TestStatus.COMPLETED, TestStatus.STOPPED, TestStatus.FAILED}
+
+
+def channel(session_id: int) -> str:
+    return f"test_session:{session_id}"
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """How a MODEL session runs its detector."""
+
+    confidence: float = 0.25
+    iou: float = 0.7
+    frame_stride: int = 1
+    class_map: dict[str, str] | None = None
+    image_size: int | None = None
+
+
+@dataclass(frozen=True)
+class NewTestSession:
+    project_id: int
+    name: str
+    source: TestSource
+    model: str | None = None
+    episode_ids: Sequence[int] | None = None
+    cameras: Sequence[str] | None = None
+    iou_threshold: float | None = None
+    tolerance_ms: float = 100.0
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+
+
+def check_detector(settings: DetectorSettings, field: str) -> DetectorSettings:
+    if not (0.0 <= settings.confidence <= 1.0):
+        raise BadUserInput(
+            f"{field}.confidence must be in [0, 1], got {settings.confidence}", field=f"{field}.confidence"
+        )
+    if not (0.0 < settings.iou <= 1.0):
+        raise BadUserInput(f"{field}.iou must be in (0, 1], got {settings.iou}", field=f"{field}.iou")
+    if settings.frame_stride < 1:
+        raise BadUserInput(
+            f"{field}.frameStride must be at least 1, got {settings.frame_stride}",
+            field=f"{field}.frameStride",
+        )
+    if settings.image_size is not None and not (32 <= settings.image_size <= 4096):
+        raise BadUserInput(
+            f"{field}.imageSize must be between 32 and 4096, got {settings.image_size}",
+            field=f"{field}.imageSize",
+        )
+    return settings
+
+
+async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) -> TestSessionRow:
+    name = check_text(new.name, "input.name", max_length=200)
+    if not (new.tolerance_ms > 0 and math.isfinite(new.tolerance_ms)):
+        raise BadUserInput(
+            f"input.toleranceMs must be positive, got {new.tolerance_ms}", field="input.toleranceMs"
+        )
+    detector = check_detector(new.detector, "input")
+    project = await read_project(rt, new.project_id, "input.projectId")
+    iou = check_iou(
+        new.iou_threshold if new.iou_threshold is not None else project.criteria.get("iouThreshold", 0.5),
+        "input.iouThreshold",
+    )
+    model = None
+    if new.source is TestSource.MODEL:
+        if not new.model:
+            raise BadUserInput("input.model: a MODEL session needs a model", field="input.model")
+        from domain.object_detection import check_model
+
+        await check_model(rt, new.model)
+        model = new.model
+    elif new.model:
+        raise BadUserInput(
+            "input.model: an EXTERNAL session receives detections; leave model out", field="input.model"
+        )
+    async with rt.sessions() as session, session.begin():
+        linked = await projects_repo.linked_episode_ids(session, project.id)
+        episode_ids = list(dict.fromkeys(new.episode_ids)) if new.episode_ids is not None else linked
+        if not episode_ids:
+            raise BadUserInput(
+                "input.episodeIds: the project links no episodes; link some or name them",
+                field="input.episodeIds",
+            )
+        unlinked = sorted(set(episode_ids) - set(linked))
+        if unlinked:
+            raise BadUserInput(
+                f"input.episodeIds: episodes {unlinked} are not linked to the project",
+                field="input.episodeIds",
+            )
+        episodes = await episodes_repo.read_episodes_by_ids(session, episode_ids)
+        total = 0
+        for episode in episodes:
+            cameras = list(episode.cameras)
+            if new.cameras is not None:
+                unknown = sorted(set(new.cameras) - set(cameras))
+                if unknown:
+                    raise BadUserInput(
+                        f"input.cameras: episode {episode.id} has no camera {unknown[0]!r} "
+                        f"(it has {cameras})",
+                        field="input.cameras",
+                    )
+                cameras = list(new.cameras)
+            total += len(cameras) * math.ceil(episode.length / detector.frame_stride)
+        row = await repo.insert_test_session(
+            session,
+            {
+                "project_id": project.id,
+                "name": name,
+                "source": new.source.value,
+                "model": model,
+                "status": TestStatus.CREATED.value,
+                "episode_ids": sorted(episode_ids),
+                "cameras": list(new.cameras) if new.cameras is not None else None,
+                "iou_threshold": iou,
+                "tolerance_ms": new.tolerance_ms,
+                "settings": {
+                    "confidence": detector.confidence,
+                    "iou": detector.iou,
+                    "frameStride": detector.frame_stride,
+                    "classMap": detector.class_map,
+                    "imageSize": detector.image_size,
+                },
+                "criteria": project.criteria,
+                "frames_total": total,
+                "created_by": viewer.user_id,
+                "created_at": utcnow(),
+            },
+        )
+    return row
+
+
+async def read_test_session(rt: Runtime, session_id: int, field: str = "id") -> TestSessionRow:
+    async with rt.sessions() as session:
+        row = await repo.read_test_session(session, session_id)
+    if row is None:
+        raise NotFound(f"{field}: test session {session_id} does not exist", field=field)
+    return row
+
+
+async def test_sessions_by_ids(rt: Runtime, ids: Sequence[int]) -> list[TestSessionRow | None]:
+    async with rt.sessions() as session:
+        rows = {r.id: r for r in await repo.read_test_sessions_by_ids(session, ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def test_sessions_by_projects(rt: Runtime, project_ids: Sequence[int]) -> list[list[TestSessionRow]]:
+    async with rt.sessions() as session:
+        rows = await repo.list_by_projects(session, project_ids)
+    grouped: dict[int, list[TestSessionRow]] = {p: [] for p in project_ids}
+    for row in rows:
+        grouped[row.project_id].append(row)
+    return [grouped[p] for p in project_ids]
+
+
+async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[tuple]:
+    """Per session: frames processed, TP, FP, FN, first and last processing time."""
+    async with rt.sessions() as session:
+        found = await frames_repo.totals(session, session_ids)
+    return [found.get(i, (0, 0, 0, 0, None, None)) for i in session_ids]
+
+
+async def publish(rt: Runtime, session_id: int, status: str) -> None:
+    try:
+        await rt.events.publish(channel(session_id), {"id": session_id, "status": status})
+    except Exception:  # noqa: BLE001 - committed; progress watchers poll every second anyway
+        pass
+
+
+async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
+    row = await read_test_session(rt, session_id)
+    if row.status != TestStatus.CREATED:
+        raise Conflict(
+            f"id: test session {session_id} is {row.status}; only a CREATED one starts", field="id"
+        )
+    async with rt.sessions() as session, session.begin():
+        row = await repo.update_test_session(
+            session,
+            session_id,
+            {"status": TestStatus.RUNNING.value, "started_at": utcnow()},
+            only_if_status=[TestStatus.CREATED.value],
+        )
+    if row is None:
+        raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
+    if row.source == TestSource.MODEL:
+        from domain.test_session_runs import submit_model_run
+
+        row = await submit_model_run(rt, viewer, row)
+    await publish(rt, row.id, row.status)
+    return row
+
+
+async def stop_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
+    """Stop receiving or detecting and evaluate what was processed."""
+    from domain.session_evaluation import evaluate_session
+
+    row = await read_test_session(rt, session_id)
+    if row.status != TestStatus.RUNNING:
+        raise Conflict(f"id: test session {session_id} is {row.status}; only a RUNNING one stops", field="id")
+    if row.job_id is not None:
+        await rt.jobs.cancel(row.job_id)  # waits for the detector to let go
+    return await evaluate_session(rt, session_id, stopped=True)
+
+
+async def recover_interrupted(rt: Runtime) -> list[int]:
+    """At server start: MODEL sessions whose detector job died with the previous server are evaluated
+    on what they processed and end STOPPED (partial), instead of staying RUNNING forever."""
+    from domain.jobs import FINISHED, JobStatus
+    from domain.session_evaluation import evaluate_session
+    from persistence.repositories import job as jobs_repo
+
+    async with rt.sessions() as session:
+        running = await repo.list_running(session, TestSource.MODEL.value)
+        jobs = {
+            j.id: j
+            for j in await jobs_repo.read_jobs_by_ids(session, [r.job_id for r in running if r.job_id])
+        }
+    ended = []
+    for row in running:
+        job = jobs.get(row.job_id)
+        if job is not None and JobStatus(job.status) not in FINISHED:
+            continue  # still running in this process
+        try:
+            await evaluate_session(rt, row.id, stopped=True)
+        except Conflict:
+            continue  # someone ended it meanwhile
+        ended.append(row.id)
+    return ended
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a session stands, from its per-frame counts."""
+
+    row: TestSessionRow
+    processed: int
+    frames_per_second: float | None
+    precision: float | None
+    recall: float | None
+    eta_seconds: float | None
+
+
+async def session_progress(rt: Runtime, session_id: int) -> Progress:
+    row = await read_test_session(rt, session_id)
+    processed, tp, fp, fn, _, last = (await frame_totals(rt, [session_id]))[0]
+    running = row.status == TestStatus.RUNNING
+    fps = eta = None
+    if row.started_at is not None and processed:
+        # A running session's rate is up to now; an ended one's up to its last frame.
+        elapsed = ((utcnow() if running else row.stopped_at or last) - row.started_at).total_seconds()
+        if elapsed > 0:
+            fps = processed / elapsed
+            eta = max(row.frames_total - processed, 0) / fps if running else None
+    return Progress(
+        row=row,
+        processed=processed,
+        frames_per_second=fps,
+        precision=tp / (tp + fp) if tp + fp else None,
+        recall=tp / (tp + fn) if tp + fn else None,
+        eta_seconds=eta,
+    )

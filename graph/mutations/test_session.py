@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from domain import detection_ingest, test_sessions
+from domain.detection_ingest import DetectionEventInput as Event
+from domain.errors import BadUserInput
+from domain.test_sessions import DetectorSettings, NewTestSession, TestSource
+from graph.context import Info
+from graph.ids import decode_id, decode_ids
+from graph.permissions import IsAnnotator, IsReviewer
+from graph.types.test_session import TestSession
+from graph.types.test_session import TestSource as TestSourceEnum
+
+
+@strawberry.input(description="A new test session of a project.")
+class CreateTestSessionInput:
+    project_id: relay.GlobalID = strawberry.field(description="The project.")
+    name: str = strawberry.field(description="A name.")
+    source: TestSourceEnum = strawberry.field(
+        description="MODEL (run a detector here) or EXTERNAL (a device)."
+    )
+    model: str | None = strawberry.field(default=None, description="MODEL: a model in the models folder.")
+    episode_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Linked episodes to cover; default all linked ones."
+    )
+    cameras: list[str] | None = strawberry.field(default=None, description="Cameras to cover; default all.")
+    iou_threshold: float | None = strawberry.field(default=None, description="Default: the project's.")
+    tolerance_ms: float = strawberry.field(default=100.0, description="Latency counted as on time, ms.")
+    confidence: float = strawberry.field(default=0.25, description="MODEL: lowest detection score kept.")
+    iou: float = strawberry.field(default=0.7, description="MODEL: the detector's NMS IoU.")
+    frame_stride: int = strawberry.field(default=1, description="MODEL: every n-th frame.")
+    class_map: JSON | None = strawberry.field(
+        default=None, description="MODEL: detector class name -> label name; unmapped classes are dropped."
+    )
+    image_size: int | None = strawberry.field(default=None, description="MODEL: inference size in pixels.")
+
+
+@strawberry.input(description="One detection from a device, or (without label) a frame it found nothing on.")
+class DetectionEventInput:
+    episode_id: relay.GlobalID = strawberry.field(description="The episode.")
+    camera: str = strawberry.field(description="The camera.")
+    frame: int | None = strawberry.field(default=None, description="The frame; or give timestamp.")
+    timestamp: float | None = strawberry.field(
+        default=None, description="Episode time in seconds the device saw; mapped to the nearest frame."
+    )
+    label: str | None = strawberry.field(default=None, description="The label; null: nothing on this frame.")
+    x: float | None = strawberry.field(default=None, description="Left edge, pixels.")
+    y: float | None = strawberry.field(default=None, description="Top edge, pixels.")
+    width: float | None = strawberry.field(default=None, description="Width, pixels.")
+    height: float | None = strawberry.field(default=None, description="Height, pixels.")
+    score: float | None = strawberry.field(default=None, description="Confidence 0..1.")
+    sent_at: datetime | None = strawberry.field(
+        default=None, description="When the device sent it (for latency)."
+    )
+
+
+def class_map_of(value) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise BadUserInput(
+            f"input.classMap must map class names to label names, got {json.dumps(value)[:80]}",
+            field="input.classMap",
+        )
+    return value
+
+
+@strawberry.type
+class TestSessionMutations:
+    @strawberry.mutation(
+        description="Create a test session of a project (reviewers).", permission_classes=[IsReviewer]
+    )
+    async def create_test_session(self, info: Info, input: CreateTestSessionInput) -> TestSession:
+        new = NewTestSession(
+            project_id=decode_id(input.project_id, "Project", "input.projectId"),
+            name=input.name,
+            source=TestSource(input.source.value),
+            model=input.model,
+            episode_ids=decode_ids(input.episode_ids, "Episode", "input.episodeIds")
+            if input.episode_ids is not None
+            else None,
+            cameras=input.cameras,
+            iou_threshold=input.iou_threshold,
+            tolerance_ms=input.tolerance_ms,
+            detector=DetectorSettings(
+                confidence=input.confidence,
+                iou=input.iou,
+                frame_stride=input.frame_stride,
+                class_map=class_map_of(input.class_map),
+                image_size=input.image_size,
+            ),
+        )
+        row = await test_sessions.create_test_session(info.context.runtime, info.context.viewer, new)
+        return TestSession.from_row(row)
+
+    @strawberry.mutation(
+        description="Start a session: a MODEL one runs its detector as a job, an EXTERNAL one takes events.",
+        permission_classes=[IsReviewer],
+    )
+    async def start_test_session(self, info: Info, id: relay.GlobalID) -> TestSession:
+        row = await test_sessions.start_test_session(
+            info.context.runtime, info.context.viewer, decode_id(id, "TestSession", "id")
+        )
+        return TestSession.from_row(row)
+
+    @strawberry.mutation(
+        description="Stop a running session and evaluate what it processed (marked partial if not all).",
+        permission_classes=[IsReviewer],
+    )
+    async def stop_test_session(self, info: Info, id: relay.GlobalID) -> TestSession:
+        row = await test_sessions.stop_test_session(
+            info.context.runtime, info.context.viewer, decode_id(id, "TestSession", "id")
+        )
+        return TestSession.from_row(row)
+
+    @strawberry.mutation(
+        description=(
+            "Detections from a device under test for a RUNNING EXTERNAL session, all or nothing; "
+            "returns how many detections were stored."
+        ),
+        permission_classes=[IsAnnotator],
+    )
+    async def ingest_detection_events(
+        self, info: Info, session_id: relay.GlobalID, events: list[DetectionEventInput]
+    ) -> int:
+        items = [
+            Event(
+                episode_id=decode_id(e.episode_id, "Episode", f"events[{i}].episodeId"),
+                camera=e.camera,
+                frame=e.frame,
+                timestamp=e.timestamp,
+                label=e.label,
+                x=e.x,
+                y=e.y,
+                width=e.width,
+                height=e.height,
+                score=e.score,
+                sent_at=e.sent_at,
+            )
+            for i, e in enumerate(events)
+        ]
+        return await detection_ingest.ingest_detection_events(
+            info.context.runtime,
+            info.context.viewer,
+            decode_id(session_id, "TestSession", "sessionId"),
+            items,
+        )

@@ -1,0 +1,65 @@
+"""The frames a test session processed, with running match counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.columns import utcnow
+from persistence.tables import TestFrameRow
+
+Row = TestFrameRow
+
+
+async def record_frames(session: AsyncSession, session_id: int, values: Sequence[dict]) -> None:
+    """Insert or replace the frames' counts (a frame seen again gets the counts of everything so far).
+    An upsert, so two batches on one frame at once cannot collide on its key."""
+    if not values:
+        return
+    now = utcnow()
+    rows = [{"session_id": session_id, "processed_at": now, "latency_ms": None, **v} for v in values]
+    dialect = session.bind.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Row.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["session_id", "episode_id", "camera", "frame"],
+        set_={name: statement.excluded[name] for name in ("tp", "fp", "fn", "latency_ms", "processed_at")},
+    )
+    for start in range(0, len(rows), 1000):
+        await session.execute(statement, rows[start : start + 1000])
+
+
+async def totals(session: AsyncSession, session_ids: Sequence[int]) -> dict[int, tuple]:
+    """Per session: frames processed, TP, FP, FN, first and last processing time."""
+    query = (
+        select(
+            Row.session_id,
+            func.count(),
+            func.coalesce(func.sum(Row.tp), 0),
+            func.coalesce(func.sum(Row.fp), 0),
+            func.coalesce(func.sum(Row.fn), 0),
+            func.min(Row.processed_at),
+            func.max(Row.processed_at),
+        )
+        .where(Row.session_id.in_(session_ids))
+        .group_by(Row.session_id)
+    )
+    return {r[0]: tuple(r[1:]) for r in (await session.execute(query)).all()}
+
+
+async def processed_frames(session: AsyncSession, session_id: int) -> list[tuple[int, str, int]]:
+    query = (
+        select(Row.episode_id, Row.camera, Row.frame)
+        .where(Row.session_id == session_id)
+        .order_by(Row.episode_id, Row.camera, Row.frame)
+    )
+    return [tuple(r) for r in (await session.execute(query)).all()]
+
+
+async def frame_latencies(session: AsyncSession, session_id: int) -> list[float | None]:
+    query = select(Row.latency_ms).where(Row.session_id == session_id)
+    return list((await session.execute(query)).scalars())

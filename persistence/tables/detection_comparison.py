@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String
+from sqlmodel import Field
+
+from persistence.tables.base import SQLModel
+
+
+class DetectionComparisonRow(SQLModel, table=True):
+    """The evaluation's verdict on one detection or one ground-truth box: TP (a matched pair), FP
+    (a detection matched to nothing) or FN (a box no detection matched)."""
+
+    __tablename__ = "detection_comparison"
+    __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("test_session.id", ondelete="CASCADE"), nullable=False)
+    )
+    episode_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
+    )
+    camera: str = Field(sa_column=Column(String(100), nullable=False))
+    frame: int
+    label: str = Field(sa_column=Column(String(100), nullable=False))
+    kind: str = Field(sa_column=Column(String(2), nullable=False))  # TP | FP | FN
+    iou: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    detection_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("detection_event.id", ondelete="CASCADE"))
+    )
+    annotation_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("object_annotation.id", ondelete="SET NULL"))
+    )
+    # Device time minus the frame's time, in ms, for detections that carried a device timestamp.
+    temporal_offset_ms: float | None = Field(default=None, sa_column=Column(Float))

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Text
+from sqlmodel import Field
+
+from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class ProjectRow(SQLModel, table=True):
+    """A validation project: linked episodes, the label names it validates, pass/fail criteria."""
+
+    __tablename__ = "project"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="ACTIVE", sa_column=Column(String(10), nullable=False))
+    owner_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    # Label names, not ids: linked episodes come from several datasets, each with its own label set.
+    labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # minPrecision, minRecall, minF1, minAp50, maxP95LatencyMs, iouThreshold (camelCase, optional).
+    criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field
+
+from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.tables.base import SQLModel
+
+
+class TestSessionRow(SQLModel, table=True):
+    """One run of a detector (MODEL) or one device's stream (EXTERNAL) over a project's episodes."""
+
+    __tablename__ = "test_session"
+    __table_args__ = (Index("ix_test_session_project", "project_id"),)
+    __test__ = False  # not a pytest class, despite the name
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("project.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    source: str = Field(sa_column=Column(String(10), nullable=False))  # MODEL | EXTERNAL
+    model: str | None = Field(default=None, sa_column=Column(String(500)))
+    # CREATED -> RUNNING -> EVALUATING -> COMPLETED (or STOPPED, evaluated on what it processed) | FAILED
+    status: str = Field(default="CREATED", sa_column=Column(String(12), nullable=False))
+    episode_ids: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    cameras: list | None = Field(default=None, sa_column=Column(JSONType))
+    iou_threshold: float = Field(default=0.5, sa_column=Column(Float, nullable=False))
+    tolerance_ms: float = Field(default=100.0, sa_column=Column(Float, nullable=False))
+    # Detector settings for MODEL sessions: confidence, iou, classMap, frameStride.
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # The project's criteria when the session was evaluated: a verdict stays what it was.
+    criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    frames_total: int = 0
+    job_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("job.id", ondelete="SET NULL"))
+    )
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    evaluated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set by the evaluation: metrics (overall, per label, intervals, latency), verdict and reasons.
+    metrics: dict | None = Field(default=None, sa_column=Column(JSONType))
+    passed: bool | None = Field(default=None, sa_column=Column(Boolean))
+    reasons: list | None = Field(default=None, sa_column=Column(JSONType))
+    partial: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
