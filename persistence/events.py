@@ -13,10 +13,8 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlparse
 
-from broadcaster import Broadcast
-from broadcaster._backends.redis import RedisBackend
+from persistence.event_backends import broadcast
 
 QUEUE_SIZE = 256
 _OVERFLOW = object()  # put in a dropped subscriber's emptied queue
@@ -26,45 +24,10 @@ class SlowSubscriber(Exception):
     """The subscriber fell a whole queue behind and was dropped; it may subscribe again."""
 
 
-class _RedisBackend(RedisBackend):
-    """Two fixes to broadcaster 0.3's Redis backend:
-    - it wakes its listener before the SUBSCRIBE is sent; with redis-py >= 5 the listener then
-      sees no subscription, stops, and never delivers a message;
-    - when Redis goes away its listener dies silently and subscribers wait forever; here the
-      failure reaches `next_published`, so the broadcaster's listener ends with it."""
-
-    _failure: BaseException | None = None
-
-    async def subscribe(self, channel: str) -> None:
-        await self._pubsub.subscribe(channel)
-        self._ready.set()
-
-    async def _pubsub_listener(self) -> None:
-        try:
-            await super()._pubsub_listener()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - handed on to next_published
-            self._failure = exc
-            self._queue.put_nowait(None)
-
-    async def next_published(self):
-        event = await self._queue.get()
-        if event is None:
-            raise ConnectionError(f"lost the connection to Redis: {self._failure}")
-        return event
-
-
-def _broadcast(url: str) -> Broadcast:
-    if urlparse(url).scheme in ("redis", "rediss"):
-        return Broadcast(backend=_RedisBackend(url))
-    return Broadcast(url)
-
-
 class EventHub:
     def __init__(self, url: str, queue_size: int = QUEUE_SIZE) -> None:
         self.url = url
-        self._broadcast = _broadcast(url)
+        self._broadcast = broadcast(url)
         self._queue_size = queue_size
         self._queues: dict[str, set[asyncio.Queue[dict]]] = {}
         self._pumps: dict[str, asyncio.Task] = {}
@@ -89,7 +52,7 @@ class EventHub:
             return
         with contextlib.suppress(Exception):
             await self._broadcast._backend.disconnect()
-        self._broadcast = _broadcast(self.url)
+        self._broadcast = broadcast(self.url)
         self._pumps.clear()
         self._ready.clear()
         await self.connect()  # raises while the backend is still down

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 import pytest
@@ -82,3 +83,18 @@ async def test_dead_backend_fails_fast():
     hub = EventHub("redis://127.0.0.1:1/0")
     with pytest.raises((ConnectionError, OSError, TimeoutError)):
         await hub.ping(timeout=2)
+
+
+async def test_concurrent_subscribes_and_publishes(hub):
+    """Subscriptions opened at once while others publish (a client starting several subscriptions
+    while a mutation runs). The Postgres backend shares one asyncpg connection, which refuses a
+    second operation while one is in flight."""
+    channels = [f"t.many.{n}" for n in range(8)]
+    async with contextlib.AsyncExitStack() as stack:
+        streams = await asyncio.gather(
+            *(stack.enter_async_context(hub.subscribe(c)) for c in channels),
+            *(hub.publish("t.noise", {"n": n}) for n in range(8)),
+        )
+        await asyncio.gather(*(hub.publish(c, {"channel": c}) for c in channels))
+        for channel, messages in zip(channels, streams[: len(channels)], strict=True):
+            assert await _take(messages, 1) == [{"channel": channel}]

@@ -1,4 +1,4 @@
-"""A Redis broadcaster that goes away and comes back: subscribers get a clean error, publishing
+"""A broadcaster backend that goes away and comes back: subscribers get a clean error, publishing
 fails loudly (callers log it and keep their commits), and the hub reconnects afterwards."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import shutil
 import socket
 import subprocess
 
+import asyncpg
 import pytest
 
 from persistence.events import EventHub
+from tests.conftest import PG_URL
 
 
 def _free_port() -> int:
@@ -88,4 +90,29 @@ async def test_subscribers_get_an_error_and_the_hub_recovers(private_redis):
                 except ConnectionError:
                     await asyncio.sleep(0.2)
     finally:
+        await hub.disconnect()
+
+
+async def test_postgres_listener_connection_lost_is_reported_and_recovered():
+    """PostgreSQL drops the LISTEN connection (restart, idle timeout, pg_terminate_backend):
+    subscribers get an error instead of waiting forever, and the next subscribe reconnects."""
+    url = PG_URL.replace("postgresql+asyncpg", "postgres")
+    hub = EventHub(url)
+    await hub.connect()
+    admin = await asyncpg.connect(url)
+    try:
+        async with hub.subscribe("pg.lost") as messages:
+            await hub.publish("pg.lost", {"n": 1})
+            async with asyncio.timeout(5):
+                assert (await anext(messages)) == {"n": 1}
+            pid = hub._broadcast._backend._conn.get_server_pid()
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            with pytest.raises(ConnectionError):
+                async with asyncio.timeout(10):
+                    await anext(messages)
+        async with asyncio.timeout(10), hub.subscribe("pg.lost") as again:
+            await hub.publish("pg.lost", {"n": 2})
+            assert (await anext(again)) == {"n": 2}
+    finally:
+        await admin.close()
         await hub.disconnect()
