@@ -234,12 +234,3 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         await comparisons_repo.replace_comparisons(session, session_id, result["comparisons"])
     await publish(rt, session_id, ended.status)
     return ended
-
-
-async def comparison_page(rt: Runtime, session_id: int, kind: str | None, after_id: int | None, limit: int):
-    async with rt.sessions() as session:
-        rows = await comparisons_repo.list_comparisons(
-            session, session_id, kind=kind, after_id=after_id, limit=limit
-        )
-        total = await comparisons_repo.count_comparisons(session, session_id, kind)
-    return rows, total

@@ -11,6 +11,7 @@ from domain import (
     annotation_progress,
     annotation_sessions,
     datasets,
+    detection_comparisons,
     episode_annotations,
     episode_edits,
     episodes,
@@ -67,3 +68,5 @@ class Loaders:
         self.test_session = DataLoader(partial(test_sessions.test_sessions_by_ids, rt))
         self.test_frame_totals = DataLoader(partial(test_sessions.frame_totals, rt))
         self.episode_edits = DataLoader(partial(episode_edits.edits_by_episodes, rt))
+        self.comparison_page = DataLoader(partial(detection_comparisons.comparison_pages, rt))
+        self.comparison_count = DataLoader(partial(detection_comparisons.comparison_counts, rt))

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
-from domain import session_evaluation
+from domain.detection_comparisons import PageRequest
 from graph.context import Info
-from graph.types.pagination import decode_cursor, encode_cursor, page_size
+from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
 from persistence.tables import DetectionComparisonRow
+
+if TYPE_CHECKING:
+    from graph.types.episode import Episode
+    from graph.types.object_annotation import ObjectAnnotation
 
 
 @strawberry.enum(
@@ -31,8 +36,7 @@ class DetectionComparison:
     temporal_offset_ms: float | None = strawberry.field(
         description="Device time minus the frame's time, ms, when the device sent a timestamp."
     )
-    annotation_id: relay.GlobalID | None = strawberry.field(description="The ground-truth box, if any.")
-    episode_id: relay.GlobalID = strawberry.field(description="The episode.")
+    row: strawberry.Private[DetectionComparisonRow]
 
     @classmethod
     def from_row(cls, row: DetectionComparisonRow) -> DetectionComparison:
@@ -44,31 +48,49 @@ class DetectionComparison:
             label=row.label,
             iou=row.iou,
             temporal_offset_ms=row.temporal_offset_ms,
-            annotation_id=relay.GlobalID("ObjectAnnotation", str(row.annotation_id))
-            if row.annotation_id
-            else None,
-            episode_id=relay.GlobalID("Episode", str(row.episode_id)),
+            row=row,
         )
 
+    @strawberry.field(description="The ground-truth box (TP and FN), if it still exists.")
+    async def annotation(
+        self, info: Info
+    ) -> Annotated[ObjectAnnotation, strawberry.lazy("graph.types.object_annotation")] | None:
+        from graph.types.object_annotation import ObjectAnnotation
 
-@strawberry.type(description="A page of comparisons.")
-class DetectionComparisonConnection:
-    nodes: list[DetectionComparison] = strawberry.field(description="This page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-    has_next_page: bool = strawberry.field(description="More follow.")
-    total_count: int = strawberry.field(description="All comparisons of this kind.")
+        if self.row.annotation_id is None:
+            return None
+        row = await info.context.loaders.box.load(self.row.annotation_id)
+        return ObjectAnnotation.from_row(row) if row else None
+
+    @strawberry.field(description="The episode.")
+    async def episode(self, info: Info) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:
+        from graph.types.episode import Episode
+
+        return Episode.from_row(await info.context.loaders.episode.load(self.row.episode_id))
+
+
+@strawberry.type(description="A page of a test session's comparisons.")
+class DetectionComparisonConnection(relay.Connection[DetectionComparison]):
+    session_id: strawberry.Private[int]
+    kind: strawberry.Private[str | None]
+
+    @strawberry.field(description="All comparisons of this kind.")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.loaders.comparison_count.load((self.session_id, self.kind))
 
 
 async def comparison_page(info: Info, session_id: int, kind, first, after) -> DetectionComparisonConnection:
-    rt = info.context.runtime
-    limit = page_size(first, rt.settings)
+    limit = page_size(first, info.context.runtime.settings)
     after_id = decode_cursor(after, "comparison")
     wanted = kind.value if kind is not None else None
-    rows, total = await session_evaluation.comparison_page(rt, session_id, wanted, after_id, limit + 1)
-    page = rows[:limit]
-    return DetectionComparisonConnection(
-        nodes=[DetectionComparison.from_row(r) for r in page],
-        end_cursor=encode_cursor("comparison", page[-1].id) if page else None,
-        has_next_page=len(rows) > limit,
-        total_count=total,
+    rows = await info.context.loaders.comparison_page.load(
+        PageRequest(session_id, wanted, after_id, limit + 1)
     )
+    edges, page_info = page_of(
+        rows,
+        limit,
+        lambda r: encode_cursor("comparison", r.id),
+        DetectionComparison.from_row,
+        after_given=after_id is not None,
+    )
+    return DetectionComparisonConnection(edges=edges, page_info=page_info, session_id=session_id, kind=wanted)

@@ -19,19 +19,36 @@ async def replace_comparisons(session: AsyncSession, session_id: int, values: Se
         await session.execute(insert(Row.__table__), rows[start : start + 5000])
 
 
-async def list_comparisons(
-    session: AsyncSession, session_id: int, *, kind: str | None, after_id: int | None, limit: int
-) -> list[Row]:
-    query = select(Row).where(Row.session_id == session_id).order_by(Row.id).limit(limit)
+async def list_comparison_pages(
+    session: AsyncSession, session_ids: Sequence[int], *, kind: str | None, after_id: int | None, limit: int
+) -> dict[int, list[Row]]:
+    """The first `limit` comparisons (by id, after `after_id`) of each session, in one statement."""
+    clauses = [Row.session_id.in_(session_ids)]
     if kind is not None:
-        query = query.where(Row.kind == kind)
+        clauses.append(Row.kind == kind)
     if after_id is not None:
-        query = query.where(Row.id > after_id)
-    return list((await session.execute(query)).scalars())
+        clauses.append(Row.id > after_id)
+    rank = func.row_number().over(partition_by=Row.session_id, order_by=Row.id).label("rank")
+    ranked = select(Row.id, rank).where(*clauses).subquery()
+    query = (
+        select(Row)
+        .join(ranked, ranked.c.id == Row.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(Row.session_id, ranked.c.rank)
+    )
+    pages: dict[int, list[Row]] = {s: [] for s in session_ids}
+    for row in (await session.execute(query)).scalars():
+        pages[row.session_id].append(row)
+    return pages
 
 
-async def count_comparisons(session: AsyncSession, session_id: int, kind: str | None) -> int:
-    query = select(func.count()).where(Row.session_id == session_id)
+async def count_comparisons(
+    session: AsyncSession, session_ids: Sequence[int], kind: str | None
+) -> dict[int, int]:
+    query = (
+        select(Row.session_id, func.count()).where(Row.session_id.in_(session_ids)).group_by(Row.session_id)
+    )
     if kind is not None:
         query = query.where(Row.kind == kind)
-    return (await session.execute(query)).scalar_one()
+    counts = dict((await session.execute(query)).all())
+    return {s: counts.get(s, 0) for s in session_ids}

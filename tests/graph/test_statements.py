@@ -10,6 +10,17 @@ NESTED = """query($first: Int) { datasets { edges { node { name
   episodes(first: $first) { totalCount edges { node { index length task { index description } } } } } } } }"""
 
 
+# Dataloaders batch per event-loop tick. When two loaders that run in parallel both lead to a third
+# (users of annotations and of sessions), the third's keys arrive in one tick or two depending on
+# which database answer comes back first, so a page may cost one statement more or less. An N+1
+# adds a statement per row (25 or more here), far beyond this margin.
+TICK_SPLITS = 2
+
+
+def assert_flat(*counts: int) -> None:
+    assert max(counts) - min(counts) <= TICK_SPLITS, counts
+
+
 async def count_statements(client, runtime, first: int) -> tuple[int, dict]:
     with StatementCounter(runtime.engine) as counter:
         body = await gql(client, NESTED, first=first)
@@ -27,7 +38,7 @@ async def test_statements_do_not_grow_with_page_size(client, runtime):
         assert len(edges) == 3
         assert all(len(e["node"]["episodes"]["edges"]) == first for e in edges)
         assert edges[2]["node"]["episodes"]["edges"][5]["node"]["task"]["description"] == "push"
-    assert counts[10] == counts[50] == counts[200], counts
+    assert_flat(*counts.values())
     # datasets, their count... one statement per loader batch: a handful, whatever the sizes.
     assert counts[200] <= 5, counts
 
@@ -83,7 +94,7 @@ async def test_annotation_fields_do_not_multiply_statements(client, runtime):
         assert len(episodes) == first and len(episodes[-1]["node"]["annotations"]) == 3
         assert episodes[-1]["node"]["consensus"]["anomalies"][0]["fromFrame"] == 1
         counts[first] = counter.count
-    assert counts[5] == counts[30], counts
+    assert_flat(*counts.values())
 
 
 BOXED = """query($first: Int) { datasets(first: 1) { edges { node { labels { name parent { name } }
@@ -105,14 +116,32 @@ async def test_box_fields_do_not_multiply_statements(client, runtime):
 
         from persistence.tables import EpisodeRow
 
-        episode_ids = list((await session.execute(select(EpisodeRow.id).order_by(EpisodeRow.index))).scalars())
-        await labels.ensure_labels(session, 1, [("vehicle", None, None), ("car", None, "vehicle"), ("person", None, None)])
+        episode_ids = list(
+            (await session.execute(select(EpisodeRow.id).order_by(EpisodeRow.index))).scalars()
+        )
+        await labels.ensure_labels(
+            session, 1, [("vehicle", None, None), ("car", None, "vehicle"), ("person", None, None)]
+        )
     person = viewer_of(await create_user(runtime, "p", Role.REVIEWER))
     for episode_id in episode_ids:
-        made = await object_annotations.create_boxes(runtime, person, [
-            BoxDraft(episode_id, "front", f, 1, 1, 5, 5, "car" if f % 3 == 1 else "person", track_id=f"t{f % 3}")
-            for f in range(9)
-        ])
+        made = await object_annotations.create_boxes(
+            runtime,
+            person,
+            [
+                BoxDraft(
+                    episode_id,
+                    "front",
+                    f,
+                    1,
+                    1,
+                    5,
+                    5,
+                    "car" if f % 3 == 1 else "person",
+                    track_id=f"t{f % 3}",
+                )
+                for f in range(9)
+            ],
+        )
         await object_annotations.review_boxes(runtime, person, [made[0].id], True, None)
     await gql(client, "{ viewer { name } }")
     counts = {}
@@ -124,9 +153,13 @@ async def test_box_fields_do_not_multiply_statements(client, runtime):
         episodes = node["episodes"]["edges"]
         assert len(episodes) == first and episodes[-1]["node"]["objects"]["totalCount"] == 9
         assert node["objectReview"] == {"total": 270, "validated": 30}
-        assert {t["trackId"]: len(t["boxes"]) for t in episodes[-1]["node"]["tracks"]} == {"t0": 3, "t1": 3, "t2": 3}
+        assert {t["trackId"]: len(t["boxes"]) for t in episodes[-1]["node"]["tracks"]} == {
+            "t0": 3,
+            "t1": 3,
+            "t2": 3,
+        }
         counts[first] = counter.count
-    assert counts[5] == counts[30], counts
+    assert_flat(*counts.values())
 
 
 ANALYSED = """query($first: Int) { datasets(first: 3) { edges { node {
@@ -148,18 +181,51 @@ async def test_analysis_fields_do_not_multiply_statements(client, runtime):
         rows = list((await session.execute(select(EpisodeRow.id, EpisodeRow.dataset_id))).all())
         for dataset_id in {d for _, d in rows}:
             job = await jobs_repo.create_job(
-                session, kind="ANALYSIS", status="COMPLETED", target=f"dataset:{dataset_id}:analysis:TRAJECTORY_METRICS",
-                version=1, dataset_id=dataset_id, parameters={},
+                session,
+                kind="ANALYSIS",
+                status="COMPLETED",
+                target=f"dataset:{dataset_id}:analysis:TRAJECTORY_METRICS",
+                version=1,
+                dataset_id=dataset_id,
+                parameters={},
             )
             mine = [e for e, d in rows if d == dataset_id]
-            values = {e: {"smoothness": 0.5, "efficiency": 0.9, "jitter": 0.1, "hesitation_count": 0,
-                          "correction_count": 1, "path_length": 2.0, "overall_score": 1 + e % 5,
-                          "flags": ["jittery"] if e % 2 else []} for e in mine}
+            values = {
+                e: {
+                    "smoothness": 0.5,
+                    "efficiency": 0.9,
+                    "jitter": 0.1,
+                    "hesitation_count": 0,
+                    "correction_count": 1,
+                    "path_length": 2.0,
+                    "overall_score": 1 + e % 5,
+                    "flags": ["jittery"] if e % 2 else [],
+                }
+                for e in mine
+            }
             await episode_analysis.insert_results(session, job.id, "TRAJECTORY_METRICS", values)
-            await episode_analysis.set_scores(session, {e: (1 + e % 5, v["flags"]) for e, v in values.items()})
-            await suggestion.replace_unverified(session, job.id, "ANOMALY_DETECTION", {
-                e: [dict(type="JITTER", severity="LOW", from_frame=1, to_frame=2, from_time=0.0, to_time=0.1,
-                         description="z 4 > 3")] for e in mine})
+            await episode_analysis.set_scores(
+                session, {e: (1 + e % 5, v["flags"]) for e, v in values.items()}
+            )
+            await suggestion.replace_unverified(
+                session,
+                job.id,
+                "ANOMALY_DETECTION",
+                {
+                    e: [
+                        dict(
+                            type="JITTER",
+                            severity="LOW",
+                            from_frame=1,
+                            to_frame=2,
+                            from_time=0.0,
+                            to_time=0.1,
+                            description="z 4 > 3",
+                        )
+                    ]
+                    for e in mine
+                },
+            )
             await episode_analysis.refresh_review_order(session, mine)
     await gql(client, "{ viewer { name } }")
     counts = {}
@@ -174,35 +240,53 @@ async def test_analysis_fields_do_not_multiply_statements(client, runtime):
         assert scores == sorted(scores) and all(e["node"]["flagged"] for e in episodes)
         assert all(e["node"]["metrics"]["smoothness"] == 0.5 and e["node"]["suggestions"] for e in episodes)
         counts[first] = counter.count
-    assert counts[5] == counts[30], counts
+    assert_flat(*counts.values())
 
 
 PROJECTS = """{ projects { totalCount edges { node { name owner { name } episodeCount episodes { index }
   testSessions { name framesProcessed project { name } episodes { index } job { status }
-    evaluation { overall { precision } } verdict { passed } } } } } }"""
+    evaluation { overall { precision } } verdict { passed }
+    comparisons(first: 3) { totalCount edges { node { frame annotation { camera } episode { index } } } } } } } } }"""
 
 
 async def seed_projects(runtime, count: int, start: int) -> None:
-    from domain import projects, test_sessions
+    """Projects with linked episodes and two evaluated-looking sessions each: one processed frame
+    and two comparisons (a TP on a real box, an FP)."""
+    from domain import labels, object_annotations, projects, test_sessions
+    from domain.boxes import BoxDraft
     from domain.projects import Criteria
     from domain.test_sessions import NewTestSession, TestSource
     from domain.users import Role, create_user, viewer_of
+    from persistence.repositories import detection_comparison as comparisons_repo
     from persistence.repositories import episode as episodes_repo
     from persistence.repositories import test_frame as frames_repo
 
     owner = viewer_of(await create_user(runtime, f"owner{start}", Role.REVIEWER))
-    async with runtime.sessions() as session:
+    async with runtime.sessions() as session, session.begin():
         episode_ids = [e.id for e in await episodes_repo.read_episodes_by_ids(session, list(range(1, 31)))]
+        await labels.ensure_labels(session, 1, [("a", None, None)])
     for i in range(start, start + count):
         row = await projects.create_project(runtime, owner, f"project {i}", None, ["a"], Criteria())
         await projects.link_episodes(runtime, owner, row.id, episode_ids[i : i + 5], "seed")
+        (box,) = await object_annotations.create_boxes(
+            runtime, owner, [BoxDraft(episode_ids[i], "front", 0, 1, 1, 5, 5, "a", track_id="t")]
+        )
         for s in range(2):
             made = await test_sessions.create_test_session(
                 runtime, owner, NewTestSession(project_id=row.id, name=f"s{s}", source=TestSource.EXTERNAL)
             )
+            common = {"episode_id": episode_ids[i], "camera": "front", "frame": 0, "label": "a"}
             async with runtime.sessions() as session, session.begin():
                 await frames_repo.record_frames(
                     session, made.id, [{"episode_id": episode_ids[i], "camera": "front", "frame": 0}]
+                )
+                await comparisons_repo.replace_comparisons(
+                    session,
+                    made.id,
+                    [
+                        {**common, "kind": "TP", "iou": 0.9, "annotation_id": box.id},
+                        {**common, "kind": "FP", "iou": 0.0, "annotation_id": None},
+                    ],
                 )
 
 
@@ -218,6 +302,12 @@ async def test_project_and_test_session_fields_do_not_multiply_statements(client
     assert "errors" not in small and "errors" not in body, body
     edges = body["data"]["projects"]["edges"]
     assert len(edges) == 8 and all(len(e["node"]["testSessions"]) == 2 for e in edges)
-    assert all(s["framesProcessed"] == 1 for e in edges for s in e["node"]["testSessions"])
+    sessions = [s for e in edges for s in e["node"]["testSessions"]]
+    assert all(s["framesProcessed"] == 1 for s in sessions)
+    assert all(s["comparisons"]["totalCount"] == 2 for s in sessions)
+    assert all(
+        [c["node"]["annotation"] for c in s["comparisons"]["edges"]] == [{"camera": "front"}, None]
+        for s in sessions
+    )
     assert edges[3]["node"]["episodeCount"] == 5 and edges[3]["node"]["owner"]["name"] == "owner2"
-    assert few.count == many.count, (few.count, many.count)
+    assert_flat(few.count, many.count)

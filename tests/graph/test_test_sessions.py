@@ -26,9 +26,9 @@ SESSION = """query($id: ID!) { node(id: $id) { ... on TestSession { status frame
               ap50Interval { low high } }
     perLabel { label metrics { truePositives falsePositives falseNegatives ap50 ap50To95 } }
     latency { count p50Ms p95Ms maxMs withinTolerance } }
-  tp: comparisons(kind: TP) { totalCount nodes { frame label iou temporalOffsetMs annotationId } }
-  fn: comparisons(kind: FN) { totalCount nodes { frame label annotationId } }
-  all: comparisons { totalCount } } } }"""
+  tp: comparisons(kind: TP) { totalCount edges { node { frame label iou temporalOffsetMs annotation { id } } } }
+  fn: comparisons(kind: FN) { totalCount edges { node { frame label annotation { id } episode { index } } } }
+  all: comparisons { totalCount edges { node { frame } } } } } }"""
 
 CRITERIA = {"minPrecision": 0.9, "maxP95LatencyMs": 60000}
 
@@ -152,14 +152,38 @@ async def test_an_external_session_is_evaluated_on_what_it_processed(client, set
     )
     assert done["verdict"] == {"passed": False, "reasons": ["precision 0.75 < 0.90"]}
     assert done["all"]["totalCount"] == 5 and done["tp"]["totalCount"] == 3
-    by_frame = {n["frame"]: n for n in done["tp"]["nodes"]}
+    by_frame = {e["node"]["frame"]: e["node"] for e in done["tp"]["edges"]}
     assert by_frame[3]["temporalOffsetMs"] == pytest.approx(1.0, abs=1e-6)
-    assert by_frame[0]["annotationId"] in (setup["gt"]["ped0"], setup["gt"]["veh0"])
-    assert done["fn"]["nodes"] == [{"frame": 1, "label": "pedestrian", "annotationId": setup["gt"]["ped1"]}]
+    assert by_frame[0]["annotation"]["id"] in (setup["gt"]["ped0"], setup["gt"]["veh0"])
+    assert [e["node"] for e in done["fn"]["edges"]] == [
+        {
+            "frame": 1,
+            "label": "pedestrian",
+            "annotation": {"id": setup["gt"]["ped1"]},
+            "episode": {"index": 0},
+        }
+    ]
+    everything = sorted(e["node"]["frame"] for e in done["all"]["edges"])
+    assert len(everything) == 5 and await _all_comparison_frames(client, session, page=2) == everything
     again = await gql(client, STOP, id=session)
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
     late = await gql(client, INGEST, s=session, e=[event(episode, 4)])
     assert late["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+async def _all_comparison_frames(client, session: str, page: int) -> list[int]:
+    """Walks the comparisons a page at a time, as a client would."""
+    query = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on TestSession {
+      comparisons(first: $first, after: $after) {
+        edges { node { frame } } pageInfo { hasNextPage endCursor } } } } }"""
+    frames, after = [], None
+    while True:
+        found = (await gql(client, query, id=session, first=page, after=after))["data"]["node"]["comparisons"]
+        assert len(found["edges"]) <= page
+        frames += [e["node"]["frame"] for e in found["edges"]]
+        if not found["pageInfo"]["hasNextPage"]:
+            return sorted(frames)
+        after = found["pageInfo"]["endCursor"]
 
 
 async def test_a_bad_event_names_its_field_and_the_batch_writes_nothing(client, setup):
