@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.runtime import Runtime
+from domain.watch import Watch
 from persistence.columns import utcnow
 from persistence.repositories import dashboard as repo
 from persistence.repositories import test_session as sessions_repo
@@ -13,6 +15,8 @@ from persistence.tables import TestSessionRow
 
 SERIES_DAYS = 30
 LAST_SESSIONS = 20
+# The counts are read once a second per process, however many dashboards are open.
+COUNTS_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,15 @@ async def counts(rt: Runtime) -> DashboardCounts:
         test_sessions=c["testSessions"],
         pass_rate=c["passedSessions"] / c["evaluatedSessions"] if c["evaluatedSessions"] else None,
     )
+
+
+def count_updates(rt: Runtime) -> AsyncIterator[DashboardCounts]:
+    """The counts at once, then whenever they change (checked once a second, shared by every
+    subscriber of this process)."""
+    watch = rt.watches.get("dashboard.counts")
+    if watch is None:
+        watch = rt.watches["dashboard.counts"] = Watch(lambda: counts(rt), COUNTS_INTERVAL)
+    return watch.updates()
 
 
 async def annotations_per_day(rt: Runtime, days: int = SERIES_DAYS) -> list[tuple[str, int, int]]:

@@ -32,6 +32,8 @@ class Runtime:
     # token hash -> (token id, expiry, viewer): a request needs no query for a token seen in the
     # last seconds. Revoking clears it here at once; other processes see it within the TTL.
     verified_tokens: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
+    # name -> domain.watch.Watch: one poll loop per process for values many subscribers follow.
+    watches: dict = field(default_factory=dict)
 
     _pool: ProcessPoolExecutor | None = field(default=None, init=False)
 

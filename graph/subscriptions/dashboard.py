@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -10,9 +10,6 @@ from graph.context import Info
 from graph.permissions import IsViewer
 from graph.types.dashboard import DashboardStats
 
-# Counts are read once a second and sent only when they changed: at most one update a second.
-INTERVAL = 1.0
-
 
 @strawberry.type
 class DashboardSubscriptions:
@@ -21,11 +18,6 @@ class DashboardSubscriptions:
         permission_classes=[IsViewer],
     )
     async def dashboard_updates(self, info: Info) -> AsyncGenerator[DashboardStats, None]:
-        rt = info.context.runtime
-        last = None
-        while True:
-            current = await dashboard.counts(rt)
-            if current != last:
+        async with contextlib.aclosing(dashboard.count_updates(info.context.runtime)) as updates:
+            async for current in updates:
                 yield DashboardStats.of(current)
-                last = current
-            await asyncio.sleep(INTERVAL)
