@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import DetectionComparisonRow
 
 Row = DetectionComparisonRow
@@ -23,23 +24,14 @@ async def list_comparison_pages(
     session: AsyncSession, session_ids: Sequence[int], *, kind: str | None, after_id: int | None, limit: int
 ) -> dict[int, list[Row]]:
     """The first `limit` comparisons (by id, after `after_id`) of each session, in one statement."""
-    clauses = [Row.session_id.in_(session_ids)]
+    clauses = []
     if kind is not None:
         clauses.append(Row.kind == kind)
     if after_id is not None:
         clauses.append(Row.id > after_id)
-    rank = func.row_number().over(partition_by=Row.session_id, order_by=Row.id).label("rank")
-    ranked = select(Row.id, rank).where(*clauses).subquery()
-    query = (
-        select(Row)
-        .join(ranked, ranked.c.id == Row.id)
-        .where(ranked.c.rank <= limit)
-        .order_by(Row.session_id, ranked.c.rank)
+    return await first_rows_per_group(
+        session, Row, Row.session_id, session_ids, clauses=clauses, order_by=(Row.id,), limit=limit
     )
-    pages: dict[int, list[Row]] = {s: [] for s in session_ids}
-    for row in (await session.execute(query)).scalars():
-        pages[row.session_id].append(row)
-    return pages
 
 
 async def count_comparisons(

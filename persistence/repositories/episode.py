@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import DatasetRow, EpisodeAnnotationRow, EpisodeRow
 
 
@@ -108,7 +109,7 @@ async def list_episode_pages(
 ) -> dict[int, list[EpisodeRow]]:
     """The first `limit` episodes of each dataset, by index or by a review order (`ORDER_KEYS`, then
     index), for many datasets in one statement. A cursor is the last (key, index) seen."""
-    clauses = [EpisodeRow.dataset_id.in_(dataset_ids), *filter.clauses()]
+    clauses = list(filter.clauses())
     key = ORDER_KEYS.get(order)
     sort = (EpisodeRow.index,) if key is None else (key, EpisodeRow.index)
     if after_index is not None:
@@ -116,18 +117,9 @@ async def list_episode_pages(
             clauses.append(EpisodeRow.index > after_index)
         else:
             clauses.append(or_(key > after_key, and_(key == after_key, EpisodeRow.index > after_index)))
-    rank = func.row_number().over(partition_by=EpisodeRow.dataset_id, order_by=sort).label("rank")
-    ranked = select(EpisodeRow.id, rank).where(*clauses).subquery()
-    query = (
-        select(EpisodeRow)
-        .join(ranked, ranked.c.id == EpisodeRow.id)
-        .where(ranked.c.rank <= limit)
-        .order_by(EpisodeRow.dataset_id, ranked.c.rank)
+    return await first_rows_per_group(
+        session, EpisodeRow, EpisodeRow.dataset_id, dataset_ids, clauses=clauses, order_by=sort, limit=limit
     )
-    pages: dict[int, list[EpisodeRow]] = {d: [] for d in dataset_ids}
-    for row in (await session.execute(query)).scalars():
-        pages[row.dataset_id].append(row)
-    return pages
 
 
 async def count_episodes(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import EpisodeRow, ObjectAnnotationRow
 
 Row = ObjectAnnotationRow
@@ -59,25 +60,12 @@ async def list_box_pages(
     limit: int,
 ) -> dict[int, list[Row]]:
     """The first `limit` boxes (by frame, then id) of each episode, for many episodes in one statement."""
-    clauses = [Row.episode_id.in_(episode_ids), *filter.clauses()]
+    clauses = list(filter.clauses())
     if after is not None:
         clauses.append(tuple_(Row.frame, Row.id) > tuple_(*after))
-    if len(episode_ids) == 1:
-        # One episode (the common case): a plain LIMIT lets the index answer it directly.
-        query = select(Row).where(*clauses).order_by(Row.frame, Row.id).limit(limit)
-    else:
-        rank = func.row_number().over(partition_by=Row.episode_id, order_by=(Row.frame, Row.id)).label("rank")
-        ranked = select(Row.id, rank).where(*clauses).subquery()
-        query = (
-            select(Row)
-            .join(ranked, ranked.c.id == Row.id)
-            .where(ranked.c.rank <= limit)
-            .order_by(Row.episode_id, Row.frame, Row.id)
-        )
-    pages: dict[int, list[Row]] = {e: [] for e in episode_ids}
-    for row in (await session.execute(query)).scalars():
-        pages[row.episode_id].append(row)
-    return pages
+    return await first_rows_per_group(
+        session, Row, Row.episode_id, episode_ids, clauses=clauses, order_by=(Row.frame, Row.id), limit=limit
+    )
 
 
 async def count_boxes(
