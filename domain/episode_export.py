@@ -1,6 +1,7 @@
 """`exportEpisodes`: write edited copies of episodes as a new HDF5 dataset folder, as a job.
 
-Every request is checked before the job starts (episodes exist and are HDF5, edits valid for each).
+Every request is checked before the job starts (episodes exist, edits valid for each). A video episode
+is written as `timestamp` (its frames' times) and `observation.images.video`.
 The job writes `info.json`, `episodes/episode_NNNNNN.hdf5` (domain.edits.write_edited_episode: frames
 in chunks, temporary name then rename) and `annotations.json` (annograph JSON: the episodes' boxes and
 episode annotations with frames renumbered and boxes moved by the crop, resize and rotation; boxes that
@@ -31,7 +32,6 @@ from domain.formats.model import AnnotationSet, BoxEntry, ExportFormat, ImageEnt
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
-from persistence.episode_files import is_video_file
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
@@ -87,11 +87,6 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
                 f"{where}.index: episode {choice.index} is chosen twice", field=f"{where}.index"
             )
         seen.add(choice.index)
-        if is_video_file(episode.file):
-            raise BadUserInput(
-                f"{where}.index: episode {choice.index} is a video; only HDF5 episodes export with edits",
-                field=f"{where}.index",
-            )
         data = choice.edits
         if data is None and choice.use_saved:
             if episode.id not in saved:

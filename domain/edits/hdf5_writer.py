@@ -1,4 +1,6 @@
-"""Write an edited copy of an HDF5 episode (DESIGN.md layout) for training.
+"""Write an edited copy of an episode as HDF5 (DESIGN.md layout) for training; the source is an HDF5
+episode or a video episode (domain/edits/sources.py), which becomes `timestamp` and
+`observation.images.video`.
 
 Blocking (h5py, Pillow): run it in a worker thread or process. Arguments and result are plain,
 picklable values; a `progress` callback must be picklable too when it crosses a process, and raising
@@ -29,18 +31,9 @@ import numpy as np
 
 from domain.edits.frames import kept_frames
 from domain.edits.images import apply_camera_edit, output_size
+from domain.edits.sources import IMAGE_PREFIX, SOURCE_FRAMES, EpisodeSource, open_source
 from domain.edits.spec import CameraEdit, EpisodeEdits, EpisodeShape, validate_edits
 
-IMAGE_PREFIX = "observation.images."
-TRAJECTORY_DATASETS = (
-    "timestamp",
-    "action",
-    "observation.state",
-    "observation.velocity",
-    "observation.ee_pose",
-    "observation.gripper",
-)
-SOURCE_FRAMES = "annograph.source_frames"
 RESERVED_ATTRS = ("annograph.edits", "annograph.source", SOURCE_FRAMES)
 GZIP_LEVEL = 4
 
@@ -83,7 +76,7 @@ def write_edited_episode(
     # A unique name, so two exports of the same target never write into one partial file.
     partial = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial"
     try:
-        with h5py.File(source, "r") as src, h5py.File(partial, "w-") as out:
+        with open_source(source) as src, h5py.File(partial, "w-") as out:
             frames, cameras = _write(src, out, source, edits, chunk_frames, progress, attrs or {}, threads)
         _fsync(partial)
         os.replace(partial, target)
@@ -95,7 +88,7 @@ def write_edited_episode(
 
 
 def _write(
-    src: h5py.File,
+    src: EpisodeSource,
     out: h5py.File,
     source: Path,
     edits: EpisodeEdits,
@@ -104,21 +97,17 @@ def _write(
     attrs: dict[str, Any],
     threads: int,
 ) -> tuple[int, dict[str, tuple[int, int]]]:
-    length, per_frame, cameras = _layout(src, source)
+    length, per_frame, cameras = src.layout.length, src.layout.per_frame, src.layout.cameras
     edits = validate_edits(edits, EpisodeShape(length, {c: size for c, size in cameras.items()}))
     kept = kept_frames(edits, length)
     total = len(kept)
     camera_edits: dict[str, CameraEdit] = {}
     written: dict[str, tuple[int, int]] = {}
 
-    for name, value in src.attrs.items():
-        out.attrs[name] = value
-    for name in src:
-        if name not in per_frame and name != SOURCE_FRAMES:
-            src.copy(src[name], out, name=name)
+    src.copy_rest(out)
     for name in per_frame:
-        ds = src[name]
         camera = name[len(IMAGE_PREFIX) :] if name.startswith(IMAGE_PREFIX) else None
+        kept_as = src.storage(name)
         if camera is not None:
             edit = camera_edits[name] = edits.cameras.get(camera, CameraEdit())
             height, width = written[camera] = output_size(edit, cameras[camera])
@@ -132,17 +121,17 @@ def _write(
             )
         else:
             # Small arrays keep the source's storage; chunks may not exceed the (shorter) new shape.
-            chunks = None if ds.chunks is None else (min(ds.chunks[0], total), *ds.chunks[1:])
+            chunks = None if kept_as.chunks is None else (min(kept_as.chunks[0], total), *kept_as.chunks[1:])
             created = out.create_dataset(
                 name,
-                shape=(total, *ds.shape[1:]),
-                dtype=ds.dtype,
+                shape=(total, *kept_as.tail),
+                dtype=kept_as.dtype,
                 chunks=chunks,
-                compression=ds.compression,
-                compression_opts=ds.compression_opts,
-                shuffle=ds.shuffle,
+                compression=kept_as.compression,
+                compression_opts=kept_as.compression_opts,
+                shuffle=kept_as.shuffle,
             )
-        for key, value in ds.attrs.items():
+        for key, value in kept_as.attrs.items():
             created.attrs[key] = value
     out.create_dataset(SOURCE_FRAMES, data=kept)
 
@@ -156,7 +145,7 @@ def _write(
             indices = kept[start : start + chunk_frames]
             encoding: dict[str, list[Future[bytes]]] = {}
             for name in per_frame:
-                block = _read(src[name], indices)
+                block = src.read(name, indices)
                 if name in camera_edits:
                     encoding[name] = [pool.submit(_encode, frame, camera_edits[name]) for frame in block]
                 else:
@@ -197,56 +186,6 @@ def _store(
             dsid.write_direct_chunk((start + i, 0, 0, 0), future.result())
     if progress is not None:
         progress(start + count, total)
-
-
-def _layout(src: h5py.File, source: Path) -> tuple[int, list[str], dict[str, tuple[int, int]]]:
-    """The frame count, the names of the per-frame datasets, and camera -> (height, width)."""
-    lengths = {n: src[n].shape[0] for n in TRAJECTORY_DATASETS if _is_dataset(src, n) and src[n].ndim}
-    cameras: dict[str, tuple[int, int]] = {}
-    images: list[str] = []
-    for name in src:
-        if name.startswith(IMAGE_PREFIX) and _is_dataset(src, name):
-            ds = src[name]
-            if ds.ndim != 4 or ds.shape[3] != 3 or ds.dtype != np.uint8:
-                raise ValueError(f"{source}: {name} must be N x H x W x 3 uint8, found {ds.shape} {ds.dtype}")
-            cameras[name[len(IMAGE_PREFIX) :]] = (int(ds.shape[1]), int(ds.shape[2]))
-            images.append(name)
-    if not lengths and not images:
-        raise ValueError(f"{source}: holds no timestamp, state or camera dataset")
-    # The same choice of frame count as persistence.episode_files.scan_episode.
-    length = lengths.get("timestamp") or lengths.get("observation.state")
-    if length is None:
-        length = max([*lengths.values(), *(src[n].shape[0] for n in images)])
-    for name in [*lengths, *images]:
-        if src[name].shape[0] != length:
-            raise ValueError(
-                f"{source}: {name} has {src[name].shape[0]} frames where the episode has {length}; "
-                "frames cannot be kept consistently"
-            )
-    # Other observation.* datasets along the frame axis (efforts, depth, ...) are sliced too.
-    extra = [
-        name
-        for name in src
-        if name.startswith("observation.")
-        and name not in lengths
-        and name not in images
-        and _is_dataset(src, name)
-        and src[name].ndim
-        and src[name].shape[0] == length
-    ]
-    return int(length), [*lengths, *extra, *images], cameras
-
-
-def _is_dataset(src: h5py.File, name: str) -> bool:
-    return name in src and isinstance(src[name], h5py.Dataset)
-
-
-def _read(ds: h5py.Dataset, indices: np.ndarray) -> np.ndarray:
-    """ds[indices] for sorted indices, read as contiguous runs (one slice per run of neighbours)."""
-    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
-    runs = np.split(indices, breaks)
-    blocks = [ds[int(run[0]) : int(run[-1]) + 1] for run in runs]
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 def _fsync(path: Path) -> None:

@@ -9,7 +9,8 @@ JSON (`EpisodeEdits.to_json`, what the database stores and the graph receives), 
                            "brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "rotate": 0}}}
 
 Ranges and trim are inclusive. `to_json` always writes every key (`trim`, `crop` and `resize` as null
-when absent); `from_json` accepts any subset, and `trim` also as a two-item list `[from, to]`.
+when absent); `from_json` accepts any subset, and `trim` also as a two-item list `[from, to]`. A trim
+may leave out either end (`from` 0, `to` the last frame); `validate_edits` fills it in.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class EpisodeEdits:
         return cls(
             removed_frames=tuple(_int(v, f"{field}.removedFrames[{i}]") for i, v in enumerate(frames)),
             removed_ranges=tuple(_pair(v, f"{field}.removedRanges[{i}]") for i, v in enumerate(ranges)),
-            trim=None if data.get("trim") is None else _pair(data["trim"], f"{field}.trim"),
+            trim=None if data.get("trim") is None else _pair(data["trim"], f"{field}.trim", open_ends=True),
             cameras={
                 str(name): _camera_from_json(value, f"{field}.cameras.{name}")
                 for name, value in cameras.items()
@@ -151,8 +152,10 @@ def validate_edits(edits: EpisodeEdits, shape: EpisodeShape, field: str = "edits
         _check_frame(frame, length, f"{field}.removedFrames[{i}]")
     for i, pair in enumerate(edits.removed_ranges):
         _check_range(pair, length, f"{field}.removedRanges[{i}]")
-    if edits.trim is not None:
-        _check_range(edits.trim, length, f"{field}.trim")
+    trim = edits.trim
+    if trim is not None:
+        trim = (0 if trim[0] is None else trim[0], length - 1 if trim[1] is None else trim[1])
+        _check_range(trim, length, f"{field}.trim")
     for name, edit in edits.cameras.items():
         path = f"{field}.cameras.{name}"
         if name not in shape.cameras:
@@ -162,7 +165,7 @@ def validate_edits(edits: EpisodeEdits, shape: EpisodeShape, field: str = "edits
     normal = EpisodeEdits(
         removed_frames=tuple(sorted(set(edits.removed_frames))),
         removed_ranges=tuple(sorted({(a, b) for a, b in edits.removed_ranges})),
-        trim=None if edits.trim is None else (edits.trim[0], edits.trim[1]),
+        trim=None if trim is None else (trim[0], trim[1]),
         cameras={name: _normal_camera(edit) for name, edit in edits.cameras.items()},
     )
     if len(kept_frames(normal, length)) == 0:
@@ -309,10 +312,13 @@ def _object(value: Any, path: str, keys: set[str]) -> dict:
     return value
 
 
-def _pair(value: Any, path: str) -> tuple[int, int]:
+def _pair(value: Any, path: str, *, open_ends: bool = False) -> tuple[int, int]:
+    """Two frame numbers; with `open_ends` either may be None (a trim's default ends)."""
     if isinstance(value, dict):
         value = _object(value, path, {"from", "to"})
         value = [value.get("from"), value.get("to")]
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise BadUserInput(f"{path} must be {{from, to}} or [from, to]", field=path)
-    return (_int(value[0], path), _int(value[1], path))
+    if open_ends and value[0] is None and value[1] is None:
+        raise BadUserInput(f"{path} needs from, to or both", field=path)
+    return tuple(None if open_ends and v is None else _int(v, path) for v in value)

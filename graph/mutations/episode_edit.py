@@ -42,8 +42,12 @@ class EpisodeEditsInput:
     removed_ranges: list[list[int]] = strawberry.field(
         default_factory=list, description="Inclusive [first, last] ranges to leave out."
     )
-    trim_from: int | None = strawberry.field(default=None, description="First frame to keep.")
-    trim_to: int | None = strawberry.field(default=None, description="Last frame to keep.")
+    trim_from: int | None = strawberry.field(
+        default=None, description="First frame to keep (default 0 when only trimTo is given)."
+    )
+    trim_to: int | None = strawberry.field(
+        default=None, description="Last frame to keep (default the last frame when only trimFrom is given)."
+    )
     cameras: list[CameraEditInput] = strawberry.field(
         default_factory=list, description="Per-camera transforms."
     )

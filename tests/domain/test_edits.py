@@ -89,6 +89,16 @@ def test_from_json_accepts_a_subset_and_trim_as_a_list() -> None:
     assert isinstance(edits.cameras["front"].brightness, float)
 
 
+def test_a_trim_may_leave_out_either_end() -> None:
+    only_to = validate_edits(EpisodeEdits.from_json({"trim": {"to": 9}}), SHAPE)
+    only_from = validate_edits(EpisodeEdits.from_json({"trim": {"from": 40}}), SHAPE)
+    assert only_to.trim == (0, 9) and kept_frames(only_to, 50).tolist() == list(range(10))
+    assert only_from.trim == (40, 49) and only_from.to_json()["trim"] == {"from": 40, "to": 49}
+    with pytest.raises(BadUserInput) as neither:
+        EpisodeEdits.from_json({"trim": {}})
+    assert neither.value.field == "edits.trim"
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

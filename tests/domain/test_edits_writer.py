@@ -20,6 +20,7 @@ from domain.edits import (
     kept_frames,
     write_edited_episode,
 )
+from domain.edits.sources import Hdf5Source
 from domain.errors import BadUserInput
 from tests.factories import write_episode
 
@@ -140,14 +141,14 @@ def test_datasets_the_source_lacks_stay_absent_and_others_are_copied(tmp_path: P
 def test_reads_never_exceed_a_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = make_source(tmp_path)
     sizes: list[int] = []
-    read = writer._read
+    read = Hdf5Source.read
 
-    def counted(ds: h5py.Dataset, indices: np.ndarray) -> np.ndarray:
-        block = read(ds, indices)
+    def counted(self: Hdf5Source, name: str, indices: np.ndarray) -> np.ndarray:
+        block = read(self, name, indices)
         sizes.append(len(block))
         return block
 
-    monkeypatch.setattr(writer, "_read", counted)
+    monkeypatch.setattr(Hdf5Source, "read", counted)
     write_edited_episode(
         source, tmp_path / "out.hdf5", EpisodeEdits(removed_ranges=((3, 30),)), chunk_frames=5
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import zipfile
 
+import av
+import h5py
 import numpy as np
 from PIL import Image
 
@@ -12,7 +16,7 @@ from tests.conftest import gql
 from tests.graph.model_setup import IMGSZ
 from tests.graph.test_annotation_transfer import export
 from tests.graph.test_detection import DETECT, finished
-from tests.persistence.test_video_files import identify, write_video
+from tests.persistence.test_video_files import HEIGHT, WIDTH, identify, write_video
 
 UPLOAD = """mutation($file: Upload!, $name: String!, $p: ID) { uploadVideo(file: $file, name: $name, projectId: $p) {
   id index length duration cameras dataset { id name format episodeCount frameCount }
@@ -93,3 +97,60 @@ async def test_what_is_not_a_whole_video_is_refused_and_leaves_nothing(client, r
     assert datasets["data"]["datasets"]["totalCount"] == 0
     folder = runtime.settings.var_dir / "videos"
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+async def test_a_video_episode_exports_as_an_edited_hdf5_episode(client, runtime, tmp_path):
+    from domain.edits import CameraEdit, apply_camera_edit, transform_box
+    from tests.graph.test_episode_edits import EXPORT
+    from tests.graph.test_episode_edits import finished as exported
+    from tests.persistence.test_video_files import sequential_decode
+
+    source = write_video(tmp_path / "made.mp4", "libx264", 60)
+    body = await upload(client, "run.mp4", source.read_bytes())
+    episode = body["data"]["uploadVideo"]
+    dataset = episode["dataset"]["id"]
+    await gql(client, "mutation($d: ID!) { createLabel(input: {datasetId: $d, name: \"person\"}) { id } }", d=dataset)
+    boxes = await gql(client, """mutation($e: ID!) { createObjectAnnotations(input: [
+      {episodeId: $e, camera: "video", frame: 5, label: "person", box: {x: 2, y: 3, width: 10, height: 12}},
+      {episodeId: $e, camera: "video", frame: 3, label: "person", box: {x: 2, y: 3, width: 10, height: 12}}])
+      { id } }""", e=episode["id"])
+    assert "errors" not in boxes, boxes
+    edits = {"removedFrames": [3], "trimTo": 39,
+             "cameras": [{"camera": "video", "rotate": 90, "brightness": 1.3}]}
+    camera = CameraEdit(rotate=90, brightness=1.3)
+    kept = [f for f in range(40) if f != 3]
+
+    started = await gql(client, EXPORT, input={"datasetId": dataset, "name": "from-video",
+                                               "episodes": [{"index": 0, "edits": edits}]})
+    assert "errors" not in started, started
+    job = await exported(client, runtime, started["data"]["exportEpisodes"]["id"])
+    assert job["status"] == "COMPLETED", job
+    assert job["summary"]["frames"] == len(kept) and job["summary"]["dropped"] == {"on removed frames": 1}
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(job["artifactUrl"])).content))
+    decoded = sequential_decode(source)
+    with av.open(str(source)) as container:
+        times = [f.time for f in container.decode(video=0)]
+    with h5py.File(io.BytesIO(archive.read("from-video/episodes/episode_000000.hdf5"))) as got:
+        assert sorted(got) == ["annograph.source_frames", "observation.images.video", "timestamp"]
+        np.testing.assert_allclose(got["timestamp"][:], [times[f] for f in kept])
+        images = got["observation.images.video"]
+        assert images.shape == (len(kept), WIDTH, HEIGHT, 3)  # turned a quarter
+        for new, old in ((0, 0), (3, 4), (38, 39)):
+            np.testing.assert_array_equal(images[new], apply_camera_edit(decoded[old], camera))
+    carried = json.loads(archive.read("from-video/annotations.json"))
+    (box,) = carried["boxes"]
+    moved = transform_box(2, 3, 10, 12, camera, (HEIGHT, WIDTH))
+    assert (box["x"], box["y"], box["width"], box["height"]) == tuple(moved)
+    assert box["fileName"].endswith("_video_000004.jpg")  # frame 5 is the 5th kept frame
+
+    registered = await gql(client, EXPORT, input={"datasetId": dataset, "name": "from-video-set", "output": "DATASET",
+                                                  "episodes": [{"index": 0, "edits": edits}]})
+    job = await exported(client, runtime, registered["data"]["exportEpisodes"]["id"])
+    assert job["status"] == "COMPLETED", job
+    new = await gql(client, """query($id: ID!) { node(id: $id) { ... on Dataset { format
+      episode(index: 0) { length cameras objects { edges { node { frame camera } } } } } } }""",
+                    id=base64.b64encode(f"Dataset:{job['summary']['datasetId']}".encode()).decode())
+    node = new["data"]["node"]
+    assert node["format"] == "HDF5" and node["episode"]["length"] == len(kept)
+    assert node["episode"]["cameras"] == ["video"]
+    assert [e["node"] for e in node["episode"]["objects"]["edges"]] == [{"frame": 4, "camera": "video"}]
