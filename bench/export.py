@@ -37,18 +37,11 @@ from domain.edits import (
     kept_frames,
     write_edited_episode,
 )
+from persistence.episode_files import TRAJECTORY_DATASETS
 from tests.factories import write_episode
 
 CAMERAS = ("front", "wrist")
 SIZE = (240, 320)
-TRAJECTORY = (
-    "timestamp",
-    "action",
-    "observation.state",
-    "observation.velocity",
-    "observation.ee_pose",
-    "observation.gripper",
-)
 
 
 def edits_for(frames: int) -> EpisodeEdits:
@@ -116,7 +109,7 @@ def loop(source: Path, target: Path, edits: EpisodeEdits) -> None:
     """The plain loop: one frame read, transformed and written at a time."""
     with h5py.File(source, "r") as src, h5py.File(target, "w") as out:
         kept = kept_frames(edits, len(src["timestamp"]))
-        for name in TRAJECTORY:
+        for name in TRAJECTORY_DATASETS:
             out[name] = src[name][:][kept]
         for camera, edit in edits.cameras.items():
             frames = src[f"observation.images.{camera}"]

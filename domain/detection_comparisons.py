@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
+from domain.batched_pages import read_pages
 from domain.runtime import Runtime
 from persistence.repositories import detection_comparison as comparisons_repo
 from persistence.tables import DetectionComparisonRow
 
 
-class PageRequest(NamedTuple):
+@dataclass(frozen=True)
+class PageRequest:
     session_id: int
     kind: str | None
     after_id: int | None
@@ -22,19 +24,12 @@ class PageRequest(NamedTuple):
 async def comparison_pages(
     rt: Runtime, requests: Sequence[PageRequest]
 ) -> list[list[DetectionComparisonRow]]:
-    """One statement per distinct (kind, cursor, size), not per session."""
-    groups: dict[tuple, set[int]] = defaultdict(set)
-    for r in requests:
-        groups[(r.kind, r.after_id, r.limit)].add(r.session_id)
-    found: dict[tuple, list[DetectionComparisonRow]] = {}
-    async with rt.sessions() as session:
-        for (kind, after_id, limit), session_ids in groups.items():
-            pages = await comparisons_repo.list_comparison_pages(
-                session, sorted(session_ids), kind=kind, after_id=after_id, limit=limit
-            )
-            for session_id, rows in pages.items():
-                found[(session_id, kind, after_id, limit)] = rows
-    return [found[tuple(r)] for r in requests]
+    async def read(session, session_ids: list[int], r: PageRequest) -> dict:
+        return await comparisons_repo.list_comparison_pages(
+            session, session_ids, kind=r.kind, after_id=r.after_id, limit=r.limit
+        )
+
+    return await read_pages(rt, requests, "session_id", read)
 
 
 async def comparison_counts(rt: Runtime, keys: Sequence[tuple[int, str | None]]) -> list[int]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain import frames as frames_
+from domain.batched_pages import read_pages
 from domain.errors import BadUserInput, NotFound
 from domain.runtime import Runtime
 from domain.trajectories import Trajectory, build_trajectory, frame_range
@@ -33,25 +34,19 @@ class PageRequest:
 
 async def episode_pages(rt: Runtime, requests: Sequence[PageRequest]) -> list[list[EpisodeRow]]:
     """Pages for many datasets: one statement per distinct (filter, cursor, size), not per dataset."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for r in requests:
-        groups[(r.filter, r.after_index, r.limit, r.order, r.after_key)].append(r.dataset_id)
-    found: dict[tuple, list[EpisodeRow]] = {}
-    async with rt.sessions() as session:
-        for key, dataset_ids in groups.items():
-            filter, after, limit, order, after_key = key
-            pages = await episodes_repo.list_episode_pages(
-                session,
-                sorted(set(dataset_ids)),
-                filter=filter,
-                after_index=after,
-                limit=limit,
-                order=order,
-                after_key=after_key,
-            )
-            for dataset_id, rows in pages.items():
-                found[(dataset_id, *key)] = rows
-    return [found[(r.dataset_id, r.filter, r.after_index, r.limit, r.order, r.after_key)] for r in requests]
+
+    async def read(session, dataset_ids: list[int], r: PageRequest) -> dict:
+        return await episodes_repo.list_episode_pages(
+            session,
+            dataset_ids,
+            filter=r.filter,
+            after_index=r.after_index,
+            limit=r.limit,
+            order=r.order,
+            after_key=r.after_key,
+        )
+
+    return await read_pages(rt, requests, "dataset_id", read)
 
 
 async def episode_counts(rt: Runtime, keys: Sequence[tuple[int, EpisodeFilter]]) -> list[int]:

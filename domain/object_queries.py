@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.batched_pages import read_pages
 from domain.runtime import Runtime
 from persistence.repositories import object_annotation as repo
 from persistence.repositories.object_annotation import ObjectFilter
@@ -46,18 +47,10 @@ class ReviewCounts:
 
 
 async def box_pages(rt: Runtime, requests: Sequence[BoxPageRequest]) -> list[list[ObjectAnnotationRow]]:
-    groups: dict[tuple, set[int]] = defaultdict(set)
-    for r in requests:
-        groups[(r.filter, r.after, r.limit)].add(r.episode_id)
-    found: dict[tuple, list[ObjectAnnotationRow]] = {}
-    async with rt.sessions() as session:
-        for (filter, after, limit), episode_ids in groups.items():
-            pages = await repo.list_box_pages(
-                session, sorted(episode_ids), filter=filter, after=after, limit=limit
-            )
-            for episode_id, rows in pages.items():
-                found[(episode_id, filter, after, limit)] = rows
-    return [found[(r.episode_id, r.filter, r.after, r.limit)] for r in requests]
+    async def read(session, episode_ids: list[int], r: BoxPageRequest) -> dict:
+        return await repo.list_box_pages(session, episode_ids, filter=r.filter, after=r.after, limit=r.limit)
+
+    return await read_pages(rt, requests, "episode_id", read)
 
 
 async def box_counts(rt: Runtime, keys: Sequence[tuple[int, ObjectFilter]]) -> list[int]:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import BadUserInput, Conflict, Forbidden, NotFound, check_text
+from domain.evaluation.verdict import Criteria as VerdictCriteria
 from domain.runtime import Runtime
 from domain.users import Role, Viewer
 from persistence.repositories import episode as episodes_repo
@@ -26,14 +27,10 @@ class ProjectStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class Criteria:
-    """What a test session must reach to pass; a criterion left out is not checked."""
+class Criteria(VerdictCriteria):
+    """What a test session must reach to pass (the bounds `judge` checks; a criterion left out is not
+    checked) and the IoU a detection needs to match a box."""
 
-    min_precision: float | None = None
-    min_recall: float | None = None
-    min_f1: float | None = None
-    min_ap50: float | None = None
-    max_p95_latency_ms: float | None = None
     iou_threshold: float = 0.5
 
     def to_json(self) -> dict:

@@ -16,7 +16,6 @@ from domain.evaluation import Detections, GroundTruth, evaluate
 from domain.evaluation.latency import latency_stats
 from domain.evaluation.matching import Kind, comparisons, optimal_matches
 from domain.evaluation.pairs import candidate_pairs, group_rows
-from domain.evaluation.verdict import Criteria as VerdictCriteria
 from domain.evaluation.verdict import judge
 from domain.projects import Criteria
 from domain.runtime import Runtime
@@ -111,17 +110,7 @@ def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms,
         "perLabel": [{"label": names[i], **_metrics_json(m)} for i, m in sorted(found.per_label.items())],
         "latency": _latency_json(latency),
     }
-    verdict = judge(
-        VerdictCriteria(
-            min_precision=criteria.min_precision,
-            min_recall=criteria.min_recall,
-            min_f1=criteria.min_f1,
-            min_ap50=criteria.min_ap50,
-            max_p95_latency_ms=criteria.max_p95_latency_ms,
-        ),
-        found.overall,
-        latency,
-    )
+    verdict = judge(criteria, found.overall, latency)
     c = found.comparisons
     records = []
     for kind, g, d, iou, image in zip(

@@ -292,6 +292,11 @@ class VideoFileCache:
         with self._reader(path) as reader:
             return reader.length
 
+    def frame_times(self, path: Path | str) -> np.ndarray:
+        """Seconds of each frame in presentation order, from the index the cache already holds."""
+        with self._reader(path) as reader:
+            return reader.index.seconds()
+
     def read_frame(self, path: Path | str, index: int) -> np.ndarray:
         """Frame `index` (presentation order) as H x W x 3 uint8 RGB; IndexError when out of range."""
         with self._reader(path) as reader:

@@ -68,6 +68,10 @@ class Index:
     time_base: Fraction
     packets: int  # every packet with data, discarded ones included (what a header's count covers)
 
+    def seconds(self) -> np.ndarray:
+        """Each frame's time in seconds, in presentation order (as stored: usually from 0)."""
+        return self.pts.astype(np.float64) * float(self.time_base)
+
     def keyframe_before(self, pts: int) -> int:
         """The pts of the last keyframe at or before `pts` (the first frame when none is)."""
         at = int(np.searchsorted(self.keyframes, pts, side="right")) - 1
@@ -173,4 +177,4 @@ def frame_times(path: Path | str) -> np.ndarray:
         index = index_video(path, container, stream)
     finally:
         container.close()
-    return index.pts.astype(np.float64) * float(index.time_base)
+    return index.seconds()

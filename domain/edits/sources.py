@@ -14,19 +14,9 @@ from typing import Protocol
 import h5py
 import numpy as np
 
-from persistence.episode_files import VIDEO_CAMERA, is_video_file
+from persistence.episode_files import IMAGE_PREFIX, TRAJECTORY_DATASETS, VIDEO_CAMERA, is_video_file
 from persistence.video_files import VideoFileCache
-from persistence.video_index import frame_times
 
-IMAGE_PREFIX = "observation.images."
-TRAJECTORY_DATASETS = (
-    "timestamp",
-    "action",
-    "observation.state",
-    "observation.velocity",
-    "observation.ee_pose",
-    "observation.gripper",
-)
 SOURCE_FRAMES = "annograph.source_frames"
 
 
@@ -113,7 +103,7 @@ class VideoSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._videos = VideoFileCache(size=1)
-        self._times = frame_times(path)
+        self._times = self._videos.frame_times(path)  # one demux: the cache's index
         height, width = self._videos.read_frame(path, 0).shape[:2]
         self.layout = Layout(
             length=len(self._times),

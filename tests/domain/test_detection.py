@@ -27,6 +27,7 @@ from domain.detection import (
     results_to_detections,
 )
 from domain.errors import BadUserInput
+from tests.graph.model_setup import build_confident_checkpoint
 
 HEIGHT, WIDTH, FRAMES = 64, 96, 6
 IMGSZ = 64
@@ -219,19 +220,8 @@ def test_an_untrained_shipped_architecture_runs_on_episode_frames(episode, tmp_p
 def confident_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained yolo11n whose class biases make it sure of itself: 'person' on the stride-8 level,
     'car' on the stride-16 one, nothing elsewhere; saved as a checkpoint in a models folder."""
-    require_ultralytics()
-    from ultralytics import YOLO
-
     folder = tmp_path_factory.mktemp("models")
-    yolo = YOLO("yolo11n.yaml")
-    head = yolo.model.model[-1]
-    for level, seq in enumerate(head.cv3):
-        bias = seq[-1].bias.data
-        bias[:] = -20.0
-        if level < 2:
-            bias[level] = 4.0
-    yolo.model.names = {0: "person", 1: "car", **{i: f"class{i}" for i in range(2, 80)}}
-    yolo.save(folder / "confident.pt")
+    build_confident_checkpoint(folder / "confident.pt")
     return folder
 
 

@@ -22,17 +22,10 @@ from domain.edits import (
 )
 from domain.edits.sources import Hdf5Source
 from domain.errors import BadUserInput
+from persistence.episode_files import TRAJECTORY_DATASETS
 from tests.factories import write_episode
 
 LENGTH = 40
-TRAJECTORY = (
-    "timestamp",
-    "action",
-    "observation.state",
-    "observation.velocity",
-    "observation.ee_pose",
-    "observation.gripper",
-)
 EDITS = EpisodeEdits(
     removed_frames=(3, 7),
     removed_ranges=((10, 14),),
@@ -96,7 +89,7 @@ def test_edited_episode_matches_the_source_at_the_kept_frames(tmp_path: Path) ->
 
     with h5py.File(source, "r") as src, h5py.File(target, "r") as out:
         assert set(out) == set(src) | {"annograph.source_frames"}
-        for name in TRAJECTORY:
+        for name in TRAJECTORY_DATASETS:
             assert out[name].shape == (n, *src[name].shape[1:])
             assert out[name].dtype == src[name].dtype
             assert np.array_equal(out[name][:], src[name][:][kept]), name
