@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from domain.errors import BadUserInput, NotFound
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
+from persistence.episode_sources import SourceRef
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_analysis as results_repo
@@ -99,8 +99,8 @@ async def _analyse_all(
                 item = next(pending, None)
                 if item is None:
                     break
-                episode_id, _, file = item
-                path = str(Path(dataset.path) / file)
+                episode_id, _, file, locator = item
+                path = SourceRef(dataset.format, dataset.path, file, locator)
                 running[loop.run_in_executor(pool, analyse_episode, path, kind.value, plain, dataset.fps)] = (
                     episode_id
                 )

@@ -26,6 +26,7 @@ from domain.frames import encode_jpeg
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
+from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as annotations_repo
@@ -247,7 +248,7 @@ async def _run(
 
     def image(entry: ImageEntry) -> bytes:
         episode = by_index[entry.episode_index]
-        pixels = rt.files.read_frame(Path(dataset.path) / episode.file, entry.camera, entry.frame)
+        pixels = rt.files.read_frame(episode_ref(dataset, episode), entry.camera, entry.frame)
         return encode_jpeg(pixels, None, 95)
 
     # An "outside" box says the object is out of view: a training format would read it as an object.

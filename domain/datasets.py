@@ -1,24 +1,22 @@
-"""Datasets: registering folders from under the data roots, and reading them back."""
+"""Datasets: registering folders and files from under the data roots in any recording format
+(persistence/episode_sources), and reading them back."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
 
 from domain.errors import BadUserInput, check_text
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from persistence.columns import utcnow
-from persistence.episode_files import (
-    DatasetInfo,
-    EpisodeFileError,
-    EpisodeHeader,
-    list_episode_files,
-    read_info,
-    scan_episode,
-)
+from persistence.episode_sources import DatasetScan, EpisodeScan, SourceError
+from persistence.episode_sources import formats as formats_
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import task as tasks_repo
@@ -28,110 +26,201 @@ from persistence.tables import DatasetRow, JobRow
 FORMAT_HDF5 = "HDF5"
 
 
-def resolve_dataset_folder(settings: Settings, path: str, field: str = "path") -> Path:
-    """The real folder `path` names, which must lie under one of the data roots."""
-    folder = Path(check_text(path, field, max_length=4096)).expanduser()
-    if not folder.is_absolute():
-        folder = settings.data_roots[0] / folder
-    folder = folder.resolve()  # symlinks resolved first, so a link cannot escape the roots
-    if not any(folder.is_relative_to(root) for root in settings.data_roots):
+def resolve_dataset_path(settings: Settings, path: str, field: str = "path") -> Path:
+    """The real folder or file `path` names (relative paths: to the first data root), which must lie
+    under one of the data roots."""
+    target = Path(check_text(path, field, max_length=4096)).expanduser()
+    if not target.is_absolute():
+        target = settings.data_roots[0] / target
+    target = target.resolve()  # symlinks resolved first, so a link cannot escape the roots
+    if not any(target.is_relative_to(root) for root in settings.data_roots):
         roots = ", ".join(str(r) for r in settings.data_roots)
-        raise BadUserInput(f"{folder}: outside the data roots ({roots})", field=field)
-    if not folder.is_dir():
-        raise BadUserInput(f"{folder}: no such folder", field=field)
-    return folder
+        raise BadUserInput(f"{target}: outside the data roots ({roots})", field=field)
+    if not target.exists():
+        raise BadUserInput(f"{target}: no such file or folder", field=field)
+    return target
 
 
-def _check_folder(folder: Path, field: str) -> tuple[DatasetInfo, list[Path]]:
+def source_error(exc: SourceError, field: str, root: Path) -> BadUserInput:
+    """A file that does not match its format, as BAD_USER_INPUT naming the file (absolute) and the path
+    inside it (`extensions.file`, `extensions.where`)."""
+    file = Path(exc.path)
+    if not file.is_absolute():
+        file = (root if root.is_dir() else root.parent) / file
+    where = f" [{exc.where}]" if exc.where else ""
+    return BadUserInput(f"{file}{where}: {exc.problem}", field=field, file=str(file), where=exc.where or None)
+
+
+def check_format(target: Path, format: str | None, field: str) -> str:
+    if format is not None:
+        if format not in formats_.REGISTRABLE:
+            known = ", ".join(formats_.REGISTRABLE)
+            raise BadUserInput(f"{field}: unknown format {format!r} (known: {known})", field=field)
+        return format
+    detected = formats_.detect_format(target)
+    if detected is None:
+        raise BadUserInput(
+            f"{target}: not a dataset of a known format. LeRobot needs meta/info.json, annograph HDF5 "
+            "info.json and episodes/, robomimic an HDF5 file with data/demo_*, ALOHA HDF5 files with "
+            "/observations/qpos, ROS bags .bag files or rosbag2 folders (metadata.yaml), MCAP .mcap files",
+            field=field,
+        )
+    return detected
+
+
+def check_options(format: str, options: dict | None, field: str) -> BaseModel:
+    """The format's registration options; the first wrong one is BAD_USER_INPUT naming it."""
+    if options is not None and not isinstance(options, dict):
+        raise BadUserInput(f"{field}: expected an object of options", field=field)
     try:
-        info = read_info(folder)
-        files = list_episode_files(folder)
-    except EpisodeFileError as exc:
-        raise BadUserInput(str(exc), field=field) from None
-    if not files:
-        raise BadUserInput(f"{folder / 'episodes'}: holds no episode_*.hdf5 files", field=field)
-    return info, files
+        return formats_.parse_options(format, options)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in (field, *error["loc"]))
+        raise BadUserInput(f"{path}: {error['msg']} (format {format})", field=path) from None
 
 
-async def register_dataset(rt: Runtime, path: str, name: str | None = None, field: str = "path") -> JobRow:
-    """Check the folder now (clear errors before any job exists), then index it as a job.
-
-    Registering a folder again re-indexes the same dataset as the next job version.
-    """
+async def register_dataset(
+    rt: Runtime,
+    path: str,
+    name: str | None = None,
+    field: str = "path",
+    format: str | None = None,
+    options: dict | None = None,
+    options_field: str = "options",
+) -> JobRow:
+    """Check the path, its format and the options now (clear errors before any job exists), then
+    index it as a job. Registering a path again re-indexes the same dataset as the next job version,
+    reading again only the files that changed."""
     if name is not None and name.strip():
         name = check_text(name, "input.name", max_length=200)
-    folder = await asyncio.to_thread(resolve_dataset_folder, rt.settings, path, field)
-    await asyncio.to_thread(_check_folder, folder, field)
+    target = await asyncio.to_thread(resolve_dataset_path, rt.settings, path, field)
+    format_field = field.rsplit(".", 1)[0] + ".format" if "." in field else "format"
+    format = await asyncio.to_thread(check_format, target, format, format_field)
+    parsed = check_options(format, options, options_field)
+    try:
+        await asyncio.to_thread(formats_.check, format, target, parsed)
+    except SourceError as exc:
+        raise source_error(exc, field, target) from None
     async with rt.sessions() as session:
-        existing = await datasets_repo.read_dataset_by_path(session, str(folder))
+        existing = await datasets_repo.read_dataset_by_path(session, str(target))
     return await rt.jobs.submit(
         kind=JobKind.INDEXING,
-        target=f"path:{folder}",
-        parameters={"path": str(folder), "name": name},
+        target=f"path:{target}",
+        parameters={
+            "path": str(target),
+            "name": name,
+            "format": format,
+            "options": parsed.model_dump(mode="json"),
+        },
         dataset_id=existing.id if existing else None,
-        body=partial(_index_dataset, rt, folder, name),
+        body=partial(_index_dataset, rt, target, name, format, parsed),
     )
 
 
-async def _index_dataset(rt: Runtime, folder: Path, name: str | None, ctx: JobContext) -> None:
-    info, files = await asyncio.to_thread(_check_folder, folder, "path")
-    headers: list[EpisodeHeader] = []
-    for done, file in enumerate(files, start=1):
-        try:
-            headers.append(await asyncio.to_thread(scan_episode, folder, file, info.fps))
-        except EpisodeFileError as exc:
-            raise BadUserInput(f"{folder / exc.path}: {exc.problem}", field="path") from None
-        await ctx.progress(done / len(files), f"indexed {done} of {len(files)} episodes")
-    indexes = [h.index for h in headers]
+async def _previous_scans(rt: Runtime, target: Path, format: str) -> dict[str, EpisodeScan]:
+    """The last registration's episodes of a file-per-episode format, so unchanged files are not read."""
+    async with rt.sessions() as session:
+        dataset = await datasets_repo.read_dataset_by_path(session, str(target))
+        if dataset is None or dataset.format != format:
+            return {}
+        rows = await episodes_repo.list_episodes_of(session, dataset.id)
+    return {
+        r.file: EpisodeScan(
+            index=r.index,
+            file=r.file,
+            length=r.length,
+            duration=r.duration,
+            cameras=r.cameras,
+            missing=list(r.missing),
+            file_size=r.file_size,
+            file_mtime=r.file_mtime,
+            task_indexes=list(r.task_indexes or ([] if r.task_index is None else [r.task_index])),
+            locator=json.loads(r.locator or "{}"),
+        )
+        for r in rows
+    }
+
+
+async def _index_dataset(
+    rt: Runtime, target: Path, name: str | None, format: str, options: BaseModel, ctx: JobContext
+) -> None:
+    previous = await _previous_scans(rt, target, format)
+    loop = asyncio.get_running_loop()
+
+    def progress(fraction: float, message: str) -> None:  # called from the scanning thread
+        # ctx.progress writes at most a few times a second; the rest return at once.
+        asyncio.run_coroutine_threadsafe(ctx.progress(min(fraction, 0.99), message), loop)
+
+    try:
+        scan: DatasetScan = await asyncio.to_thread(
+            formats_.module(format).scan, target, options, previous, progress
+        )
+    except SourceError as exc:
+        raise source_error(exc, "path", target) from None
+    indexes = [e.index for e in scan.episodes]
+    if not scan.episodes:
+        raise BadUserInput(f"{target}: holds no episodes", field="path")
     if len(set(indexes)) != len(indexes):
-        raise BadUserInput(f"{folder}: two episode files share an index", field="path")
+        raise BadUserInput(f"{target}: two episodes share an index", field="path")
+    mapping = [m.as_json() for m in scan.mapping]
+    unmapped = [m for m in mapping if m["target"] is None]
     # Everything was read before the first write: one transaction, nothing half-registered.
     async with rt.sessions() as session, session.begin():
         dataset = await datasets_repo.upsert_dataset(
             session,
-            str(folder),
-            name=name or info.name,
-            format=FORMAT_HDF5,
-            fps=info.fps,
-            robot_type=info.robot_type,
-            cameras=info.cameras or sorted({c for h in headers for c in h.cameras}),
-            joint_names=info.joint_names,
-            features=info.features,
-            episode_count=len(headers),
-            frame_count=sum(h.length for h in headers),
+            str(target),
+            name=name or scan.name,
+            format=format,
+            format_version=scan.format_version,
+            clock=scan.clock,
+            options=options.model_dump(mode="json"),
+            mapping=mapping,
+            fps=scan.fps,
+            robot_type=scan.robot_type,
+            cameras=scan.cameras or sorted({c for e in scan.episodes for c in e.cameras}),
+            joint_names=scan.joint_names,
+            features=scan.features,
+            episode_count=len(scan.episodes),
+            frame_count=sum(e.length for e in scan.episodes),
             updated_at=utcnow(),
         )
-        await tasks_repo.replace_tasks(session, dataset.id, info.tasks)
-        await episodes_repo.replace_episodes(
-            session,
-            dataset.id,
-            [
-                dict(
-                    index=h.index,
-                    file=h.file,
-                    length=h.length,
-                    duration=h.duration,
-                    task_index=h.task_index,
-                    cameras=h.cameras,
-                    missing=h.missing,
-                    file_size=h.file_size,
-                    file_mtime=h.file_mtime,
-                )
-                for h in headers
-            ],
-        )
+        await tasks_repo.replace_tasks(session, dataset.id, scan.tasks)
+        await episodes_repo.replace_episodes(session, dataset.id, [_episode_values(e) for e in scan.episodes])
         await ctx.finish(
             session,
             summary={
                 "datasetId": dataset.id,
-                "episodes": len(headers),
+                "format": format,
+                "episodes": len(scan.episodes),
                 "frames": dataset.frame_count,
-                "episodesMissingData": sum(1 for h in headers if h.missing),
+                "episodesMissingData": sum(1 for e in scan.episodes if e.missing),
+                "reread": sum(1 for e in scan.episodes if previous.get(e.file) is not e),
+                "mapped": [m for m in mapping if m["target"] is not None],
+                "unmapped": unmapped,
+                "clock": scan.clock,
             },
             dataset_id=dataset.id,
-            message=f"indexed {len(headers)} episodes",
+            message=f"indexed {len(scan.episodes)} episodes"
+            + (f"; {len(unmapped)} source fields left unmapped (see the summary)" if unmapped else ""),
         )
     rt.frame_lookups.clear()  # the index changed: frame requests must see it now
+
+
+def _episode_values(e: EpisodeScan) -> dict:
+    return dict(
+        index=e.index,
+        file=e.file,
+        locator=json.dumps(e.locator or {}, sort_keys=True, separators=(",", ":")),
+        length=e.length,
+        duration=e.duration,
+        task_index=e.task_index,
+        task_indexes=list(e.task_indexes),
+        cameras=e.cameras,
+        missing=e.missing,
+        file_size=e.file_size,
+        file_mtime=e.file_mtime,
+    )
 
 
 async def list_datasets(rt: Runtime, *, after_id: int | None, limit: int) -> list[DatasetRow]:

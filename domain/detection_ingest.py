@@ -13,7 +13,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from cachetools import LRUCache
@@ -24,6 +23,7 @@ from domain.session_evaluation import update_frame_counts
 from domain.test_sessions import TestSource, TestStatus, publish, read_test_session
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.episode_sources import SourceRef, episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import episode as episodes_repo
@@ -81,9 +81,8 @@ async def ingest_detection_events(
     times = {}
     for episode_id in timed:
         episode = episodes[episode_id]
-        times[episode_id] = await _frame_times(
-            rt, Path(datasets[episode.dataset_id].path) / episode.file, episode
-        )
+        ref = episode_ref(datasets[episode.dataset_id], episode)
+        times[episode_id] = await _frame_times(rt, ref, episode)
     values: list[dict] = []
     frames: set[tuple[int, str, int]] = set()
     for i, event in enumerate(events):
@@ -168,11 +167,11 @@ def _frame_of(event: DetectionEventInput, length: int, times: np.ndarray | None,
     return frame, (event.timestamp - float(times[frame])) * 1000.0
 
 
-async def _frame_times(rt: Runtime, path: Path, episode) -> np.ndarray:
+async def _frame_times(rt: Runtime, ref: SourceRef, episode) -> np.ndarray:
     key = (episode.id, episode.file_mtime)
     times = _TIMES.get(key)
     if times is None:
-        arrays = await asyncio.to_thread(rt.files.read_arrays, path, ["timestamp"], slice(None))
+        arrays = await asyncio.to_thread(rt.files.read_arrays, ref, ["timestamp"], slice(None))
         if "timestamp" in arrays:
             times = np.asarray(arrays["timestamp"], dtype=np.float64)
         else:  # no timestamps in the file: frames are evenly spaced at the episode's rate

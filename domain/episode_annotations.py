@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +20,7 @@ from domain.errors import Conflict, Forbidden, NotFound
 from domain.runtime import Runtime
 from domain.users import Role, Viewer
 from persistence.columns import utcnow
+from persistence.episode_sources import episode_ref
 from persistence.repositories import annotation_session as sessions_repo
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -53,13 +53,13 @@ async def _times(rt: Runtime, episode_id: int, ranges: list[tuple[int, int]]) ->
     fps = dataset.fps
     stamps = None
     if "timestamp" not in episode.missing:
-        path = Path(dataset.path) / episode.file
+        ref = episode_ref(dataset, episode)
         try:
-            arrays = await asyncio.to_thread(rt.files.read_arrays, path, ["timestamp"], slice(None))
+            arrays = await asyncio.to_thread(rt.files.read_arrays, ref, ["timestamp"], slice(None))
             stamps = arrays.get("timestamp")
         except OSError:
             # The file moved since indexing: the annotation still saves, timed by frame rate.
-            log.warning("episode file %s is unreadable; anomaly times from fps", path)
+            log.warning("episode file %s is unreadable; anomaly times from fps", ref.path)
 
     def at(frame: int) -> float:
         if stamps is not None and frame < len(stamps) and np.isfinite(stamps[frame]):

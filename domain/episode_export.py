@@ -32,6 +32,7 @@ from domain.formats.model import AnnotationSet, BoxEntry, ExportFormat, ImageEnt
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
+from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
@@ -199,7 +200,7 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         await ctx.progress(0.0, f"0/{total} frames")
         written = []
         for i, (episode, edits) in enumerate(plan):
-            source = Path(dataset.path) / episode.file
+            source = episode_ref(dataset, episode)
             out = work / "episodes" / f"episode_{i:06d}.hdf5"
             summary = await asyncio.to_thread(
                 write_edited_episode,

@@ -7,14 +7,13 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from domain import frames as frames_
 from domain.batched_pages import read_pages
 from domain.errors import BadUserInput, NotFound
 from domain.runtime import Runtime
 from domain.trajectories import Trajectory, build_trajectory, frame_range
-from persistence.episode_files import TRAJECTORY_DATASETS
+from persistence.episode_sources import TASK_INDEX, TRAJECTORY_DATASETS, SourceRef, episode_ref
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories.episode import EpisodeFilter
 from persistence.tables import DatasetRow, EpisodeRow
@@ -77,10 +76,6 @@ async def episodes_by_indexes(rt: Runtime, keys: Sequence[tuple[int, int]]) -> l
     return [rows.get(k) for k in keys]
 
 
-def _file(dataset: DatasetRow, episode: EpisodeRow) -> Path:
-    return Path(dataset.path) / episode.file
-
-
 async def read_trajectory(
     rt: Runtime,
     dataset: DatasetRow,
@@ -90,8 +85,10 @@ async def read_trajectory(
     stride: int | None = None,
 ) -> Trajectory:
     frames = frame_range(episode.length, from_frame, to_frame, stride, MAX_TRAJECTORY_SAMPLES)
-    names = [n for n in TRAJECTORY_DATASETS if n not in episode.missing]
-    arrays = await asyncio.to_thread(rt.files.read_arrays, _file(dataset, episode), names, frames.as_slice())
+    names = [n for n in TRAJECTORY_DATASETS if n not in episode.missing] + [TASK_INDEX]
+    arrays = await asyncio.to_thread(
+        rt.files.read_arrays, episode_ref(dataset, episode), names, frames.as_slice()
+    )
     return build_trajectory(arrays, frames, list(dataset.joint_names))
 
 
@@ -115,7 +112,7 @@ def frame_version(episode: EpisodeRow) -> str:
 
 @dataclass(frozen=True)
 class FrameTarget:
-    path: Path
+    source: SourceRef
     camera: str
     frame: int
     width: int | None
@@ -157,7 +154,7 @@ async def locate_frame(
     if edited:
         edit, version = await _saved_camera_edit(rt, episode, camera, frame)
         etag = f'{etag[:-1]}-e{version}"'
-    return FrameTarget(_file(dataset, episode), camera, frame, width, quality, etag, edit)
+    return FrameTarget(episode_ref(dataset, episode), camera, frame, width, quality, etag, edit)
 
 
 async def _saved_camera_edit(rt: Runtime, episode: EpisodeRow, camera: str, frame: int):
@@ -177,7 +174,7 @@ async def _saved_camera_edit(rt: Runtime, episode: EpisodeRow, camera: str, fram
 
 async def render_frame(rt: Runtime, target: FrameTarget) -> bytes:
     def render() -> bytes:
-        pixels = rt.files.read_frame(target.path, target.camera, target.frame)
+        pixels = rt.files.read_frame(target.source, target.camera, target.frame)
         if target.edit is not None:
             from domain.edits import apply_camera_edit
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from domain import boxes
 from domain.boxes import Review, Source
@@ -23,6 +22,7 @@ from domain.object_annotations import announce
 from domain.runtime import Runtime
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import label as labels_repo
@@ -97,7 +97,7 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
         )
     frames = frame_list(req.frames, req.frame_stride, episode.length)
     spec = await check_model(rt, req.model)
-    path = str(Path(dataset.path) / episode.file)
+    path = episode_ref(dataset, episode)
 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, viewer, req, spec, path, episode.id, frames, labels)

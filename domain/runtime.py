@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.jobs import JobRunner
 from persistence.engine import SessionFactory, create_engine, create_session_factory
-from persistence.episode_files import EpisodeFileCache
+from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
 from persistence.settings import Settings
 
@@ -23,7 +23,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
-    files: EpisodeFileCache
+    files: EpisodeReaders
     events: EventHub
     jobs: JobRunner = field(init=False)
     # (dataset id, episode index) -> (dataset, episode) rows for frame requests; short-lived so
@@ -56,7 +56,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
-            files=EpisodeFileCache(settings.file_cache_size),
+            files=EpisodeReaders(settings.file_cache_size),
             events=EventHub(settings.broadcast_url),
         )
 

@@ -4,8 +4,6 @@ detection events with its frames' counts (so progress and a stop midway see it),
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from domain.jobs import JobContext, JobKind
 from domain.object_detection import detect_frames
 from domain.runtime import Runtime
@@ -13,6 +11,7 @@ from domain.session_evaluation import evaluate_session, update_frame_counts
 from domain.test_sessions import TestStatus, publish
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import episode as episodes_repo
@@ -32,7 +31,7 @@ async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> 
         }
     stride = row.settings.get("frameStride") or 1
     work = [
-        (e.id, str(Path(datasets[e.dataset_id].path) / e.file), camera, list(range(0, e.length, stride)))
+        (e.id, episode_ref(datasets[e.dataset_id], e), camera, list(range(0, e.length, stride)))
         for e in sorted(episodes, key=lambda e: e.id)
         for camera in (row.cameras if row.cameras is not None else list(e.cameras))
     ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from domain.errors import BadUserInput, LimitExceeded
-from persistence.episode_files import TRAJECTORY_DATASETS
+from persistence.episode_sources import TASK_INDEX, TRAJECTORY_DATASETS
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class Trajectory:
     ee_pose: np.ndarray | None
     gripper: np.ndarray | None
     actions: np.ndarray | None
+    task_indexes: np.ndarray | None
     joint_names: list[str]
     missing: list[str]
 
@@ -74,14 +75,18 @@ def build_trajectory(arrays: dict[str, np.ndarray], frames: FrameRange, joint_na
     joints = state.shape[1] if state is not None and state.ndim == 2 else len(joint_names)
     names = joint_names if len(joint_names) == joints else [f"joint_{i + 1}" for i in range(joints)]
     present = set(arrays)
+    gripper = arrays.get("observation.gripper")
+    if gripper is not None and gripper.ndim == 2 and gripper.shape[1] == 1:
+        gripper = gripper[:, 0]
     return Trajectory(
         frames=np.arange(frames.start, frames.stop, frames.stride),
         timestamps=arrays.get("timestamp"),
         joint_positions=_columns(state),
         joint_velocities=_columns(arrays.get("observation.velocity")),
         ee_pose=_columns(arrays.get("observation.ee_pose")),
-        gripper=arrays.get("observation.gripper"),
+        gripper=_columns(gripper) if gripper is not None and gripper.ndim == 2 else gripper,
         actions=_columns(arrays.get("action")),
+        task_indexes=arrays.get(TASK_INDEX),
         joint_names=names,
         missing=[name for name in TRAJECTORY_DATASETS if name not in present],
     )

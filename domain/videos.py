@@ -18,7 +18,8 @@ from domain.errors import BadUserInput, LimitExceeded, check_text
 from domain.projects import read_project
 from domain.runtime import Runtime
 from domain.users import Viewer
-from persistence.episode_files import TRAJECTORY_DATASETS, VIDEO_CAMERA
+from persistence.episode_sources import TRAJECTORY_DATASETS
+from persistence.episode_sources.video import CAMERA as VIDEO_CAMERA
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import project as projects_repo

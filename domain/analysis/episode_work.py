@@ -1,58 +1,59 @@
-"""What one worker process does for one episode: read its file, compute, return a small result.
+"""What one worker process does for one episode: read it, compute, return a small result.
 
-Runs in the analysis process pool, so it opens the file itself (h5py handles do not cross
-processes) and returns plain dicts. Camera frames are read a chunk at a time, so memory per
-worker stays at one chunk however long the episode is.
+Runs in the analysis process pool, so it opens the episode itself through this process's readers
+(file handles do not cross processes) and returns plain dicts. Camera frames are read a chunk at a
+time, so memory per worker stays at one chunk however long the episode is. Any format's episode
+works: the reader gives the standard arrays and frames.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
-import h5py
 import numpy as np
 
 from domain.analysis.kinds import AnalysisKind
-from persistence.episode_files import IMAGE_PREFIX
+from persistence.episode_sources import EpisodeReader, SourceRef
+from persistence.episode_sources.readers import process_readers
 
 FRAME_CHUNK = 32
 
 
-def _arrays(f: h5py.File, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    state = np.asarray(f["observation.state"][:], dtype=np.float64) if "observation.state" in f else None
-    length = len(state) if state is not None else 0
-    if "timestamp" in f:
-        timestamps = np.asarray(f["timestamp"][:], dtype=np.float64)
+def _arrays(reader: EpisodeReader, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    found = reader.arrays(["observation.state", "timestamp", "observation.gripper"], slice(None))
+    state = np.asarray(found["observation.state"], dtype=np.float64) if "observation.state" in found else None
+    if state is not None and state.ndim == 1:
+        state = state[:, np.newaxis]
+    length = len(state) if state is not None else reader.length
+    if "timestamp" in found:
+        timestamps = np.asarray(found["timestamp"], dtype=np.float64)
     else:
         timestamps = np.arange(length, dtype=np.float64) / fps
     if state is None:
         state = np.zeros((len(timestamps), 0))
-    gripper = (
-        np.asarray(f["observation.gripper"][:], dtype=np.float64).reshape(-1)
-        if "observation.gripper" in f
-        else None
-    )
+    gripper = None
+    if "observation.gripper" in found:
+        # Several grippers (N x G): the chatter check follows the first one.
+        values = np.asarray(found["observation.gripper"], dtype=np.float64)
+        gripper = values.reshape(len(values), -1)[:, 0]
     return state, timestamps, gripper
 
 
-def _frame_stats(f: h5py.File) -> dict[str, dict[str, np.ndarray]]:
+def _frame_stats(reader: EpisodeReader) -> dict[str, dict[str, np.ndarray]]:
     """Per camera: each frame's mean brightness and its mean absolute difference to the previous frame."""
     stats = {}
-    for name in f:
-        if not name.startswith(IMAGE_PREFIX):
-            continue
-        images = f[name]
-        brightness, change = np.empty(len(images)), np.full(len(images), np.inf)
+    for camera, (count, _, _) in reader.cameras().items():
+        brightness, change = np.empty(count), np.full(count, np.inf)
         previous = None
-        for start in range(0, len(images), FRAME_CHUNK):
-            chunk = images[start : start + FRAME_CHUNK].astype(np.int16)
+        for start in range(0, count, FRAME_CHUNK):
+            chunk = np.stack(reader.frames(camera, list(range(start, min(start + FRAME_CHUNK, count)))))
+            chunk = chunk.astype(np.int16)
             brightness[start : start + len(chunk)] = chunk.reshape(len(chunk), -1).mean(axis=1)
             joined = chunk if previous is None else np.concatenate([previous[None], chunk])
             diffs = np.abs(np.diff(joined, axis=0)).reshape(len(joined) - 1, -1).mean(axis=1)
             change[start + (1 if previous is None else 0) : start + len(chunk)] = diffs
             previous = chunk[-1]
-        stats[name[len(IMAGE_PREFIX) :]] = {"brightness": brightness, "change": change}
+        stats[camera] = {"brightness": brightness, "change": change}
     return stats
 
 
@@ -62,17 +63,17 @@ def _time_at(timestamps: np.ndarray, frame: int, fps: float) -> float:
     return frame / fps
 
 
-def analyse_episode(path: str, kind: str, params: dict, fps: float) -> dict:
-    """The result of one kind of analysis for the episode file at `path` (JSON-ready)."""
+def analyse_episode(source: SourceRef, kind: str, params: dict, fps: float) -> dict:
+    """The result of one kind of analysis for the episode at `source` (JSON-ready)."""
     from domain.analysis import anomaly_detection, clustering, quality_checks, trajectory_metrics
 
     analysis = AnalysisKind(kind)
-    with h5py.File(Path(path), "r") as f:
-        state, timestamps, gripper = _arrays(f, fps)
+    with process_readers().reader(source) as reader:
+        state, timestamps, gripper = _arrays(reader, fps)
         if analysis is AnalysisKind.QUALITY_REPORT:
-            counts = {n[len(IMAGE_PREFIX) :]: len(f[n]) for n in f if n.startswith(IMAGE_PREFIX)}
+            counts = {camera: size[0] for camera, size in reader.cameras().items()}
             quality = quality_checks.check_episode(
-                state, timestamps, counts, _frame_stats(f), quality_checks.QualityParams(**params)
+                state, timestamps, counts, _frame_stats(reader), quality_checks.QualityParams(**params)
             )
             return {"quality": plain(asdict(quality)), "length": len(timestamps)}
     if analysis is AnalysisKind.TRAJECTORY_METRICS:

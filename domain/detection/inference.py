@@ -21,7 +21,8 @@ from domain.detection.conversion import Detection, results_to_detections
 from domain.detection.errors import DetectionInputError
 from domain.detection.models import ModelSpec, load_model
 from domain.errors import BadUserInput
-from persistence.episode_files import FrameRequestError, read_camera_frames
+from persistence.episode_sources import FrameRequestError, SourceRef
+from persistence.episode_sources.readers import process_readers
 
 # Models kept per process: enough for a job and the next one, bounded because each holds its weights.
 MODEL_CACHE_SIZE = 2
@@ -69,25 +70,17 @@ def _cached_model(spec: ModelSpec) -> tuple[Any, float]:
     return model, time.perf_counter() - started
 
 
-_videos = None  # this process's VideoFileCache, made on first use
-
-
-def read_frames(path: str, camera: str, frames: Sequence[int]) -> list[np.ndarray]:
+def read_frames(source: SourceRef, camera: str, frames: Sequence[int]) -> list[np.ndarray]:
     """The RGB frames (H × W × 3 uint8) of `camera`, in the order asked; a clear error for what is missing."""
-    global _videos
-    if _videos is None:
-        from persistence.video_files import VideoFileCache
-
-        _videos = VideoFileCache(4)
     try:
-        return read_camera_frames(path, camera, frames, _videos)
+        return process_readers().read_frames(source, camera, frames)
     except FrameRequestError as exc:
         raise DetectionInputError(str(exc), field=f"input.{exc.what}") from None
 
 
 def detect_batch(
     model: ModelSpec,
-    path: str,
+    path: SourceRef,
     camera: str,
     frames: list[int],
     confidence: float,

@@ -31,8 +31,9 @@ import numpy as np
 
 from domain.edits.frames import kept_frames
 from domain.edits.images import apply_camera_edit, output_size
-from domain.edits.sources import IMAGE_PREFIX, SOURCE_FRAMES, EpisodeSource, open_source
+from domain.edits.sources import IMAGE_PREFIX, SOURCE_FRAMES, EpisodeSource, as_ref, open_source
 from domain.edits.spec import CameraEdit, EpisodeEdits, EpisodeShape, validate_edits
+from persistence.episode_sources import SourceRef
 
 RESERVED_ATTRS = ("annograph.edits", "annograph.source", SOURCE_FRAMES)
 GZIP_LEVEL = 4
@@ -46,7 +47,7 @@ class WriteSummary:
 
 
 def write_edited_episode(
-    source: Path,
+    source: Path | SourceRef,
     target: Path,
     edits: EpisodeEdits,
     *,
@@ -65,7 +66,8 @@ def write_edited_episode(
     `edits` are validated again against the file as it is now (BadUserInput if they do not fit);
     an inconsistent source (per-frame datasets of different lengths) raises ValueError. `attrs` are
     added to the root attributes: strings and numbers as they are, anything else as JSON."""
-    source, target = Path(source), Path(target)
+    ref, target = as_ref(source), Path(target)
+    source = ref.path
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
     threads = threads or min(4, os.cpu_count() or 1)
@@ -76,7 +78,7 @@ def write_edited_episode(
     # A unique name, so two exports of the same target never write into one partial file.
     partial = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial"
     try:
-        with open_source(source) as src, h5py.File(partial, "w-") as out:
+        with open_source(ref) as src, h5py.File(partial, "w-") as out:
             frames, cameras = _write(src, out, source, edits, chunk_frames, progress, attrs or {}, threads)
         _fsync(partial)
         os.replace(partial, target)

@@ -1,7 +1,8 @@
-"""What the episode writer reads: an HDF5 episode (DESIGN.md layout) or a video episode (one camera
-stream, `observation.images.video`, with the frames' presentation times as `timestamp`). Both offer
-the frame count, the per-frame datasets, the cameras' sizes and reads of sorted frame indices.
-Blocking (h5py, PyAV): used inside the writer's worker thread or process."""
+"""What the episode writer reads: an HDF5 episode of our layout (datasets copied with their storage
+settings and attributes), or an episode of any other format through its reader (LeRobot, ALOHA,
+robomimic, bags, videos: the standard arrays and `observation.images.<camera>`). Both offer the frame
+count, the per-frame datasets, the cameras' sizes and reads of sorted frame indices.
+Blocking (h5py, PyAV, pyarrow): used inside the writer's worker thread or process."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from typing import Protocol
 import h5py
 import numpy as np
 
-from persistence.episode_files import IMAGE_PREFIX, TRAJECTORY_DATASETS, VIDEO_CAMERA, is_video_file
+from persistence.episode_sources import (
+    IMAGE_PREFIX,
+    TASK_INDEX,
+    TRAJECTORY_DATASETS,
+    EpisodeReader,
+    SourceRef,
+    path_ref,
+)
+from persistence.episode_sources.formats import module
 from persistence.video_files import VideoFileCache
 
 SOURCE_FRAMES = "annograph.source_frames"
@@ -52,17 +61,25 @@ class EpisodeSource(Protocol):
         """Root attributes and datasets that are not per frame, as they are."""
 
 
+def as_ref(source: Path | SourceRef) -> SourceRef:
+    """A bare path is an episode of our HDF5 layout, or a video file by its suffix."""
+    return source if isinstance(source, SourceRef) else path_ref(source)
+
+
 @contextmanager
-def open_source(path: Path) -> Iterator[EpisodeSource]:
-    if is_video_file(path):
-        source = VideoSource(path)
-        try:
-            yield source
-        finally:
-            source.close()
+def open_source(source: Path | SourceRef) -> Iterator[EpisodeSource]:
+    ref = as_ref(source)
+    if ref.format == "HDF5":
+        with h5py.File(ref.path, "r") as f:
+            yield Hdf5Source(f, ref.path)
         return
-    with h5py.File(path, "r") as f:
-        yield Hdf5Source(f, path)
+    videos = VideoFileCache(size=2)
+    reader = module(ref.format).open_episode(ref, videos)
+    try:
+        yield ReaderSource(reader, ref)
+    finally:
+        reader.close()
+        videos.close()
 
 
 class Hdf5Source:
@@ -97,36 +114,39 @@ class Hdf5Source:
                 self.f.copy(self.f[name], out, name=name)
 
 
-class VideoSource:
-    """A video file as an episode of one camera; frames are decoded in file order, each GOP once."""
+class ReaderSource:
+    """An episode of any format, through its reader: the standard arrays it has, then its cameras
+    (a video episode: `timestamp` and `observation.images.video`). Frames are asked for in sorted
+    runs, so shared videos decode each GOP once."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._videos = VideoFileCache(size=1)
-        self._times = self._videos.frame_times(path)  # one demux: the cache's index
-        height, width = self._videos.read_frame(path, 0).shape[:2]
+    def __init__(self, reader: EpisodeReader, ref: SourceRef) -> None:
+        self.reader, self.ref = reader, ref
+        length = reader.length
+        probe = reader.arrays([*TRAJECTORY_DATASETS, TASK_INDEX], slice(0, min(1, length)))
+        self._first = probe
+        cameras = reader.cameras()
         self.layout = Layout(
-            length=len(self._times),
-            per_frame=["timestamp", IMAGE_PREFIX + VIDEO_CAMERA],
-            cameras={VIDEO_CAMERA: (int(height), int(width))},
+            length=length,
+            per_frame=[n for n in (*TRAJECTORY_DATASETS, TASK_INDEX) if n in probe]
+            + [IMAGE_PREFIX + c for c in cameras],
+            cameras={c: (int(h), int(w)) for c, (_, h, w) in cameras.items()},
         )
 
     def storage(self, name: str) -> Storage:
-        if name == "timestamp":
-            return Storage(tail=(), dtype=np.dtype(np.float64))
-        height, width = self.layout.cameras[VIDEO_CAMERA]
-        return Storage(tail=(height, width, 3), dtype=np.dtype(np.uint8))
+        if name.startswith(IMAGE_PREFIX):
+            height, width = self.layout.cameras[name[len(IMAGE_PREFIX) :]]
+            return Storage(tail=(height, width, 3), dtype=np.dtype(np.uint8))
+        first = np.asarray(self._first[name])
+        return Storage(tail=first.shape[1:], dtype=first.dtype)
 
     def read(self, name: str, indices: np.ndarray) -> np.ndarray:
-        if name == "timestamp":
-            return self._times[indices]
-        return np.stack(self._videos.read_frames(self.path, [int(i) for i in indices]))
+        if name.startswith(IMAGE_PREFIX):
+            return np.stack(self.reader.frames(name[len(IMAGE_PREFIX) :], [int(i) for i in indices]))
+        low, high = int(indices[0]), int(indices[-1]) + 1
+        return np.asarray(self.reader.arrays([name], slice(low, high))[name])[indices - low]
 
     def copy_rest(self, out: h5py.File) -> None:
-        pass  # a video has no other data
-
-    def close(self) -> None:
-        self._videos.close()
+        out.attrs["annograph.source_format"] = self.ref.format
 
 
 def _hdf5_layout(src: h5py.File, source: Path) -> Layout:

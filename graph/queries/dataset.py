@@ -1,16 +1,36 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from domain import datasets
 from graph.context import Info
 from graph.permissions import IsViewer
-from graph.types.dataset import Dataset, DatasetConnection
+from graph.types.dataset import Dataset, DatasetConnection, DatasetFormat
+from persistence.episode_sources.formats import options_schemas
 from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
+
+
+@strawberry.type(description="The form of one recording format's registration options.")
+class DatasetFormatSchema:
+    format: DatasetFormat = strawberry.field(description="The format.")
+    schema: JSON = strawberry.field(description="JSON Schema of `registerDataset(input: {options})` for it.")
 
 
 @strawberry.type
 class DatasetQueries:
+    @strawberry.field(
+        description=(
+            "The JSON Schema of each registrable format's options (fps, clock, topics, camera names), "
+            "to build a registration form from."
+        ),
+        permission_classes=[IsViewer],
+    )
+    def dataset_format_schemas(self) -> list[DatasetFormatSchema]:
+        return [
+            DatasetFormatSchema(format=DatasetFormat(f), schema=s) for f, s in options_schemas().items()
+        ]
+
     @strawberry.field(
         description="Registered datasets, oldest first, a page at a time.", permission_classes=[IsViewer]
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
 from domain.episodes import PageRequest
@@ -37,10 +38,42 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode, EpisodeConnection
 
 
-@strawberry.enum(description="How a dataset's episodes are stored.")
+@strawberry.enum(description="The recording format a dataset was registered from (detected, or given).")
 class DatasetFormat(Enum):
-    HDF5 = "HDF5"
-    VIDEO = "VIDEO"  # an uploaded video: one episode, one camera `video`, no trajectory
+    HDF5 = strawberry.enum_value("HDF5", description="annograph's HDF5 layout: info.json + episodes/.")
+    VIDEO = strawberry.enum_value(
+        "VIDEO", description="An uploaded video: one episode, one camera `video`, no trajectory."
+    )
+    LEROBOT = strawberry.enum_value(
+        "LEROBOT", description="LeRobot v3.0 or v2.1 (meta/info.json, parquet, MP4 or parquet images)."
+    )
+    ALOHA = strawberry.enum_value("ALOHA", description="ACT / Mobile ALOHA HDF5 (/observations/qpos, images).")
+    ROBOMIMIC = strawberry.enum_value("ROBOMIMIC", description="One robomimic HDF5 file of demos (data/demo_N).")
+    ROSBAG = strawberry.enum_value(
+        "ROSBAG", description="ROS 1 bags and rosbag2 (sqlite3 or mcap storage): one bag per episode."
+    )
+    MCAP = strawberry.enum_value("MCAP", description="Plain MCAP files (ROS 2, protobuf or JSON): one per episode.")
+
+
+@strawberry.type(
+    description=(
+        "One array, column, dataset, attribute or topic found in the source files, and the standard "
+        "name registration mapped it to, or null when it was left unmapped."
+    )
+)
+class SourceField:
+    source: str = strawberry.field(
+        description="Where it is in the source: an HDF5 path, a parquet column or feature, a topic."
+    )
+    target: str | None = strawberry.field(
+        description=(
+            "The standard name (timestamp, action, observation.state, observation.velocity, "
+            "observation.ee_pose, observation.gripper, task_index), `camera:<name>`, `task`, or null."
+        )
+    )
+    shape: list[int] | None = strawberry.field(description="Its shape per frame (or per message), if known.")
+    dtype: str | None = strawberry.field(description="Its element type as the source names it.")
+    note: str = strawberry.field(description="How it was mapped, or why it was left unmapped.")
 
 
 @strawberry.input(description="Narrows a dataset's episodes; all given conditions must hold.")
@@ -101,7 +134,14 @@ class Dataset(relay.Node):
         description="The folder on the server the dataset was registered from (admins only).",
         permission_classes=[IsAdmin],
     )
-    format: DatasetFormat = strawberry.field(description="How the episodes are stored.")
+    format: DatasetFormat = strawberry.field(description="The recording format of its files.")
+    format_version: str | None = strawberry.field(
+        description="The format's own version where it has one (LeRobot's codebase_version: v3.0, v2.1)."
+    )
+    clock: str | None = strawberry.field(
+        description="Bags: which stream's clock (or which rate) the streams were resampled onto."
+    )
+    options: JSON = strawberry.field(description="The registration options, defaults filled in.")
     fps: float = strawberry.field(description="Frames per second of the recordings.")
     robot_type: str | None = strawberry.field(description="The robot that recorded the episodes.")
     cameras: list[str] = strawberry.field(description="Camera names; use them in `frameUrl`.")
@@ -110,6 +150,7 @@ class Dataset(relay.Node):
     frame_count: int = strawberry.field(description="Number of frames over all episodes.")
     created_at: datetime = strawberry.field(description="When the dataset was first registered.")
     updated_at: datetime = strawberry.field(description="When the dataset was last indexed.")
+    row: strawberry.Private[DatasetRow]
 
     @classmethod
     def from_row(cls, row: DatasetRow) -> Dataset:
@@ -118,6 +159,9 @@ class Dataset(relay.Node):
             name=row.name,
             path=row.path,
             format=DatasetFormat(row.format),
+            format_version=row.format_version,
+            clock=row.clock,
+            options=dict(row.options or {}),
             fps=row.fps,
             robot_type=row.robot_type,
             cameras=list(row.cameras),
@@ -126,12 +170,32 @@ class Dataset(relay.Node):
             frame_count=row.frame_count,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            row=row,
         )
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         rows = await info.context.loaders.dataset.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
+
+    @strawberry.field(
+        description=(
+            "What registration found in the source and where each went (`unmapped: true`: only what it "
+            "left out, with shape and type)."
+        )
+    )
+    def mapping(self, unmapped: bool = False) -> list[SourceField]:
+        return [
+            SourceField(
+                source=m["source"],
+                target=m.get("target"),
+                shape=m.get("shape"),
+                dtype=m.get("dtype"),
+                note=m.get("note") or "",
+            )
+            for m in self.row.mapping or []
+            if not unmapped or m.get("target") is None
+        ]
 
     @strawberry.field(description="The dataset's tasks, by index.")
     async def tasks(self, info: Info) -> list[Task]:

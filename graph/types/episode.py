@@ -74,7 +74,18 @@ class Episode(relay.Node):
 
         return Dataset.from_row(await info.context.loaders.dataset.load(self.row.dataset_id))
 
-    @strawberry.field(description="The task the robot was asked to do, if the dataset names it.")
+    @strawberry.field(
+        description=(
+            "Every task of the episode, in the dataset's order (a LeRobot episode may have several; "
+            "`trajectory { taskIndexes }` says which frame belongs to which)."
+        )
+    )
+    async def tasks(self, info: Info) -> list[Task]:
+        indexes = self.row.task_indexes or ([] if self.row.task_index is None else [self.row.task_index])
+        rows = await info.context.loaders.task.load_many([(self.row.dataset_id, i) for i in indexes])
+        return [Task.from_row(r) for r in rows if r is not None]
+
+    @strawberry.field(description="The task the robot was asked to do (its first, when it has several).")
     async def task(self, info: Info) -> Task | None:
         if self.row.task_index is None:
             return None

@@ -26,11 +26,21 @@ class Trajectory:
     ee_pose: NumericArray | None = strawberry.field(
         description="End-effector pose, rows x, y, z, qx, qy, qz, qw."
     )
-    gripper: NumericArray | None = strawberry.field(description="Gripper closure, 0 open to 1 closed.")
+    gripper: NumericArray | None = strawberry.field(
+        description=(
+            "Gripper opening as the format records it (ALOHA: normalised 0-1; LeRobot, bags: the "
+            "joint's value): one array for one gripper, one row per gripper for several."
+        )
+    )
     actions: NumericArray | None = strawberry.field(
         description="Commanded actions, one row per action dimension."
     )
-    missing: list[str] = strawberry.field(description="Layout datasets this episode's file does not have.")
+    task_indexes: NumericArray | None = strawberry.field(
+        description="The task index of each sample (LeRobot's per-frame `task_index`); null when unknown."
+    )
+    missing: list[str] = strawberry.field(
+        description="Standard arrays (timestamp, action, observation.*) this episode's format does not have."
+    )
 
     @classmethod
     def from_data(cls, data: TrajectoryData) -> Trajectory:
@@ -42,6 +52,7 @@ class Trajectory:
             joint_velocities=data.joint_velocities,
             ee_pose=data.ee_pose,
             gripper=data.gripper,
+            task_indexes=data.task_indexes,
             actions=data.actions,
             missing=data.missing,
         )

@@ -85,6 +85,12 @@ async def read_episodes_by_ids(session: AsyncSession, ids: Sequence[int]) -> lis
     return list((await session.execute(select(EpisodeRow).where(EpisodeRow.id.in_(ids)))).scalars())
 
 
+async def list_episodes_of(session: AsyncSession, dataset_id: int) -> list[EpisodeRow]:
+    """Every episode of a dataset, by index (re-registration compares them with the files)."""
+    query = select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id).order_by(EpisodeRow.index)
+    return list((await session.execute(query)).scalars())
+
+
 async def read_episode_by_index(session: AsyncSession, dataset_id: int, index: int) -> EpisodeRow | None:
     query = select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id, EpisodeRow.index == index)
     return (await session.execute(query)).scalar_one_or_none()
@@ -174,9 +180,9 @@ async def read_episode_with_dataset(
 
 async def list_episode_files(
     session: AsyncSession, dataset_id: int, ids: Sequence[int] | None = None
-) -> list[tuple[int, int, str]]:
-    """(id, index, file) of a dataset's episodes (or of `ids` among them), by index: no full rows."""
-    query = select(EpisodeRow.id, EpisodeRow.index, EpisodeRow.file).where(
+) -> list[tuple[int, int, str, str]]:
+    """(id, index, file, locator) of a dataset's episodes (or of `ids` among them), by index: no full rows."""
+    query = select(EpisodeRow.id, EpisodeRow.index, EpisodeRow.file, EpisodeRow.locator).where(
         EpisodeRow.dataset_id == dataset_id
     )
     if ids is not None:

@@ -10,7 +10,7 @@ from persistence.tables.base import SQLModel
 
 
 class DatasetRow(SQLModel, table=True):
-    """A folder of episodes registered from under a data root."""
+    """A folder or file of episodes registered from under a data root, in one recording format."""
 
     __tablename__ = "dataset"
 
@@ -18,7 +18,19 @@ class DatasetRow(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     # The resolved folder; unique so registering the same folder twice re-indexes it.
     path: str = Field(sa_column=Column(String(1024), nullable=False, unique=True))
+    # HDF5, VIDEO, LEROBOT, ALOHA, ROBOMIMIC, ROSBAG, MCAP (persistence/episode_sources/formats.py)
     format: str = Field(sa_column=Column(String(20), nullable=False))
+    format_version: str | None = Field(default=None, sa_column=Column(String(40)))
+    # How a bag's streams were put on one clock.
+    clock: str | None = Field(default=None, sa_column=Column(String(500)))
+    # The registration options (the format's pydantic model, as JSON).
+    options: dict = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
+    )
+    # Every array, column, dataset or topic found, and the standard name it was mapped to (or none).
+    mapping: list = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    )
     fps: float
     robot_type: str | None = Field(default=None, sa_column=Column(String(100)))
     cameras: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))

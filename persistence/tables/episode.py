@@ -9,6 +9,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -19,7 +20,7 @@ from persistence.tables.base import SQLModel
 
 
 class EpisodeRow(SQLModel, table=True):
-    """One recording: its file, shape and task, as indexed from the HDF5 headers."""
+    """One recording: its file and place inside it, shape and tasks, as indexed from metadata."""
 
     __tablename__ = "episode"
     __table_args__ = (
@@ -36,9 +37,16 @@ class EpisodeRow(SQLModel, table=True):
     index: int
     # Relative to the dataset folder, so a moved data root needs no rewrite.
     file: str = Field(sa_column=Column(String(1024), nullable=False))
+    # The format's own detail of where the episode lies inside its files (a row range and video
+    # windows, an HDF5 group, a bag's clock): canonical JSON, see persistence/episode_sources.
+    locator: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     length: int
     duration: float = Field(sa_column=Column(Float, nullable=False))
     task_index: int | None = None
+    # Every task of the episode (LeRobot episodes may have several); task_index is the first.
+    task_indexes: list = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    )
     # {camera: [height, width]}
     cameras: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     # Optional datasets of the layout that this file lacks.

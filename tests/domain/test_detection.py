@@ -27,6 +27,7 @@ from domain.detection import (
     results_to_detections,
 )
 from domain.errors import BadUserInput
+from persistence.episode_sources import SourceRef, path_ref
 from tests.graph.model_setup import build_confident_checkpoint
 
 HEIGHT, WIDTH, FRAMES = 64, 96, 6
@@ -53,9 +54,9 @@ def write_episode(path: Path, cameras: tuple[str, ...] = ("front",)) -> np.ndarr
 
 
 @pytest.fixture
-def episode(tmp_path: Path) -> tuple[str, np.ndarray]:
+def episode(tmp_path: Path) -> tuple[SourceRef, np.ndarray]:
     path = tmp_path / "episode_000000.hdf5"
-    return str(path), write_episode(path)
+    return path_ref(path), write_episode(path)
 
 
 # --- Results -> detections -------------------------------------------------------------------------------------
@@ -188,18 +189,18 @@ def test_missing_camera_and_frames_out_of_range_are_named(tmp_path: Path):
     write_episode(path, cameras=("front", "wrist"))
     spec = ModelSpec(name="yolo11n.yaml", source="yolo11n.yaml", packaged=True)
     with pytest.raises(DetectionInputError) as error:
-        detect_batch(spec, str(path), "top", [0], 0.25, 0.5, None)
+        detect_batch(spec, path_ref(path), "top", [0], 0.25, 0.5, None)
     assert error.value.message == "the episode has no camera 'top' (it has: front, wrist)"
     assert error.value.field == "input.camera"
     for frame in (FRAMES, -1):
         with pytest.raises(DetectionInputError) as error:
-            detect_batch(spec, str(path), "front", [0, frame], 0.25, 0.5, None)
+            detect_batch(spec, path_ref(path), "front", [0, frame], 0.25, 0.5, None)
         assert error.value.message == f"frame {frame} is out of range: camera 'front' has 6 frames (0..5)"
         assert error.value.field == "input.frames"
     with pytest.raises(DetectionInputError, match="must not repeat"):
-        detect_batch(spec, str(path), "front", [1, 1], 0.25, 0.5, None)
+        detect_batch(spec, path_ref(path), "front", [1, 1], 0.25, 0.5, None)
     with pytest.raises(BadUserInput, match="confidence must be between 0 and 1"):
-        detect_batch(spec, str(path), "front", [1], 1.5, 0.5, None)
+        detect_batch(spec, path_ref(path), "front", [1], 1.5, 0.5, None)
     assert inference._models == {}  # nothing was loaded for refused input
 
 

@@ -69,11 +69,12 @@ async def test_bad_paths_are_rejected_at_once(client, runtime, tiny_dataset, tmp
     assert (
         "outside the data roots" in (await _bad(client, tiny_dataset / ".." / ".." / "elsewhere"))["message"]
     )
-    assert "no such folder" in (await _bad(client, tiny_dataset.parent / "nope"))["message"]
+    assert "no such file or folder" in (await _bad(client, tiny_dataset.parent / "nope"))["message"]
 
     (tiny_dataset / "info.json").unlink()
     error = await _bad(client, tiny_dataset)
-    assert "missing info.json" in error["message"] and str(tiny_dataset) in error["message"]
+    assert "not a dataset of a known format" in error["message"] and str(tiny_dataset) in error["message"]
+    assert "info.json" in error["message"]
     (tiny_dataset / "info.json").write_text("{not json")
     assert "unreadable info.json" in (await _bad(client, tiny_dataset))["message"]
     (tiny_dataset / "info.json").write_text(json.dumps({"name": "x"}))
