@@ -26,7 +26,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from persistence.episode_sources import TRAJECTORY_DATASETS
 from PIL import Image, ImageEnhance
 
 from domain.edits import (
@@ -38,6 +37,7 @@ from domain.edits import (
     kept_frames,
     write_edited_episode,
 )
+from persistence.episode_sources import TRAJECTORY_DATASETS
 from tests.factories import write_episode
 
 CAMERAS = ("front", "wrist")

@@ -99,7 +99,9 @@ def serve(
     )
 
 
-async def _register(settings: Settings, path: str, name: str | None) -> int:
+async def _register(
+    settings: Settings, path: str, name: str | None, format: str | None = None, options: dict | None = None
+) -> int:
     """Index a dataset in this process, with a progress bar; returns the exit code."""
     from domain import datasets
     from domain.errors import DomainError
@@ -112,7 +114,9 @@ async def _register(settings: Settings, path: str, name: str | None) -> int:
     try:
         async with rt.events.subscribe(JOBS_CHANNEL) as messages:
             try:
-                job = await datasets.register_dataset(rt, path, name)
+                job = await datasets.register_dataset(
+                    rt, path, name, format=format, options=options, options_field="--option"
+                )
             except DomainError as exc:
                 console.print(f"[red]{exc.message}[/red]")
                 return 1
@@ -130,9 +134,15 @@ async def _register(settings: Settings, path: str, name: str | None) -> int:
             return 1
         summary = current.summary or {}
         console.print(
-            f"registered dataset {summary.get('datasetId')}: {summary.get('episodes')} episodes, "
-            f"{summary.get('frames')} frames (job v{current.version})"
+            f"registered {summary.get('format')} dataset {summary.get('datasetId')}: "
+            f"{summary.get('episodes')} episodes, {summary.get('frames')} frames (job v{current.version})"
         )
+        if summary.get("clock"):
+            console.print(f"clock: {summary['clock']}")
+        for field in summary.get("unmapped") or []:
+            shape = f" {field['shape']}" if field.get("shape") else ""
+            detail = f"{field['source']}{shape} {field.get('dtype') or ''} {field.get('note') or ''}"
+            console.print(f"  unmapped: {detail}")
         return 0
     finally:
         await rt.stop()
@@ -140,13 +150,61 @@ async def _register(settings: Settings, path: str, name: str | None) -> int:
 
 @datasets_app.command("add")
 def datasets_add(
-    path: str = typer.Argument(..., help="Dataset folder under a data root (ANNOGRAPH_DATA_ROOTS)."),
-    name: str = typer.Option(None, help="Display name; default the name in info.json."),
+    path: str = typer.Argument(
+        ...,
+        help="Dataset folder or file under a data root (ANNOGRAPH_DATA_ROOTS); relative: to the first root.",
+    ),
+    name: str = typer.Option(None, help="Display name; default the name the format records."),
+    format: str = typer.Option(
+        None, help="LEROBOT, HDF5, ALOHA, ROBOMIMIC, ROSBAG or MCAP; detected when left out."
+    ),
+    option: list[str] = typer.Option(
+        [],
+        "--option",
+        "-o",
+        help=(
+            "A format option as KEY=VALUE (VALUE read as JSON when it parses, else as text), repeatable: "
+            "-o fps=50 -o clock_topic=/camera/front/image_raw. `annograph datasets formats` lists them."
+        ),
+    ),
 ) -> None:
-    """Register (or re-index) a dataset folder, showing progress."""
+    """Register (or re-index) a dataset folder or file in any supported format, showing progress and
+    what was left unmapped."""
     settings = _settings()
     _migrate(settings)
-    raise typer.Exit(asyncio.run(_register(settings, path, name)))
+    try:
+        options = _parse_options(option)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    raise typer.Exit(asyncio.run(_register(settings, path, name, format and format.upper(), options)))
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    import json
+
+    options: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+@datasets_app.command("formats")
+def datasets_formats() -> None:
+    """The formats `datasets add` reads and each one's options (name, type, default, meaning)."""
+    from persistence.episode_sources.formats import options_schemas
+
+    for format, schema in options_schemas().items():
+        console.print(f"[bold]{format}[/bold]")
+        for key, spec in (schema.get("properties") or {}).items():
+            default = spec.get("default", "-")
+            console.print(f"  {key} (default {default!r}): {spec.get('description', '')}")
 
 
 async def _has_datasets(settings: Settings) -> bool:

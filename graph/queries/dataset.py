@@ -7,8 +7,8 @@ from domain import datasets
 from graph.context import Info
 from graph.permissions import IsViewer
 from graph.types.dataset import Dataset, DatasetConnection, DatasetFormat
-from persistence.episode_sources.formats import options_schemas
 from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
+from persistence.episode_sources.formats import options_schemas
 
 
 @strawberry.type(description="The form of one recording format's registration options.")

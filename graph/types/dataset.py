@@ -47,12 +47,18 @@ class DatasetFormat(Enum):
     LEROBOT = strawberry.enum_value(
         "LEROBOT", description="LeRobot v3.0 or v2.1 (meta/info.json, parquet, MP4 or parquet images)."
     )
-    ALOHA = strawberry.enum_value("ALOHA", description="ACT / Mobile ALOHA HDF5 (/observations/qpos, images).")
-    ROBOMIMIC = strawberry.enum_value("ROBOMIMIC", description="One robomimic HDF5 file of demos (data/demo_N).")
+    ALOHA = strawberry.enum_value(
+        "ALOHA", description="ACT / Mobile ALOHA HDF5 (/observations/qpos, images)."
+    )
+    ROBOMIMIC = strawberry.enum_value(
+        "ROBOMIMIC", description="One robomimic HDF5 file of demos (data/demo_N)."
+    )
     ROSBAG = strawberry.enum_value(
         "ROSBAG", description="ROS 1 bags and rosbag2 (sqlite3 or mcap storage): one bag per episode."
     )
-    MCAP = strawberry.enum_value("MCAP", description="Plain MCAP files (ROS 2, protobuf or JSON): one per episode.")
+    MCAP = strawberry.enum_value(
+        "MCAP", description="Plain MCAP files (ROS 2, protobuf or JSON): one per episode."
+    )
 
 
 @strawberry.type(

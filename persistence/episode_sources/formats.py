@@ -37,10 +37,6 @@ def module(format: str) -> ModuleType:
 def detect_format(path: Path) -> str | None:
     """The first format whose `detect` recognises `path` (a folder or a file), or None."""
     for format in REGISTRABLE:
-        try:  # TEMPORARY while helpers write modules
-            module(format)
-        except ModuleNotFoundError:
-            continue
         if module(format).detect(path):
             return format
     return None

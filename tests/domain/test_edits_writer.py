@@ -8,7 +8,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from persistence.episode_sources import TRAJECTORY_DATASETS
 from PIL import Image, ImageEnhance
 
 import domain.edits.hdf5_writer as writer
@@ -23,6 +22,7 @@ from domain.edits import (
 )
 from domain.edits.sources import Hdf5Source
 from domain.errors import BadUserInput
+from persistence.episode_sources import TRAJECTORY_DATASETS
 from tests.factories import write_episode
 
 LENGTH = 40

@@ -1,0 +1,180 @@
+"""Real recordings through the whole graph: each sample in tests/samples (written by its format's own
+writer) registers with its format detected, serves frames and trajectories, runs an analysis, takes
+boxes and exports COCO with images and an edited HDF5 episode; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from persistence.episode_sources import SourceRef
+from persistence.episode_sources.readers import EpisodeReaders
+from tests.conftest import gql
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+REGISTER = """mutation($input: RegisterDatasetInput!) { registerDataset(input: $input) { id } }"""
+JOB = """query($id: ID!) { node(id: $id) { ... on Job { status errorCode errorMessage summary artifactUrl
+  dataset { id } } } }"""
+DATASET = """query($id: ID!, $camera: String!) { node(id: $id) { ... on Dataset { name format formatVersion fps cameras jointNames
+  clock episodeCount frameCount tasks { index description } unmapped: mapping(unmapped: true) { source shape dtype }
+  mapping { source target }
+  episodes(first: 20) { edges { node { id index length duration missingData cameraStreams { name frameCount height width }
+    tasks { description }
+    frameUrl(frame: 2, camera: $camera)
+    trajectory(stride: 1) { frames timestamps jointNames jointPositions gripper actions taskIndexes missing } } } } } } }"""
+
+# sample, what to register (relative to the sample copy), format, episode lengths, cameras, joints, tasks
+CASES = {
+    "lerobot_v30_sample": ("", "LEROBOT", [30, 40, 25], ["front", "wrist"], 7, 2),
+    "lerobot_v21_sample": ("", "LEROBOT", [30, 40, 25], ["front", "wrist"], 7, 2),
+    "aloha_sim_insertion": ("", "ALOHA", [16, 16, 16], ["top"], 14, 0),
+    "robomimic_lift": ("image.hdf5", "ROBOMIMIC", [45, 52, 38], ["agentview", "robot0_eye_in_hand"], 7, 1),
+    "rosbag2_mcap": ("", "ROSBAG", None, ["front", "wrist"], None, 1),
+}
+
+
+def job_number(job_id: str) -> int:
+    return int(base64.b64decode(job_id).decode().split(":")[1])
+
+
+async def finished(client, runtime, job_id: str) -> dict:
+    await runtime.jobs.wait(job_number(job_id))
+    return (await gql(client, JOB, id=job_id))["data"]["node"]
+
+
+async def register_sample(client, runtime, data_root: Path, sample: str) -> tuple[dict, Path]:
+    target = data_root / sample
+    shutil.copytree(SAMPLES / sample, target)
+    path = target / CASES[sample][0] if CASES[sample][0] else target
+    started = await gql(client, REGISTER, input={"path": str(path)})
+    assert "errors" not in started, started
+    job = await finished(client, runtime, started["data"]["registerDataset"]["id"])
+    assert job["status"] == "COMPLETED", job
+    return job, path
+
+
+@pytest.mark.parametrize("sample", list(CASES))
+async def test_a_sample_works_end_to_end(client, runtime, data_root, sample):
+    _, format, lengths, cameras, joints, tasks = CASES[sample]
+    job, path = await register_sample(client, runtime, data_root, sample)
+    summary = job["summary"]
+    assert summary["format"] == format and summary["episodes"] >= 2
+    assert all(m["target"] is None for m in summary["unmapped"])  # what was left out is said
+
+    camera = cameras[0]
+    body = await gql(client, DATASET, id=job["dataset"]["id"], camera=camera)
+    assert "errors" not in body, body
+    dataset = body["data"]["node"]
+    assert dataset["format"] == format and dataset["cameras"] == cameras
+    assert {m["source"] for m in dataset["unmapped"]} == {m["source"] for m in summary["unmapped"]}
+    assert any(m["target"] == "observation.state" for m in dataset["mapping"])
+    assert len(dataset["tasks"]) == tasks or (tasks and len(dataset["tasks"]) >= tasks)
+    if format == "LEROBOT":
+        assert dataset["formatVersion"] == sample.split("_")[1].replace("v3", "v3.").replace("v2", "v2.")
+    if format == "ROSBAG":
+        assert dataset["clock"]
+    episodes = [e["node"] for e in dataset["episodes"]["edges"]]
+    assert [e["index"] for e in episodes] == sorted(e["index"] for e in episodes)
+    if lengths is not None:
+        assert [e["length"] for e in episodes] == lengths
+    assert dataset["frameCount"] == sum(e["length"] for e in episodes)
+
+    readers = EpisodeReaders(4)
+    rows = await _rows(runtime, job["dataset"]["id"])
+    try:
+        for episode in episodes:
+            row = rows[episode["index"]]
+            ref = SourceRef(format, str(path), row.file, row.locator)
+            trajectory = episode["trajectory"]
+            assert len(trajectory["frames"]) == episode["length"]
+            assert len(trajectory["timestamps"]) == episode["length"] and trajectory["timestamps"][0] == 0
+            assert np.all(np.diff(trajectory["timestamps"]) > 0)
+            positions = np.asarray(trajectory["jointPositions"], dtype=np.float64)
+            if joints is not None:
+                assert positions.shape == (joints, episode["length"]) and len(trajectory["jointNames"]) == joints
+            state = readers.read_arrays(ref, ["observation.state"], slice(None))["observation.state"]
+            assert np.allclose(positions, np.asarray(state, dtype=np.float64).T, atol=1e-5)
+            streams = {s["name"]: s for s in episode["cameraStreams"]}
+            assert sorted(streams) == cameras and streams[camera]["frameCount"] == episode["length"]
+
+            # The frame served is the reader's picture for that frame (JPEG's loss only).
+            response = await client.get(episode["frameUrl"] + "&quality=95")
+            assert response.status_code == 200, response.text
+            shown = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"), dtype=np.float64)
+            expected = readers.read_frame(ref, camera, 2).astype(np.float64)
+            assert shown.shape == expected.shape == (streams[camera]["height"], streams[camera]["width"], 3)
+            assert np.abs(shown - expected).mean() < 3
+    finally:
+        readers.close()
+
+    await _analysis_runs(client, runtime, job["dataset"]["id"], len(episodes))
+    await _boxes_export_coco(client, runtime, job["dataset"]["id"], episodes[0], camera)
+    await _edited_export(client, runtime, job["dataset"]["id"], episodes[0], cameras)
+
+
+async def _rows(runtime, dataset_id: str) -> dict:
+    from persistence.repositories import episode as episodes_repo
+
+    number = int(base64.b64decode(dataset_id).decode().split(":")[1])
+    async with runtime.sessions() as session:
+        return {r.index: r for r in await episodes_repo.list_episodes_of(session, number)}
+
+
+async def _analysis_runs(client, runtime, dataset_id: str, count: int) -> None:
+    run = "mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { id } }"
+    for kind in ("QUALITY_REPORT", "TRAJECTORY_METRICS"):
+        started = await gql(client, run, input={"datasetId": dataset_id, "kind": kind})
+        assert "errors" not in started, started
+        job = await finished(client, runtime, started["data"]["runAnalysis"]["id"])
+        assert job["status"] == "COMPLETED", job
+    report = await gql(client, "query($id: ID!) { node(id: $id) { ... on Dataset { qualityReport { episodes } } } }",
+                       id=dataset_id)
+    assert report["data"]["node"]["qualityReport"]["episodes"] == count
+
+
+async def _boxes_export_coco(client, runtime, dataset_id: str, episode: dict, camera: str) -> None:
+    label = "mutation($input: CreateLabelInput!) { createLabel(input: $input) { id } }"
+    assert "errors" not in await gql(client, label, input={"datasetId": dataset_id, "name": "cube"})
+    create = """mutation($input: [CreateObjectAnnotationInput!]!) { createObjectAnnotations(input: $input) { id } }"""
+    made = await gql(client, create, input=[
+        {"episodeId": episode["id"], "camera": camera, "frame": f, "label": "cube",
+         "box": {"x": 4, "y": 6, "width": 20, "height": 16}} for f in (0, 2)])
+    assert "errors" not in made, made
+    export = "mutation($input: ExportAnnotationsInput!) { exportAnnotations(input: $input) { id } }"
+    started = await gql(client, export, input={"datasetId": dataset_id, "format": "COCO", "includeImages": True})
+    assert "errors" not in started, started
+    job = await finished(client, runtime, started["data"]["exportAnnotations"]["id"])
+    assert job["status"] == "COMPLETED", job
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(job["artifactUrl"])).content))
+    import json
+
+    coco = json.loads(archive.read("annotations.json"))
+    assert len(coco["annotations"]) == 2 and len(coco["images"]) == 2
+    for image in coco["images"]:
+        picture = Image.open(io.BytesIO(archive.read(f"images/{image['file_name']}")))
+        assert picture.size == (image["width"], image["height"])
+
+
+async def _edited_export(client, runtime, dataset_id: str, episode: dict, cameras: list[str]) -> None:
+    export = "mutation($input: ExportEpisodesInput!) { exportEpisodes(input: $input) { id } }"
+    edits = {"removedFrames": [1], "cameras": [{"camera": cameras[0], "rotate": 90}]}
+    started = await gql(client, export, input={"datasetId": dataset_id, "name": "curated", "output": "ZIP",
+                                               "episodes": [{"index": episode["index"], "edits": edits}]})
+    assert "errors" not in started, started
+    job = await finished(client, runtime, started["data"]["exportEpisodes"]["id"])
+    assert job["status"] == "COMPLETED", job
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(job["artifactUrl"])).content))
+    with h5py.File(io.BytesIO(archive.read("curated/episodes/episode_000000.hdf5"))) as f:
+        length = episode["length"] - 1
+        assert f["observation.state"].shape[0] == length
+        images = f[f"observation.images.{cameras[0]}"]
+        stream = next(s for s in episode["cameraStreams"] if s["name"] == cameras[0])
+        assert images.shape == (length, stream["width"], stream["height"], 3)  # rotated by 90
