@@ -51,20 +51,19 @@ def source_error(exc: SourceError, field: str, root: Path) -> BadUserInput:
     return BadUserInput(f"{file}{where}: {exc.problem}", field=field, file=str(file), where=exc.where or None)
 
 
-def check_format(target: Path, format: str | None, field: str) -> str:
+def check_format(target: Path, format: str | None, field: str, path_field: str) -> str:
+    """The format given (`field`), which must recognise `target`, or the one detected."""
     if format is not None:
         if format not in formats_.REGISTRABLE:
             known = ", ".join(formats_.REGISTRABLE)
             raise BadUserInput(f"{field}: unknown format {format!r} (known: {known})", field=field)
+        if not formats_.module(format).detect(target):
+            raise BadUserInput(f"{target}: not a {format} dataset: {formats_.EXPECTED[format]}", field=path_field)
         return format
     detected = formats_.detect_format(target)
     if detected is None:
-        raise BadUserInput(
-            f"{target}: not a dataset of a known format. LeRobot needs meta/info.json, annograph HDF5 "
-            "info.json and episodes/, robomimic an HDF5 file with data/demo_*, ALOHA HDF5 files with "
-            "/observations/qpos, ROS bags .bag files or rosbag2 folders (metadata.yaml), MCAP .mcap files",
-            field=field,
-        )
+        expected = "; ".join(f"{f}: {formats_.EXPECTED[f]}" for f in formats_.REGISTRABLE)
+        raise BadUserInput(f"{target}: not a dataset of a known format ({expected})", field=path_field)
     return detected
 
 
@@ -96,7 +95,7 @@ async def register_dataset(
         name = check_text(name, "input.name", max_length=200)
     target = await asyncio.to_thread(resolve_dataset_path, rt.settings, path, field)
     format_field = field.rsplit(".", 1)[0] + ".format" if "." in field else "format"
-    format = await asyncio.to_thread(check_format, target, format, format_field)
+    format = await asyncio.to_thread(check_format, target, format, format_field, field)
     parsed = check_options(format, options, options_field)
     try:
         await asyncio.to_thread(formats_.check, format, target, parsed)
@@ -195,7 +194,9 @@ async def _index_dataset(
                 "episodes": len(scan.episodes),
                 "frames": dataset.frame_count,
                 "episodesMissingData": sum(1 for e in scan.episodes if e.missing),
-                "reread": sum(1 for e in scan.episodes if previous.get(e.file) is not e),
+                # Episodes new since the last registration or whose file changed (readers of formats with
+                # a file per episode read only these again).
+                "changedEpisodes": sum(1 for e in scan.episodes if _changed(previous.get(e.file), e)),
                 "mapped": [m for m in mapping if m["target"] is not None],
                 "unmapped": unmapped,
                 "clock": scan.clock,
@@ -205,6 +206,10 @@ async def _index_dataset(
             + (f"; {len(unmapped)} source fields left unmapped (see the summary)" if unmapped else ""),
         )
     rt.frame_lookups.clear()  # the index changed: frame requests must see it now
+
+
+def _changed(before: EpisodeScan | None, now: EpisodeScan) -> bool:
+    return before is None or (before.file_size, before.file_mtime) != (now.file_size, now.file_mtime)
 
 
 def _episode_values(e: EpisodeScan) -> dict:

@@ -7,6 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from domain import episodes
 from domain.errors import BadUserInput, NotFound
+from persistence.episode_sources import SourceError
 
 FRAME_PATH = "/media/datasets/{dataset_id:int}/episodes/{index:int}/cameras/{camera}/frames/{frame:int}.jpg"
 # The URL carries the file's version (`v`), so a cached frame never goes stale; private because
@@ -51,4 +52,6 @@ async def frame(request: Request) -> Response:
         body = await episodes.render_frame(rt, target)
     except FileNotFoundError:
         return PlainTextResponse("the episode file is no longer on disk; re-register the dataset", 404)
+    except SourceError as exc:  # the file does not give this frame (e.g. no video frame at its time)
+        return PlainTextResponse(str(exc), 422)
     return Response(body, media_type="image/jpeg", headers=headers)

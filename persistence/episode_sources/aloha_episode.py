@@ -9,17 +9,16 @@ camera. JPEGs are decoded with Pillow.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
-from PIL import Image
 
 from persistence.episode_sources import hdf5_checks as checks
 from persistence.episode_sources.base import SourceError, check_frames, unknown_camera
+from persistence.episode_sources.images import ImageDecodeError, decode_rgb, open_image
 
 ACT_GRIPPER_INDEXES = [6, 13]  # bimanual ALOHA's qpos: 2 x (6 arm joints + 1 gripper)
 
@@ -128,12 +127,9 @@ def _jpeg_camera(node: h5py.Dataset, lengths: np.ndarray | None, shown: Path | s
         return Camera(node, 0, 0, 0, True, lengths)
     raw = node[0, : int(lengths[0])] if lengths is not None else node[0]
     try:
-        with Image.open(io.BytesIO(raw.tobytes())) as image:
-            kind, (width, height) = image.format, image.size
-    except (OSError, SyntaxError, ValueError) as exc:
+        width, height = open_image(raw.tobytes(), ("JPEG",)).size
+    except ImageDecodeError as exc:
         raise SourceError(shown, f"frame 0 is not a JPEG image ({exc})", node.name) from None
-    if kind != "JPEG":
-        raise SourceError(shown, f"frame 0 is {kind}, not JPEG", node.name)
     return Camera(node, frames, height, width, True, lengths)
 
 
@@ -215,11 +211,8 @@ class AlohaEpisode:
 
     def _decode(self, cam: Camera, index: int, raw: np.ndarray) -> np.ndarray:
         try:
-            with Image.open(io.BytesIO(raw.tobytes())) as image:
-                if image.format != "JPEG":
-                    raise ValueError(f"it is {image.format}")
-                pixels = np.asarray(image.convert("RGB"))
-        except (OSError, SyntaxError, ValueError) as exc:
+            pixels = decode_rgb(raw.tobytes(), ("JPEG",))
+        except ImageDecodeError as exc:
             problem = f"frame {index} does not decode as JPEG ({exc})"
             raise SourceError(self.path, problem, cam.dataset.name) from None
         if pixels.shape[:2] != (cam.height, cam.width):

@@ -25,6 +25,15 @@ MODULES = {
     "VIDEO": "persistence.episode_sources.video",
 }
 REGISTRABLE = tuple(f for f in MODULES if f != "VIDEO")
+# What each format's detection looks for, for the error that says why a path was not recognised.
+EXPECTED = {
+    "LEROBOT": "a folder with meta/info.json naming a codebase_version",
+    "HDF5": "a folder with info.json and episodes/episode_*.hdf5",
+    "ROBOMIMIC": "an HDF5 file (or a folder of one) with data/demo_*",
+    "ALOHA": "HDF5 files (or a folder of them) with /observations/qpos",
+    "ROSBAG": "ROS 1 .bag files or rosbag2 folders (metadata.yaml), or a folder of them",
+    "MCAP": ".mcap files, or a folder of them",
+}
 
 
 def module(format: str) -> ModuleType:

@@ -8,14 +8,12 @@ groups whose statistics allow it. Row groups are never taken to be episodes.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
 from persistence.episode_sources.base import (
     TASK_INDEX,
@@ -24,6 +22,7 @@ from persistence.episode_sources.base import (
     check_frames,
     unknown_camera,
 )
+from persistence.episode_sources.images import ImageDecodeError, decode_rgb
 from persistence.episode_sources.lerobot_meta import Camera, read_layout
 from persistence.episode_sources.lerobot_parquet import footer, group_column, leaf_index, to_numpy
 from persistence.episode_sources.lerobot_video import VideoTimes
@@ -211,9 +210,8 @@ class LeRobotEpisode:
                     self._path, f"frame {n} of episode {self._episode} has no image bytes", cam.key
                 )
             try:
-                with Image.open(io.BytesIO(data)) as image:
-                    out.append(np.asarray(image.convert("RGB")))
-            except Exception as exc:
+                out.append(decode_rgb(data, ("PNG", "JPEG")))
+            except ImageDecodeError as exc:
                 raise SourceError(self._path, f"frame {n}: undecodable image ({exc})", cam.key) from None
         return out
 

@@ -17,7 +17,6 @@ rad/s or m/s.
 from __future__ import annotations
 
 import base64
-import io
 import re
 import struct
 from collections.abc import Sequence
@@ -26,10 +25,11 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from persistence.episode_sources.base import SourceError
+from persistence.episode_sources.images import ImageDecodeError, open_image
 
 
 class Kind(StrEnum):
@@ -292,8 +292,8 @@ def raw_image_rgb(msg: Any, path: str, topic: str) -> np.ndarray:
 
 def _open_compressed(msg: Any, path: str, topic: str) -> Image.Image:
     try:
-        return Image.open(io.BytesIO(bytes(payload(msg))))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+        return open_image(bytes(payload(msg)))
+    except ImageDecodeError as err:
         fmt = field(msg, "format", "")
         raise SourceError(
             path, f"cannot decode the compressed image (format {fmt!r}): {err}", topic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from graph.cli import app
 from persistence.settings import get_settings
 from tests.factories import write_dataset
+from tests.graph.test_recording_formats import SAMPLES
 
 runner = CliRunner()
 
@@ -36,7 +38,7 @@ def test_datasets_add_with_progress_and_errors(env, data_root):
     folder = write_dataset(data_root / "cli", episodes=2)
     result = runner.invoke(app, ["datasets", "add", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "registered dataset 1: 2 episodes, 90 frames (job v1)" in result.output
+    assert "registered HDF5 dataset 1: 2 episodes, 90 frames (job v1)" in result.output
     assert result.output.startswith("indexing")  # the progress bar
 
     again = runner.invoke(app, ["datasets", "add", "cli"])
@@ -51,10 +53,44 @@ def test_datasets_add_with_progress_and_errors(env, data_root):
     assert "failed" in broken.output and "episode_000001.hdf5" in broken.output
 
 
+def test_datasets_add_reads_other_formats_with_options(env, data_root):
+    shutil.copytree(SAMPLES / "aloha_sim_insertion", data_root / "aloha")
+    result = runner.invoke(app, ["datasets", "add", "aloha", "-o", "fps=25"])
+    assert result.exit_code == 0, result.output
+    assert "registered ALOHA dataset 1: 3 episodes, 48 frames" in result.output
+    assert "unmapped: " in result.output  # what the format holds beyond the episode model is named
+    rows = asyncio.run(_datasets())
+    assert rows[0].fps == 25.0 and rows[0].options["fps"] == 25.0
+
+    single = runner.invoke(app, ["datasets", "add", "aloha/episode_1.hdf5", "--format", "aloha"])
+    assert single.exit_code == 0 and "1 episodes, 16 frames" in single.output, single.output
+
+    bad = runner.invoke(app, ["datasets", "add", "aloha", "-o", "fps=-1"])
+    assert bad.exit_code == 1 and "--option.fps" in bad.output
+    unknown = runner.invoke(app, ["datasets", "add", "aloha", "-o", "clock_topic=/x"])
+    assert unknown.exit_code == 1 and "--option.clock_topic" in unknown.output
+    malformed = runner.invoke(app, ["datasets", "add", "aloha", "-o", "fps"])
+    assert malformed.exit_code == 2 and "KEY=VALUE" in malformed.output
+
+    formats = runner.invoke(app, ["datasets", "formats"])
+    assert formats.exit_code == 0 and "ALOHA" in formats.output and "fps" in formats.output
+
+
+async def _datasets():
+    from domain.datasets import list_datasets
+    from domain.runtime import Runtime
+
+    rt = Runtime.build(get_settings())
+    try:
+        return await list_datasets(rt, after_id=None, limit=10)
+    finally:
+        await rt.engine.dispose()
+
+
 def test_demo_writes_and_registers_once(env, data_root):
     result = runner.invoke(app, ["demo", "--episodes", "2"])
     assert result.exit_code == 0, result.output
-    assert "registered dataset 1: 2 episodes" in result.output
+    assert "registered HDF5 dataset 1: 2 episodes" in result.output
     info = json.loads((data_root / "demo" / "info.json").read_text())
     assert info["cameras"] == ["front", "side"] and info["fps"] == 30.0
     assert len(list((data_root / "demo" / "ground_truth").glob("*.json"))) == 2

@@ -178,3 +178,69 @@ async def _edited_export(client, runtime, dataset_id: str, episode: dict, camera
         images = f[f"observation.images.{cameras[0]}"]
         stream = next(s for s in episode["cameraStreams"] if s["name"] == cameras[0])
         assert images.shape == (length, stream["width"], stream["height"], 3)  # rotated by 90
+
+
+async def test_options_are_checked_against_the_format_schema(client, runtime, data_root):
+    schemas = await gql(client, "{ datasetFormatSchemas { format schema } }")
+    by_format = {s["format"]: s["schema"] for s in schemas["data"]["datasetFormatSchemas"]}
+    assert set(by_format) == {"LEROBOT", "HDF5", "ROBOMIMIC", "ALOHA", "ROSBAG", "MCAP"}
+    assert by_format["ALOHA"]["properties"]["fps"]["default"] == 50
+    assert {"clock_topic", "state_topic", "fps"} <= set(by_format["ROSBAG"]["properties"])
+
+    shutil.copytree(SAMPLES / "aloha_sim_insertion", data_root / "aloha")
+    bad = await gql(client, REGISTER, input={"path": "aloha", "options": {"fps": "fast"}})
+    assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.options.fps"}
+    unknown = await gql(client, REGISTER, input={"path": "aloha", "options": {"clock_topic": "/x"}})
+    assert unknown["errors"][0]["extensions"]["field"] == "input.options.clock_topic"
+    wrong = await gql(client, REGISTER, input={"path": "aloha", "format": "LEROBOT"})
+    assert wrong["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "info.json" in wrong["errors"][0]["message"]
+
+    (data_root / "notes").mkdir()
+    (data_root / "notes" / "readme.txt").write_text("hello")
+    unknown_format = await gql(client, REGISTER, input={"path": "notes"})
+    assert "not a dataset of a known format" in unknown_format["errors"][0]["message"]
+    assert (await gql(client, "{ jobs { totalCount } }"))["data"]["jobs"]["totalCount"] == 0
+
+    started = await gql(client, REGISTER, input={"path": "aloha", "options": {"fps": 25}})
+    job = await finished(client, runtime, started["data"]["registerDataset"]["id"])
+    dataset = await gql(client, "query($id: ID!) { node(id: $id) { ... on Dataset { fps options } } }",
+                        id=job["dataset"]["id"])
+    assert dataset["data"]["node"]["fps"] == 25 and dataset["data"]["node"]["options"]["fps"] == 25
+
+
+async def test_a_file_that_breaks_its_format_fails_naming_the_file_and_path_inside(client, runtime, data_root):
+    target = data_root / "aloha"
+    shutil.copytree(SAMPLES / "aloha_sim_insertion", target)
+    with h5py.File(target / "episode_2.hdf5", "a") as f:  # a group where an array belongs
+        del f["observations/qpos"]
+        f.create_group("observations/qpos")
+    started = await gql(client, REGISTER, input={"path": str(target)})
+    job = await finished(client, runtime, started["data"]["registerDataset"]["id"])
+    assert job["status"] == "FAILED" and job["errorCode"] == "BAD_USER_INPUT", job
+    assert str(target / "episode_2.hdf5") in job["errorMessage"]
+    assert "/observations/qpos" in job["errorMessage"]
+    assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 0
+
+
+async def test_reregistering_reads_only_changed_files(client, runtime, data_root):
+    job, path = await register_sample(client, runtime, data_root, "lerobot_v21_sample")
+    assert job["summary"]["changedEpisodes"] == 3
+    again = await gql(client, REGISTER, input={"path": str(path)})
+    second = await finished(client, runtime, again["data"]["registerDataset"]["id"])
+    assert second["status"] == "COMPLETED" and second["summary"]["changedEpisodes"] == 0, second
+    assert second["summary"]["episodes"] == 3
+
+
+async def test_a_frame_the_video_does_not_have_is_refused_not_replaced(client, runtime, data_root):
+    job, path = await register_sample(client, runtime, data_root, "lerobot_v21_sample")
+    videos = path / "videos" / "chunk-000" / "observation.images.front"
+    # Episode 1 has 40 rows; its video now holds only 30 frames (episode 0's).
+    shutil.copyfile(videos / "episode_000000.mp4", videos / "episode_000001.mp4")
+    query = """query($id: ID!) { node(id: $id) { ... on Dataset { episode(index: 1) {
+      last: frameUrl(frame: 35, camera: "front") first: frameUrl(frame: 3, camera: "front") } } } }"""
+    urls = (await gql(client, query, id=job["dataset"]["id"]))["data"]["node"]["episode"]
+    refused = await client.get(urls["last"])
+    assert refused.status_code == 422
+    assert "episode_000001.mp4" in refused.text and "no frame within" in refused.text
+    assert (await client.get(urls["first"])).status_code == 200
