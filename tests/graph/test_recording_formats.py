@@ -116,8 +116,34 @@ async def test_a_sample_works_end_to_end(client, runtime, data_root, sample):
         readers.close()
 
     await _analysis_runs(client, runtime, job["dataset"]["id"], len(episodes))
+    await _annotation_times(client, episodes[-1])
     await _boxes_export_coco(client, runtime, job["dataset"]["id"], episodes[0], camera)
     await _edited_export(client, runtime, job["dataset"]["id"], episodes[0], cameras)
+    await _detection(client, runtime, episodes[0], camera)
+
+
+async def _annotation_times(client, episode: dict) -> None:
+    """Anomaly times come from the episode's own timestamps, whatever the format."""
+    save = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input) {
+      anomalies { fromFrame toFrame fromTime toTime } } }"""
+    last = episode["length"] - 1
+    saved = await gql(client, save, input={"episodeId": episode["id"], "taskCompleteness": {"rating": "SUCCESS"}, "anomalies": [
+        {"type": "DROP", "severity": "LOW", "fromFrame": 1, "toFrame": last, "description": "x"}]})
+    assert "errors" not in saved, saved
+    (anomaly,) = saved["data"]["saveEpisodeAnnotation"]["anomalies"]
+    times = episode["trajectory"]["timestamps"]
+    assert anomaly["fromTime"] == pytest.approx(times[1], abs=1e-4)
+    assert anomaly["toTime"] == pytest.approx(times[last], abs=1e-4)
+
+
+async def _detection(client, runtime, episode: dict, camera: str) -> None:
+    """Ultralytics runs on the episode's frames in the worker pool (an untrained model, built offline)."""
+    detect = "mutation($input: DetectObjectsInput!) { detectObjects(input: $input) { id } }"
+    started = await gql(client, detect, input={"episodeId": episode["id"], "camera": camera,
+                                               "model": "yolo11n.yaml", "frames": [0, 1], "imageSize": 64})
+    assert "errors" not in started, started
+    job = await finished(client, runtime, started["data"]["detectObjects"]["id"])
+    assert job["status"] == "COMPLETED" and job["summary"]["frames"] == 2, job
 
 
 async def _rows(runtime, dataset_id: str) -> dict:
@@ -169,6 +195,15 @@ async def _edited_export(client, runtime, dataset_id: str, episode: dict, camera
     started = await gql(client, export, input={"datasetId": dataset_id, "name": "curated", "output": "ZIP",
                                                "episodes": [{"index": episode["index"], "edits": edits}]})
     assert "errors" not in started, started
+    saved = await gql(client, """mutation($input: SaveEpisodeEditsInput!) { saveEpisodeEdits(input: $input) {
+      version } }""", input={"episodeId": episode["id"], "edits": edits})
+    assert "errors" not in saved, saved
+    urls = await gql(client, """query($id: ID!, $c: String!) { node(id: $id) { ... on Episode {
+      edited: frameUrl(frame: 2, camera: $c, edited: true) } } }""", id=episode["id"], c=cameras[0])
+    shown = await client.get(urls["data"]["node"]["edited"])
+    assert shown.status_code == 200, shown.text
+    stream = next(s for s in episode["cameraStreams"] if s["name"] == cameras[0])
+    assert Image.open(io.BytesIO(shown.content)).size == (stream["height"], stream["width"])  # rotated
     job = await finished(client, runtime, started["data"]["exportEpisodes"]["id"])
     assert job["status"] == "COMPLETED", job
     archive = zipfile.ZipFile(io.BytesIO((await client.get(job["artifactUrl"])).content))

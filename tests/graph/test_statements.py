@@ -6,8 +6,8 @@ from persistence.engine import StatementCounter
 from tests.conftest import gql
 from tests.factories import seed_index
 
-NESTED = """query($first: Int) { datasets { edges { node { name
-  episodes(first: $first) { totalCount edges { node { index length task { index description } } } } } } } }"""
+NESTED = """query($first: Int) { datasets { edges { node { name format
+  episodes(first: $first) { totalCount edges { node { index length tasks { index description } } } } } } } }"""
 
 
 # Dataloaders batch per event-loop tick. When two loaders that run in parallel both lead to a third
@@ -37,7 +37,7 @@ async def test_statements_do_not_grow_with_page_size(client, runtime):
         edges = body["data"]["datasets"]["edges"]
         assert len(edges) == 3
         assert all(len(e["node"]["episodes"]["edges"]) == first for e in edges)
-        assert edges[2]["node"]["episodes"]["edges"][5]["node"]["task"]["description"] == "push"
+        assert edges[2]["node"]["episodes"]["edges"][5]["node"]["tasks"][0]["description"] == "push"
     assert_flat(*counts.values())
     # datasets, their count... one statement per loader batch: a handful, whatever the sizes.
     assert counts[200] <= 5, counts
