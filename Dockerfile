@@ -4,7 +4,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ANNOGRAPH_HOST=0.0.0.0 ANNOGRAPH_VAR_DIR=/var/lib/annograph
 WORKDIR /app
 
-# h5py, numpy, scipy and Pillow ship wheels; nothing to compile.
+# h5py, numpy, scipy, Pillow, PyAV (FFmpeg with dav1d, x264, x265 inside), pyarrow, rosbags and mcap
+# ship wheels; nothing to compile.
 COPY pyproject.toml README.md alembic.ini ./
 COPY graph ./graph
 COPY domain ./domain

@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.video
+	$(BIN)/python -m bench.lerobot
 
 clean:
 	rm -rf $(VENV) var

@@ -58,7 +58,8 @@ def check_format(target: Path, format: str | None, field: str, path_field: str) 
             known = ", ".join(formats_.REGISTRABLE)
             raise BadUserInput(f"{field}: unknown format {format!r} (known: {known})", field=field)
         if not formats_.module(format).detect(target):
-            raise BadUserInput(f"{target}: not a {format} dataset: {formats_.EXPECTED[format]}", field=path_field)
+            expected = formats_.EXPECTED[format]
+            raise BadUserInput(f"{target}: not a {format} dataset: {expected}", field=path_field)
         return format
     detected = formats_.detect_format(target)
     if detected is None:
@@ -118,12 +119,13 @@ async def register_dataset(
 
 
 async def _previous_scans(rt: Runtime, target: Path, format: str) -> dict[str, EpisodeScan]:
-    """The last registration's episodes of a file-per-episode format, so unchanged files are not read."""
+    """The last registration's episodes, by file, so that formats with a file per episode read only the
+    files that changed."""
     async with rt.sessions() as session:
         dataset = await datasets_repo.read_dataset_by_path(session, str(target))
         if dataset is None or dataset.format != format:
             return {}
-        rows = await episodes_repo.list_episodes_of(session, dataset.id)
+        rows = await episodes_repo.list_episode_scans(session, dataset.id)
     return {
         r.file: EpisodeScan(
             index=r.index,

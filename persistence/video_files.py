@@ -189,7 +189,9 @@ def probe_video(path: Path | str) -> VideoInfo:
 
 
 def _rgb(frame: VideoFrame) -> np.ndarray:
-    return frame.to_ndarray(format="rgb24")
+    # One thread per conversion: frames are served from many worker threads at once, and swscale's own
+    # threads cost more to wake than they save on camera-sized frames (bench.lerobot).
+    return frame.reformat(format="rgb24", threads=1).to_ndarray()
 
 
 @dataclass

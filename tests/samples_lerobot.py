@@ -131,6 +131,10 @@ class _Video:
         for packet in self.stream.encode():
             self.container.mux(packet)
         self.container.close()
+        # SVT-AV1 switches the calling thread to real-time scheduling (SCHED_FIFO), which would starve
+        # the rest of a test run and skew every timing after it: back to normal.
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
 def _lengths(episodes: int, length: int | Sequence[int]) -> list[int]:

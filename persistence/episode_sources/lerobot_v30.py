@@ -9,6 +9,8 @@ tables' `stats/*` columns are never read.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
 from collections import defaultdict
@@ -217,10 +219,16 @@ def _row_ranges(
             "episode_index",
         )
     groups = _group_bounds(meta)
+    starts = [first for first, _, _, _ in groups]  # row groups are in row order
+    covers = _coverage(groups)
     has_range = all(row.get("dataset_from_index") is not None for _, row in members)
     base = min(int(row["dataset_from_index"]) for _, row in members) if has_range else 0
     for table, row in members:
         index, length = int(row["episode_index"]), int(row["length"])
+        if not covers(index):
+            raise SourceError(
+                path, f"holds no rows of episode {index} (by episode_index statistics)", "episode_index"
+            )
         if not has_range:
             found[index] = None
             continue
@@ -230,17 +238,28 @@ def _row_ranges(
                 table, f"episode {index}: dataset_to_index - dataset_from_index != length", "length"
             )
         stop = start + length
-        contradicted = any(
-            lo is not None and not lo <= index <= hi
-            for first, last, lo, hi in groups
-            if first < stop and last > start
-        )
+        # Only the row groups overlapping [start, stop): found by bisection, so a file of many episodes
+        # costs O(episodes x log groups), not episodes x groups.
+        first = max(0, bisect.bisect_right(starts, start) - 1)
+        overlapping = groups[first : bisect.bisect_left(starts, stop)]
+        contradicted = any(lo is not None and not lo <= index <= hi for _, _, lo, hi in overlapping)
         found[index] = None if contradicted or stop > meta.num_rows else [start, stop]
-        if all(lo is not None and not lo <= index <= hi for _, _, lo, hi in groups):
-            raise SourceError(
-                path, f"holds no rows of episode {index} (by episode_index statistics)", "episode_index"
-            )
     return found
+
+
+def _coverage(groups: list[tuple[int, int, int | None, int | None]]) -> Callable[[int], bool]:
+    """Whether some row group's episode_index statistics admit an episode (always, when a group has none)."""
+    if not groups or any(lo is None for _, _, lo, _ in groups):
+        return lambda index: True
+    ordered = sorted((lo, hi) for _, _, lo, hi in groups)  # type: ignore[type-var]
+    lows = [lo for lo, _ in ordered]
+    reach = list(itertools.accumulate((hi for _, hi in ordered), max))  # the highest max among lows <= k
+
+    def covers(index: int) -> bool:
+        at = bisect.bisect_right(lows, index) - 1
+        return at >= 0 and reach[at] >= index
+
+    return covers
 
 
 def _group_bounds(meta: pq.FileMetaData) -> list[tuple[int, int, int | None, int | None]]:

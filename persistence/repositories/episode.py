@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.repositories.pages import first_rows_per_group
@@ -85,6 +85,28 @@ async def read_episodes_by_ids(session: AsyncSession, ids: Sequence[int]) -> lis
     return list((await session.execute(select(EpisodeRow).where(EpisodeRow.id.in_(ids)))).scalars())
 
 
+async def list_episode_scans(session: AsyncSession, dataset_id: int) -> list:
+    """What indexing recorded of each episode (no ORM objects: re-registration reads 10,000 of them)."""
+    query = (
+        select(
+            EpisodeRow.index,
+            EpisodeRow.file,
+            EpisodeRow.locator,
+            EpisodeRow.length,
+            EpisodeRow.duration,
+            EpisodeRow.cameras,
+            EpisodeRow.missing,
+            EpisodeRow.file_size,
+            EpisodeRow.file_mtime,
+            EpisodeRow.task_index,
+            EpisodeRow.task_indexes,
+        )
+        .where(EpisodeRow.dataset_id == dataset_id)
+        .order_by(EpisodeRow.index)
+    )
+    return list((await session.execute(query)).all())
+
+
 async def list_episodes_of(session: AsyncSession, dataset_id: int) -> list[EpisodeRow]:
     """Every episode of a dataset, by index (re-registration compares them with the files)."""
     query = select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id).order_by(EpisodeRow.index)
@@ -142,26 +164,29 @@ async def count_episodes(
 
 
 async def replace_episodes(session: AsyncSession, dataset_id: int, values: Sequence[dict]) -> None:
-    """Make the dataset's episodes exactly `values` (keyed by index), keeping rows that still exist."""
-    existing = {
-        row.index: row
-        for row in (
-            await session.execute(select(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id))
-        ).scalars()
-    }
+    """Make the dataset's episodes exactly `values` (keyed by index), keeping rows that still exist (their
+    ids, annotations and counters). Bulk statements: new rows in one INSERT, changed rows in one UPDATE by
+    primary key, unchanged rows untouched, so re-registering 10,000 episodes writes only what changed."""
+    keys = sorted({k for v in values for k in v})
+    columns = [getattr(EpisodeRow, k) for k in keys]
+    query = select(EpisodeRow.id, *columns).where(EpisodeRow.dataset_id == dataset_id)
+    existing = {row.index: row for row in (await session.execute(query)).all()}
     wanted = {v["index"]: v for v in values}
     stale = [i for i in existing if i not in wanted]
     if stale:
         await session.execute(
             delete(EpisodeRow).where(EpisodeRow.dataset_id == dataset_id, EpisodeRow.index.in_(stale))
         )
-    for index, value in wanted.items():
-        row = existing.get(index)
-        if row is None:
-            session.add(EpisodeRow(dataset_id=dataset_id, **value))
-        else:
-            for key, item in value.items():
-                setattr(row, key, item)
+    fresh = [dict(value, dataset_id=dataset_id) for i, value in wanted.items() if i not in existing]
+    changed = [
+        dict(value, id=existing[i].id)
+        for i, value in wanted.items()
+        if i in existing and any(getattr(existing[i], k) != value[k] for k in value)
+    ]
+    if fresh:
+        await session.execute(insert(EpisodeRow), fresh)
+    if changed:
+        await session.execute(update(EpisodeRow), changed)
     await session.flush()
 
 
