@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.lerobot
+	$(BIN)/python -m bench.limits
 
 clean:
 	rm -rf $(VENV) var

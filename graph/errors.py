@@ -20,10 +20,8 @@ VARIABLE_VALUE = re.compile(
 )
 LITERAL_VALUE = re.compile(r"does not exist in '\w+' enum|cannot represent")
 
-# Strawberry's limiters report plain validation errors; these say which limit was hit.
+# The parser's token limit reports a plain syntax error; this says which limit was hit.
 LIMIT_MESSAGES = [
-    (re.compile(r"exceeds maximum operation depth"), "depth"),
-    (re.compile(r"aliases found\. Allowed"), "aliases"),
     (re.compile(r"Document contains more than \d+ tokens"), "tokens"),
 ]
 

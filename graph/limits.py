@@ -10,21 +10,18 @@ from functools import lru_cache
 
 from cachetools import LRUCache
 from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
     parse,
     validate,
 )
 from graphql.error import GraphQLError
-from graphql.language import DocumentNode, IntValueNode, SelectionSetNode, VariableNode
+from graphql.language import DocumentNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 
 from domain.errors import LimitExceeded
 from graph.auth import error_response
+from graph.query_shape import Shape, measure
 from persistence.settings import Settings
 
 _VALIDATED: LRUCache = LRUCache(maxsize=512)
@@ -33,10 +30,6 @@ _VALIDATED: LRUCache = LRUCache(maxsize=512)
 @lru_cache(maxsize=512)
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
-
-
-# Fields that cost more than one unit each (they read arrays from files).
-FIELD_WEIGHTS = {"trajectory": 50}
 
 
 class _BodyTooLarge(Exception):
@@ -92,52 +85,22 @@ class BodyLimit:
                 await too_large(scope, receive, send)
 
 
-def _page(field: FieldNode, variables: dict, default: int) -> int | None:
-    """The page size a list field asks for: its `first` argument, or the default for connections."""
-    for argument in field.arguments or ():
-        if argument.name.value == "first":
-            value = argument.value
-            if isinstance(value, IntValueNode):
-                return int(value.value)
-            if isinstance(value, VariableNode):
-                given = variables.get(value.name.value)
-                return given if isinstance(given, int) else default
-    names = {
-        s.name.value
-        for s in (field.selection_set.selections if field.selection_set else ())
-        if isinstance(s, FieldNode)
-    }
-    return default if names & {"edges", "nodes"} else None
-
-
-def estimate_cost(
-    document: DocumentNode, operation_name: str | None, variables: dict, default_page: int
-) -> int:
-    """Fields that would be resolved, each list multiplying what is below it by its page size."""
-    fragments = {
-        d.name.value: d
-        for d in document.definitions
-        if hasattr(d, "name") and d.kind == "fragment_definition"
-    }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-
-    def walk(selection_set: SelectionSetNode, multiplier: int, seen: frozenset) -> Iterator[int]:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                yield multiplier * FIELD_WEIGHTS.get(selection.name.value, 1)
-                if selection.selection_set:
-                    page = _page(selection, variables, default_page)
-                    yield from walk(selection.selection_set, multiplier * max(page or 1, 1), seen)
-            elif isinstance(selection, InlineFragmentNode):
-                yield from walk(selection.selection_set, multiplier, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in fragments and name not in seen:  # a cycle is a validation error anyway
-                    yield from walk(fragments[name].selection_set, multiplier, seen | {name})
-
-    return sum(sum(walk(op.selection_set, 1, frozenset())) for op in operations[:1])
+def _over_limit(shape: Shape, settings: Settings) -> LimitExceeded | None:
+    if shape.depth > settings.max_depth:
+        return LimitExceeded(
+            f"the query is {shape.depth} levels deep, more than {settings.max_depth}", limit="depth"
+        )
+    if shape.aliases > settings.max_aliases:
+        return LimitExceeded(
+            f"the query has {shape.aliases} aliases, more than {settings.max_aliases}", limit="aliases"
+        )
+    if shape.cost > settings.max_cost:
+        return LimitExceeded(
+            f"the query's estimated cost is {shape.cost}, more than {settings.max_cost}: "
+            "ask for smaller pages, fewer ids or fewer nested lists",
+            limit="cost",
+        )
+    return None
 
 
 class Limits(SchemaExtension):
@@ -153,10 +116,9 @@ class Limits(SchemaExtension):
         if not settings.limits:
             yield
             return
-        rules = [
-            *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-        ]
+        # Depth and aliases are measured with the cost in on_validate (graph/query_shape.py), in time
+        # linear in the document: Strawberry's limiters walk every fragment path.
+        rules = []
         if not settings.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         context.validation_rules = (*context.validation_rules, *rules)
@@ -176,18 +138,16 @@ class Limits(SchemaExtension):
         context = self.execution_context
         settings: Settings = context.context.runtime.settings
         if settings.limits and context.graphql_document is not None and context.pre_execution_errors is None:
-            cost = estimate_cost(
-                context.graphql_document,
-                context.operation_name,
-                context.variables or {},
-                settings.page_size_default,
+            error = _over_limit(
+                measure(
+                    context.graphql_document,
+                    context.operation_name,
+                    context.variables or {},
+                    settings.page_size_default,
+                ),
+                settings,
             )
-            if cost > settings.max_cost:
-                error = LimitExceeded(
-                    f"the query's estimated cost is {cost}, more than {settings.max_cost}: "
-                    "ask for smaller pages or fewer nested lists",
-                    limit="cost",
-                )
+            if error is not None:
                 # Set before validation runs, so the request stops here with this error.
                 context.pre_execution_errors = [GraphQLError(error.message, original_error=error)]
         if (

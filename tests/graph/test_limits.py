@@ -103,3 +103,49 @@ async def test_upload_bodies_have_their_own_limit(client, runtime, monkeypatch):
     response = await client.post("/graphql", data={"operations": "{}", "map": "{}"}, files=files)
     assert response.status_code == 413
     assert _limit(response.json()) == "bodySize"
+
+
+def _fan_out(levels: int) -> str:
+    """Fragments that each spread the next twice: 2^levels paths in 1.5 KB."""
+    fragments = " ".join(f"fragment F{i} on User {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"{{ viewer {{ ...F0 }} }} {fragments} fragment F{levels} on User {{ name }}"
+
+
+async def test_fragment_fan_out_is_refused_at_the_cost_of_parsing(anonymous, client):
+    """40 levels (2^40 paths): refused by measuring each fragment once; the server keeps answering."""
+    import asyncio
+    import time
+
+    started = time.perf_counter()
+    refused = await anonymous.post("/graphql", json={"query": _fan_out(40)})
+    assert time.perf_counter() - started < 30  # it used to never answer; no timing beyond that
+    assert _limit(refused.json()) == "cost"
+    # Refused before validation; meanwhile /health answers (nothing blocked the event loop for long).
+    health, again = await asyncio.gather(client.get("/health"), client.post("/graphql", json={"query": _fan_out(21)}))
+    assert health.status_code == 200 and _limit(again.json()) == "cost"
+    # A small fan-out is an ordinary query.
+    small = await gql(client, _fan_out(3))
+    assert "errors" not in small and small["data"]["viewer"]["name"] == "admin"
+
+
+async def test_depth_and_aliases_through_fragments(client):
+    deep = "fragment D on Dataset { episodes { edges { node { dataset { ...D } } } } }"  # a cycle: invalid
+    body = await gql(client, "{ datasets { edges { node { ...D } } } } " + deep)
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    aliased = " ".join(f"fragment A{i} on User {{ a: name b: name ...A{i + 1} }}" for i in range(20))
+    body = await gql(client, "{ viewer { ...A0 } } " + aliased + " fragment A20 on User { name }")
+    assert _limit(body) == "aliases"
+
+
+async def test_ids_multiply_the_cost_like_a_page(client, runtime, tiny_dataset):
+    await register(runtime, tiny_dataset)
+    body = await gql(client, "{ datasets { edges { node { episodes(first: 1) { edges { node { id } } } } } } }")
+    episode = body["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"][0]["node"]["id"]
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Episode { trajectory { frames } } } }"
+    assert _limit(await gql(client, query, ids=[episode] * 2000)) == "cost"
+    literal = "{ nodes(ids: [%s]) { ... on Episode { trajectory { frames } } } }" % ", ".join(
+        f'"{episode}"' for _ in range(2000)
+    )
+    assert _limit(await gql(client, literal)) == "cost"
+    few = await gql(client, query, ids=[episode] * 3)
+    assert "errors" not in few and len(few["data"]["nodes"]) == 3

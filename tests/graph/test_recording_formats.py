@@ -4,6 +4,7 @@ boxes and exports COCO with images and an edited HDF5 episode; on SQLite and Pos
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import shutil
@@ -279,3 +280,43 @@ async def test_a_frame_the_video_does_not_have_is_refused_not_replaced(client, r
     assert refused.status_code == 422
     assert "episode_000001.mp4" in refused.text and "no frame within" in refused.text
     assert (await client.get(urls["first"])).status_code == 200
+
+
+async def test_a_device_validated_on_a_lerobot_episode_by_its_timestamps(client, runtime, data_root):
+    """EXTERNAL test session on a LeRobot v3.0 episode: device times map to frames by the episode's own
+    timestamps (read through the LeRobot reader), and the evaluation matches the ground truth."""
+    from tests.graph.test_test_sessions import CREATE, INGEST, SESSION, START, STOP, event
+    from tests.graph.validation_setup import LINK, PROJECT, VALIDATE
+
+    job, _ = await register_sample(client, runtime, data_root, "lerobot_v30_sample")
+    dataset_id = job["dataset"]["id"]
+    body = await gql(client, "query($id: ID!) { node(id: $id) { ... on Dataset { episode(index: 1) { id } } } }",
+                     id=dataset_id)
+    episode = body["data"]["node"]["episode"]["id"]
+    label = "mutation($input: CreateLabelInput!) { createLabel(input: $input) { id } }"
+    assert "errors" not in await gql(client, label, input={"datasetId": dataset_id, "name": "cube"})
+    create = """mutation($input: [CreateObjectAnnotationInput!]!) { createObjectAnnotations(input: $input) { id } }"""
+    made = await gql(client, create, input=[{"episodeId": episode, "camera": "front", "frame": f, "label": "cube",
+                                             "box": {"x": 10, "y": 10, "width": 20, "height": 20}} for f in (0, 3)])
+    await gql(client, VALIDATE, ids=[b["id"] for b in made["data"]["createObjectAnnotations"]])
+    project = (await gql(client, PROJECT, input={"name": "arm", "labels": ["cube"]}))["data"]["createProject"]["id"]
+    assert "errors" not in await gql(client, LINK, p=project, e=[episode], r="sample")
+    session = (await gql(client, CREATE, input={"projectId": project, "name": "cam", "source": "EXTERNAL",
+                                               "episodeIds": [episode], "cameras": ["front"]}))["data"]["createTestSession"]
+    assert session["framesTotal"] == 40
+    await gql(client, START, id=session["id"])
+    sent = await gql(client, INGEST, s=session["id"], e=[
+        event(episode, 0, "cube", (10, 10, 20, 20)),
+        event(episode, None, "cube", (10, 10, 20, 20), timestamp=3 / 30 + 0.002),  # frame 3, 2 ms late
+    ])
+    assert sent == {"data": {"ingestDetectionEvents": 2}}, sent
+    await gql(client, STOP, id=session["id"])
+    for _ in range(100):
+        result = (await gql(client, SESSION, id=session["id"]))["data"]["node"]
+        if result["evaluation"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    overall = result["evaluation"]["overall"]
+    assert (overall["truePositives"], overall["falsePositives"], overall["falseNegatives"]) == (2, 0, 0)
+    offsets = sorted(e["node"]["temporalOffsetMs"] or 0 for e in result["tp"]["edges"])
+    assert offsets[-1] == pytest.approx(2.0, abs=0.5)
