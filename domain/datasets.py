@@ -29,7 +29,8 @@ FORMAT_HDF5 = "HDF5"
 def resolve_dataset_path(settings: Settings, path: str, field: str = "path") -> Path:
     """The real folder or file `path` names (relative paths: to the first data root), which must lie
     under one of the data roots."""
-    target = Path(check_text(path, field, max_length=4096)).expanduser()
+    # No `~` expansion: a client's path names a place under the data roots, not the server user's home.
+    target = Path(check_text(path, field, max_length=4096))
     if not target.is_absolute():
         target = settings.data_roots[0] / target
     target = target.resolve()  # symlinks resolved first, so a link cannot escape the roots

@@ -261,7 +261,8 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
                 ),
             )
         summary["datasetId"] = indexed.dataset_id
-        result = {"path": str(target), **summary}
+        # Relative to the first data root: a job's result is readable by viewers, server paths are not.
+        result = {"path": str(target.relative_to(rt.settings.data_roots[0])), **summary}
     async with rt.sessions() as session, session.begin():
         await ctx.finish(session, summary=summary, result=result, message=f"{total}/{total} frames")
 

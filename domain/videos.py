@@ -64,7 +64,9 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
         try:
             info = await asyncio.to_thread(probe_video, partial)
         except VideoError as exc:
-            raise BadUserInput(f"file: {req.file_name!r}: {exc.problem}", field="file") from None
+            # FFmpeg's messages quote the file: the client sees its own file name, not the server's path.
+            problem = exc.problem.replace(str(partial), req.file_name).replace(str(folder), ".")
+            raise BadUserInput(f"file: {req.file_name!r}: {problem}", field="file") from None
         await asyncio.to_thread(partial.replace, target)
         stat = await asyncio.to_thread(target.stat)
         async with rt.sessions() as session, session.begin():

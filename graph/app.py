@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -43,6 +44,17 @@ class GraphQLApp(GraphQL):
             viewer=state.get("viewer"),
         )
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON bodies (HTTP and WebSocket): a body nested too deeply for the parser or holding a lone
+        UTF-16 surrogate (`\\ud800`: not text, PostgreSQL refuses it) is a 400, never a server error."""
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise HTTPException(400, "the request body nests too deeply") from None
+        if _has_lone_surrogate(value):
+            raise HTTPException(400, "the request holds a lone UTF-16 surrogate (\\ud800-\\udfff), not text")
+        return value
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
@@ -64,6 +76,23 @@ class GraphQLApp(GraphQL):
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from None
         return UNSET
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class RequestId:

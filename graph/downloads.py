@@ -7,6 +7,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from domain import jobs_queries
 from domain.annotation_export import artifact_path
+from graph.media import MAX_ID
 
 PATH = "/downloads/jobs/{job_id:int}/{name}"
 
@@ -16,6 +17,8 @@ async def job_artifact(request: Request) -> Response:
     if request.scope.get("state", {}).get("viewer") is None:
         return PlainTextResponse("sign in first: send `Authorization: Bearer <token>`", status_code=401)
     job_id, name = request.path_params["job_id"], request.path_params["name"]
+    if job_id > MAX_ID:
+        return PlainTextResponse(f"job {job_id} has no file {name!r}", status_code=404)
     (job,) = await jobs_queries.jobs_by_ids(rt, [job_id])
     if job is None or job.status != "COMPLETED" or (job.result or {}).get("artifact") != name:
         return PlainTextResponse(f"job {job_id} has no file {name!r}", status_code=404)

@@ -26,15 +26,26 @@ LIMIT_MESSAGES = [
 ]
 
 
+# graphql-core's validation messages end with suggestions of names from the schema.
+SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
+
+
 class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
         super().__init__(error_message="Internal server error")
+
+    def _introspection(self) -> bool:
+        runtime = getattr(self.execution_context.context, "runtime", None)
+        return runtime is None or runtime.settings.introspection
 
     def _request_id(self) -> str | None:
         context = self.execution_context.context
         return getattr(context, "request_id", None)
 
     def _convert(self, error: GraphQLError) -> GraphQLError:
+        if error.original_error is None and not self._introspection():
+            # "Did you mean 'tokens' / 'ADMIN'?" would hand out the schema that introspection keeps back.
+            error.message = SUGGESTION.sub("", error.message)
         variable = VARIABLE_VALUE.match(error.message)
         if variable is not None or (error.original_error is None and LITERAL_VALUE.search(error.message)):
             # A value the client sent does not fit its type (an unknown enum, a string for an Int).

@@ -13,6 +13,8 @@ FRAME_PATH = "/media/datasets/{dataset_id:int}/episodes/{index:int}/cameras/{cam
 # The URL carries the file's version (`v`), so a cached frame never goes stale; private because
 # frames are served only to signed-in users (a shared cache must not hand them to anyone).
 CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Ids, indexes and frames are 32-bit integers in the database; a larger number names nothing.
+MAX_ID = 2**31 - 1
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -30,6 +32,8 @@ async def frame(request: Request) -> Response:
     if request.scope.get("state", {}).get("viewer") is None:
         return PlainTextResponse("sign in first: send `Authorization: Bearer <token>`", status_code=401)
     p = request.path_params
+    if not all(0 <= p[key] <= MAX_ID for key in ("dataset_id", "index", "frame")):
+        return PlainTextResponse("no such dataset, episode or frame", status_code=404)
     try:
         target = await episodes.locate_frame(
             rt,

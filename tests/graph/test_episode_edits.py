@@ -153,6 +153,7 @@ async def test_an_export_as_a_dataset_is_registered_with_its_annotations(client,
                                                "episodes": [{"index": 0, "edits": EDITS}]})
     job = await finished(client, runtime, started["data"]["exportEpisodes"]["id"])
     assert job["status"] == "COMPLETED", job
+    assert job["result"]["path"] == "exports/curated-set"  # no server path for viewers to read
     new = base64.b64encode(f"Dataset:{job['summary']['datasetId']}".encode()).decode()
     body = await gql(client, """query($id: ID!) { node(id: $id) { ... on Dataset { name episodeCount
       episode(index: 0) { length cameras objects { edges { node { frame box { x y width height } } } }

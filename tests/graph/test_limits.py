@@ -149,3 +149,14 @@ async def test_ids_multiply_the_cost_like_a_page(client, runtime, tiny_dataset):
     assert _limit(await gql(client, literal)) == "cost"
     few = await gql(client, query, ids=[episode] * 3)
     assert "errors" not in few and len(few["data"]["nodes"]) == 3
+
+
+async def test_without_introspection_errors_suggest_no_names(anonymous, client, runtime, monkeypatch):
+    with_suggestions = await gql(client, "{ viewer { tokenz } }")
+    assert "Did you mean 'tokens'?" in with_suggestions["errors"][0]["message"]
+    monkeypatch.setattr(runtime.settings, "introspection", False)
+    for query in ("{ viewer { tokenz } }", "{ viewer { role } users(first: 1) { edgez } }", "{ userz }",
+                  "mutation { setUserRole(id: \"x\", role: ADMINN) { id } }"):
+        body = (await anonymous.post("/graphql", json={"query": query})).json()
+        assert body["errors"], body
+        assert all("Did you mean" not in e["message"] for e in body["errors"]), body
