@@ -55,7 +55,10 @@ class EventHub:
         self._broadcast = broadcast(self.url)
         self._pumps.clear()
         self._ready.clear()
-        await self.connect()  # raises while the backend is still down
+        try:
+            await self.connect()
+        except Exception as exc:  # redis' and asyncpg's own errors: one kind for callers (UNAVAILABLE)
+            raise ConnectionError(f"the event broadcaster is unreachable ({exc})") from exc
         self._broken = False
 
     async def disconnect(self) -> None:

@@ -78,6 +78,11 @@ async def test_subscribers_get_an_error_and_the_hub_recovers(private_redis):
                     await anext(messages)
         with pytest.raises(Exception):  # noqa: B017 - any connection error: callers log and go on
             await hub.publish("r", {"n": 2})
+        # Subscribing while it is down: a ConnectionError, which the graph reports as UNAVAILABLE.
+        for _ in range(2):
+            with pytest.raises(ConnectionError):
+                async with hub.subscribe("r"):
+                    pass
         restart()
         await _wait_until_up(url)
         async with asyncio.timeout(10):
