@@ -354,6 +354,10 @@ async def interpolate_track(
         track = await repo.read_track(session, episode_id, camera, track_id)
         if not track:
             raise NotFound(f"episode has no track {track_id!r} on camera {camera!r}", field="trackId")
+        # The boxes about to be replaced are checked as an edit of each (as deleteObjectAnnotations does).
+        for row in track:
+            if row.source == Source.INTERPOLATED.value and not row.keyframe and row.review != Review.VALIDATED:
+                _may_change(viewer, row, "replace", "trackId")
         replaced = await repo.delete_interpolated(session, episode_id, camera, track_id)
         kept = [r for r in track if r.id not in set(replaced)]
         keyframes = {r.frame: r for r in kept if r.keyframe}

@@ -110,26 +110,33 @@ async def read_track(session: AsyncSession, episode_id: int, camera: str, track_
     return list((await session.execute(query)).scalars())
 
 
+# Keys per statement for IN over tuples: PostgreSQL's planner recurses per element and refuses a list
+# of about 10,000 ("stack depth limit exceeded"), so larger sets go in chunks.
+IN_CHUNK = 2000
+
+
 async def read_tracks_boxes(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> list[Row]:
-    """The boxes of each (episode id, camera, track id), by frame, in one statement."""
-    query = (
-        select(Row)
-        .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys)))
-        .order_by(Row.episode_id, Row.camera, Row.track_id, Row.frame)
-    )
-    return list((await session.execute(query)).scalars())
+    """The boxes of each (episode id, camera, track id), by frame (one statement per IN_CHUNK keys)."""
+    rows: list[Row] = []
+    for start in range(0, len(keys), IN_CHUNK):
+        query = select(Row).where(
+            tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys[start : start + IN_CHUNK]))
+        )
+        rows.extend((await session.execute(query)).scalars())
+    return sorted(rows, key=lambda r: (r.episode_id, r.camera, r.track_id, r.frame))
 
 
 async def track_labels(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> dict[tuple, int]:
     """The label of each existing (episode id, camera, track id) among `keys`."""
-    if not keys:
-        return {}
-    query = (
-        select(Row.episode_id, Row.camera, Row.track_id, func.min(Row.label_id))
-        .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys)))
-        .group_by(Row.episode_id, Row.camera, Row.track_id)
-    )
-    return {(e, c, t): label for e, c, t, label in (await session.execute(query)).all()}
+    found: dict[tuple, int] = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        query = (
+            select(Row.episode_id, Row.camera, Row.track_id, func.min(Row.label_id))
+            .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys[start : start + IN_CHUNK])))
+            .group_by(Row.episode_id, Row.camera, Row.track_id)
+        )
+        found.update({(e, c, t): label for e, c, t, label in (await session.execute(query)).all()})
+    return found
 
 
 async def existing_track_frames(
@@ -137,8 +144,8 @@ async def existing_track_frames(
 ) -> set[tuple]:
     """Which of the (episode id, track id, camera, frame) `keys` already hold a box."""
     found: set[tuple] = set()
-    for start in range(0, len(keys), 5000):  # bounded statements for large imports
-        chunk = list(keys[start : start + 5000])
+    for start in range(0, len(keys), IN_CHUNK):  # bounded statements for large imports
+        chunk = list(keys[start : start + IN_CHUNK])
         query = select(Row.episode_id, Row.track_id, Row.camera, Row.frame).where(
             tuple_(Row.episode_id, Row.track_id, Row.camera, Row.frame).in_(chunk)
         )

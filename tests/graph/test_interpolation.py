@@ -57,3 +57,22 @@ async def test_rerunning_replaces_interpolated_boxes_and_keeps_edited_ones(clien
 async def test_an_unknown_track_is_not_found(client, episode):
     body = await gql(client, INTERPOLATE, episode=episode, track="nope")
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_an_annotator_cannot_replace_another_annotators_interpolated_boxes(client, runtime, app, episode):
+    from tests.conftest import http_client, make_user
+
+    anna, bob = await make_user(runtime, "anna", "ANNOTATOR"), await make_user(runtime, "bob", "ANNOTATOR")
+    async with http_client(app, anna) as a, http_client(app, bob) as b:
+        await gql(a, CREATE, input=[box(episode, 0, x=0, trackId="t"), box(episode, 4, x=8, trackId="t")])
+        made = (await gql(a, INTERPOLATE, episode=episode, track="t"))["data"]["interpolateTrack"]
+        refused = await gql(b, INTERPOLATE, episode=episode, track="t")
+        assert refused["errors"][0]["extensions"] == {"code": "FORBIDDEN", "field": "trackId"}
+        deleted = await gql(b, "mutation($ids: [ID!]!) { deleteObjectAnnotations(ids: $ids) }", ids=[made[0]["id"]])
+        assert deleted["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the same rule on both paths
+        page = await objects(client, episode, first=100)
+        assert {e["node"]["id"] for e in page["edges"]} >= {m["id"] for m in made}  # nothing replaced
+        again = await gql(a, INTERPOLATE, episode=episode, track="t")  # the owner may
+        assert "errors" not in again, again
+    reviewed = await gql(client, INTERPOLATE, episode=episode, track="t")  # and so may a reviewer (admin)
+    assert "errors" not in reviewed, reviewed
