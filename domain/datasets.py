@@ -165,6 +165,15 @@ async def _index_dataset(
         raise BadUserInput(f"{target}: holds no episodes", field="path")
     if len(set(indexes)) != len(indexes):
         raise BadUserInput(f"{target}: two episodes share an index", field="path")
+    limit = rt.settings.max_frame_pixels
+    for e in scan.episodes:
+        for camera, (_, height, width) in e.cameras.items():
+            if height * width > limit:
+                raise BadUserInput(
+                    f"{target}: episode {e.index}, camera {camera!r} has {width} x {height} frames, "
+                    f"more than {limit} pixels each (ANNOGRAPH_MAX_FRAME_PIXELS)",
+                    field="path",
+                )
     mapping = [m.as_json() for m in scan.mapping]
     unmapped = [m for m in mapping if m["target"] is None]
     # Everything was read before the first write: one transaction, nothing half-registered.

@@ -356,7 +356,8 @@ async def interpolate_track(
             raise NotFound(f"episode has no track {track_id!r} on camera {camera!r}", field="trackId")
         # The boxes about to be replaced are checked as an edit of each (as deleteObjectAnnotations does).
         for row in track:
-            if row.source == Source.INTERPOLATED.value and not row.keyframe and row.review != Review.VALIDATED:
+            replaceable = not row.keyframe and row.review != Review.VALIDATED
+            if row.source == Source.INTERPOLATED.value and replaceable:
                 _may_change(viewer, row, "replace", "trackId")
         replaced = await repo.delete_interpolated(session, episode_id, camera, track_id)
         kept = [r for r in track if r.id not in set(replaced)]

@@ -67,6 +67,13 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
             # FFmpeg's messages quote the file: the client sees its own file name, not the server's path.
             problem = exc.problem.replace(str(partial), req.file_name).replace(str(folder), ".")
             raise BadUserInput(f"file: {req.file_name!r}: {problem}", field="file") from None
+        if info.width * info.height > rt.settings.max_frame_pixels:
+            raise LimitExceeded(
+                f"file: {req.file_name!r} has {info.width} x {info.height} frames, more than "
+                f"{rt.settings.max_frame_pixels} pixels each (ANNOGRAPH_MAX_FRAME_PIXELS)",
+                limit="framePixels",
+                field="file",
+            )
         await asyncio.to_thread(partial.replace, target)
         stat = await asyncio.to_thread(target.stat)
         async with rt.sessions() as session, session.begin():

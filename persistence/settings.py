@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_cost: int = 100_000
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
+    # Pixels of one camera frame (width x height): one decoded frame costs 3 bytes each. 8K is 33 million.
+    max_frame_pixels: int = 40_000_000
     introspection: bool = True
     graphiql: bool = True
     ws_init_timeout: float = 10.0
@@ -114,6 +116,7 @@ class Settings(BaseSettings):
         "max_cost",
         "max_body_bytes",
         "max_upload_bytes",
+        "max_frame_pixels",
     )
     @classmethod
     def _positive(cls, value: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import gql
 
 
@@ -16,7 +18,7 @@ async def test_a_deeply_nested_body_is_a_bad_request(client):
 
 async def test_a_lone_surrogate_is_refused_before_it_reaches_the_database(client):
     query = "mutation($name: String!) { createUser(input: {name: $name, role: VIEWER}) { id } }"
-    body = '{"query": "%s", "variables": {"name": "bad\\ud800name"}}' % query.replace('"', '\\"')
+    body = json.dumps({"query": query, "variables": {"name": "bad"}}).replace('"bad"', '"bad\\ud800name"')
     response = await client.post("/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "surrogate" in response.json()["errors"][0]["message"]

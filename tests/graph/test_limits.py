@@ -143,9 +143,8 @@ async def test_ids_multiply_the_cost_like_a_page(client, runtime, tiny_dataset):
     episode = body["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"][0]["node"]["id"]
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Episode { trajectory { frames } } } }"
     assert _limit(await gql(client, query, ids=[episode] * 2000)) == "cost"
-    literal = "{ nodes(ids: [%s]) { ... on Episode { trajectory { frames } } } }" % ", ".join(
-        f'"{episode}"' for _ in range(2000)
-    )
+    ids = ", ".join(f'"{episode}"' for _ in range(2000))
+    literal = f"{{ nodes(ids: [{ids}]) {{ ... on Episode {{ trajectory {{ frames }} }} }} }}"
     assert _limit(await gql(client, literal)) == "cost"
     few = await gql(client, query, ids=[episode] * 3)
     assert "errors" not in few and len(few["data"]["nodes"]) == 3

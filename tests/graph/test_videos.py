@@ -10,6 +10,7 @@ import zipfile
 import av
 import h5py
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import gql
@@ -155,3 +156,17 @@ async def test_a_video_episode_exports_as_an_edited_hdf5_episode(client, runtime
     assert node["format"] == "HDF5" and node["episode"]["length"] == len(kept)
     assert node["episode"]["cameras"] == ["video"]
     assert [e["node"] for e in node["episode"]["objects"]["edges"]] == [{"frame": 4, "camera": "video"}]
+
+
+async def test_frames_over_the_pixel_limit_are_refused(client, runtime, tmp_path, monkeypatch, tiny_dataset):
+    from tests.conftest import register
+
+    monkeypatch.setattr(runtime.settings, "max_frame_pixels", 1000)  # the test videos are 64 x 48 (3,072)
+    body = await upload(client, "huge.mp4", mp4(tmp_path))
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "framePixels", "field": "file"}
+    assert "ANNOGRAPH_MAX_FRAME_PIXELS" in error["message"]
+    folder = runtime.settings.var_dir / "videos"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    with pytest.raises(AssertionError, match="framePixels|pixels each"):
+        await register(runtime, tiny_dataset)  # episode images: the same limit at registration
