@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from domain import boxes, labels
 from domain.boxes import Review, Source
 from domain.episode_events import ObjectChange
-from domain.errors import BadUserInput, DomainError, NotFound
+from domain.errors import BadUserInput, DomainError, LimitExceeded, NotFound
 from domain.formats import registry
 from domain.formats.model import (
     DEFAULT_COLOR,
@@ -154,6 +154,13 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
     episodes = {e.index: e for e in pages[dataset.id]}
     limit = rt.settings.max_upload_bytes * 20
     fmt, data = await asyncio.to_thread(_parse, req, episodes, limit)
+    if len(data.boxes) > rt.settings.max_import_boxes:
+        raise LimitExceeded(
+            f"input.file: {len(data.boxes)} boxes, more than {rt.settings.max_import_boxes} in one import "
+            "(ANNOGRAPH_MAX_IMPORT_BOXES): split the file",
+            limit="importBoxes",
+            field="input.file",
+        )
     targets = await asyncio.to_thread(_resolve_images, data, episodes, req.file_name)
     missing = [lab for lab in dict.fromkeys(b.label for b in data.boxes) if lab not in existing_labels]
     if missing and not req.create_missing_labels:

@@ -83,14 +83,35 @@ def check_iou(value: float, field: str) -> float:
     return value
 
 
+# Bounds on what one request can make a project hold.
+MAX_LABELS = 1000
+MAX_DESCRIPTION = 10_000
+
+
 def check_label_names(names: Sequence[str], field: str) -> list[str]:
+    if len(names) > MAX_LABELS:
+        raise BadUserInput(f"{field}: at most {MAX_LABELS} labels, got {len(names)}", field=field)
     out: list[str] = []
+    seen: set[str] = set()
     for i, name in enumerate(names):
         name = check_text(name, f"{field}[{i}]", max_length=100)
-        if name in out:
+        if name in seen:
             raise BadUserInput(f"{field}[{i}]: {name!r} is listed twice", field=f"{field}[{i}]")
+        seen.add(name)
         out.append(name)
     return out
+
+
+def check_description(description: str | None, field: str) -> str | None:
+    """Free text of several lines: at most MAX_DESCRIPTION characters, no control characters but line
+    breaks and tabs (PostgreSQL refuses NUL)."""
+    if description is None or not description.strip():
+        return None
+    if len(description) > MAX_DESCRIPTION:
+        raise BadUserInput(f"{field} may have at most {MAX_DESCRIPTION} characters", field=field)
+    if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in description):
+        raise BadUserInput(f"{field} must not contain control characters", field=field)
+    return description
 
 
 async def read_project(rt: Runtime, project_id: int, field: str = "id") -> ProjectRow:
@@ -127,7 +148,7 @@ async def create_project(
 ) -> ProjectRow:
     values = {
         "name": check_text(name, "input.name", max_length=200),
-        "description": description,
+        "description": check_description(description, "input.description"),
         "labels": check_label_names(labels, "input.labels"),
         "criteria": check_criteria(criteria, "input.criteria").to_json(),
         "owner_id": viewer.user_id,
@@ -155,7 +176,7 @@ async def update_project(
     if name is not None:
         values["name"] = check_text(name, "input.name", max_length=200)
     if description is not None:
-        values["description"] = description
+        values["description"] = check_description(description, "input.description")
     if labels is not None:
         values["labels"] = check_label_names(labels, "input.labels")
     if criteria is not None:

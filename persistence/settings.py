@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 104_857_600
     # Pixels of one camera frame (width x height): one decoded frame costs 3 bytes each. 8K is 33 million.
     max_frame_pixels: int = 40_000_000
+    # Boxes one annotation import may create (each is a row and part of one transaction).
+    max_import_boxes: int = 200_000
     introspection: bool = True
     graphiql: bool = True
     ws_init_timeout: float = 10.0
@@ -117,6 +119,7 @@ class Settings(BaseSettings):
         "max_body_bytes",
         "max_upload_bytes",
         "max_frame_pixels",
+        "max_import_boxes",
     )
     @classmethod
     def _positive(cls, value: int) -> int:

@@ -261,3 +261,15 @@ async def test_a_box_on_a_frame_its_track_already_has_fails_the_import_and_write
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "already has a box on frame" in error["message"]
     assert error["extensions"]["file"] == "again.zip"
     assert await all_boxes(client, dataset_id) == before
+
+
+async def test_an_import_over_the_box_limit_is_refused_and_writes_nothing(client, runtime, filled, monkeypatch):
+    dataset_id, _ = filled
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="COCO")
+    await clear(client, dataset_id)
+    monkeypatch.setattr(runtime.settings, "max_import_boxes", 1)  # the export holds more
+    body = await upload(client, dataset_id, "export.zip", zipped(archive))
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "importBoxes", "field": "input.file"}
+    assert "ANNOGRAPH_MAX_IMPORT_BOXES" in error["message"]
+    assert await all_boxes(client, dataset_id) == []

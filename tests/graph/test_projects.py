@@ -155,3 +155,13 @@ async def test_deleting_a_project_keeps_episodes_and_boxes(client, runtime, app,
         id=episodes[0],
     )
     assert body["data"]["node"]["objects"]["totalCount"] == 1
+
+
+async def test_a_project_holds_bounded_text_and_labels(client):
+    huge = await gql(client, PROJECT, input={"name": "p", "description": "x" * 900_000})
+    assert huge["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.description"}
+    many = await gql(client, PROJECT, input={"name": "p", "labels": [f"l{i}" for i in range(50_000)]})
+    assert many["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.labels"}
+    fine = await gql(client, PROJECT, input={"name": "p", "description": "line one\nline two",
+                                              "labels": [f"l{i}" for i in range(1000)]})
+    assert "errors" not in fine, fine
