@@ -65,6 +65,10 @@ class Runtime:
         await self.events.connect()
         if recover_jobs:
             await self.jobs.recover()
+            from domain.leftovers import sweep_partials
+
+            exports = self.settings.data_roots[0] / "exports"
+            await asyncio.to_thread(sweep_partials, self.settings.var_dir, exports)
 
     async def stop(self) -> None:
         await self.jobs.shutdown()
