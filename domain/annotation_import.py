@@ -152,7 +152,7 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
             r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])
         }
     episodes = {e.index: e for e in pages[dataset.id]}
-    limit = rt.settings.max_upload_bytes * 20
+    limit = rt.settings.max_unpacked_bytes
     fmt, data = await asyncio.to_thread(_parse, req, episodes, limit)
     if len(data.boxes) > rt.settings.max_import_boxes:
         raise LimitExceeded(

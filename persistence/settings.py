@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     max_frame_pixels: int = 40_000_000
     # Boxes one annotation import may create (each is a row and part of one transaction).
     max_import_boxes: int = 200_000
+    # Bytes an uploaded annotation zip may unpack to (its annotation files are held in memory to parse).
+    max_unpacked_bytes: int = 268_435_456
     introspection: bool = True
     graphiql: bool = True
     ws_init_timeout: float = 10.0
@@ -120,6 +122,7 @@ class Settings(BaseSettings):
         "max_upload_bytes",
         "max_frame_pixels",
         "max_import_boxes",
+        "max_unpacked_bytes",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
