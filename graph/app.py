@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -167,8 +168,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if runtime is not None:
         app.state.runtime = runtime
-    # Outermost last: request id, then body size, then authentication.
+    # Outermost last: request id, then the Host check (Starlette's), body size, authentication.
     app.add_middleware(auth.Authenticate)
     app.add_middleware(BodyLimit, settings_of=lambda scope: scope["app"].state.runtime.settings)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestId)
     return app

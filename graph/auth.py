@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from domain import tokens
 from domain.errors import Unauthenticated
@@ -77,10 +78,18 @@ class Authenticate:
         app = scope["app"]
         rt: Runtime = app.state.runtime
         state = scope.setdefault("state", {})
+        headers = Headers(scope=scope)
         if not rt.settings.auth:
+            # Every request is the admin: a page on another site must not be able to send one (a form
+            # POST needs no preflight).
+            if not same_site(scope, headers):
+                if scope["type"] == "http":
+                    message = "cross-site request refused (authentication is off)"
+                    response = error_response(403, "FORBIDDEN", message)
+                    return await response(scope, receive, send)
+                return await WebSocket(scope, receive, send).close(code=4403)
             state["viewer"] = await local_admin(rt, app.state)
             return await self.app(scope, receive, send)
-        headers = Headers(scope=scope)
         viewer = None
         secret = bearer_token(headers.get("authorization"))
         cookie = HTTPConnection(scope).cookies.get(SESSION_COOKIE)
@@ -111,6 +120,12 @@ async def login(request: Request) -> Response:
     """GET /login?code=...: trade a one-time code for an HttpOnly, SameSite=Strict session cookie."""
     rt: Runtime = request.app.state.runtime
     code = request.query_params.get("code", "")
+    if not same_site(request.scope, request.headers):
+        # Login CSRF: a link on another site would sign the visitor in as whoever made the code.
+        return PlainTextResponse(
+            "a login link followed from another site is refused: paste it into the address bar",
+            status_code=403,
+        )
     try:
         session = await tokens.exchange_login_code(rt, code)
     except Unauthenticated as exc:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Host headers the server answers (DNS rebinding turns a browser into a client of any server that
+    # answers every Host): comma-separated names, `*` for any. Default: the loopback names and `host`.
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     page_size_max: int = 200
     page_size_default: int = 50
@@ -68,6 +71,13 @@ class Settings(BaseSettings):
         # A colon-separated list, like PATH; a JSON list would be awkward to type in a shell.
         if isinstance(value, str):
             return [Path(p) for p in value.split(":") if p.strip()]
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
         return value
 
     @field_validator("database_url")
@@ -151,6 +161,9 @@ class Settings(BaseSettings):
             self.data_roots = [self.var_dir / "datasets"]
         self.data_roots = [p.expanduser().resolve() for p in self.data_roots]
         self.models_dir = (self.models_dir or self.var_dir / "models").expanduser().resolve()
+        if not self.allowed_hosts:
+            wildcard = self.host in ("0.0.0.0", "::", "")
+            self.allowed_hosts = ["localhost", "127.0.0.1", "[::1]", *([] if wildcard else [self.host])]
         return self
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -156,7 +157,7 @@ async def test_login_code_sets_a_strict_cookie_once(app, runtime, tiny_dataset):
         assert again.status_code == 401 and "used already" in again.text
         # Same-site browser requests with the cookie work (Origin is this server).
         ok = await browser.post(
-            "/graphql", json={"query": "{ viewer { name } }"}, headers={"Origin": "http://test"}
+            "/graphql", json={"query": "{ viewer { name } }"}, headers={"Origin": "http://localhost"}
         )
         assert ok.json()["data"]["viewer"]["name"] == "browser"
     async with http_client(app) as stranger:
@@ -240,3 +241,32 @@ async def test_make_user_helper_roles(runtime, app):
     async with http_client(app, secret) as annotator:
         body = await gql(annotator, "{ viewer { role } }")
     assert body["data"]["viewer"]["role"] == "ANNOTATOR"
+
+
+async def test_a_login_link_followed_from_another_site_is_refused(app, runtime):
+    user = await create_user(runtime, "mallory-made", Role.ADMIN)
+    code = await create_login_code(runtime, user.id)
+    async with http_client(app) as victim:
+        refused = await victim.get(f"/login?code={code}", headers={"Sec-Fetch-Site": "cross-site"})
+        assert refused.status_code == 403 and SESSION_COOKIE not in victim.cookies
+        # The code was not spent: opened directly (pasted: Sec-Fetch-Site none), it signs in.
+        direct = await victim.get(f"/login?code={code}", headers={"Sec-Fetch-Site": "none"})
+        assert direct.status_code == 303 and SESSION_COOKIE in victim.cookies
+
+
+async def test_auth_off_refuses_other_sites_and_unknown_hosts(runtime, monkeypatch, app):
+    monkeypatch.setattr(runtime.settings, "auth", False)
+    before = await _user_count(runtime)
+    evil = 'mutation { createUser(input: {name: "evil", role: ADMIN}) { id } }'
+    async with http_client(app) as browser:
+        form = await browser.post("/graphql", data={"query": evil},
+                                  headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+        assert form.status_code == 403 and form.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        plain = await browser.post("/graphql", content=json.dumps({"query": evil}),
+                                   headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"})
+        assert plain.status_code == 403
+        # DNS rebinding: the attacker's name now points here; the Host header still says so.
+        rebound = await browser.post("/graphql", json={"query": evil}, headers={"Host": "evil.example"})
+        assert rebound.status_code == 400
+        assert (await gql(browser, "{ viewer { name } }"))["data"]["viewer"]["name"] == "local-admin"
+    assert await _user_count(runtime) == before + 1  # the local admin, made by the allowed request

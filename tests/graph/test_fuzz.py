@@ -73,7 +73,9 @@ def test_generated_requests_never_break_the_server(settings, tiny_dataset):
     introspection = graphql_sync(schema._schema, get_introspection_query()).data
     fuzz_schema = schemathesis.graphql.from_dict(introspection)
     failures: list[str] = []
-    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {secret}"}) as client:
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {secret}"}
+    with TestClient(app, base_url="http://localhost", headers=headers) as client:
         for result in fuzz_schema.get_all_operations():
             operation = result.ok()
             _checker(client, operation.label, operation.as_strategy(), failures)()
