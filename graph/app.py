@@ -68,14 +68,19 @@ class GraphQLApp(GraphQL):
         await response(scope, receive, send)
 
     async def on_ws_connect(self, context: Context):
-        """A bad or missing token in connection_init closes the socket with 4403."""
+        """A bad or missing token in connection_init closes the socket with 4403; so does a token
+        revoked, or a role changed, while the socket is open (auth.watch_credentials)."""
         params = context.connection_params or {}
         if context.viewer is not None and not params:
-            return UNSET  # the browser's session cookie, checked in the handshake
+            # The browser's session cookie, checked in the handshake.
+            secret = context.request.cookies.get(auth.SESSION_COOKIE)
+            auth.watch_credentials(context.runtime, context.request, secret, context.viewer)
+            return UNSET
         try:
             context.viewer = await auth.viewer_from_params(context.runtime, params)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from None
+        auth.watch_credentials(context.runtime, context.request, auth.params_secret(params), context.viewer)
         return UNSET
 
 

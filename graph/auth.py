@@ -8,11 +8,14 @@ possible on a loopback address) every request is the local admin.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 
 from domain import tokens
 from domain.errors import Unauthenticated
@@ -55,10 +58,48 @@ async def local_admin(rt: Runtime, app_state) -> Viewer:
     return viewer
 
 
+def params_secret(params: dict) -> str | None:
+    """The token of a graphql-transport-ws `connection_init` payload."""
+    raw = params.get("Authorization") or params.get("authorization")
+    secret = bearer_token(raw) if isinstance(raw, str) else params.get("token")
+    return secret if isinstance(secret, str) and secret else None
+
+
+# How often an open WebSocket's credential is verified again: the token cache's lifetime, so that a
+# revocation or role change reaches open sockets within about twice that.
+CREDENTIAL_CHECK_SECONDS = 5.0
+_watchers: set[asyncio.Task] = set()
+
+
+def watch_credentials(rt: Runtime, websocket: WebSocket, secret: str | None, viewer: Viewer) -> None:
+    """While the socket is open, check its token again every few seconds; close it with 4403 when the
+    token is revoked or expired or the user's role changed (the client connects again, with the rights
+    it has now)."""
+    if secret is None or not rt.settings.auth:
+        return
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(CREDENTIAL_CHECK_SECONDS)
+            if WebSocketState.DISCONNECTED in (websocket.client_state, websocket.application_state):
+                return
+            try:
+                now = await tokens.authenticate(rt, secret, kinds=[TokenKind.API, TokenKind.SESSION])
+            except Unauthenticated:
+                now = None
+            if now is None or now.role != viewer.role:
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    await websocket.close(code=4403, reason="credentials revoked or changed: connect again")
+                return
+
+    task = asyncio.create_task(watch())
+    _watchers.add(task)
+    task.add_done_callback(_watchers.discard)
+
+
 async def viewer_from_params(rt: Runtime, params: dict) -> Viewer:
     """The viewer of a graphql-transport-ws `connection_init` payload."""
-    raw = params.get("Authorization") or params.get("authorization")
-    secret = bearer_token(raw) if raw else params.get("token")
+    secret = params_secret(params)
     if not isinstance(secret, str) or not secret:
         raise Unauthenticated("connection_init needs {'Authorization': 'Bearer <token>'}")
     return await tokens.authenticate(rt, secret, kinds=[TokenKind.API, TokenKind.SESSION])

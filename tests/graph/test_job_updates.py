@@ -8,6 +8,7 @@ import json
 
 import pytest
 import websockets
+from strawberry.relay import GlobalID
 
 from domain import jobs
 from tests.conftest import gql
@@ -163,3 +164,36 @@ async def test_cross_site_cookie_is_not_an_identity_on_websockets(server, runtim
     )
     await blind.send(json.dumps({"type": "connection_init"}))
     assert await _closed_with(blind) == 4403
+
+
+async def test_revoked_and_demoted_users_lose_their_open_sockets(server, runtime, client, monkeypatch):
+    """A token revoked, or a role changed, closes the user's open sockets with 4403 within seconds."""
+    from domain.tokens import issue_token
+    from domain.users import Role, create_user
+    from graph import auth
+
+    monkeypatch.setattr(auth, "CREDENTIAL_CHECK_SECONDS", 0.2)
+    user = await create_user(runtime, "leaving", Role.ADMIN)
+    token_row, secret = await issue_token(runtime, user.id, "laptop")
+    demoted_row, demoted_secret = await issue_token(runtime, user.id, "desktop")
+    revoked = await _open(server, {}, secret)
+    demoted = await _open(server, {}, demoted_secret)
+    other = await _open(server, {}, await auth_token(runtime))
+    body = await gql(client, "mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }",
+                     id=str(GlobalID("ApiToken", str(token_row.id))))
+    assert "errors" not in body, body
+    assert await _closed_with(revoked) == 4403
+    body = await gql(client, "mutation($id: ID!) { setUserRole(id: $id, role: VIEWER) { role } }",
+                     id=str(GlobalID("User", str(user.id))))
+    assert body["data"]["setUserRole"]["role"] == "VIEWER"
+    runtime.verified_tokens.clear()  # this process's cache; other processes see it within its lifetime
+    assert await _closed_with(demoted) == 4403
+    await asyncio.sleep(0.5)
+    assert other.close_code is None  # an unchanged user's socket stays open
+    await other.close()
+
+
+async def auth_token(runtime) -> str:
+    from tests.conftest import make_user
+
+    return await make_user(runtime, "stays", "VIEWER")
