@@ -242,29 +242,54 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         result = {"artifact": path.name, **summary}
     else:
         await asyncio.to_thread(work.rename, target)
-        job = await datasets.register_dataset(rt, str(target), name)
-        indexed = await rt.jobs.wait(job.id)
-        if indexed.status != "COMPLETED":
-            raise BadUserInput(
-                f"the exported folder {target} could not be registered: {indexed.error_message}"
-            )
-        if carried.boxes or carried.episode_annotations:
-            await annotation_import.import_annotations(
-                rt,
-                viewer,
-                annotation_import.ImportRequest(
-                    dataset_id=indexed.dataset_id,
-                    file_name="annotations.json",
-                    content=annotations,
-                    format=ExportFormat.ANNOGRAPH,
-                    create_missing_labels=True,
-                ),
-            )
+        try:
+            job = await datasets.register_dataset(rt, str(target), name)
+            indexed = await rt.jobs.wait(job.id)
+            if indexed.status != "COMPLETED":
+                raise BadUserInput(
+                    f"the exported folder exports/{name} could not be registered: {indexed.error_message}"
+                )
+            if carried.boxes or carried.episode_annotations:
+                await annotation_import.import_annotations(
+                    rt,
+                    viewer,
+                    annotation_import.ImportRequest(
+                        dataset_id=indexed.dataset_id,
+                        file_name="annotations.json",
+                        content=annotations,
+                        format=ExportFormat.ANNOGRAPH,
+                        create_missing_labels=True,
+                    ),
+                )
+        except BaseException:
+            # All or nothing: no registered dataset without its boxes, and the name free for a rerun.
+            await asyncio.shield(undo_dataset_export(rt, target, None))
+            raise
         summary["datasetId"] = indexed.dataset_id
         # Relative to the first data root: a job's result is readable by viewers, server paths are not.
         result = {"path": str(target.relative_to(rt.settings.data_roots[0])), **summary}
     async with rt.sessions() as session, session.begin():
         await ctx.finish(session, summary=summary, result=result, message=f"{total}/{total} frames")
+
+
+async def undo_dataset_export(rt: Runtime, target: Path, created_since) -> None:
+    """Remove what an export as a dataset made: the dataset registered from `target` (if created at or
+    after `created_since`) and the folder."""
+    async with rt.sessions() as session, session.begin():
+        await datasets_repo.delete_dataset_by_path(session, str(target), created_since)
+    await asyncio.to_thread(shutil.rmtree, target, True)
+    rt.frame_lookups.clear()
+
+
+async def undo_interrupted_exports(rt: Runtime, jobs: list) -> None:
+    """At start: exports as a dataset that a stopped server cut short are undone (the job is FAILED,
+    so nothing it made may stay)."""
+    for job in jobs:
+        parameters = job.parameters or {}
+        if job.kind == JobKind.EXPORT.value and parameters.get("output") == ExportOutput.DATASET.value:
+            target = rt.settings.data_roots[0] / "exports" / str(parameters.get("name"))
+            if job.started_at is not None and target.parent.name == "exports":
+                await undo_dataset_export(rt, target, job.started_at)
 
 
 def _write_folder_files(

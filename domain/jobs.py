@@ -215,12 +215,15 @@ class JobRunner:
             task.cancel()
         return await self.wait(job_id)
 
-    async def recover(self) -> None:
+    async def recover(self) -> list[JobRow]:
+        """Mark jobs a stopped server left unfinished as failed; returns them (their owners undo what
+        they half did)."""
         # Only one process runs jobs for now, so whatever was unfinished at start was interrupted.
         async with self._sessions() as session, session.begin():
-            count = await jobs_repo.fail_unfinished_jobs(session, "interrupted: the server stopped", utcnow())
-        if count:
-            log.warning("marked %d interrupted job(s) as failed", count)
+            jobs = await jobs_repo.fail_unfinished_jobs(session, "interrupted: the server stopped", utcnow())
+        if jobs:
+            log.warning("marked %d interrupted job(s) as failed", len(jobs))
+        return jobs
 
     async def shutdown(self) -> None:
         tasks = list(self._tasks.values())

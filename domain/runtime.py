@@ -64,9 +64,11 @@ class Runtime:
         """Connect; the server (not a CLI command beside it) fails jobs a previous run left unfinished."""
         await self.events.connect()
         if recover_jobs:
-            await self.jobs.recover()
+            interrupted = await self.jobs.recover()
+            from domain.episode_export import undo_interrupted_exports
             from domain.leftovers import sweep_partials
 
+            await undo_interrupted_exports(self, interrupted)
             exports = self.settings.data_roots[0] / "exports"
             await asyncio.to_thread(sweep_partials, self.settings.var_dir, exports)
 

@@ -31,6 +31,17 @@ async def count_datasets(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).select_from(DatasetRow))).scalar_one()
 
 
+async def delete_dataset_by_path(session: AsyncSession, path: str, created_since=None) -> int | None:
+    """Delete the dataset registered from `path` (episodes, labels, boxes and the rest cascade), if it
+    was created at or after `created_since`; its id, or None."""
+    row = await read_dataset_by_path(session, path)
+    if row is None or (created_since is not None and row.created_at < created_since):
+        return None
+    await session.delete(row)
+    await session.flush()
+    return row.id
+
+
 async def upsert_dataset(session: AsyncSession, path: str, **values) -> DatasetRow:
     """Create the dataset of this folder, or update the one already registered from it."""
     row = await read_dataset_by_path(session, path)

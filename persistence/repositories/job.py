@@ -65,14 +65,15 @@ async def update_job(session: AsyncSession, job_id: int, **values) -> None:
     await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
 
-async def fail_unfinished_jobs(session: AsyncSession, message: str, finished_at) -> int:
-    """Jobs left pending or running by a stopped server can never finish: mark them failed."""
+async def fail_unfinished_jobs(session: AsyncSession, message: str, finished_at) -> list[JobRow]:
+    """Jobs left pending or running by a stopped server can never finish: mark them failed; the jobs."""
     result = await session.execute(
         update(JobRow)
         .where(JobRow.status.in_(["PENDING", "RUNNING"]))
         .values(status="FAILED", error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
+        .returning(JobRow)
     )
-    return result.rowcount or 0
+    return list(result.scalars())
 
 
 async def list_jobs_by_targets(session: AsyncSession, kind: str, targets: Sequence[str]) -> list[JobRow]:

@@ -188,3 +188,51 @@ async def test_bad_exports_name_the_field_and_start_nothing(client, runtime, edi
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
         assert body["errors"][0]["extensions"]["field"] == field
     assert (await gql(client, "{ jobs { totalCount } }"))["data"]["jobs"]["totalCount"] == before
+
+
+async def test_an_export_as_a_dataset_that_fails_leaves_nothing(client, runtime, edited, monkeypatch):
+    from domain import annotation_import
+    from domain.errors import BadUserInput
+
+    dataset, _ = edited
+
+    async def failing(*args, **kwargs):
+        raise BadUserInput("the import step failed")
+
+    monkeypatch.setattr(annotation_import, "import_annotations", failing)
+    started = await gql(client, EXPORT, input={"datasetId": dataset, "name": "doomed", "output": "DATASET",
+                                               "episodes": [{"index": 0}]})
+    job = await finished(client, runtime, started["data"]["exportEpisodes"]["id"])
+    assert job["status"] == "FAILED" and "import step failed" in job["errorMessage"], job
+    assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 1
+    assert not (runtime.settings.data_roots[0] / "exports" / "doomed").exists()
+    monkeypatch.undo()
+    again = await gql(client, EXPORT, input={"datasetId": dataset, "name": "doomed", "output": "DATASET",
+                                             "episodes": [{"index": 0}]})
+    assert "errors" not in again, again  # the name is free again
+    job = await finished(client, runtime, again["data"]["exportEpisodes"]["id"])
+    assert job["status"] == "COMPLETED", job
+
+
+async def test_an_export_as_a_dataset_cut_short_by_a_stop_is_undone_at_the_next_start(client, runtime, edited):
+    from domain.episode_export import undo_interrupted_exports
+    from persistence.columns import utcnow
+    from persistence.repositories import job as jobs_repo
+    from persistence.tables import JobRow
+    from tests.conftest import register
+    from tests.factories import write_dataset
+
+    target = runtime.settings.data_roots[0] / "exports" / "cut"
+    async with runtime.sessions() as session, session.begin():
+        session.add(JobRow(kind="EXPORT", target="export-episodes:dataset:1", version=1, status="RUNNING",
+                           parameters={"output": "DATASET", "name": "cut"}, started_at=utcnow()))
+    write_dataset(target, episodes=1)  # killed after the rename and the registration
+    await register(runtime, target)
+    assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 2
+    interrupted = await runtime.jobs.recover()
+    assert [j.parameters["name"] for j in interrupted if j.kind == "EXPORT"] == ["cut"]
+    await undo_interrupted_exports(runtime, interrupted)
+    assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 1
+    assert not target.exists()
+    async with runtime.sessions() as session:
+        assert await jobs_repo.fail_unfinished_jobs(session, "again", utcnow()) == []
