@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 BASE_STAMP := $(VENV)/.base-stamp
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint schema bench clean
+.PHONY: serve test lint schema bench fuzz clean
 
 $(BASE_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ serve: $(BASE_STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The schemathesis run of `make test` with 10 times the examples per root field and caller (admin and
+# anonymous), bounded at 40 minutes; it must find no server error.
+fuzz: $(STAMP)
+	ANNOGRAPH_FUZZ_EXAMPLES=300 timeout 2400 $(BIN)/pytest tests/graph/test_fuzz.py -k sqlite -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check graph domain persistence migrations tests bench
