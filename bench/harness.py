@@ -27,6 +27,7 @@ class Server:
     dataset: Path
     env: dict
     token: str  # an admin's API token
+    pid: int = 0  # the server process
 
 
 def _free_port() -> int:
@@ -89,7 +90,7 @@ def running_server(spec: DemoSpec, database_url: str | None = None, **env_overri
                 if time.monotonic() > deadline:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
-            yield Server(url, var_dir, dataset, env, token)
+            yield Server(url, var_dir, dataset, env, token, process.pid)
         finally:
             process.terminate()
             process.wait(10)

@@ -1,18 +1,21 @@
 """How long refusing a hostile query takes, against parsing it: the 40-level fragment fan-out (2^40
 paths in 1.5 KB) and `nodes(ids:)` with 2,000 ids asking `trajectory`, each sent anonymously to a real
 server (limits on) and refused with LIMIT_EXCEEDED, beside graphql-core parsing the same document in
-this process. Also /health's answer time while refusals run.
+this process. Also /health's answer time while refusals run, and the server's peak memory while it
+refuses a 1.9 MB zip bomb (3.8 GB unpacked) uploaded to importAnnotations, against the zip's size.
 
     .venv/bin/python -m bench.limits
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
 import threading
 import time
+import zipfile
 
 import httpx
 from graphql import parse
@@ -41,6 +44,46 @@ def median_ms(fn, repeat: int = REPEAT) -> float:
         fn()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
+
+
+def _memory(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in open(f"/proc/{pid}/status"):
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) * 1024
+    return fields
+
+
+def zip_bomb(client: httpx.Client, headers: dict, pid: int) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("annotations.json", "w", force_zip64=True) as member:
+            block = b"\0" * (1 << 24)
+            for _ in range(228):  # 3.8 GB of zeros
+                member.write(block)
+    bomb = out.getvalue()
+    body = client.post("/graphql", headers=headers, json={"query": "{ datasets { edges { node { id } } } }"})
+    dataset = body.json()["data"]["datasets"]["edges"][0]["node"]["id"]
+    query = """mutation($input: ImportAnnotationsInput!) { importAnnotations(input: $input) { boxes } }"""
+    variables = {"input": {"datasetId": dataset, "file": None, "format": "COCO"}}
+    operations = {"query": query, "variables": variables}
+    before = _memory(pid)
+    answer = client.post(
+        "/graphql",
+        headers=headers,
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
+        files={"0": ("bomb.zip", bomb, "application/zip")},
+    ).json()
+    after = _memory(pid)
+    code = answer["errors"][0]["extensions"]
+    mib = 1 << 20
+    print(
+        f"zip bomb {len(bomb) / mib:.1f} MiB (unpacks to {228 * 16 / 1024:.1f} GiB): {code['code']} "
+        f"({code.get('limit')}); server RSS {before['VmRSS'] / mib:.0f} -> {after['VmRSS'] / mib:.0f} MiB, "
+        f"peak {after['VmHWM'] / mib:.0f} MiB; growth / zip size "
+        f"{(after['VmHWM'] - before['VmRSS']) / len(bomb):.1f}x"
+    )
 
 
 def main() -> None:
@@ -93,6 +136,7 @@ def main() -> None:
                 stop.set()
                 thread.join()
             print(f"/health during the fan-out attack: median {health:.1f} ms")
+            zip_bomb(client, headers, server.pid)
     print("ratio = time to refuse over HTTP / time to parse in process (the refusal includes the round trip)")
 
 
