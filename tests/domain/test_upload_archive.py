@@ -42,3 +42,27 @@ def test_a_header_that_understates_a_member_cannot_inflate_past_it():
         archive[at : at + 4] = struct.pack("<L", 100)  # uncompressed size: 100 bytes
     with pytest.raises(BadUserInput, match="not a readable zip"):
         read_upload("liar.zip", bytes(archive), 1000, "input.file")
+
+
+def test_members_wait_on_disk_and_go_with_the_mapping():
+    files, _ = read_upload("a.zip", _zip({"a.json": b"[1]", "b/c.txt": b"x" * 3_000_000}), 10**7, "f")
+    folder = files._dir
+    assert sorted(files) == ["a.json", "b/c.txt"] and len(files) == 2
+    assert sum(p.stat().st_size for p in folder.iterdir()) == 3_000_003  # on disk, not in memory
+    assert files["b/c.txt"] == b"x" * 3_000_000
+    files.setdefault("images/x.jpg", b"")
+    assert "images/x.jpg" in files and files["images/x.jpg"] == b"" and len(files) == 3
+    del files
+    import gc
+
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_a_refused_zip_leaves_no_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(LimitExceeded):
+        read_upload("bomb.zip", _zip({"annotations.json": b"\0" * 5_000_000}), 1_000_000, "input.file")
+    assert list(tmp_path.iterdir()) == []
