@@ -273,3 +273,19 @@ async def test_an_import_over_the_box_limit_is_refused_and_writes_nothing(client
     assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "importBoxes", "field": "input.file"}
     assert "ANNOGRAPH_MAX_IMPORT_BOXES" in error["message"]
     assert await all_boxes(client, dataset_id) == []
+
+
+async def test_a_zip_bomb_is_refused_while_the_server_keeps_answering(client, runtime, filled, monkeypatch):
+    import asyncio
+
+    dataset_id, _ = filled
+    monkeypatch.setattr(runtime.settings, "max_unpacked_bytes", 1_000_000)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("annotations.json", b"\0" * 20_000_000)
+    async with asyncio.timeout(120):  # a hang guard, not a speed check
+        body, health = await asyncio.gather(
+            upload(client, dataset_id, "bomb.zip", out.getvalue()), client.get("/health")
+        )
+    assert body["errors"][0]["extensions"] == {"code": "LIMIT_EXCEEDED", "field": "input.file", "limit": "unpackedSize"}
+    assert health.status_code == 200

@@ -114,11 +114,9 @@ def _fan_out(levels: int) -> str:
 async def test_fragment_fan_out_is_refused_at_the_cost_of_parsing(anonymous, client):
     """40 levels (2^40 paths): refused by measuring each fragment once; the server keeps answering."""
     import asyncio
-    import time
 
-    started = time.perf_counter()
-    refused = await anonymous.post("/graphql", json={"query": _fan_out(40)})
-    assert time.perf_counter() - started < 30  # it used to never answer; no timing beyond that
+    async with asyncio.timeout(120):  # a hang guard (it used to never answer), not a speed check
+        refused = await anonymous.post("/graphql", json={"query": _fan_out(40)})
     assert _limit(refused.json()) == "cost"
     # Refused before validation; meanwhile /health answers (nothing blocked the event loop for long).
     health, again = await asyncio.gather(client.get("/health"), client.post("/graphql", json={"query": _fan_out(21)}))
