@@ -31,6 +31,7 @@ from persistence.repositories import episode as episodes_repo
 MAX_EVENTS = 10_000
 # Episode timestamps by (episode id, file mtime): devices stream many batches per episode.
 _TIMES: LRUCache = LRUCache(maxsize=256)
+_ORDERS: LRUCache = LRUCache(maxsize=256)  # id(times) -> (times, its order by time)
 
 
 @dataclass(frozen=True)
@@ -155,16 +156,35 @@ def _frame_of(event: DetectionEventInput, length: int, times: np.ndarray | None,
         return event.frame, None
     if event.timestamp is None or times is None or not math.isfinite(event.timestamp):
         raise BadUserInput(f"{where}.frame: give a frame or a timestamp", field=f"{where}.frame")
-    if not (times[0] - 1.0 <= event.timestamp <= times[-1] + 1.0):
+    # The nearest sample in time, whatever the order of the samples (a late sample makes them
+    # non-monotonic) and skipping those without a time: searched in the samples sorted by time.
+    order = _time_order(times)
+    if not len(order):
+        raise BadUserInput(f"{where}.frame: the episode has no timestamps", field=f"{where}.frame")
+    ordered = times[order]
+    if not (ordered[0] - 1.0 <= event.timestamp <= ordered[-1] + 1.0):
         raise BadUserInput(
             f"{where}.timestamp {event.timestamp} s is outside the episode "
-            f"({times[0]:.3f}..{times[-1]:.3f} s)",
+            f"({ordered[0]:.3f}..{ordered[-1]:.3f} s)",
             field=f"{where}.timestamp",
         )
-    right = int(np.searchsorted(times, event.timestamp))
-    candidates = [i for i in (right - 1, right) if 0 <= i < len(times)]
-    frame = min(candidates, key=lambda i: abs(times[i] - event.timestamp))
+    right = int(np.searchsorted(ordered, event.timestamp))
+    candidates = [i for i in (right - 1, right) if 0 <= i < len(ordered)]
+    nearest = min(candidates, key=lambda i: (abs(ordered[i] - event.timestamp), int(order[i])))
+    frame = int(order[nearest])
     return frame, (event.timestamp - float(times[frame])) * 1000.0
+
+
+def _time_order(times: np.ndarray) -> np.ndarray:
+    """Frame indexes of the finite times, by time (stable: ties keep frame order); cached per array."""
+    key = id(times)
+    cached = _ORDERS.get(key)
+    if cached is not None and cached[0] is times:
+        return cached[1]
+    order = np.argsort(times, kind="stable")
+    order = order[np.isfinite(times[order])]
+    _ORDERS[key] = (times, order)
+    return order
 
 
 async def _frame_times(rt: Runtime, ref: SourceRef, episode) -> np.ndarray:

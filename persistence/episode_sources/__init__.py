@@ -3,6 +3,10 @@ registry and detection (formats.py), and the per-process cache of open episodes 
 
 from pathlib import Path
 
+# Registers the HDF5 filters other writers use (Blosc, LZ4, Zstd, bitshuffle) with h5py, in every
+# process that reads episodes (the server, analysis and detection workers, the episode writer).
+import hdf5plugin  # noqa: F401
+
 from persistence.episode_sources.base import (
     IMAGE_PREFIX,
     TASK_INDEX,

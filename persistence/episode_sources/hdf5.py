@@ -119,6 +119,18 @@ def scan(
     )
 
 
+def check_filters(path: Path | str, dataset: h5py.Dataset, where: str) -> None:
+    """SourceError naming the filter when a dataset is stored with one no installed HDF5 plugin
+    decodes: refused at registration, never a server error on every frame later."""
+    plist = dataset.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code, _, _, name = plist.get_filter(i)
+        if not h5py.h5z.filter_avail(code):
+            label = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+            problem = f"stored with HDF5 filter {code} ({label}), which no installed plugin reads"
+            raise SourceError(path, problem, where)
+
+
 def episode_index(path: Path) -> int:
     try:
         return int(path.stem.rsplit("_", 1)[1])
@@ -144,6 +156,7 @@ def scan_episode(folder: Path, path: Path, fps: float) -> EpisodeScan:
                     shape = f[name].shape if isinstance(f[name], h5py.Dataset) else None
                     if shape is None or len(shape) != 4 or shape[3] != 3:
                         raise SourceError(relative, f"must be N x H x W x 3, found {shape}", f"/{name}")
+                    check_filters(relative, f[name], f"/{name}")
                     cameras[name[len(IMAGE_PREFIX) :]] = [int(shape[0]), int(shape[1]), int(shape[2])]
             if not lengths and not cameras:
                 raise SourceError(relative, "holds no timestamp, state or camera dataset")
