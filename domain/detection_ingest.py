@@ -99,6 +99,14 @@ async def ingest_detection_events(
                 f"{where}.camera: {event.camera!r} is not one of {cameras}", field=f"{where}.camera"
             )
         frame, offset_ms = _frame_of(event, episode.length, times.get(event.episode_id), where)
+        # A camera may hold fewer frames than the episode (a recording that dropped some at the end).
+        stream = (episode.cameras.get(event.camera) or [episode.length])[0]
+        if frame >= stream:
+            field = f"{where}.frame" if event.frame is not None else f"{where}.timestamp"
+            raise BadUserInput(
+                f"{field}: frame {frame} is beyond camera {event.camera!r}, which has {stream} frames",
+                field=field,
+            )
         frames.add((episode.id, event.camera, frame))
         if event.label is None:
             if any(v is not None for v in (event.x, event.y, event.width, event.height, event.score)):

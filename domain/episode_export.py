@@ -88,6 +88,15 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
                 f"{where}.index: episode {choice.index} is chosen twice", field=f"{where}.index"
             )
         seen.add(choice.index)
+        # Every per-frame array is cut by the same frame indexes: a camera of another length cannot be.
+        short = {c: s[0] for c, s in episode.cameras.items() if s[0] != episode.length}
+        if short:
+            camera, frames = next(iter(short.items()))
+            raise BadUserInput(
+                f"{where}.index: episode {choice.index} has {episode.length} frames but camera {camera!r} "
+                f"has {frames}: its frames cannot be kept consistently (see the quality report)",
+                field=f"{where}.index",
+            )
         data = choice.edits
         if data is None and choice.use_saved:
             if episode.id not in saved:

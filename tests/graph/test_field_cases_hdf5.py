@@ -89,3 +89,37 @@ async def test_a_device_time_maps_to_the_nearest_sample_whatever_their_order(cli
     found = sorted((e["node"]["frame"], round(e["node"]["temporalOffsetMs"])) for e in
                    frames["data"]["node"]["comparisons"]["edges"])
     assert found == [(10, 10), (11, -40)]  # 0.86 s is nearest frame 10 (0.85 s), 1.06 s frame 11 (1.1 s)
+
+
+async def test_a_camera_shorter_than_its_episode_takes_no_event_beyond_its_frames(client, runtime, data_root):
+    """mismatch: episode 0's camera front has 25 frames, its state 30."""
+    from tests.graph.test_test_sessions import CREATE, INGEST, START, event
+    from tests.graph.validation_setup import LINK, PROJECT
+
+    job = await _register(client, runtime, data_root, "mismatch")
+    body = await gql(client, """query($id: ID!) { node(id: $id) { ... on Dataset { episode(index: 0) { id length
+      cameraStreams { name frameCount } } } } }""", id=job["dataset"]["id"])
+    episode = body["data"]["node"]["episode"]
+    assert episode["length"] == 30
+    assert {s["name"]: s["frameCount"] for s in episode["cameraStreams"]} == {"front": 25, "side": 30}
+    project = (await gql(client, PROJECT, input={"name": "p", "labels": ["cube"]}))["data"]["createProject"]["id"]
+    await gql(client, LINK, p=project, e=[episode["id"]], r="field case")
+    session = (await gql(client, CREATE, input={"projectId": project, "name": "d", "source": "EXTERNAL",
+                                               "episodeIds": [episode["id"]]}))["data"]["createTestSession"]
+    await gql(client, START, id=session["id"])
+    refused = await gql(client, INGEST, s=session["id"], e=[event(episode["id"], 27, "cube")])
+    assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "events[0].frame"}
+    assert "has 25 frames" in refused["errors"][0]["message"]
+    side = dict(event(episode["id"], 27, "cube"), camera="side")
+    assert (await gql(client, INGEST, s=session["id"], e=[side])) == {"data": {"ingestDetectionEvents": 1}}
+
+
+async def test_an_export_of_an_episode_with_a_short_camera_is_refused_naming_it(client, runtime, data_root):
+    job = await _register(client, runtime, data_root, "mismatch")
+    export = "mutation($input: ExportEpisodesInput!) { exportEpisodes(input: $input) { id } }"
+    body = await gql(client, export, input={"datasetId": job["dataset"]["id"], "episodes": [{"index": 0}]})
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.episodes[0].index"}
+    assert "camera 'front' has 25" in error["message"]
+    fine = await gql(client, export, input={"datasetId": job["dataset"]["id"], "episodes": [{"index": 1}]})
+    assert "errors" not in fine, fine
