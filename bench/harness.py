@@ -73,27 +73,34 @@ def running_server(spec: DemoSpec, database_url: str | None = None, **env_overri
             capture_output=True,
             text=True,
         ).stdout.strip()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "graph", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/health").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
-            yield Server(url, var_dir, dataset, env, token, process.pid)
-        finally:
-            process.terminate()
-            process.wait(10)
+        with serving(env, port) as (url, pid):
+            yield Server(url, var_dir, dataset, env, token, pid)
+
+
+@contextlib.contextmanager
+def serving(env: dict, port: int) -> Iterator[tuple[str, int]]:
+    """`annograph serve` in a subprocess with `env`, once /health answers: (its URL, its pid)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "graph", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def timed(fn, repeat: int) -> float:

@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.harness import ROOT, _free_port
+from bench.harness import ROOT, _free_port, serving
 from tests import samples_lerobot
 from tests.samples_lerobot import marker, write_lerobot_v30
 
@@ -412,27 +412,8 @@ def lerobot_server(dataset: Path) -> Iterator[tuple[str, str, str]]:
         added = cli("datasets", "add", dataset.name)
         summary = next((line for line in added.stderr.splitlines() if line.startswith("registered")), "")
         token = cli("users", "create", "bench", "--role", "ADMIN").stdout.strip()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "graph", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/health").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
+        with serving(env, port) as (url, _):
             yield url, token, summary.strip()
-        finally:
-            process.terminate()
-            process.wait(10)
 
 
 def reference_trajectory(data_file: Path, episode: int) -> str:

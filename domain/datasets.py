@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from domain.errors import BadUserInput, check_text
+from domain.errors import BadUserInput, check_text, validated
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from persistence.columns import utcnow
@@ -71,14 +71,7 @@ def check_format(target: Path, format: str | None, field: str, path_field: str) 
 
 def check_options(format: str, options: dict | None, field: str) -> BaseModel:
     """The format's registration options; the first wrong one is BAD_USER_INPUT naming it."""
-    if options is not None and not isinstance(options, dict):
-        raise BadUserInput(f"{field}: expected an object of options", field=field)
-    try:
-        return formats_.parse_options(format, options)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        path = ".".join(str(part) for part in (field, *error["loc"]))
-        raise BadUserInput(f"{path}: {error['msg']} (format {format})", field=path) from None
+    return validated(formats_.options_model(format), options, field, f" (format {format})")
 
 
 async def register_dataset(

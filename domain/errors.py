@@ -43,6 +43,21 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+def validated(model, given: dict | None, field: str, suffix: str = ""):
+    """`model` validated from an object a client sent under `field` (defaults filled in); the first wrong
+    value is BAD_USER_INPUT naming it (`field.<name>`), with `suffix` after the message."""
+    from pydantic import ValidationError
+
+    if given is not None and not isinstance(given, dict):
+        raise BadUserInput(f"{field}: expected an object", field=field)
+    try:
+        return model.model_validate(given or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in (field, *error["loc"]))
+        raise BadUserInput(f"{path}: {error['msg']}{suffix}", field=path) from None
+
+
 def check_text(value: str, field: str, *, max_length: int) -> str:
     """Text a person typed: stripped, not empty, no control characters (PostgreSQL refuses NUL)."""
     value = value.strip()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from domain.errors import BadUserInput
+from domain.errors import validated
 
 
 class AnalysisKind(StrEnum):
@@ -37,11 +37,4 @@ def parameter_schemas() -> dict[AnalysisKind, dict]:
 
 def validate_parameters(kind: AnalysisKind, given: dict | None, field: str = "input.parameters") -> BaseModel:
     """The kind's parameters with defaults filled in; the first wrong one is BAD_USER_INPUT naming it."""
-    if given is not None and not isinstance(given, dict):
-        raise BadUserInput(f"{field}: expected an object of parameters", field=field)
-    try:
-        return parameter_model(kind).model_validate(given or {})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        path = ".".join(str(part) for part in (field, *error["loc"]))
-        raise BadUserInput(f"{path}: {error['msg']}", field=path) from None
+    return validated(parameter_model(kind), given, field)

@@ -153,16 +153,10 @@ class AlohaEpisode:
         self.fps = float(locator.get("fps", 50.0))
         self.swap = bool(locator.get("swap", True))
         self.file = checks.open_file(path, path)
-        try:
+        with checks.closed_on_failure(self.file, path):
             self.layout = Layout(self.file, path)
             columns = int(self.layout.qpos.shape[1]) if self.layout.qpos is not None else 0
             self.grippers = gripper_columns(locator.get("gripper_indexes"), columns, path)
-        except checks.READ_ERRORS as exc:
-            self.file.close()
-            raise SourceError(path, f"unreadable or truncated HDF5 file ({exc})") from None
-        except BaseException:
-            self.file.close()
-            raise
 
     @property
     def length(self) -> int:

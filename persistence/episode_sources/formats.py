@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -61,11 +60,6 @@ def check(format: str, path: Path, options: BaseModel) -> None:
 
 def options_model(format: str) -> type[BaseModel]:
     return module(format).Options
-
-
-def parse_options(format: str, raw: dict[str, Any] | None) -> BaseModel:
-    """The format's options; raises pydantic.ValidationError (the caller names the field)."""
-    return options_model(format).model_validate(raw or {})
 
 
 def options_schemas() -> dict[str, dict]:

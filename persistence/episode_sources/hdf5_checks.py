@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -43,6 +44,19 @@ def open_file(path: Path, shown: Path | str, cache_bytes: int = 1 << 20) -> h5py
         return h5py.File(path, "r", rdcc_nbytes=cache_bytes)
     except READ_ERRORS as exc:
         raise SourceError(shown, f"unreadable or truncated HDF5 file ({exc})") from None
+
+
+@contextmanager
+def closed_on_failure(file: h5py.File, path: Path | str) -> Iterator[None]:
+    """Close `file` when opening an episode on it fails; a read error becomes a SourceError naming it."""
+    try:
+        yield
+    except READ_ERRORS as exc:
+        file.close()
+        raise SourceError(path, f"unreadable or truncated HDF5 file ({exc})") from None
+    except BaseException:
+        file.close()
+        raise
 
 
 def where(node: h5py.Group | h5py.Dataset, name: str = "") -> str:

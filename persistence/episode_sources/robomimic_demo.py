@@ -109,18 +109,12 @@ class RobomimicEpisode:
         self.fps = float(locator.get("fps", DEFAULT_FPS))
         self.task_index = locator.get("task_index")
         self.file = checks.open_file(path, path, _CACHE_BYTES)
-        try:
+        with checks.closed_on_failure(self.file, path):
             where = locator.get("group", "")
             group = checks.subgroup(self.file, where, path) if where else None
             if group is None:
                 raise SourceError(path, "has no such demo group", f"/{where}")
             self.demo = Demo(group, str(locator.get("robot", "robot0")), path)
-        except checks.READ_ERRORS as exc:
-            self.file.close()
-            raise SourceError(path, f"unreadable or truncated HDF5 file ({exc})") from None
-        except BaseException:
-            self.file.close()
-            raise
 
     @property
     def length(self) -> int:
