@@ -57,7 +57,7 @@ class Runtime:
             engine=engine,
             sessions=create_session_factory(engine),
             files=EpisodeReaders(settings.file_cache_size),
-            events=EventHub(settings.broadcast_url),
+            events=EventHub(settings.broadcast_url, prefix=settings.event_prefix),
         )
 
     async def start(self, *, recover_jobs: bool = True) -> None:

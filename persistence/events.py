@@ -25,8 +25,11 @@ class SlowSubscriber(Exception):
 
 
 class EventHub:
-    def __init__(self, url: str, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(self, url: str, queue_size: int = QUEUE_SIZE, prefix: str = "") -> None:
+        """`prefix` goes before every channel name on the backend (settings.event_prefix), so
+        deployments sharing a Redis or PostgreSQL do not hear each other; callers never see it."""
         self.url = url
+        self.prefix = prefix
         self._broadcast = broadcast(url)
         self._queue_size = queue_size
         self._queues: dict[str, set[asyncio.Queue[dict]]] = {}
@@ -70,10 +73,10 @@ class EventHub:
 
     async def publish(self, channel: str, payload: dict) -> None:
         await self._ensure_connected()
-        await self._broadcast.publish(channel, json.dumps(payload))
+        await self._broadcast.publish(self.prefix + channel, json.dumps(payload))
 
     async def _pump(self, channel: str) -> None:
-        async with self._broadcast.subscribe(channel) as subscriber:
+        async with self._broadcast.subscribe(self.prefix + channel) as subscriber:
             self._ready[channel].set()
             async for event in subscriber:
                 if event is None:
@@ -107,10 +110,14 @@ class EventHub:
             cause = None if pump.cancelled() else pump.exception()
             raise ConnectionError(f"could not subscribe to {channel!r}: {cause}") from cause
 
+        getters: set[asyncio.Future] = set()
+
         async def messages() -> AsyncIterator[dict]:
             # Ends with an error when the backend connection is lost, instead of waiting forever.
             while True:
                 getter = asyncio.ensure_future(queue.get())
+                getters.add(getter)
+                getter.add_done_callback(getters.discard)
                 await asyncio.wait({getter, pump}, return_when=asyncio.FIRST_COMPLETED)
                 if not getter.done():
                     getter.cancel()
@@ -123,6 +130,10 @@ class EventHub:
         try:
             yield messages()
         finally:
+            # A subscriber that stops while waiting leaves its `queue.get()` pending: cancel it here,
+            # or asyncio reports "Task was destroyed but it is pending!" and the task's memory stays.
+            for getter in list(getters):
+                getter.cancel()
             await self._forget(channel, queue, pump)
 
     async def _forget(self, channel: str, queue: asyncio.Queue, pump: asyncio.Task) -> None:

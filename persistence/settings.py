@@ -5,6 +5,8 @@ Defaults make `make serve` work on a fresh machine: everything lives under `./va
 
 from __future__ import annotations
 
+import hashlib
+
 import ipaddress
 import logging
 from functools import lru_cache
@@ -29,6 +31,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     broadcast_url: str = "memory://"
+    # Put before every live event channel: Redis pub/sub ignores the database number, so two
+    # deployments on one Redis would hear each other. Empty: derived from the database URL.
+    event_prefix: str = ""
     data_roots: Annotated[list[Path], NoDecode] = []
     # The only folder detection models are loaded from (plus Ultralytics' packaged architectures).
     models_dir: Path | None = None
@@ -157,6 +162,8 @@ class Settings(BaseSettings):
         self.var_dir = self.var_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'annograph.db'}"
+        if not self.event_prefix:
+            self.event_prefix = derived_event_prefix(self.database_url)
         if not self.data_roots:
             self.data_roots = [self.var_dir / "datasets"]
         self.data_roots = [p.expanduser().resolve() for p in self.data_roots]
@@ -169,6 +176,14 @@ class Settings(BaseSettings):
     @property
     def demo_dir(self) -> Path:
         return self.data_roots[0] / "demo"
+
+
+def derived_event_prefix(database_url: str) -> str:
+    """`annograph.<8 hex>.`: one deployment is one database, so its URL (without the password, which
+    may rotate) names the deployment's channels."""
+    parts = urlparse(database_url)
+    identity = f"{parts.scheme}://{parts.hostname or ''}:{parts.port or ''}{parts.path}"
+    return f"annograph.{hashlib.sha256(identity.encode()).hexdigest()[:8]}."
 
 
 def is_loopback(host: str) -> bool:

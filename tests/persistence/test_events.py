@@ -98,3 +98,51 @@ async def test_concurrent_subscribes_and_publishes(hub):
         await asyncio.gather(*(hub.publish(c, {"channel": c}) for c in channels))
         for channel, messages in zip(channels, streams[: len(channels)], strict=True):
             assert await _take(messages, 1) == [{"channel": channel}]
+
+
+async def test_ended_subscriptions_leave_no_task_behind(hub):
+    """A subscriber stopped while it waits (a client closing its subscription) leaves nothing
+    pending: 100 of them leave as many tasks as there were before."""
+    async with hub.subscribe("t.leak.warm"):
+        pass
+    before = len(asyncio.all_tasks())
+    for _ in range(100):
+        async with hub.subscribe("t.leak") as messages:
+            waiting = asyncio.ensure_future(anext(messages))
+            await asyncio.sleep(0.001)  # now inside the queue.get() of the subscription
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+    await asyncio.sleep(0.01)
+    assert len(asyncio.all_tasks()) <= before
+
+
+@pytest.mark.parametrize("url", [REDIS_URL, PG_URL.replace("postgresql+asyncpg", "postgres")])
+async def test_two_deployments_on_one_backend_do_not_hear_each_other(url):
+    """Redis pub/sub ignores the database number (and PostgreSQL NOTIFY is per database, which two
+    deployments may share): the channel prefix keeps each deployment's events its own."""
+    if not await _reachable(url):
+        pytest.fail(f"broadcaster at {url} does not answer")
+    first, second = EventHub(url, prefix="annograph.one."), EventHub(url, prefix="annograph.two.")
+    await first.connect()
+    await second.connect()
+    try:
+        async with first.subscribe("episode.1") as heard_by_first, second.subscribe("episode.1") as heard_by_second:
+            await second.publish("episode.1", {"from": "two"})
+            await first.publish("episode.1", {"from": "one"})
+            assert await _take(heard_by_first, 1) == [{"from": "one"}]
+            assert await _take(heard_by_second, 1) == [{"from": "two"}]
+    finally:
+        await first.disconnect()
+        await second.disconnect()
+
+
+def test_the_prefix_is_derived_from_the_database():
+    from persistence.settings import Settings
+
+    one = Settings(database_url="postgresql+asyncpg://u:secret@db:5432/one")
+    rotated = Settings(database_url="postgresql+asyncpg://u:other@db:5432/one")
+    two = Settings(database_url="postgresql+asyncpg://u:secret@db:5432/two")
+    assert one.event_prefix == rotated.event_prefix != two.event_prefix
+    assert one.event_prefix.startswith("annograph.")
+    assert Settings(event_prefix="lab-a.").event_prefix == "lab-a."
