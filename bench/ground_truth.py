@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 
-from bench.statements import PG_URL, reset_postgres
+from bench.scratch import scratch_postgres
 from domain import annotation_export, annotation_import
 from domain.formats.model import ExportFormat
 from domain.runtime import Runtime
@@ -187,7 +187,7 @@ async def graph_reads(rt: Runtime, episode_ids: list[int]) -> dict[str, tuple[in
     transport = httpx.ASGITransport(app=create_app(runtime=rt))
     results = {}
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://bench", headers={"Authorization": f"Bearer {token}"}
+        transport=transport, base_url="http://localhost", headers={"Authorization": f"Bearer {token}"}
     ) as client:
         episode = to_base64("Episode", episode_ids[0])
         for name, query, variables in (
@@ -271,13 +271,8 @@ async def run(url: str, var_dir: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            asyncio.run(reset_postgres(PG_URL))
-            url = PG_URL
-        except OSError as exc:
-            print(f"PostgreSQL not reachable ({exc}): measuring on SQLite")
-            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+    with tempfile.TemporaryDirectory() as tmp, scratch_postgres() as pg_url:
+        url = pg_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
         upgrade(url)
         asyncio.run(run(url, Path(tmp)))
 

@@ -2,13 +2,15 @@
 test sends them, against asyncpg's copy_records_to_table of the same rows; then the final evaluation.
 
     .venv/bin/python -m bench.ingest [--events 40000] [--batch 500] [--episodes 4] [--frames 500]
-        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/dev]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/mine]
 
-The database's schema is dropped and migrated again. Setup: a dataset of 4 episodes x 500 frames of
-48 x 64 (one camera), registered and indexed as the service does it; labels 'pedestrian' and 'vehicle';
-20 validated boxes on every frame (ground truth, inserted directly); a project linking the episodes and
-a RUNNING EXTERNAL test session. The device's events are one detection per ground-truth box, jittered
-around it, with the box's label, a score and `sentAt` set when the batch is sent.
+Without `--database-url` it measures on a new database it drops afterwards (bench/scratch.py); a
+database named with `--database-url` has its schema dropped and migrated again. Setup: a dataset of 4
+episodes x 500 frames of 48 x 64 (one camera), registered and indexed as the service does it; labels
+'pedestrian' and 'vehicle'; 20 validated boxes on every frame (ground truth, inserted directly); a
+project linking the episodes and a RUNNING EXTERNAL test session. The device's events are one detection
+per ground-truth box, jittered around it, with the box's label, a score and `sentAt` set when the batch
+is sent.
 
 The app runs under uvicorn on a loopback port in this process (tests/graph/live.py); clients post
 `ingestDetectionEvents` with batches of `--batch` events and a Bearer API token, one after the other
@@ -35,7 +37,6 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 
-DEV_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/dev"
 PER_FRAME = 20  # ground-truth boxes, and detections, per frame
 CLIENTS = 4
 SIZE = (48, 64)
@@ -292,11 +293,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--episodes", type=int, default=4)
     parser.add_argument("--frames", type=int, default=500, help="per episode")
-    parser.add_argument("--database-url", default=DEV_URL, help="PostgreSQL; its schema is dropped")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL; its schema is dropped (default: a new database, dropped after)",
+    )
     args = parser.parse_args()
     if args.events > args.episodes * args.frames * PER_FRAME:
         parser.error(f"--events: at most {args.episodes * args.frames * PER_FRAME} for this dataset")
 
+    from bench.scratch import scratch_postgres
     from bench.statements import reset_postgres
     from persistence.migrate import upgrade
     from tests.factories import write_dataset
@@ -309,9 +315,14 @@ def main() -> None:
             size=SIZE,
             name="bench",
         )
-        asyncio.run(reset_postgres(args.database_url))
-        upgrade(args.database_url)
-        asyncio.run(run(args.database_url, Path(tmp), folder, args))
+        with scratch_postgres() as scratch_url:
+            url = args.database_url or scratch_url
+            if url is None:
+                parser.error("--database-url: no PostgreSQL answers, and this bench needs one (COPY)")
+            if args.database_url:
+                asyncio.run(reset_postgres(url))
+            upgrade(url)
+            asyncio.run(run(url, Path(tmp), folder, args))
 
 
 if __name__ == "__main__":

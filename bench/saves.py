@@ -6,14 +6,13 @@ back), on SQLite and (when it answers) PostgreSQL: the two side by side.
 
 Each annotator edits only their own annotation, so there should be no CONFLICT and no other
 error; any are counted and printed. Latencies are of accepted saves; "per annotator" is the
-fewest and most saves one annotator got in. PostgreSQL's `public` schema in the `test` database is
-dropped and recreated first. Clients and server share the machine.
+fewest and most saves one annotator got in. PostgreSQL is a new database, dropped afterwards
+(bench/scratch.py). Clients and server share the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -21,9 +20,9 @@ import httpx
 import numpy as np
 
 from bench.harness import Server, running_server
+from bench.scratch import scratch_postgres
 from domain.demo import DemoSpec
 
-PG_URL = os.environ.get("ANNOGRAPH_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ANNOTATORS = 10
 SECONDS = 8.0
 
@@ -114,32 +113,15 @@ def measure(server: Server) -> tuple[float, Tally]:
     return tally.saved / elapsed, tally
 
 
-async def reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    from persistence.engine import create_engine
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 def main() -> None:
     spec = DemoSpec(episodes=1, min_length=60, max_length=60, width=64, height=48)
     results = {}
     with running_server(spec) as server:
         results["SQLite"] = measure(server)
-    try:
-        asyncio.run(reset_postgres(PG_URL))
-    except OSError as exc:
-        print(f"PostgreSQL not reachable ({exc}): measured on SQLite only")
-    else:
-        with running_server(spec, database_url=PG_URL) as server:
-            results["PostgreSQL"] = measure(server)
+    with scratch_postgres() as pg_url:
+        if pg_url is not None:
+            with running_server(spec, database_url=pg_url) as server:
+                results["PostgreSQL"] = measure(server)
     print(f"saves of one episode, {ANNOTATORS} concurrent annotators (own annotation each), {SECONDS:.0f} s")
     print(
         f"  {'database':<11}{'saves':>7}{'saves/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"

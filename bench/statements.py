@@ -8,12 +8,12 @@ resolver-per-row (N+1) implementation would send.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from pathlib import Path
 
 import httpx
 
+from bench.scratch import scratch_postgres
 from domain.runtime import Runtime
 from graph.app import create_app
 from persistence.engine import StatementCounter
@@ -26,7 +26,6 @@ DATASETS = 3
 EPISODES = 250
 QUERY = """query($first: Int) { datasets { totalCount edges { node { name
   episodes(first: $first) { totalCount edges { node { index length task { index description } } } } } } } }"""
-PG_URL = os.environ.get("ANNOGRAPH_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
@@ -38,7 +37,8 @@ async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
         transport = httpx.ASGITransport(app=create_app(runtime=rt))
         counts = {}
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+        local = "http://localhost"
+        async with httpx.AsyncClient(transport=transport, base_url=local, headers=headers) as client:
             await client.post("/graphql", json={"query": "{ viewer { name } }"})  # the token is verified once
             for first in (10, 50, 200):
                 with StatementCounter(rt.engine) as counter:
@@ -53,6 +53,7 @@ async def measure(database_url: str, var_dir: Path) -> dict[int, int]:
 
 
 async def reset_postgres(url: str) -> None:
+    """Empty the schema of a database the caller named explicitly (`--database-url`)."""
     from sqlalchemy import text
 
     from persistence.engine import create_engine
@@ -70,12 +71,10 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         upgrade(url)
         results["SQLite"] = asyncio.run(measure(url, Path(tmp)))
-        try:
-            asyncio.run(reset_postgres(PG_URL))
-            upgrade(PG_URL)
-            results["PostgreSQL"] = asyncio.run(measure(PG_URL, Path(tmp)))
-        except OSError as exc:
-            print(f"PostgreSQL not reachable ({exc}): measured on SQLite only")
+        with scratch_postgres() as pg_url:
+            if pg_url is not None:
+                upgrade(pg_url)
+                results["PostgreSQL"] = asyncio.run(measure(pg_url, Path(tmp)))
     print(f"SQL statements per request, {DATASETS} datasets x {EPISODES} episodes")
     print(f"  {'database':<11}{'first':>7}{'annograph':>11}{'N+1 reference':>15}{'ratio':>8}")
     for name, counts in results.items():
