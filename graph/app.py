@@ -28,6 +28,7 @@ from domain.runtime import Runtime
 from graph import auth, downloads, health, media
 from graph.context import Context
 from graph.limits import BodyLimit
+from graph.route_errors import answered
 from graph.schema import schema
 from persistence.settings import Settings, get_settings
 
@@ -164,8 +165,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/", lambda _request: RedirectResponse("/graphql")),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route(media.FRAME_PATH, media.frame, methods=["GET", "HEAD"]),
-            Route(downloads.PATH, downloads.job_artifact, methods=["GET", "HEAD"]),
+            Route(media.FRAME_PATH, answered(media.frame), methods=["GET", "HEAD"]),
+            Route(downloads.PATH, answered(downloads.job_artifact), methods=["GET", "HEAD"]),
             Route("/health", health.health),
             Route("/login", auth.login),
         ],
