@@ -129,12 +129,19 @@ async def _run(
     extra = None
     if kind is AnalysisKind.TRAJECTORY_METRICS:
         stored = {e: r["metrics"] for e, r in results.items()}
-        scores = [m["overall_score"] for m in stored.values()]
-        flagged = {e: m["flags"] for e, m in stored.items() if m["flags"]}
+        measured = {e: m for e, m in stored.items() if m.get("measured", True)}
+        scores = [m["overall_score"] for m in measured.values()]
+        metric_flags: dict[str, int] = {}
+        for m in measured.values():
+            for flag in m["flags"]:
+                metric_flags[flag] = metric_flags.get(flag, 0) + 1
         summary |= {
-            "meanScore": sum(scores) / len(scores),
-            "flagged": len(flagged),
-            "flaggedEpisodes": sorted(index_of[e] for e in flagged),
+            "meanScore": sum(scores) / len(scores) if scores else None,
+            "unmeasured": len(stored) - len(measured),
+            "unmeasuredEpisodes": sorted(index_of[e] for e in stored if e not in measured),
+            # The guide's metric flags, by flag: reported, but they do not flag an episode
+            # ("flagged" below is the episode filter's definition, see refresh_review_order).
+            "metricFlags": metric_flags,
         }
     elif kind is AnalysisKind.ANOMALY_DETECTION:
         found = {e: r["suggestions"] for e, r in results.items()}
@@ -161,13 +168,16 @@ async def _run(
         result = {"report": plain(asdict(report))}
         summary |= {"counts": report.counts, "affected": report.affected}
     else:
-        from domain.analysis.clustering import cluster
+        from domain.analysis.clustering import FEATURES, cluster
 
-        ordered = sorted(results, key=lambda e: index_of[e])
-        features = [results[e]["features"] for e in ordered]
-        found = await asyncio.get_running_loop().run_in_executor(
-            rt.workers(), cluster, np.asarray(features, dtype=np.float64), params
+        # Episodes too short to measure have no features: they belong to no cluster.
+        unmeasured = sorted(index_of[e] for e, r in results.items() if r["features"] is None)
+        ordered = sorted(
+            (e for e, r in results.items() if r["features"] is not None), key=lambda e: index_of[e]
         )
+        features = [results[e]["features"] for e in ordered]
+        matrix = np.asarray(features, dtype=np.float64).reshape(len(features), len(FEATURES))
+        found = await asyncio.get_running_loop().run_in_executor(rt.workers(), cluster, matrix, params)
         labels = [int(v) for v in found.labels]
         outliers = {ordered[i] for i in found.outliers}
         stored = {
@@ -182,20 +192,34 @@ async def _run(
                 for c in sorted(set(labels))
             ],
             "outliers": sorted(index_of[e] for e in outliers),
+            "unmeasured": unmeasured,
         }
-        summary |= {"k": result["k"], "silhouette": result["silhouette"], "outliers": result["outliers"]}
+        summary |= {
+            "k": result["k"],
+            "silhouette": result["silhouette"],
+            "outliers": result["outliers"],
+            "unmeasured": unmeasured,
+        }
         extra = {e: labels[i] for i, e in enumerate(ordered)}
     async with rt.sessions() as session, session.begin():
         await results_repo.insert_results(session, ctx.job.id, kind.value, stored)
         if kind is AnalysisKind.TRAJECTORY_METRICS:
+            # An unmeasured episode has no score (null), so every review order puts it last.
             await results_repo.set_scores(
-                session, {e: (m["overall_score"], list(m["flags"])) for e, m in stored.items()}
+                session,
+                {
+                    e: (m["overall_score"], list(m["flags"])) if m.get("measured", True) else (None, [])
+                    for e, m in stored.items()
+                },
             )
         elif kind is AnalysisKind.ANOMALY_DETECTION:
             await suggestions_repo.replace_unverified(session, ctx.job.id, kind.value, extra)
         elif kind is AnalysisKind.CLUSTERING:
             await results_repo.set_clusters(session, dataset.id, extra)
-        await results_repo.refresh_review_order(session, list(results))
+        flagged = await results_repo.refresh_review_order(session, list(results))
+        if kind is AnalysisKind.TRAJECTORY_METRICS:
+            # One definition of "flagged", the episode filter's: holding unverified suggestions.
+            summary |= {"flagged": len(flagged), "flaggedEpisodes": sorted(index_of[e] for e in flagged)}
         await ctx.finish(
             session,
             summary=summary,

@@ -35,7 +35,8 @@ def _arrays(reader: EpisodeReader, fps: float) -> tuple[np.ndarray, np.ndarray, 
     if "observation.gripper" in found:
         # Several grippers (N x G): the chatter check follows the first one.
         values = np.asarray(found["observation.gripper"], dtype=np.float64)
-        gripper = values.reshape(len(values), -1)[:, 0]
+        # The columns spelled out: an episode without samples has 0 rows, and -1 cannot be inferred.
+        gripper = values.reshape(len(values), int(np.prod(values.shape[1:])))[:, 0]
     return state, timestamps, gripper
 
 
@@ -80,7 +81,9 @@ def analyse_episode(source: SourceRef, kind: str, params: dict, fps: float) -> d
         metrics = trajectory_metrics.compute_metrics(
             state, timestamps, trajectory_metrics.TrajectoryParams(**params)
         )
-        return {"metrics": plain(asdict(metrics))}
+        if metrics is None:
+            return {"metrics": unmeasured(state, timestamps)}
+        return {"metrics": dict(plain(asdict(metrics)), measured=True)}
     if analysis is AnalysisKind.ANOMALY_DETECTION:
         found = anomaly_detection.detect_anomalies(
             state, timestamps, gripper, anomaly_detection.AnomalyParams(**params)
@@ -96,8 +99,22 @@ def analyse_episode(source: SourceRef, kind: str, params: dict, fps: float) -> d
             ]
         }
     metrics = trajectory_metrics.compute_metrics(state, timestamps, trajectory_metrics.TrajectoryParams())
+    if metrics is None:  # no motion to compare: left out of the clustering
+        return {"features": None}
     features = clustering.episode_features(state, timestamps, metrics)
     return {"features": [float(v) for v in features]}
+
+
+def unmeasured(state: np.ndarray, timestamps: np.ndarray) -> dict:
+    """What a trajectory-metrics run stores for an episode too short to measure: no metric, no score."""
+    from domain.analysis.trajectory_metrics import MIN_SAMPLES, measurable_samples
+
+    samples = measurable_samples(state, timestamps)
+    return {
+        "measured": False,
+        "samples": samples,
+        "reason": f"{samples} finite sample(s) of joint positions; the metrics need at least {MIN_SAMPLES}",
+    }
 
 
 def plain(value):

@@ -4,11 +4,17 @@ Velocity, acceleration and jerk are finite differences over the time steps (a no
 replaced by 1e-6); smoothness = 1 / (1 + RMS jerk); efficiency = straight-line distance / path
 length clipped to [0, 1] (1 for a path of length 0); jitter = the Welch power spectral density of the
 speed summed above `jitter_frequency_hz`, the sampling rate from the mean time step; hesitations are
-runs of at least `hesitation_min_frames` speeds below `velocity_threshold` (a run still going at the
-end counts too, unlike the guide's loop); corrections are consecutive velocity directions with a dot
-product below -0.5; the score is truncated after adding 1e-9 against float noise. Samples with a
-NaN or infinite position or timestamp are left out first (a real file has them; the anomaly detector
-reports them).
+runs of at least `hesitation_min_frames` speeds below `velocity_threshold` that end before the
+episode does, as the guide's loop counts them (a robot at rest after placing is not hesitating;
+`hesitation_at_end` also counts a run still going at the end); corrections are consecutive velocity
+directions with a dot product below -0.5; the score is truncated after adding 1e-9 against float
+noise. Samples with a NaN or infinite position or timestamp are left out first (a real file has them;
+the anomaly detector reports them).
+
+An episode with fewer than MIN_SAMPLES finite samples (or no joints: a video) has no metrics
+(`compute_metrics` returns None). The guide returns perfect values and score 3 below three samples,
+which ranks an empty episode as the best one (issue 15); a smoothness also needs one jerk value, so
+four samples are the least that measure every metric.
 """
 
 from __future__ import annotations
@@ -31,7 +37,18 @@ class TrajectoryParams(BaseModel):
     smoothness_flag: float = Field(0.5, ge=0, le=1, description="Flag `jittery` below this smoothness.")
     jitter_flag: float = Field(1.0, ge=0, description="Flag `jittery` above this jitter.")
     hesitation_flag: int = Field(3, ge=0, description="Flag `hesitation` above this many hesitations.")
+    hesitation_at_end: bool = Field(
+        False,
+        description=(
+            "Also count a stop still going at the end of the episode as a hesitation "
+            "(the guide does not: a robot at rest after placing is not hesitating)."
+        ),
+    )
     correction_flag: int = Field(5, ge=0, description="Flag `correction-heavy` above this many corrections.")
+
+
+# velocity, acceleration and jerk each take one sample: the smoothness needs a jerk value.
+MIN_SAMPLES = 4
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,17 @@ def stop_runs(stopped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
+def count_hesitations(speed: np.ndarray, params: TrajectoryParams) -> int:
+    """Runs of at least `hesitation_min_frames` speeds below `velocity_threshold`. The guide's loop
+    counts a run when a moving step closes it, so a run reaching the last step is not counted unless
+    `hesitation_at_end`."""
+    starts, ends = stop_runs(speed < params.velocity_threshold)
+    long = ends - starts >= params.hesitation_min_frames
+    if not params.hesitation_at_end:
+        long &= ends < len(speed)
+    return int(np.sum(long))
+
+
 def jitter_of(speed: np.ndarray, timestamps: np.ndarray, threshold_hz: float) -> float:
     step = float(np.mean(np.diff(timestamps[:-1]))) if len(timestamps) > 2 else 0.0
     fs = 1.0 / (step if step > 0 else 1e-6)
@@ -103,20 +131,27 @@ def flags_of(
     return tuple(flags)
 
 
+def measurable_samples(positions: np.ndarray, timestamps: np.ndarray) -> int:
+    """Finite samples the metrics would use (0 without joints: a video has nothing to measure)."""
+    positions, _ = finite_samples(positions, timestamps)
+    return len(positions) if positions.shape[1] else 0
+
+
 def compute_metrics(
     positions: np.ndarray, timestamps: np.ndarray, params: TrajectoryParams | None = None
-) -> TrajectoryMetrics:
+) -> TrajectoryMetrics | None:
+    """The metrics of one episode (positions N x J, timestamps N seconds), or None when it has fewer
+    than MIN_SAMPLES finite samples: too short to measure, so no score to rank it by."""
     params = params or TrajectoryParams()
     positions, timestamps = finite_samples(positions, timestamps)
-    n = len(positions) if positions.shape[1] else 0  # no joints (video only): nothing to measure
-    duration = float(timestamps[-1] - timestamps[0]) if n else 0.0
-    if n < 3:
-        path = float(np.linalg.norm(np.diff(positions, axis=0), axis=1).sum()) if n else 0.0
-        return TrajectoryMetrics(1.0, 1.0, 0.0, 0, 0, path, 3, (), 0.0, 0.0, duration, n)
+    n = len(positions) if positions.shape[1] else 0
+    if n < MIN_SAMPLES:
+        return None
+    duration = float(timestamps[-1] - timestamps[0])
     velocity, dt = velocities(positions, timestamps)
     acceleration = np.diff(velocity, axis=0) / dt[1:, None]
     jerk = np.diff(acceleration, axis=0) / dt[2:, None]
-    smoothness = float(1.0 / (1.0 + np.sqrt(np.mean(jerk**2)))) if jerk.size else 1.0
+    smoothness = float(1.0 / (1.0 + np.sqrt(np.mean(jerk**2))))
 
     path = float(np.linalg.norm(np.diff(positions, axis=0), axis=1).sum())
     direct = float(np.linalg.norm(positions[-1] - positions[0]))
@@ -124,8 +159,7 @@ def compute_metrics(
 
     speed = np.linalg.norm(velocity, axis=1)
     jitter = jitter_of(speed, timestamps, params.jitter_frequency_hz)
-    starts, ends = stop_runs(speed < params.velocity_threshold)
-    hesitations = int(np.sum(ends - starts >= params.hesitation_min_frames))
+    hesitations = count_hesitations(speed, params)
     direction = velocity / (speed[:, None] + 1e-10)
     corrections = int(np.sum(np.sum(direction[:-1] * direction[1:], axis=1) < -0.5))
     return TrajectoryMetrics(

@@ -15,14 +15,24 @@ AnalysisKind = strawberry.enum(
 )
 
 
-@strawberry.type(description="How an episode's motion measures, from the latest trajectory-metrics run.")
+@strawberry.type(
+    description=(
+        "How an episode's motion measures, from the latest trajectory-metrics run, as the implementation "
+        "guide (section 7) defines it. An episode with fewer than 4 finite samples has none (null)."
+    )
+)
 class TrajectoryMetrics:
     smoothness: float = strawberry.field(description="1 / (1 + RMS of jerk), 0-1.")
     efficiency: float = strawberry.field(description="Straight-line distance / path length, 0-1.")
     jitter: float = strawberry.field(
         description="Summed power spectral density of speed above the threshold."
     )
-    hesitation_count: int = strawberry.field(description="Runs of near-zero speed.")
+    hesitation_count: int = strawberry.field(
+        description=(
+            "Runs of at least hesitation_min_frames speeds below velocity_threshold that end before the "
+            "episode does (the guide's definition; parameter hesitation_at_end also counts a final one)."
+        )
+    )
     correction_count: int = strawberry.field(description="Reversals of the velocity direction.")
     path_length: float = strawberry.field(description="Length of the joint-space path.")
     overall_score: int = strawberry.field(description="1-5, from the weighted metrics.")
@@ -30,7 +40,10 @@ class TrajectoryMetrics:
     values: JSON = strawberry.field(description="Every value the run computed, by name.")
 
     @classmethod
-    def from_values(cls, v: dict) -> TrajectoryMetrics:
+    def from_values(cls, v: dict) -> TrajectoryMetrics | None:
+        """None for an episode the run found too short to measure (`measured: false`)."""
+        if not v.get("measured", True):
+            return None
         return cls(
             smoothness=v["smoothness"],
             efficiency=v["efficiency"],

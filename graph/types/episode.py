@@ -218,17 +218,31 @@ class Episode(relay.Node):
         rows = await info.context.loaders.suggestions.load(self.id)
         return [Anomaly.from_row(r) for r in rows if include_verified or not r.verified]
 
-    @strawberry.field(description="Trajectory metrics from the latest run that covered it; null before one.")
+    @strawberry.field(
+        description=(
+            "Trajectory metrics from the latest run that covered it; null before one, and null when the "
+            "episode is too short to measure (fewer than 4 finite samples)."
+        )
+    )
     async def metrics(self, info: Info) -> TrajectoryMetrics | None:
         values = await info.context.loaders.episode_metrics.load(self.id)
         return TrajectoryMetrics.from_values(values) if values else None
 
-    @strawberry.field(description="Overall score 1-5 from the latest trajectory metrics; null before one.")
+    @strawberry.field(
+        description=(
+            "Overall score 1-5 from the latest trajectory metrics; null before one and for an episode "
+            "too short to measure (sorted last by orderBy: OVERALL_SCORE)."
+        )
+    )
     def overall_score(self) -> int | None:
         return self.row.overall_score
 
     @strawberry.field(
-        description="Holding suggestions of an analysis job that nobody has verified or dismissed."
+        description=(
+            "Holding suggestions of an analysis job that nobody has verified or dismissed: the one "
+            "definition of flagged (filter `flagged`, the summaries of analysis jobs). The guide's "
+            "metric flags are in metrics.flags and do not flag an episode."
+        )
     )
     def flagged(self) -> bool:
         return self.row.flagged

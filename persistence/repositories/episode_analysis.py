@@ -42,8 +42,8 @@ async def latest_results(session: AsyncSession, episode_ids: Sequence[int], kind
     return {e: v for e, v in (await session.execute(query)).all()}
 
 
-async def set_scores(session: AsyncSession, scores: dict[int, tuple[int, list[str]]]) -> None:
-    """episode id -> (overall score, metric flags)."""
+async def set_scores(session: AsyncSession, scores: dict[int, tuple[int | None, list[str]]]) -> None:
+    """episode id -> (overall score, metric flags); a None score: too short to measure."""
     if scores:
         await session.execute(
             update(_EPISODE)
@@ -62,11 +62,12 @@ async def set_clusters(session: AsyncSession, dataset_id: int, clusters: dict[in
         )
 
 
-async def refresh_review_order(session: AsyncSession, episode_ids: Sequence[int]) -> None:
-    """Recount open suggestions; `flagged` is having any. (The guide's metric flags are kept beside
-    the score but do not flag: with its fixed thresholds they fire on every natural pick-and-place.)"""
+async def refresh_review_order(session: AsyncSession, episode_ids: Sequence[int]) -> list[int]:
+    """Recount open suggestions; `flagged` is having any, the one definition the episode filter and
+    the analysis summaries use. (The guide's metric flags are kept beside the score but do not flag:
+    with its fixed thresholds they fire on every natural pick-and-place.) Returns the flagged ids."""
     if not episode_ids:
-        return
+        return []
     open_counts = dict(
         (
             await session.execute(
@@ -89,3 +90,4 @@ async def refresh_review_order(session: AsyncSession, episode_ids: Sequence[int]
             for e in episode_ids
         ],
     )
+    return sorted(e for e in episode_ids if open_counts.get(e, 0) > 0)

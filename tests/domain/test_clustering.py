@@ -64,5 +64,5 @@ def test_features_are_finite_and_fixed_length():
     state[3, 1] = np.nan
     features = episode_features(state, t, compute_metrics(state, t))
     assert features.shape == (12,) and np.isfinite(features).all()
-    empty = episode_features(np.zeros((0, 7)), np.zeros(0), compute_metrics(np.zeros((0, 7)), np.zeros(0)))
-    assert empty.shape == (12,) and np.isfinite(empty).all()
+    # An episode too short to measure has no metrics, so no features: the run leaves it out.
+    assert compute_metrics(np.zeros((0, 7)), np.zeros(0)) is None

@@ -1,5 +1,6 @@
 """A direct, loop-based transcription of the trajectory metrics of issue 6 / the guide, written apart
-from the vectorised code so that the two can check each other (tests, bench/analysis.py)."""
+from the vectorised code so that the two can check each other (tests, bench/analysis.py). None for an
+episode too short to measure (fewer than 4 finite samples, issue 15)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 from scipy import signal
 
 
-def reference_metrics(positions, timestamps, params) -> dict:
+def reference_metrics(positions, timestamps, params) -> dict | None:
+    if len(timestamps) == 0:
+        return None
     rows = [
         (float(t), [float(v) for v in p])
         for t, p in zip(timestamps, np.asarray(positions).reshape(len(timestamps), -1), strict=True)
@@ -26,9 +29,8 @@ def reference_metrics(positions, timestamps, params) -> dict:
     path = 0.0
     for i in range(1, n):
         path += norm([points[i][j] - points[i - 1][j] for j in range(joints)])
-    if n < 3:
-        return dict(smoothness=1.0, efficiency=1.0, jitter=0.0, hesitation_count=0, correction_count=0,
-                    path_length=path, overall_score=3, flags=[])
+    if n < 4 or joints == 0:
+        return None  # too short to measure (issue 15), where the guide returns perfect values below 3
     steps = []
     for i in range(1, n):
         step = times[i] - times[i - 1]
@@ -63,7 +65,9 @@ def reference_metrics(positions, timestamps, params) -> dict:
 
     hesitations = 0
     run = 0
-    for s in speed + [math.inf]:  # the sentinel closes a run still going at the end
+    # The guide's loop: a run counts when a moving step closes it. The sentinel, when asked for,
+    # also closes a run still going at the end.
+    for s in speed + ([math.inf] if params.hesitation_at_end else []):
         if s < params.velocity_threshold:
             run += 1
         else:

@@ -140,6 +140,20 @@ async def test_review_order_filters_and_pages(client, runtime, demo):
     assert wrong["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+async def test_the_metrics_summary_and_the_filter_share_one_definition_of_flagged(client, runtime, demo):
+    """Issue 15: the TRAJECTORY_METRICS summary called every demo episode flagged (the guide's metric
+    flags fire on every natural pick-and-place) while the `flagged` filter returned the defective ones."""
+    before = (await run(client, runtime, demo, "TRAJECTORY_METRICS"))["summary"]
+    assert before["flagged"] == 0 and before["flaggedEpisodes"] == []  # no suggestions yet
+    assert await episodes(client, demo, flagged=True) == []
+    assert sum(before["metricFlags"].values()) > 0  # reported under their own name
+    await run(client, runtime, demo, "ANOMALY_DETECTION")
+    after = (await run(client, runtime, demo, "TRAJECTORY_METRICS"))["summary"]
+    filtered = sorted(e["index"] for e in await episodes(client, demo, flagged=True))
+    assert after["flaggedEpisodes"] == filtered and after["flagged"] == len(filtered)
+    assert set(DEFECTS) <= set(filtered) and len(filtered) < SPEC.episodes
+
+
 async def test_quality_report_and_clusters(client, runtime, demo):
     report = await run(client, runtime, demo, "QUALITY_REPORT")
     assert report["summary"]["episodes"] == SPEC.episodes

@@ -123,3 +123,52 @@ async def test_an_export_of_an_episode_with_a_short_camera_is_refused_naming_it(
     assert "camera 'front' has 25" in error["message"]
     fine = await gql(client, export, input={"datasetId": job["dataset"]["id"], "episodes": [{"index": 1}]})
     assert "errors" not in fine, fine
+
+
+ANALYSED = """query($id: ID!, $order: EpisodeOrder) { node(id: $id) { ... on Dataset {
+  episodes(orderBy: $order) { edges { node { index length overallScore cluster
+    metrics { overallScore hesitationCount smoothness values } } } } } } }"""
+
+
+async def _analyse(client, runtime, dataset: str, kind: str, **parameters) -> dict:
+    from tests.graph.test_analysis import RUN, job_id
+    from tests.graph.test_recording_formats import JOB
+
+    started = await gql(client, RUN, input={"datasetId": dataset, "kind": kind, "parameters": parameters})
+    assert "errors" not in started, started
+    await runtime.jobs.wait(job_id(started["data"]["runAnalysis"]["id"]))
+    done = (await gql(client, JOB, id=started["data"]["runAnalysis"]["id"]))["data"]["node"]
+    assert done["status"] == "COMPLETED", done
+    return done["summary"]
+
+
+async def _ordered(client, dataset: str, order: str) -> list[dict]:
+    body = await gql(client, ANALYSED, id=dataset, order=order)
+    assert "errors" not in body, body
+    return [e["node"] for e in body["data"]["node"]["episodes"]["edges"]]
+
+
+async def test_an_empty_episode_has_no_metrics_and_sorts_last(client, runtime, data_root):
+    """zerolen: episode 0 has no samples beside episodes of 20 and 25. It got perfect metrics, score 3,
+    and sorted as the best (worst-first: scores 1-2 around it) episode; it has no metrics and sorts last."""
+    job = await _register(client, runtime, data_root, "zerolen")
+    assert job["status"] == "COMPLETED", job
+    dataset = job["dataset"]["id"]
+    summary = await _analyse(client, runtime, dataset, "TRAJECTORY_METRICS")
+    assert summary["episodes"] == 3 and summary["unmeasured"] == 1 and summary["unmeasuredEpisodes"] == [0]
+    by_score = await _ordered(client, dataset, "OVERALL_SCORE")
+    assert [e["index"] for e in by_score][-1] == 0
+    empty = by_score[-1]
+    assert empty["length"] == 0 and empty["metrics"] is None and empty["overallScore"] is None
+    measured = by_score[:-1]
+    assert all(e["metrics"] is not None and 1 <= e["overallScore"] <= 5 for e in measured)
+    assert [e["overallScore"] for e in measured] == sorted(e["overallScore"] for e in measured)
+    assert summary["meanScore"] == sum(e["overallScore"] for e in measured) / 2
+    # CLUSTERING compares the metrics too: an episode without them is in no cluster.
+    clusters = await _analyse(client, runtime, dataset, "CLUSTERING")
+    assert clusters["unmeasured"] == [0]
+    placed = {e["index"]: e["cluster"] for e in await _ordered(client, dataset, "INDEX")}
+    assert placed[0] is None and placed[1] is not None and placed[2] is not None
+    # The other analyses take the empty episode in their stride.
+    assert (await _analyse(client, runtime, dataset, "ANOMALY_DETECTION"))["episodes"] == 3
+    assert (await _analyse(client, runtime, dataset, "QUALITY_REPORT"))["episodes"] == 3
