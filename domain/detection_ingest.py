@@ -4,6 +4,12 @@ A batch is checked whole before anything is written (an error names `events[i].f
 nothing). Each event names its frame, or the episode time it saw, which is mapped to the nearest
 frame by the episode's timestamps. Latency is receive time minus the device's send time. An event
 without a label marks a frame the device processed and found nothing on.
+
+A detection without a score is stored with score 1.0: a device that gives no scores states each
+detection without doubt, and Datumaro (CVAT's dataset library) reads an annotation without a score
+the same way (`attributes.get('score', 1)`). AP then ranks such detections as ties, in COCO's order
+(frame, then arrival); for a device that gives no scores at all precision, recall and F1 are the
+figures that mean something, AP has a single operating point.
 """
 
 from __future__ import annotations
@@ -45,8 +51,11 @@ class DetectionEventInput:
     y: float | None = None
     width: float | None = None
     height: float | None = None
-    score: float | None = None
+    score: float | None = None  # 0..1; None: DEFAULT_SCORE
     sent_at: datetime | None = None
+
+
+DEFAULT_SCORE = 1.0  # a detection sent without a score (see the module docstring)
 
 
 async def ingest_detection_events(
@@ -142,14 +151,15 @@ async def ingest_detection_events(
 
 
 def _check_box(event: DetectionEventInput, where: str) -> dict:
-    box = {"x": event.x, "y": event.y, "width": event.width, "height": event.height, "score": event.score}
+    score = DEFAULT_SCORE if event.score is None else event.score
+    box = {"x": event.x, "y": event.y, "width": event.width, "height": event.height, "score": score}
     for name, value in box.items():
         if value is None or not math.isfinite(value):
             raise BadUserInput(f"{where}.{name}: a finite number is needed", field=f"{where}.{name}")
-    if event.width <= 0 or event.height <= 0:
+    if box["width"] <= 0 or box["height"] <= 0:
         raise BadUserInput(f"{where}.width: the box has no area", field=f"{where}.width")
-    if not (0.0 <= event.score <= 1.0):
-        raise BadUserInput(f"{where}.score must be in [0, 1], got {event.score}", field=f"{where}.score")
+    if not (0.0 <= score <= 1.0):
+        raise BadUserInput(f"{where}.score must be in [0, 1], got {score}", field=f"{where}.score")
     return box
 
 

@@ -1,6 +1,11 @@
 """Evaluating a test session: its detections against the validated ground truth of the frames it
 processed. Running counts per frame while it runs; the full evaluation (optimal matching, COCO AP,
 intervals, latency, verdict) once, when it ends, stored with its comparisons in one transaction.
+
+Boxes marked `difficult` are ignored ground truth, as Pascal VOC's evaluation ignores difficult
+objects and COCO's its crowd regions: a detection on one is neither a TP nor an FP, and a difficult
+box nobody found is not an FN (both are kept as IGNORED comparisons). AP keeps the session's
+`maxDetections` best detections per frame and label (COCO's maxDets, default 100).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict
 from domain.evaluation import Detections, GroundTruth, evaluate
+from domain.evaluation.average_precision import MAX_DETECTIONS
 from domain.evaluation.latency import latency_stats
-from domain.evaluation.matching import Kind, comparisons, optimal_matches
+from domain.evaluation.matching import Kind, comparisons, ignored_matches, optimal_matches
 from domain.evaluation.pairs import candidate_pairs, group_rows
-from domain.evaluation.verdict import judge
+from domain.evaluation.verdict import DetectionLimit, judge
 from domain.projects import Criteria
 from domain.runtime import Runtime
 from domain.test_sessions import TestSource, TestStatus, publish
@@ -30,6 +36,14 @@ from persistence.repositories import test_session as sessions_repo
 from persistence.tables import TestSessionRow
 
 BOOTSTRAP = 200
+# How a comparison's kind is stored: the column holds two characters (IGNORED is "IG").
+STORED_KINDS = {Kind.TP: "TP", Kind.FP: "FP", Kind.FN: "FN", Kind.IGNORED: "IG"}
+
+
+def max_detections_of(row: TestSessionRow) -> int:
+    """The session's detections-per-frame-and-label limit of AP; sessions made before it was a setting
+    were evaluated with COCO's 100."""
+    return int((row.settings or {}).get("maxDetections") or MAX_DETECTIONS)
 
 
 def _arrays(frames, gt_rows, det_rows, label_names: list[str] | None):
@@ -43,6 +57,7 @@ def _arrays(frames, gt_rows, det_rows, label_names: list[str] | None):
         image=[image_of[(r[1], r[2], r[3])] for r in gt_keep],
         label=[label_of[r[4]] for r in gt_keep],
         boxes=[r[5:9] for r in gt_keep],
+        ignore=[bool(r[9]) for r in gt_keep],  # difficult
     )
     det = Detections(
         image=[image_of[(r[1], r[2], r[3])] for r in det_keep],
@@ -58,11 +73,12 @@ def frame_counts(frames, gt_rows, det_rows, label_names, iou_threshold) -> list[
     """TP / FP / FN of each frame by the optimal matching alone (no AP, no intervals): live progress."""
     names, _, _, gt, det, _ = _arrays(frames, gt_rows, det_rows, label_names)
     grouped = group_rows(gt, det, np.arange(len(frames)), np.arange(len(names)))
-    found = comparisons(
-        grouped, optimal_matches(grouped, candidate_pairs(grouped, iou_threshold), iou_threshold)
-    )
+    pairs = candidate_pairs(grouped, iou_threshold)
+    matches = optimal_matches(grouped, pairs, iou_threshold)
+    found = comparisons(grouped, matches, ignored_matches(grouped, pairs, iou_threshold, matches))
     counts = np.zeros((len(frames), 3), dtype=np.int64)
-    np.add.at(counts, (found.image, found.kind.astype(np.int64)), 1)
+    judged = found.kind != Kind.IGNORED  # a detection on a difficult box, or one, is neither
+    np.add.at(counts, (found.image[judged], found.kind[judged].astype(np.int64)), 1)
     return [
         {"episode_id": e, "camera": c, "frame": f, "tp": int(t), "fp": int(p), "fn": int(n)}
         for (e, c, f), (t, p, n) in zip(frames, counts.tolist(), strict=True)
@@ -87,7 +103,17 @@ async def update_frame_counts(
     await frames_repo.record_frames(session, row.id, values)
 
 
-def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms, latencies, criteria) -> dict:
+def compute(
+    frames,
+    gt_rows,
+    det_rows,
+    label_names,
+    iou_threshold,
+    tolerance_ms,
+    latencies,
+    criteria,
+    max_detections: int = MAX_DETECTIONS,
+) -> dict:
     """The whole evaluation as plain data (runs in a worker process)."""
     names, gt_keep, det_keep, gt, det, ignored = _arrays(frames, gt_rows, det_rows, label_names)
     found = evaluate(
@@ -97,6 +123,7 @@ def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms,
         np.arange(len(names)),
         iou_threshold=iou_threshold,
         bootstrap=BOOTSTRAP,
+        max_detections=max_detections,
     )
     latency = latency_stats(
         np.asarray([v for v in latencies if v is not None], dtype=np.float64), tolerance_ms
@@ -106,11 +133,18 @@ def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms,
         "groundTruth": len(gt_keep),
         "detections": len(det_keep),
         "ignoredDetections": ignored,
+        "difficultBoxes": found.ignored_boxes,
+        "detectionsOnDifficult": found.ignored,
+        "maxDetections": max_detections,
+        "detectionsBeyondLimit": found.beyond_limit,
+        "framesBeyondLimit": found.frames_beyond_limit,
         "overall": _metrics_json(found.overall),
         "perLabel": [{"label": names[i], **_metrics_json(m)} for i, m in sorted(found.per_label.items())],
         "latency": _latency_json(latency),
     }
-    verdict = judge(criteria, found.overall, latency)
+    limit = DetectionLimit(max_detections, found.beyond_limit, found.frames_beyond_limit)
+    verdict = judge(criteria, found.overall, latency, limit)
+    metrics["verdictNotes"] = list(verdict.notes)
     c = found.comparisons
     records = []
     for kind, g, d, iou, image in zip(
@@ -124,7 +158,7 @@ def compute(frames, gt_rows, det_rows, label_names, iou_threshold, tolerance_ms,
                 "camera": camera,
                 "frame": frame,
                 "label": source[4],
-                "kind": Kind(kind).name,
+                "kind": STORED_KINDS[Kind(kind)],
                 "iou": float(iou),
                 "detection_id": det_keep[d][0] if d >= 0 else None,
                 "annotation_id": gt_keep[g][0] if g >= 0 else None,
@@ -196,6 +230,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         row.tolerance_ms,
         latencies,
         criteria,
+        max_detections_of(row),
     )
     partial = len(frames) < row.frames_total
     if partial:

@@ -66,6 +66,12 @@ class NewTestSession:
     iou_threshold: float | None = None
     tolerance_ms: float = 100.0
     detector: DetectorSettings = field(default_factory=DetectorSettings)
+    # AP's detections per frame and label (COCO's maxDets; its default 100).
+    max_detections: int = 100
+
+
+# A frame may hold many objects (crowds, shelves): a limit well above COCO's 100, still bounded.
+MAX_DETECTIONS_LIMIT = 10_000
 
 
 def check_detector(settings: DetectorSettings, field: str) -> DetectorSettings:
@@ -95,6 +101,11 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
             f"input.toleranceMs must be positive, got {new.tolerance_ms}", field="input.toleranceMs"
         )
     detector = check_detector(new.detector, "input")
+    if not (1 <= new.max_detections <= MAX_DETECTIONS_LIMIT):
+        raise BadUserInput(
+            f"input.maxDetections must be between 1 and {MAX_DETECTIONS_LIMIT}, got {new.max_detections}",
+            field="input.maxDetections",
+        )
     project = await read_project(rt, new.project_id, "input.projectId")
     iou = check_iou(
         new.iou_threshold if new.iou_threshold is not None else project.criteria.get("iouThreshold", 0.5),
@@ -158,6 +169,7 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
                     "frameStride": detector.frame_stride,
                     "classMap": detector.class_map,
                     "imageSize": detector.image_size,
+                    "maxDetections": new.max_detections,
                 },
                 "criteria": project.criteria,
                 "frames_total": total,

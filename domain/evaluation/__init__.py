@@ -6,11 +6,12 @@ from domain.evaluation.intervals import Interval, wilson
 from domain.evaluation.latency import LatencyStats, latency_stats
 from domain.evaluation.matching import Comparisons, Kind
 from domain.evaluation.metrics import Evaluation, Metrics, evaluate
-from domain.evaluation.verdict import Criteria, Verdict, judge
+from domain.evaluation.verdict import Criteria, DetectionLimit, Verdict, judge
 
 __all__ = [
     "Comparisons",
     "Criteria",
+    "DetectionLimit",
     "Detections",
     "Evaluation",
     "GroundTruth",

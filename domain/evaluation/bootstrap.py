@@ -5,9 +5,10 @@ What is resampled: the evaluated images (frames), with replacement, as many as t
 the work is chunked. An image drawn k times counts k times, with all its boxes and detections; an image
 with no box and no detection still takes a draw. Nothing is matched again: a resample reuses each image's
 TP / FP / FN counts from the optimal matching (for F1) and each detection's COCO match at IoU 0.5 (for
-AP50). Weighting a detection by its image's multiplicity gives COCOeval's AP50 of the resampled set
-exactly: copies of one detection are adjacent in the ranking, and inside such a run the interpolated
-precision only depends on the run's end (TP runs rise in precision, FP runs keep the recall).
+AP50; a detection on an ignored box is not in that ranking, and ignored boxes are not positives).
+Weighting a detection by its image's multiplicity gives COCOeval's AP50 of the resampled set exactly:
+copies of one detection are adjacent in the ranking, and inside such a run the interpolated precision
+only depends on the run's end (TP runs rise in precision, FP runs keep the recall).
 A resample whose statistic is undefined (no ground truth drawn, for AP) is NaN and left out later.
 """
 

@@ -3,8 +3,11 @@
 Only rows whose frame is in `images` and whose label is in `labels` take part; the others are left out
 of everything, comparisons included (a detection of a label the project does not validate is not an
 error of the detector). Counts come from the optimal assignment at `iou_threshold` and use every
-detection; AP50 and AP50:95 are COCOeval's (greedy matching, at most 100 detections per frame and label,
-its own IoU thresholds), so the two can disagree on which detection is a TP.
+detection; AP50 and AP50:95 are COCOeval's (greedy matching, at most `max_detections` detections per
+frame and label, COCO's maxDets, default 100, its own IoU thresholds), so the two can disagree on which
+detection is a TP. `beyond_limit` says how many detections that limit left out of AP, on how many frames.
+Ignored ground truth (difficult, crowd: see data.py) counts nowhere: a detection on it is neither TP
+nor FP, and it is never an FN (`ignored` counts those detections).
 
 Undefined values are None, never 0 or NaN: precision when TP + FP = 0 (no detection), recall when
 TP + FN = 0 (no ground truth), F1 = 2 TP / (2 TP + FP + FN) when all three are 0 (F1 is 0, not None, when
@@ -18,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from domain.evaluation.average_precision import IOU_THRESHOLDS, average_precision
+from domain.evaluation.average_precision import IOU_THRESHOLDS, MAX_DETECTIONS, average_precision
 from domain.evaluation.bootstrap import resample
 from domain.evaluation.data import Detections, GroundTruth
 from domain.evaluation.intervals import Interval, percentile_interval, wilson
-from domain.evaluation.matching import Comparisons, comparisons, optimal_matches
+from domain.evaluation.matching import Comparisons, comparisons, ignored_matches, optimal_matches
 from domain.evaluation.pairs import candidate_pairs, group_rows
 
 
@@ -56,6 +59,11 @@ class Evaluation:
     images: int  # frames evaluated
     iou_threshold: float
     bootstrap: int  # resamples drawn (0: no bootstrap interval)
+    ignored_boxes: int = 0  # ground truth ignored (difficult, crowd) on the frames evaluated
+    ignored: int = 0  # detections on an ignored box at `iou_threshold`: neither TP nor FP
+    max_detections: int = MAX_DETECTIONS  # per frame and label in AP (COCO's maxDets)
+    beyond_limit: int = 0  # detections that limit left out of AP
+    frames_beyond_limit: int = 0  # frames where it left some out
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -97,6 +105,7 @@ def evaluate(
     iou_threshold: float = 0.5,
     bootstrap: int = 200,
     seed: int = 0,
+    max_detections: int = MAX_DETECTIONS,
 ) -> Evaluation:
     """Compare `det` with `gt` on the frames `images` (image indices, duplicates ignored) for `labels`.
 
@@ -107,17 +116,22 @@ def evaluate(
         raise ValueError("iou_threshold must be in (0, 1]")
     if bootstrap < 0:
         raise ValueError("bootstrap must be >= 0")
+    if max_detections < 1:
+        raise ValueError("max_detections must be >= 1")
     grouped = group_rows(gt, det, images, labels)
     n_images, n_labels = len(grouped.images), len(grouped.labels)
     # one join serves both matchings: COCO needs pairs from IoU 0.5, ours from the threshold
     pairs = candidate_pairs(grouped, min(iou_threshold, float(IOU_THRESHOLDS[0])))
     matches = optimal_matches(grouped, pairs, iou_threshold)
-    ap = average_precision(grouped, pairs)
+    ignored = ignored_matches(grouped, pairs, iou_threshold, matches)
+    ap = average_precision(grouped, pairs, max_detections)
 
     groups = grouped.n_groups
     tp = np.bincount(grouped.det_group[matches.det], minlength=groups)
-    fp = np.bincount(grouped.det_group, minlength=groups) - tp
-    fn = np.bincount(grouped.gt_group, minlength=groups) - tp
+    per_group = np.bincount(grouped.det_group, minlength=groups)
+    fp = per_group - tp - np.bincount(grouped.det_group[ignored.det], minlength=groups)
+    fn = np.bincount(grouped.gt_group[~grouped.gt_ignore], minlength=groups) - tp
+    beyond = np.maximum(per_group - max_detections, 0)
     counts = np.stack([tp, fp, fn], axis=-1).reshape(n_images, n_labels, 3)
     per_label_counts = counts.sum(axis=0)
     samples = resample(counts, ap.ranked, bootstrap, seed) if bootstrap else None
@@ -147,8 +161,13 @@ def evaluate(
     return Evaluation(
         overall=overall,
         per_label=per_label,
-        comparisons=comparisons(grouped, matches),
+        comparisons=comparisons(grouped, matches, ignored),
         images=n_images,
         iou_threshold=iou_threshold,
         bootstrap=bootstrap,
+        ignored_boxes=int(grouped.gt_ignore.sum()),
+        ignored=len(ignored.det),
+        max_detections=max_detections,
+        beyond_limit=int(beyond.sum()),
+        frames_beyond_limit=int((beyond.reshape(n_images, n_labels) > 0).any(axis=1).sum()),
     )

@@ -3,7 +3,8 @@
 Both matchings (the optimal one for TP/FP/FN and COCO's greedy one for AP) only ever compare boxes of
 one label on one frame, so the rows are sorted once by group and the pairs are generated with a
 vectorised join instead of a loop over groups. The IoU mirrors pycocotools' `bbIou` for xywh boxes
-(maskApi.c): no +1 on widths, 0 when the boxes only touch, union = area_d + area_g - intersection.
+(maskApi.c): no +1 on widths, 0 when the boxes only touch, union = area_d + area_g - intersection, and
+for a crowd box the detection's area alone (COCO's iscrowd).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ PAIRS_PER_CHUNK = 1 << 21  # bounds the temporaries of the join when one group i
 class Grouped:
     """The rows that take part (frame in `images`, label in `labels`), sorted by group.
 
-    group = image position * number of labels + label position. Ground truth keeps its input order
-    within a group (COCO's order); detections are sorted by score descending, ties in input order (COCO's
-    stable mergesort), so `det_rank` is the rank COCO's maxDets cut uses. `*_rows` map back to the input.
+    group = image position * number of labels + label position. Ground truth within a group: the boxes
+    that count first, then the ignored ones, each in input order (COCO's order, "sort gt ignore last");
+    detections are sorted by score descending, ties in input order (COCO's stable mergesort), so
+    `det_rank` is the rank COCO's maxDets cut uses. `*_rows` map back to the input.
     """
 
     images: np.ndarray  # (N,) sorted unique image indices
@@ -33,6 +35,8 @@ class Grouped:
     gt_label: np.ndarray  # position in `labels`
     gt_group: np.ndarray
     gt_boxes: np.ndarray
+    gt_ignore: np.ndarray  # (G,) bool: difficult or crowd, neither a hit nor a miss
+    gt_crowd: np.ndarray  # (G,) bool: measured by intersection over the detection's area
     det_rows: np.ndarray
     det_image: np.ndarray
     det_label: np.ndarray
@@ -80,7 +84,8 @@ def group_rows(gt: GroundTruth, det: Detections, images: np.ndarray, labels: np.
 
     g_keep, g_image, g_label = place(gt.image, gt.label)
     g_group = g_image * len(labels) + g_label
-    g_order = np.argsort(g_group, kind="stable")
+    g_ignore = np.asarray(gt.ignore, dtype=bool)[g_keep]
+    g_order = np.lexsort((g_keep, g_ignore, g_group))  # by group, ignored last, then input order
     d_keep, d_image, d_label = place(det.image, det.label)
     d_group = d_image * len(labels) + d_label
     # lexsort: last key first; the input row breaks ties because d_keep is increasing
@@ -95,6 +100,8 @@ def group_rows(gt: GroundTruth, det: Detections, images: np.ndarray, labels: np.
         gt_label=g_label[g_order],
         gt_group=g_group[g_order],
         gt_boxes=gt.boxes[g_keep[g_order]],
+        gt_ignore=g_ignore[g_order],
+        gt_crowd=np.asarray(gt.crowd, dtype=bool)[g_keep[g_order]],
         det_rows=d_keep[d_order],
         det_image=d_image[d_order],
         det_label=d_label[d_order],
@@ -105,13 +112,16 @@ def group_rows(gt: GroundTruth, det: Detections, images: np.ndarray, labels: np.
     )
 
 
-def box_iou(d: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """IoU of row i of `d` with row i of `g` (xywh), operation for operation as pycocotools' bbIou."""
+def box_iou(d: np.ndarray, g: np.ndarray, crowd: np.ndarray | None = None) -> np.ndarray:
+    """IoU of row i of `d` with row i of `g` (xywh), operation for operation as pycocotools' bbIou;
+    where `crowd[i]`, the intersection over the detection's area (bbIou's iscrowd)."""
     w = np.minimum(d[:, 2] + d[:, 0], g[:, 2] + g[:, 0]) - np.maximum(d[:, 0], g[:, 0])
     h = np.minimum(d[:, 3] + d[:, 1], g[:, 3] + g[:, 1]) - np.maximum(d[:, 1], g[:, 1])
     overlap = (w > 0) & (h > 0)
     inter = np.where(overlap, w * h, 0.0)
     union = d[:, 2] * d[:, 3] + g[:, 2] * g[:, 3] - inter
+    if crowd is not None:
+        union = np.where(crowd, d[:, 2] * d[:, 3], union)
     out = np.zeros(len(d))
     np.divide(inter, union, out=out, where=overlap)
     return out
@@ -138,7 +148,7 @@ def candidate_pairs(grouped: Grouped, min_iou: float) -> Pairs:
             d = np.repeat(dets[lo:hi], n)
             offset = np.repeat(first[lo:hi] - (np.cumsum(n) - n), n)
             g = offset + np.arange(total)
-            iou = box_iou(grouped.det_boxes[d], grouped.gt_boxes[g])
+            iou = box_iou(grouped.det_boxes[d], grouped.gt_boxes[g], grouped.gt_crowd[g])
             keep = iou >= min_iou
             found.append((d[keep], g[keep], iou[keep]))
         lo = hi

@@ -3,6 +3,10 @@
 A bound is inclusive (precision 0.80 passes min_precision 0.80). A criterion that is set but whose
 metric is unavailable (None: e.g. no detection for precision, no ground truth for recall or AP, no
 latency measured) fails: a session cannot prove what it did not measure.
+
+When the detections-per-frame limit of AP (COCO's maxDets, the session's maxDetections) left detections
+out, the verdict says so in a note, and a failed AP criterion's reason names the limit: a frame with
+more objects than the limit caps AP below 1 even for a perfect detector.
 """
 
 from __future__ import annotations
@@ -28,6 +32,25 @@ class Criteria:
 class Verdict:
     passed: bool
     reasons: tuple[str, ...]  # one per failed criterion, in the order of Criteria's fields
+    notes: tuple[str, ...] = ()  # what the numbers must be read with, passed or not
+
+
+@dataclass(frozen=True)
+class DetectionLimit:
+    """The detections-per-frame-and-label limit of AP and what it left out."""
+
+    max_detections: int
+    beyond_limit: int = 0  # detections left out of AP
+    frames_beyond_limit: int = 0
+
+    def note(self) -> str | None:
+        if not self.beyond_limit:
+            return None
+        return (
+            f"AP counted at most {self.max_detections} detections per frame and label (maxDetections): "
+            f"{self.beyond_limit} detection(s) on {self.frames_beyond_limit} frame(s) were left out of "
+            "AP50 and AP50:95; precision, recall and F1 count every detection"
+        )
 
 
 def _pair(value: float, bound: float, least: int = 2) -> tuple[str, str]:
@@ -39,8 +62,14 @@ def _pair(value: float, bound: float, least: int = 2) -> tuple[str, str]:
     return f"{value:.6g}", f"{bound:.6g}"
 
 
-def judge(criteria: Criteria, metrics: Metrics, latency: LatencyStats | None = None) -> Verdict:
+def judge(
+    criteria: Criteria,
+    metrics: Metrics,
+    latency: LatencyStats | None = None,
+    limit: DetectionLimit | None = None,
+) -> Verdict:
     reasons: list[str] = []
+    cut = limit.note() if limit is not None else None
     for name, bound, value in (
         ("precision", criteria.min_precision, metrics.precision),
         ("recall", criteria.min_recall, metrics.recall),
@@ -53,7 +82,13 @@ def judge(criteria: Criteria, metrics: Metrics, latency: LatencyStats | None = N
             reasons.append(f"{name} unavailable (required >= {bound:.2f})")
         elif value < bound:
             shown, required = _pair(value, bound)
-            reasons.append(f"{name} {shown} < {required}")
+            reason = f"{name} {shown} < {required}"
+            if name == "AP50" and cut is not None and limit is not None:
+                reason += (
+                    f" ({limit.beyond_limit} detection(s) beyond maxDetections {limit.max_detections} "
+                    "per frame and label were left out of AP)"
+                )
+            reasons.append(reason)
     limit = criteria.max_p95_latency_ms
     if limit is not None:
         p95 = None if latency is None else latency.p95_ms
@@ -62,4 +97,4 @@ def judge(criteria: Criteria, metrics: Metrics, latency: LatencyStats | None = N
         elif p95 > limit:
             shown, required = _pair(p95, limit, least=1)
             reasons.append(f"p95 latency {shown} ms > {required} ms")
-    return Verdict(passed=not reasons, reasons=tuple(reasons))
+    return Verdict(passed=not reasons, reasons=tuple(reasons), notes=(cut,) if cut else ())

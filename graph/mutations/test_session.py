@@ -39,6 +39,14 @@ class CreateTestSessionInput:
         default=None, description="MODEL: detector class name -> label name; unmapped classes are dropped."
     )
     image_size: int | None = strawberry.field(default=None, description="MODEL: inference size in pixels.")
+    max_detections: int = strawberry.field(
+        default=100,
+        description=(
+            "AP keeps this many best-scored detections per frame and label, 1-10000 (COCO's maxDets, "
+            "default 100 as COCO); raise it for frames with more objects. Precision, recall and F1 "
+            "count every detection."
+        ),
+    )
 
 
 @strawberry.input(description="One detection from a device, or (without label) a frame it found nothing on.")
@@ -54,7 +62,13 @@ class DetectionEventInput:
     y: float | None = strawberry.field(default=None, description="Top edge, pixels.")
     width: float | None = strawberry.field(default=None, description="Width, pixels.")
     height: float | None = strawberry.field(default=None, description="Height, pixels.")
-    score: float | None = strawberry.field(default=None, description="Confidence 0..1.")
+    score: float | None = strawberry.field(
+        default=None,
+        description=(
+            "Confidence 0..1; without one the detection counts as certain (1.0), as Datumaro reads an "
+            "annotation without a score."
+        ),
+    )
     sent_at: datetime | None = strawberry.field(
         default=None, description="When the device sent it (for latency)."
     )
@@ -97,6 +111,7 @@ class TestSessionMutations:
                 class_map=class_map_of(input.class_map),
                 image_size=input.image_size,
             ),
+            max_detections=input.max_detections,
         )
         row = await test_sessions.create_test_session(info.context.runtime, info.context.viewer, new)
         return TestSession.from_row(row)

@@ -17,22 +17,27 @@ if TYPE_CHECKING:
 
 
 @strawberry.enum(
-    description="TP: a matched pair; FP: a detection matched to nothing; FN: a box no detection found."
+    description=(
+        "TP: a matched pair; FP: a detection matched to nothing; FN: a box no detection found; IGNORED: "
+        "a detection on a difficult box, or a difficult box, counted in none of the others (as VOC "
+        "ignores difficult objects and COCO crowd regions)."
+    )
 )
 class ComparisonKind(Enum):
     TP = "TP"
     FP = "FP"
     FN = "FN"
+    IGNORED = "IG"  # stored in two characters (domain.session_evaluation.STORED_KINDS)
 
 
 @strawberry.type(description="One matched pair or one miss of a test session's evaluation.")
 class DetectionComparison:
     id: relay.GlobalID = strawberry.field(description="Opaque id.")
-    kind: ComparisonKind = strawberry.field(description="TP, FP or FN.")
+    kind: ComparisonKind = strawberry.field(description="TP, FP, FN or IGNORED.")
     camera: str = strawberry.field(description="The camera.")
     frame: int = strawberry.field(description="The frame.")
     label: str = strawberry.field(description="The label.")
-    iou: float = strawberry.field(description="IoU of the pair (0 for a miss).")
+    iou: float = strawberry.field(description="IoU of the pair (0 for a miss or a difficult box alone).")
     temporal_offset_ms: float | None = strawberry.field(
         description="Device time minus the frame's time, ms, when the device sent a timestamp."
     )
@@ -51,7 +56,7 @@ class DetectionComparison:
             row=row,
         )
 
-    @strawberry.field(description="The ground-truth box (TP and FN), if it still exists.")
+    @strawberry.field(description="The ground-truth box (TP, FN, IGNORED), if it still exists.")
     async def annotation(
         self, info: Info
     ) -> Annotated[ObjectAnnotation, strawberry.lazy("graph.types.object_annotation")] | None:

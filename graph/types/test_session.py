@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 
 from domain import test_sessions as sessions_domain
+from domain.session_evaluation import max_detections_of
 from graph.context import Info
 from graph.types.job import Job
 from graph.types.project import PassFailCriteria
@@ -105,6 +106,12 @@ class LatencyStats:
 class Verdict:
     passed: bool = strawberry.field(description="Every criterion was met.")
     reasons: list[str] = strawberry.field(description="One line per failed criterion; empty when passed.")
+    notes: list[str] = strawberry.field(
+        description=(
+            "What the numbers must be read with, passed or not: e.g. that the maxDetections limit left "
+            "detections out of AP on crowded frames."
+        )
+    )
 
 
 @strawberry.type(description="What a test session's evaluation found.")
@@ -115,6 +122,21 @@ class TestEvaluation:
     ignored_detections: int = strawberry.field(
         description="Detections of labels the project does not validate."
     )
+    difficult_boxes: int = strawberry.field(
+        description=(
+            "Validated boxes marked difficult among groundTruthBoxes: ignored, as VOC does (never an FN)."
+        )
+    )
+    detections_on_difficult: int = strawberry.field(
+        description="Detections matched to a difficult box at iouThreshold: neither TP nor FP."
+    )
+    max_detections: int = strawberry.field(
+        description="The session's limit of detections per frame and label in AP (COCO's maxDets)."
+    )
+    detections_beyond_limit: int = strawberry.field(
+        description="Detections that limit left out of AP50 and AP50:95 (counted in precision, recall, F1)."
+    )
+    frames_beyond_limit: int = strawberry.field(description="Frames where that limit left detections out.")
     overall: DetectionMetrics = strawberry.field(description="All labels together.")
     per_label: list[LabelMetrics] = strawberry.field(description="Each label.")
     latency: LatencyStats = strawberry.field(description="Latency.")
@@ -128,6 +150,11 @@ class TestEvaluation:
             ground_truth_boxes=d["groundTruth"],
             detections=d["detections"],
             ignored_detections=d.get("ignoredDetections", 0),
+            difficult_boxes=d.get("difficultBoxes", 0),
+            detections_on_difficult=d.get("detectionsOnDifficult", 0),
+            max_detections=d.get("maxDetections", 100),
+            detections_beyond_limit=d.get("detectionsBeyondLimit", 0),
+            frames_beyond_limit=d.get("framesBeyondLimit", 0),
             overall=DetectionMetrics.from_json(d["overall"]),
             per_label=[
                 LabelMetrics(label=m["label"], metrics=DetectionMetrics.from_json(m)) for m in d["perLabel"]
@@ -150,6 +177,9 @@ class TestSession(relay.Node):
     cameras: list[str] | None = strawberry.field(description="The cameras it covers (null: all).")
     iou_threshold: float = strawberry.field(description="IoU a detection needs to match a box.")
     tolerance_ms: float = strawberry.field(description="Latency counted as on time.")
+    max_detections: int = strawberry.field(
+        description="Detections per frame and label AP keeps, the best scored (COCO's maxDets, default 100)."
+    )
     frames_total: int = strawberry.field(description="Frames it should process.")
     created_at: datetime = strawberry.field(description="When it was created.")
     started_at: datetime | None = strawberry.field(description="When it started.")
@@ -169,6 +199,7 @@ class TestSession(relay.Node):
             cameras=row.cameras,
             iou_threshold=row.iou_threshold,
             tolerance_ms=row.tolerance_ms,
+            max_detections=max_detections_of(row),
             frames_total=row.frames_total,
             created_at=row.created_at,
             started_at=row.started_at,
@@ -219,7 +250,8 @@ class TestSession(relay.Node):
     def verdict(self) -> Verdict | None:
         if self.row.passed is None:
             return None
-        return Verdict(passed=self.row.passed, reasons=list(self.row.reasons or []))
+        notes = (self.row.metrics or {}).get("verdictNotes") or []
+        return Verdict(passed=self.row.passed, reasons=list(self.row.reasons or []), notes=list(notes))
 
     @strawberry.field(description="The evaluation's matched pairs and misses, a page at a time.")
     async def comparisons(

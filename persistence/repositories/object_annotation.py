@@ -299,13 +299,22 @@ async def read_validated_boxes(
     label_names: Sequence[str] | None,
     frames: Sequence[tuple[int, str, int]] | None = None,
 ) -> list[tuple]:
-    """Validated, visible boxes of the episodes as (id, episode, camera, frame, label name, x, y, w, h):
-    the ground truth a test session is judged against."""
+    """Validated, visible boxes of the episodes as (id, episode, camera, frame, label name, x, y, w, h,
+    difficult): the ground truth a test session is judged against (difficult boxes are ignored there)."""
     from persistence.tables import LabelRow
 
     query = (
         select(
-            Row.id, Row.episode_id, Row.camera, Row.frame, LabelRow.name, Row.x, Row.y, Row.width, Row.height
+            Row.id,
+            Row.episode_id,
+            Row.camera,
+            Row.frame,
+            LabelRow.name,
+            Row.x,
+            Row.y,
+            Row.width,
+            Row.height,
+            Row.difficult,
         )
         .join(LabelRow, LabelRow.id == Row.label_id)
         .where(Row.episode_id.in_(episode_ids), Row.review == "VALIDATED", Row.outside.is_(False))

@@ -19,8 +19,25 @@ from domain.evaluation.pairs import box_iou
 LABELS = [1, 2, 3, 7]  # 3: ground truth but never detected; 7: detected but no ground truth
 
 
-def coco_reference(gt: GroundTruth, det: Detections, images, labels):
-    """(AP50, AP50:95) overall and per label from COCOeval with its default bbox parameters."""
+class IgnoringCOCOeval(COCOeval):
+    """COCOeval, with ignored boxes given as `iscrowd: 1` (COCO's only way to ignore ground truth: any
+    number of detections on one, none of them TP or FP, never a miss). A difficult box (VOC's ignore) is
+    not a crowd region, so its `crowd_iou: 0` keeps the ordinary IoU, as VOC measures difficult objects;
+    the rest is pycocotools' computeIoU (bbox, useCats) line for line."""
+
+    def computeIoU(self, imgId, catId):  # noqa: N802, N803 - pycocotools' names
+        gt, dt = self._gts[imgId, catId], self._dts[imgId, catId]
+        if len(gt) == 0 and len(dt) == 0:
+            return []
+        order = np.argsort([-d["score"] for d in dt], kind="mergesort")
+        dt = [dt[i] for i in order][: self.params.maxDets[-1]]
+        crowd = [int(g.get("crowd_iou", g["iscrowd"])) for g in gt]
+        return mask_utils.iou([d["bbox"] for d in dt], [g["bbox"] for g in gt], crowd)
+
+
+def coco_reference(gt: GroundTruth, det: Detections, images, labels, max_dets: int = 100):
+    """(AP50, AP50:95) overall and per label from COCOeval with its default bbox parameters (maxDets
+    `max_dets`); ignored boxes as `iscrowd`, see IgnoringCOCOeval."""
     coco = COCO()
     coco.dataset = {
         "images": [{"id": int(i)} for i in images],
@@ -32,7 +49,8 @@ def coco_reference(gt: GroundTruth, det: Detections, images, labels):
                 "category_id": int(gt.label[i]),
                 "bbox": [float(v) for v in gt.boxes[i]],
                 "area": float(gt.boxes[i, 2] * gt.boxes[i, 3]),
-                "iscrowd": 0,
+                "iscrowd": int(gt.ignore[i]),
+                "crowd_iou": int(gt.crowd[i]),
             }
             for i in range(len(gt))
         ],
@@ -48,11 +66,12 @@ def coco_reference(gt: GroundTruth, det: Detections, images, labels):
     ]
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
-        evaluator = COCOeval(coco, coco.loadRes(results), "bbox")
+        evaluator = IgnoringCOCOeval(coco, coco.loadRes(results), "bbox")
         evaluator.params.imgIds = [int(i) for i in images]
+        evaluator.params.maxDets = [1, 10, max_dets]
         evaluator.evaluate()
         evaluator.accumulate()
-    precision = evaluator.eval["precision"][:, :, :, 0, 2]  # area 'all', maxDets 100
+    precision = evaluator.eval["precision"][:, :, :, 0, 2]  # area 'all', maxDets max_dets
 
     def mean(s):
         s = s[s > -1]
@@ -107,9 +126,36 @@ def random_case(seed: int, n_images: int = 40, crowd: bool = False, round_scores
     return gt, det, images
 
 
-def assert_ap_like_coco(gt, det, images, labels=LABELS):
-    result = evaluate(gt, det, images, labels, bootstrap=0)
-    (ap50, ap50_95), per_label = coco_reference(gt, det, images, labels)
+def with_ignored(gt: GroundTruth, det: Detections, seed: int) -> tuple[GroundTruth, Detections]:
+    """The case with about a fifth of its boxes difficult, a few crowd, and on some frames a crowd
+    region (150 x 150) with small detections of the people inside it."""
+    rng = np.random.default_rng(seed + 100)
+    crowd = rng.random(len(gt)) < 0.05
+    ignore = crowd | (rng.random(len(gt)) < 0.2)
+    frames = rng.choice(np.unique(gt.image), 4, replace=False)
+    regions = np.array([[100.0, 100.0, 150.0, 150.0]] * len(frames))
+    inside = [
+        [f, 1, [110.0 + 30 * k, 120.0 + 5 * k, 20.0, 40.0], rng.random()] for f in frames for k in range(4)
+    ]
+    gt = GroundTruth(
+        np.r_[gt.image, frames],
+        np.r_[gt.label, np.ones(len(frames), np.int64)],
+        np.vstack([gt.boxes, regions]),
+        ignore=np.r_[ignore, np.ones(len(frames), bool)],
+        crowd=np.r_[crowd, np.ones(len(frames), bool)],
+    )
+    det = Detections(
+        np.r_[det.image, [i[0] for i in inside]],
+        np.r_[det.label, [i[1] for i in inside]],
+        np.vstack([det.boxes, [i[2] for i in inside]]),
+        np.r_[det.scores, [i[3] for i in inside]],
+    )
+    return gt, det
+
+
+def assert_ap_like_coco(gt, det, images, labels=LABELS, max_detections=100):
+    result = evaluate(gt, det, images, labels, bootstrap=0, max_detections=max_detections)
+    (ap50, ap50_95), per_label = coco_reference(gt, det, images, labels, max_dets=max_detections)
     assert result.overall.ap50 == pytest.approx(ap50, abs=1e-6)
     assert result.overall.ap50_95 == pytest.approx(ap50_95, abs=1e-6)
     for label in labels:
@@ -333,3 +379,97 @@ def test_results_do_not_depend_on_the_chunking(monkeypatch):
     assert chunked.overall == whole.overall and chunked.per_label == whole.per_label
     for name in ("kind", "gt", "det", "iou", "image", "label"):
         np.testing.assert_array_equal(getattr(chunked.comparisons, name), getattr(whole.comparisons, name))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ap_agrees_with_cocoeval_when_boxes_are_ignored(seed):
+    """Difficult boxes (ordinary IoU) and crowd regions (intersection over the detection's area) take
+    any number of detections, which are neither TP nor FP; COCOeval with them as iscrowd agrees."""
+    gt, det = with_ignored(*random_case(seed, crowd=seed % 2 == 1, round_scores=seed == 4)[:2], seed)
+    images = random_case(seed)[2]
+    result, _ = assert_ap_like_coco(gt, det, images)
+    assert result.ignored_boxes == int(gt.ignore.sum()) and result.ignored > 0
+    plain = evaluate(GroundTruth(gt.image, gt.label, gt.boxes), det, images, LABELS, bootstrap=0)
+    o = result.overall
+    assert o.tp + o.fn == int((np.isin(gt.label, LABELS) & ~gt.ignore).sum())  # ignored boxes: never FN
+    assert o.tp + o.fp + result.ignored == int(np.isin(det.label, LABELS).sum())
+    assert o.fn < plain.overall.fn and o.fp < plain.overall.fp  # they were misses and false alarms
+
+
+def test_a_detection_on_a_difficult_box_is_neither_a_hit_nor_a_false_alarm():
+    # frame 0: a box that counts and a difficult one, both found; frame 1: a difficult box nobody found,
+    # and a detection near it that overlaps too little (IoU < 0.5): a false alarm.
+    gt = GroundTruth(
+        [0, 0, 1], [1, 1, 1], [[0, 0, 10, 10], [50, 50, 10, 10], [0, 0, 10, 10]], ignore=[False, True, True]
+    )
+    det = Detections(
+        [0, 0, 0, 1],
+        [1, 1, 1, 1],
+        [[0, 0, 10, 10], [50, 50, 10, 10], [51, 50, 10, 10], [6, 6, 10, 10]],
+        [0.9, 0.8, 0.7, 0.6],
+    )
+    result = evaluate(gt, det, [0, 1], [1], bootstrap=0)
+    o = result.overall
+    assert (o.tp, o.fp, o.fn, result.ignored, result.ignored_boxes) == (1, 1, 0, 2, 2)
+    assert o.precision == 0.5 and o.recall == 1.0
+    # two detections on the difficult box (an ignored box takes any number), the other one alone
+    assert kinds(result) == [
+        ("FP", -1, 3),
+        ("IGNORED", 1, 1),
+        ("IGNORED", 1, 2),
+        ("IGNORED", 2, -1),
+        ("TP", 0, 0),
+    ]
+    # AP: the ranking is 0.9 TP, (0.8 and 0.7 left out), 0.6 FP: precision 1 up to recall 1
+    assert result.overall.ap50 == pytest.approx(1.0)
+    assert_ap_like_coco(gt, det, [0, 1], labels=[1])
+    # A label whose only boxes are difficult has nothing to find: no recall, no AP (COCO's -1).
+    only = evaluate(GroundTruth([0], [1], [[0, 0, 10, 10]], ignore=[True]), Detections.empty(), [0], [1])
+    assert (only.overall.fn, only.overall.recall, only.overall.ap50) == (0, None, None)
+
+
+def test_a_detection_goes_to_the_box_that_counts_before_a_difficult_one():
+    # The detection overlaps the difficult box more, yet COCO (and the optimal assignment) first try the
+    # boxes that count: a hit, not an ignored detection, and the difficult box stays alone.
+    gt = GroundTruth([0, 0], [1, 1], [[0, 0, 10, 10], [2, 0, 10, 10]], ignore=[False, True])
+    det = Detections([0], [1], [[1.5, 0, 10, 10]], [0.9])
+    result, _ = assert_ap_like_coco(gt, det, [0], labels=[1])
+    assert kinds(result) == [("IGNORED", 1, -1), ("TP", 0, 0)] and result.overall.ap50 == pytest.approx(1.0)
+
+
+def test_crowd_regions_are_measured_over_the_detection():
+    region = GroundTruth([0], [1], [[0, 0, 100, 100]], crowd=[True])
+    people = Detections(
+        [0, 0, 0], [1, 1, 1], [[10, 10, 10, 20], [50, 50, 10, 20], [95, 95, 10, 10]], [0.9, 0.8, 0.7]
+    )
+    result = evaluate(region, people, [0], [1], bootstrap=0)
+    # wholly inside: intersection / detection area = 1; the last one is a quarter inside: a false alarm
+    assert (result.overall.tp, result.overall.fp, result.overall.fn, result.ignored) == (0, 1, 0, 2)
+    assert (
+        box_iou(np.array([[95.0, 95, 10, 10]]), np.array([[0.0, 0, 100, 100]]), np.array([True]))[0] == 0.25
+    )
+    assert_ap_like_coco(region, people, [0], labels=[1])
+
+
+def crowded_frame(objects: int = 150) -> tuple[GroundTruth, Detections]:
+    """One frame with `objects` separate boxes of one label and a perfect detector."""
+    boxes = np.array([[(i % 15) * 20.0, (i // 15) * 20.0, 10.0, 10.0] for i in range(objects)])
+    scores = np.linspace(0.99, 0.5, objects)
+    return GroundTruth(np.zeros(objects), np.ones(objects), boxes), Detections(
+        np.zeros(objects), np.ones(objects), boxes, scores
+    )
+
+
+def test_more_objects_on_a_frame_than_the_detection_limit():
+    """Issue 15: a perfect detector on a frame of 150 objects got AP50 0.66 (COCO keeps 100 per frame
+    and label). The limit is a parameter; the evaluation says how much it left out."""
+    gt, det = crowded_frame(150)
+    capped, _ = assert_ap_like_coco(gt, det, [0], labels=[1])
+    assert capped.overall.ap50 == pytest.approx(67 / 101)  # recall reaches 100/150: 67 of 101 points
+    assert (capped.overall.precision, capped.overall.recall) == (1.0, 1.0)  # every detection counts there
+    assert (capped.max_detections, capped.beyond_limit, capped.frames_beyond_limit) == (100, 50, 1)
+    raised, _ = assert_ap_like_coco(gt, det, [0], labels=[1], max_detections=150)
+    assert raised.overall.ap50 == pytest.approx(1.0) and raised.beyond_limit == 0
+    assert evaluate(gt, det, [0], [1], bootstrap=0, max_detections=149).beyond_limit == 1
+    with pytest.raises(ValueError):
+        evaluate(gt, det, [0], [1], max_detections=0)

@@ -7,6 +7,7 @@ import pytest
 
 from domain.evaluation import (
     Criteria,
+    DetectionLimit,
     Detections,
     GroundTruth,
     Interval,
@@ -17,7 +18,7 @@ from domain.evaluation import (
     wilson,
 )
 from domain.evaluation.metrics import Metrics
-from tests.domain.test_evaluation import LABELS, random_case
+from tests.domain.test_evaluation import LABELS, crowded_frame, random_case, with_ignored
 
 
 def test_wilson_against_hand_computed_values():
@@ -57,18 +58,24 @@ def test_bootstrap_is_deterministic_for_a_seed_and_contains_the_estimate():
     assert first.per_label[3].f1_ci == Interval(0.0, 0.0)  # never detected: F1 is 0 in every resample
 
 
-@pytest.mark.parametrize("seed", [0, 3])
-def test_a_bootstrap_replicate_is_the_evaluation_of_the_resampled_images(seed):
+@pytest.mark.parametrize(("seed", "ignored"), [(0, False), (3, False), (0, True), (3, True)])
+def test_a_bootstrap_replicate_is_the_evaluation_of_the_resampled_images(seed, ignored):
     """With one resample the interval is that replicate; it must equal evaluating the drawn images,
-    each copy a new frame, from scratch (COCO matching included)."""
+    each copy a new frame, from scratch (COCO matching included, ignored boxes too)."""
     gt, det, images = random_case(seed, n_images=30, crowd=True)
+    if ignored:
+        gt, det = with_ignored(gt, det, seed)
     one = evaluate(gt, det, images, LABELS, bootstrap=1, seed=seed)
     draws = np.random.default_rng(seed).integers(0, len(images), size=len(images))  # as bootstrap.py
     g_rows = [np.flatnonzero(gt.image == images[d]) for d in draws]
     d_rows = [np.flatnonzero(det.image == images[d]) for d in draws]
     g_take, d_take = np.concatenate(g_rows), np.concatenate(d_rows)
     copy_gt = GroundTruth(
-        np.repeat(np.arange(len(draws)), [len(r) for r in g_rows]), gt.label[g_take], gt.boxes[g_take]
+        np.repeat(np.arange(len(draws)), [len(r) for r in g_rows]),
+        gt.label[g_take],
+        gt.boxes[g_take],
+        ignore=gt.ignore[g_take],
+        crowd=gt.crowd[g_take],
     )
     copy_det = Detections(
         np.repeat(np.arange(len(draws)), [len(r) for r in d_rows]),
@@ -156,3 +163,26 @@ def test_verdict_from_an_evaluation():
     assert judge(Criteria(min_precision=o.precision, min_recall=o.recall), o).passed
     failed = judge(Criteria(min_precision=o.precision + 0.01, min_f1=0.0), o)
     assert failed.reasons == (f"precision {o.precision:.2f} < {o.precision + 0.01:.2f}",)
+
+
+def test_the_verdict_says_when_the_detection_limit_cut_detections():
+    """Issue 15: a perfect detector on a frame of 150 objects failed min AP50 0.9 without a word why."""
+    gt, det = crowded_frame(150)
+    criteria = Criteria(min_ap50=0.9)
+    capped = evaluate(gt, det, [0], [1], bootstrap=0)
+    limit = DetectionLimit(capped.max_detections, capped.beyond_limit, capped.frames_beyond_limit)
+    verdict = judge(criteria, capped.overall, None, limit)
+    assert not verdict.passed
+    assert verdict.reasons == (
+        "AP50 0.66 < 0.90 (50 detection(s) beyond maxDetections 100 per frame and label were left out of AP)",
+    )
+    assert verdict.notes == (
+        "AP counted at most 100 detections per frame and label (maxDetections): 50 detection(s) on 1 "
+        "frame(s) were left out of AP50 and AP50:95; precision, recall and F1 count every detection",
+    )
+    raised = evaluate(gt, det, [0], [1], bootstrap=0, max_detections=200)
+    fine = judge(criteria, raised.overall, None, DetectionLimit(200, raised.beyond_limit, 0))
+    assert fine.passed and fine.reasons == () and fine.notes == ()
+    # A cut is worth a note even when the verdict passes.
+    passed = judge(Criteria(min_precision=0.9), capped.overall, None, limit)
+    assert passed.passed and passed.reasons == () and passed.notes == verdict.notes

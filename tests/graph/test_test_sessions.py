@@ -11,7 +11,9 @@ import websockets
 
 from tests.conftest import gql, http_client, make_user, register
 from tests.graph.live import serving
-from tests.graph.validation_setup import ground_truth, project_with_episodes
+from tests.graph.objects_setup import CREATE as OBJECTS_CREATE
+from tests.graph.objects_setup import box
+from tests.graph.validation_setup import VALIDATE, ground_truth, project_with_episodes
 
 CREATE = """mutation($input: CreateTestSessionInput!) { createTestSession(input: $input) { id status source
   framesTotal iouThreshold toleranceMs criteria { minPrecision } } }"""
@@ -290,3 +292,88 @@ async def test_concurrent_batches_on_the_same_frames_lose_nothing(client, setup)
     assert ev["frames"] == 4 and ev["detections"] == 32
     overall = ev["overall"]
     assert (overall["truePositives"], overall["falsePositives"], overall["falseNegatives"]) == (3, 29, 1)
+
+
+JUDGED = """query($id: ID!) { node(id: $id) { ... on TestSession { maxDetections verdict { passed reasons notes }
+  evaluation { groundTruthBoxes detections difficultBoxes detectionsOnDifficult maxDetections detectionsBeyondLimit
+    framesBeyondLimit overall { truePositives falsePositives falseNegatives precision recall ap50 } }
+  ignored: comparisons(kind: IGNORED) { totalCount edges { node { frame iou annotation { id } } } } } } }"""
+
+
+async def test_difficult_boxes_are_ignored_and_a_detection_needs_no_score(client, setup, runtime):
+    """Issue 15: a detection on a difficult box counted as a false alarm, a difficult box nobody found as
+    a miss, and a detection without a score (optional in the schema) was refused."""
+    from domain.test_sessions import session_progress
+    from tests.graph.test_analysis import job_id as number
+
+    episode = setup["ids"][0]
+    difficult = [dict(box(episode, frame, 5, 35, 10, 10), difficult=True) for frame in (0, 2)]
+    made = await gql(client, OBJECTS_CREATE, input=difficult)
+    ids = [b["id"] for b in made["data"]["createObjectAnnotations"]]
+    assert (await gql(client, VALIDATE, ids=ids))["data"]["validateObjectAnnotations"][0]["review"] == "VALIDATED"
+    session = await external_session(client, setup)
+    unscored = [
+        {k: v for k, v in e.items() if k != "score"}
+        for e in (
+            event(episode, 0),  # ped0
+            event(episode, 0, "vehicle", (40, 10, 10, 10)),  # veh0
+            event(episode, 0, "pedestrian", (5, 35, 10, 10)),  # on the difficult box
+        )
+    ]
+    sent = await gql(client, INGEST, s=session, e=[*unscored, event(episode, 1, score=0.8),
+                                                   {"episodeId": episode, "camera": "front", "frame": 2}])
+    assert sent == {"data": {"ingestDetectionEvents": 4}}, sent
+    running = await session_progress(runtime, number(session))
+    assert (running.precision, running.recall) == (1.0, 1.0)  # the running counts ignore them too
+    await gql(client, STOP, id=session)
+    done = (await gql(client, JUDGED, id=session))["data"]["node"]
+    ev = done["evaluation"]
+    assert (ev["groundTruthBoxes"], ev["detections"], ev["difficultBoxes"], ev["detectionsOnDifficult"]) == (
+        5, 4, 2, 1)
+    o = ev["overall"]
+    assert (o["truePositives"], o["falsePositives"], o["falseNegatives"]) == (3, 0, 0)
+    assert o["precision"] == 1.0 and o["recall"] == 1.0 and o["ap50"] == pytest.approx(1.0)
+    assert done["verdict"] == {"passed": True, "reasons": [], "notes": []}
+    ignored = sorted((e["node"]["frame"], e["node"]["iou"], e["node"]["annotation"]["id"])
+                     for e in done["ignored"]["edges"])
+    assert done["ignored"]["totalCount"] == 2 and ignored == [(0, 1.0, ids[0]), (2, 0.0, ids[1])]
+
+
+async def test_the_detection_limit_is_a_session_setting_and_the_verdict_says_when_it_cut(client, setup):
+    """Issue 15: a perfect detector on a frame with more than 100 objects got AP50 0.66 and failed."""
+    episode = setup["ids"][0]
+    crowd = [box(episode, 10, 4 * (i % 16), 4 * (i // 16), 3, 3) for i in range(120)]
+    made = await gql(client, OBJECTS_CREATE, input=crowd)
+    assert "errors" not in made, made
+    assert "errors" not in await gql(client, VALIDATE, ids=[b["id"] for b in made["data"]["createObjectAnnotations"]])
+    criteria = "mutation($p: ID!, $c: PassFailCriteriaInput!) { setPassFailCriteria(projectId: $p, criteria: $c) { id } }"
+    assert "errors" not in await gql(client, criteria, p=setup["project"], c={"minAp50": 0.9})
+    base = {"projectId": setup["project"], "source": "EXTERNAL", "episodeIds": [episode]}
+    for wrong in (0, 10_001):
+        refused = await gql(client, CREATE, input=base | {"name": "x", "maxDetections": wrong})
+        assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.maxDetections"}
+    perfect = [event(episode, 10, box=(4 * (i % 16), 4 * (i // 16), 3, 3), score=1 - i / 1000) for i in range(120)]
+    found = {}
+    for name, limit in (("coco", None), ("raised", 120)):
+        extra = {} if limit is None else {"maxDetections": limit}
+        made = await gql(client, CREATE, input=base | {"name": name, **extra})
+        session = made["data"]["createTestSession"]["id"]
+        await gql(client, START, id=session)
+        assert (await gql(client, INGEST, s=session, e=perfect)) == {"data": {"ingestDetectionEvents": 120}}
+        await gql(client, STOP, id=session)
+        found[name] = (await gql(client, JUDGED, id=session))["data"]["node"]
+    coco, raised = found["coco"], found["raised"]
+    assert coco["maxDetections"] == 100 and raised["maxDetections"] == 120
+    ev = coco["evaluation"]
+    assert (ev["maxDetections"], ev["detectionsBeyondLimit"], ev["framesBeyondLimit"]) == (100, 20, 1)
+    assert ev["overall"]["precision"] == 1.0 and ev["overall"]["recall"] == 1.0
+    assert ev["overall"]["ap50"] == pytest.approx(84 / 101)  # recall reaches 100/120: 84 of 101 points
+    assert coco["verdict"]["passed"] is False
+    assert coco["verdict"]["reasons"] == [
+        "AP50 0.83 < 0.90 (20 detection(s) beyond maxDetections 100 per frame and label were left out of AP)"]
+    assert coco["verdict"]["notes"] == [
+        "AP counted at most 100 detections per frame and label (maxDetections): 20 detection(s) on 1 frame(s) "
+        "were left out of AP50 and AP50:95; precision, recall and F1 count every detection"]
+    assert raised["evaluation"]["overall"]["ap50"] == pytest.approx(1.0)
+    assert raised["evaluation"]["detectionsBeyondLimit"] == 0
+    assert raised["verdict"] == {"passed": True, "reasons": [], "notes": []}
