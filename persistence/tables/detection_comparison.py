@@ -8,7 +8,8 @@ from persistence.tables.base import SQLModel
 
 class DetectionComparisonRow(SQLModel, table=True):
     """The evaluation's verdict on one detection or one ground-truth box: TP (a matched pair), FP
-    (a detection matched to nothing) or FN (a box no detection matched)."""
+    (a detection matched to nothing), FN (a box no detection matched) or IG (IGNORED: a detection on a
+    difficult box, or a difficult box, counted in none of the others)."""
 
     __tablename__ = "detection_comparison"
     __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"),)
@@ -23,7 +24,7 @@ class DetectionComparisonRow(SQLModel, table=True):
     camera: str = Field(sa_column=Column(String(100), nullable=False))
     frame: int
     label: str = Field(sa_column=Column(String(100), nullable=False))
-    kind: str = Field(sa_column=Column(String(2), nullable=False))  # TP | FP | FN
+    kind: str = Field(sa_column=Column(String(2), nullable=False))  # TP | FP | FN | IG
     iou: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     detection_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("detection_event.id", ondelete="CASCADE"))
