@@ -1,9 +1,10 @@
 """Uploaded videos: each becomes a dataset of format VIDEO holding one episode with one camera
 (`video`) and no trajectory, optionally linked to a validation project.
 
-The type is checked from the content (the container's first bytes, then a full probe by PyAV:
-exact frame count, the last frame decodable), never from the name. The file is streamed to a
-temporary name and kept only when it is a whole video; anything refused leaves nothing behind.
+The type is checked from the content (the container's first bytes, then a full probe by PyAV that
+decodes every picture in order: frame n is the n-th picture shown, sizes as displayed), never from the
+name. The file is streamed to a temporary name and kept only when it is a whole video whose frames can
+be addressed, with the index that decoding found beside it; anything refused leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import project as projects_repo
 from persistence.tables import EpisodeRow
+from persistence.video_decode import write_index
 from persistence.video_files import probe_video
 from persistence.video_index import SNIFF_BYTES, VideoError, sniff_video
 
@@ -75,6 +77,8 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
                 field="file",
             )
         await asyncio.to_thread(partial.replace, target)
+        if info.index is not None:  # what decoding found, so that no process decodes the file again
+            await asyncio.to_thread(write_index, target, info.index)
         stat = await asyncio.to_thread(target.stat)
         async with rt.sessions() as session, session.begin():
             dataset = await datasets_repo.upsert_dataset(

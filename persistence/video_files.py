@@ -1,8 +1,10 @@
 """Video files as episodes (one camera stream): probing and frame access by index.
 
 Only MP4/MOV, Matroska/WebM and AVI are accepted (persistence/video_index.py recognises and indexes
-them). Frames are addressed by index in presentation order; each index maps to the pts of one packet,
-found by demuxing (never decoding) the whole file once. `VideoFileCache` reads a
+them). Frame n is the n-th picture in presentation order, as decoding every packet in order shows it.
+An index says which picture that is: kept beside an uploaded video since it was accepted
+(persistence/video_decode.py), else found by demuxing (never decoding) the whole file once; only an AVI,
+whose packets carry no presentation times, is decoded once to be indexed. `VideoFileCache` reads a
 frame by seeking to the keyframe before it and decoding forward, and keeps the decoder where it stopped
 so that the next frames cost one decode each. Every function here blocks: run it in a worker thread.
 """
@@ -19,21 +21,40 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.container import InputContainer
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 
+from persistence.video_decode import decode_all, read_index
+from persistence.video_display import UnsupportedRotation, orientation_of
 from persistence.video_index import (
     Index,
+    Packets,
     VideoError,
     VideoInfo,
     declared_duration,
+    decoded_index,
+    demux_packets,
     fps_of,
-    index_video,
+    listed_index,
     open_video,
+    packet_stamp,
 )
 
 # A seek flushes the decoder and refills it from a keyframe: decoding forward across up to this many
 # frames before the target's keyframe costs about the same, and keeps sequential reads seek-free.
 _FORWARD_SLACK = 4
+
+
+def index_file(path: Path, container: InputContainer, stream: VideoStream, family: str) -> Index:
+    """The index kept beside the file, else one from its packets (an AVI's by decoding it once)."""
+    kept = read_index(path)
+    if kept is not None:
+        return kept
+    packets = demux_packets(path, container, stream, family)
+    if family == "avi":
+        return decoded_index(path, packets, decode_all(path).order)
+    return listed_index(path, packets)
 
 
 class _Reader:
@@ -43,7 +64,9 @@ class _Reader:
         self.path = path
         self.container, self.stream, self.family = open_video(path)
         try:
-            self.index = index if index is not None else index_video(path, self.container, self.stream)
+            self.index = (
+                index if index is not None else index_file(path, self.container, self.stream, self.family)
+            )
         except BaseException:
             self.container.close()
             raise
@@ -58,6 +81,12 @@ class _Reader:
 
     def _decode(self) -> Generator[VideoFrame, None, None]:
         for packet in self.container.demux(self.stream):
+            if packet.size == 0:
+                if packet.dts is not None:  # an AVI chunk for a dropped frame; decoding it would drain
+                    continue
+            else:
+                # The stamp that names the picture (an AVI's dts): the decoder hands it on to the frame.
+                packet.pts = packet_stamp(self.family, packet.pts, packet.dts)
             # The empty packet at the end makes decode() drain the frames still held for reordering.
             for frame in packet.decode():
                 self.decoded += 1
@@ -68,28 +97,35 @@ class _Reader:
             self._frames.close()
         self._frames, self._last = None, None
         try:
-            # Lands on the keyframe at or before `pts`, and flushes the decoder.
-            self.container.seek(pts, stream=self.stream, backward=True, any_frame=False)
+            # Lands on the keyframe at or before the stamp, and flushes the decoder.
+            self.container.seek(
+                self.index.seek_stamp(pts), stream=self.stream, backward=True, any_frame=False
+            )
         except av.FFmpegError as exc:
             raise VideoError(self.path, f"cannot seek ({exc})") from None
         self.seeks += 1
         self._frames = self._decode()
 
     def _next(self) -> VideoFrame | None:
+        """The next decoded frame that is a frame of the index (with `_last` its pts), None at the end."""
         assert self._frames is not None
-        try:
-            frame = next(self._frames, None)
-        except av.FFmpegError as exc:
-            self._frames, self._last = None, None
-            raise VideoError(self.path, f"cannot decode near frame {self._position()} ({exc})") from None
-        if frame is None:
-            self._frames, self._last = None, None
-            return None
-        ts = frame.pts if frame.pts is not None else frame.dts
-        if ts is None:
-            raise VideoError(self.path, "decoded frames carry no timestamps")
-        self._last = ts
-        return frame
+        while True:
+            try:
+                frame = next(self._frames, None)
+            except av.FFmpegError as exc:
+                self._frames, self._last = None, None
+                raise VideoError(self.path, f"cannot decode near frame {self._position()} ({exc})") from None
+            if frame is None:
+                self._frames, self._last = None, None
+                return None
+            stamp = frame.pts if frame.pts is not None else frame.dts
+            if stamp is None:
+                raise VideoError(self.path, "decoded frames carry no timestamps")
+            pts = self.index.presentation(stamp)
+            if pts is None:  # a picture decoding in order never shows (a leading one after a seek)
+                continue
+            self._last = pts
+            return frame
 
     def _position(self) -> int:
         """The index of the last frame decoded (0 before any)."""
@@ -147,51 +183,114 @@ class _Reader:
 
 
 def probe_video(path: Path | str) -> VideoInfo:
-    """Check that a file is a complete, decodable video and describe it; raise VideoError if not.
+    """Check that a file is a whole video whose frames can be addressed, and describe it as displayed;
+    raise VideoError (naming the file and the problem) if not.
 
-    Costs one demux pass over the file (reading, no decoding) and decoding the last GOP.
+    Costs one demux pass and one decoding of every picture in order, the reference for which picture
+    frame n is; `info.index` is what that decoding found (keep it with `write_index`).
     """
     path = Path(path)
     if not path.is_file():
         raise VideoError(path, "no such file")
-    reader = _Reader(path)
+    container, stream, family = open_video(path)
     try:
-        index, stream = reader.index, reader.stream
-        frames = len(index.pts)
+        packets = demux_packets(path, container, stream, family)
+        _check_whole(path, container, stream, family, packets)  # before decoding: a cut file costs little
+        codec = stream.codec_context.name
+        decoded = decode_all(path)
+        index = decoded_index(path, packets, decoded.order)
+        _check_shown(path, packets, decoded.order, index)
         fps = fps_of(stream, index)
-        duration = float((index.pts[-1] - index.pts[0]) * index.time_base) + 1.0 / fps
-        if stream.frames and index.packets < stream.frames:
-            raise VideoError(
-                path, f"truncated: the header declares {stream.frames} frames, {index.packets} are present"
-            )
-        declared = declared_duration(reader.container, stream)
-        # Only where the header counts no frames (Matroska): elsewhere the count above is exact, while a
-        # duration can include edits that the frames never show.
-        if not stream.frames and declared is not None and declared - duration > 2.0 / fps + 0.01:
-            raise VideoError(
-                path, f"truncated: the header declares {declared:.3f} s, the frames cover {duration:.3f} s"
-            )
-        try:
-            last = reader.frame(frames - 1)
-        except VideoError as exc:
-            raise VideoError(path, f"truncated: the last frames cannot be decoded ({exc.problem})") from None
-        return VideoInfo(
-            frames=frames,
-            fps=fps,
-            width=int(last.width),
-            height=int(last.height),
-            codec=stream.codec_context.name,
-            duration=duration,
-            container=reader.family,
+    finally:
+        container.close()
+    reader = _Reader(path, index)
+    try:
+        reader.frame(len(index.pts) - 1)  # by seeking, as frames are served
+    except VideoError as exc:
+        raise VideoError(path, f"truncated: the last frames cannot be decoded ({exc.problem})") from None
+    finally:
+        reader.close()
+    return VideoInfo(
+        frames=len(index.pts),
+        fps=fps,
+        width=decoded.width,
+        height=decoded.height,
+        codec=codec,
+        duration=_duration(index, fps),
+        container=family,
+        skipped=index.skipped,
+        index=index,
+    )
+
+
+def _duration(index: Index, fps: float) -> float:
+    """Seconds from the first frame's start to the last frame's end."""
+    return float(int(index.pts[-1] - index.pts[0]) * index.time_base) + 1.0 / fps
+
+
+def _check_whole(
+    path: Path, container: InputContainer, stream: VideoStream, family: str, packets: Packets
+) -> None:
+    """Refuse a file whose header promises more frames or time than its packets hold (a cut file)."""
+    # An AVI header counts chunks, the empty ones of dropped frames too, which the demuxer skips while
+    # the dts keeps their slots: there the slots reached are what is present.
+    present = packets.count if family != "avi" else max(packets.count, int(packets.stamps.max()) + 1)
+    if stream.frames and present < stream.frames:
+        raise VideoError(
+            path, f"truncated: the header declares {stream.frames} frames, {present} are present"
         )
+    declared = declared_duration(container, stream)
+    # Only where the header counts no frames (Matroska): elsewhere the count above is exact, while a
+    # duration can include edits that the frames never show.
+    if stream.frames or declared is None:
+        return
+    listed = listed_index(path, packets)
+    fps = fps_of(stream, listed)
+    duration = _duration(listed, fps)
+    # Times may start late (a recording cut from a longer one keeps its timestamps, e.g. from 0.5 s):
+    # the header's duration may count from 0 or from the first frame.
+    covered = max(duration, float(listed.seconds()[-1]) + 1.0 / fps)
+    if declared - covered > 2.0 / fps + 0.01:
+        raise VideoError(
+            path, f"truncated: the header declares {declared:.3f} s, the frames cover {duration:.3f} s"
+        )
+
+
+def _check_shown(path: Path, packets: Packets, order: np.ndarray, index: Index) -> None:
+    """Refuse a file of which decoding shows fewer frames than the packets list (damaged data), but for
+    the first group of pictures: where a cut removed what its leading pictures refer to (an open GOP),
+    the decoder drops them, and they are no frames."""
+    listed = listed_index(path, packets).pts
+    keys = np.flatnonzero(packets.keys)
+    second_group = int(keys[1]) if len(keys) > 1 else len(packets.stamps)
+    missing = np.intersect1d(np.setdiff1d(listed, order), packets.stamps[second_group:])
+    if len(missing):
+        raise VideoError(
+            path,
+            f"truncated or damaged: {len(missing)} of the {len(listed)} frames the file lists cannot be "
+            f"decoded (the first at {float(int(missing[0]) * index.time_base):.3f} s)",
+        )
+
+
+def frame_times(path: Path | str) -> np.ndarray:
+    """Seconds of each frame in presentation order (as stored: not always from 0)."""
+    reader = _Reader(Path(path))
+    try:
+        return reader.index.seconds()
     finally:
         reader.close()
 
 
-def _rgb(frame: VideoFrame) -> np.ndarray:
+def _rgb(reader: _Reader, frame: VideoFrame, display: bool) -> np.ndarray:
     # One thread per conversion: frames are served from many worker threads at once, and swscale's own
     # threads cost more to wake than they save on camera-sized frames (bench.lerobot).
-    return frame.reformat(format="rgb24", threads=1).to_ndarray()
+    pixels = frame.reformat(format="rgb24", threads=1).to_ndarray()
+    if not display:
+        return pixels
+    try:
+        return orientation_of(frame).apply(pixels)
+    except UnsupportedRotation as exc:
+        raise VideoError(reader.path, str(exc)) from None
 
 
 @dataclass
@@ -299,18 +398,23 @@ class VideoFileCache:
         with self._reader(path) as reader:
             return reader.index.seconds()
 
-    def read_frame(self, path: Path | str, index: int) -> np.ndarray:
-        """Frame `index` (presentation order) as H x W x 3 uint8 RGB; IndexError when out of range."""
-        with self._reader(path) as reader:
-            return _rgb(reader.frame(index))
+    def read_frame(self, path: Path | str, index: int, *, display: bool = False) -> np.ndarray:
+        """Frame `index` (presentation order) as H x W x 3 uint8 RGB; IndexError when out of range.
 
-    def read_frames(self, path: Path | str, indices: Iterable[int]) -> list[np.ndarray]:
+        `display`: turned and mirrored by the display matrix, as a player shows it (an uploaded video);
+        else as stored (LeRobot's decoders read it so, and its features give that size)."""
+        with self._reader(path) as reader:
+            return _rgb(reader, reader.frame(index), display)
+
+    def read_frames(
+        self, path: Path | str, indices: Iterable[int], *, display: bool = False
+    ) -> list[np.ndarray]:
         """Frames in the order asked; decoded in file order so that each GOP is decoded once."""
         with self._reader(path) as reader:
             wanted = [reader.check(i) for i in indices]
             found: dict[int, np.ndarray] = {}
             for i in sorted(set(wanted)):
-                found[i] = _rgb(reader.frame(i))
+                found[i] = _rgb(reader, reader.frame(i), display)
             seen: set[int] = set()
             out = []
             for i in wanted:

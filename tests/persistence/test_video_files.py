@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from persistence import video_index
-from persistence.video_files import VideoFileCache, probe_video
-from persistence.video_index import VideoError, frame_times, sniff_video
+from persistence.video_files import VideoFileCache, frame_times, probe_video
+from persistence.video_index import VideoError, sniff_video
 
 WIDTH, HEIGHT = 64, 48
 GOP = 12
