@@ -6,7 +6,6 @@ Defaults make `make serve` work on a fresh machine: everything lives under `./va
 from __future__ import annotations
 
 import hashlib
-
 import ipaddress
 import logging
 from functools import lru_cache
