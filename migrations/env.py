@@ -38,12 +38,27 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _check_references(connection)
+
+
+def _check_references(connection: Connection) -> None:
+    """Foreign keys were off (below): every reference must still hold before the migration commits."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left rows referring to missing rows: {broken[:5]}")
 
 
 async def run_migrations_online() -> None:
     engine = create_engine(_url())
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # SQLite alters a table by rebuilding it (batch mode), and with foreign keys on,
+                # dropping the old table deletes, or cascades into, the rows that refer to it. The
+                # pragma only takes effect outside a transaction, so it is set before Alembic's.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await connection.commit()
             await connection.run_sync(_run_sync)
             await connection.commit()
     finally:

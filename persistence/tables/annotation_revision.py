@@ -6,14 +6,17 @@ from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field
 
 from persistence.columns import JSONType, UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class AnnotationRevisionRow(SQLModel, table=True):
     """Every accepted save of an episode annotation, as saved: nothing accepted is ever lost."""
 
     __tablename__ = "annotation_revision"
-    __table_args__ = (UniqueConstraint("annotation_id", "version", name="uq_annotation_revision_version"),)
+    __table_args__ = (
+        UniqueConstraint("annotation_id", "version", name="uq_annotation_revision_version"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     annotation_id: int = Field(

@@ -6,14 +6,14 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class AnnotationSessionRow(SQLModel, table=True):
     """Several people annotating one episode at once."""
 
     __tablename__ = "annotation_session"
-    __table_args__ = (Index("ix_annotation_session_episode", "episode_id", "status"),)
+    __table_args__ = (Index("ix_annotation_session_episode", "episode_id", "status"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     episode_id: int = Field(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field
 
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class AnomalyRow(SQLModel, table=True):
@@ -14,6 +14,7 @@ class AnomalyRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_anomaly_annotation", "annotation_id"),
         Index("ix_anomaly_episode_kind", "episode_id", "analysis_kind"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

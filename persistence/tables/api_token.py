@@ -6,7 +6,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class ApiTokenRow(SQLModel, table=True):
@@ -17,7 +17,7 @@ class ApiTokenRow(SQLModel, table=True):
     """
 
     __tablename__ = "api_token"
-    __table_args__ = (Index("ix_api_token_user", "user_id"),)
+    __table_args__ = (Index("ix_api_token_user", "user_id"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False))

@@ -10,4 +10,9 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-__all__ = ["SQLModel"]
+# In every table with an integer id: on SQLite, AUTOINCREMENT keeps the highest id ever given, so a
+# deleted row's id is never given to a new one (a client's cache or an event in flight would show the
+# wrong object). PostgreSQL's SERIAL sequences never give a number twice on their own.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+__all__ = ["NEVER_REUSE_IDS", "SQLModel"]

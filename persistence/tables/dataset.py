@@ -6,13 +6,14 @@ from sqlalchemy import Column, String
 from sqlmodel import Field
 
 from persistence.columns import JSONType, UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class DatasetRow(SQLModel, table=True):
     """A folder or file of episodes registered from under a data root, in one recording format."""
 
     __tablename__ = "dataset"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False))

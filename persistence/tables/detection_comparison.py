@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String
 from sqlmodel import Field
 
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class DetectionComparisonRow(SQLModel, table=True):
@@ -12,7 +12,7 @@ class DetectionComparisonRow(SQLModel, table=True):
     difficult box, or a difficult box, counted in none of the others)."""
 
     __tablename__ = "detection_comparison"
-    __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"),)
+    __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(

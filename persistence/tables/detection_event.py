@@ -6,14 +6,17 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class DetectionEventRow(SQLModel, table=True):
     """One detection a test session received (EXTERNAL) or produced (MODEL)."""
 
     __tablename__ = "detection_event"
-    __table_args__ = (Index("ix_detection_event_frame", "session_id", "episode_id", "camera", "frame"),)
+    __table_args__ = (
+        Index("ix_detection_event_frame", "session_id", "episode_id", "camera", "frame"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlmodel import Field
 
 from persistence.columns import JSONType
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class EpisodeRow(SQLModel, table=True):
@@ -28,6 +28,7 @@ class EpisodeRow(SQLModel, table=True):
         Index("ix_episode_dataset_task", "dataset_id", "task_index"),
         Index("ix_episode_dataset_length", "dataset_id", "length"),
         Index("ix_episode_dataset_score", "dataset_id", "overall_score"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -4,7 +4,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstra
 from sqlmodel import Field
 
 from persistence.columns import JSONType
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class EpisodeAnalysisRow(SQLModel, table=True):
@@ -15,6 +15,7 @@ class EpisodeAnalysisRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("job_id", "episode_id", name="uq_episode_analysis_job_episode"),
         Index("ix_episode_analysis_episode_kind", "episode_id", "kind"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Strin
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class EpisodeAnnotationRow(SQLModel, table=True):
@@ -17,6 +17,7 @@ class EpisodeAnnotationRow(SQLModel, table=True):
         UniqueConstraint("episode_id", "annotator_id", name="uq_episode_annotation_episode_annotator"),
         Index("ix_episode_annotation_annotator", "annotator_id"),
         Index("ix_episode_annotation_episode_rating", "episode_id", "rating"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

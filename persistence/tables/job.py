@@ -6,7 +6,7 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Text, 
 from sqlmodel import Field
 
 from persistence.columns import JSONType, UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class JobRow(SQLModel, table=True):
@@ -17,6 +17,7 @@ class JobRow(SQLModel, table=True):
         UniqueConstraint("kind", "target", "version", name="uq_job_kind_target_version"),
         Index("ix_job_status", "status"),
         Index("ix_job_dataset", "dataset_id"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

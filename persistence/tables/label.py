@@ -6,14 +6,14 @@ from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class LabelRow(SQLModel, table=True):
     """A class boxes may carry, in one dataset's label set (projects get theirs later)."""
 
     __tablename__ = "label"
-    __table_args__ = (UniqueConstraint("dataset_id", "name", name="uq_label_dataset_name"),)
+    __table_args__ = (UniqueConstraint("dataset_id", "name", name="uq_label_dataset_name"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(

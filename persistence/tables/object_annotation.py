@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Strin
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class ObjectAnnotationRow(SQLModel, table=True):
@@ -23,8 +23,7 @@ class ObjectAnnotationRow(SQLModel, table=True):
         # Review counts per episode.
         Index("ix_object_annotation_review", "episode_id", "review"),
         Index("ix_object_annotation_label", "label_id"),
-        # Ids are never reused on SQLite either: events and clients hold ids of deleted boxes.
-        {"sqlite_autoincrement": True},
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

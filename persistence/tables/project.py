@@ -6,13 +6,14 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field
 
 from persistence.columns import JSONType, UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class ProjectRow(SQLModel, table=True):
     """A validation project: linked episodes, the label names it validates, pass/fail criteria."""
 
     __tablename__ = "project"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))

@@ -6,7 +6,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class SessionParticipantRow(SQLModel, table=True):
@@ -16,6 +16,7 @@ class SessionParticipantRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("session_id", "user_id", name="uq_session_participant_user"),
         Index("ix_session_participant_seen", "left_at", "last_seen_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

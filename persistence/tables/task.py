@@ -3,14 +3,14 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field
 
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class TaskRow(SQLModel, table=True):
     """A task of a dataset (what the robot was asked to do), by its index in info.json."""
 
     __tablename__ = "task"
-    __table_args__ = (UniqueConstraint("dataset_id", "index", name="uq_task_dataset_index"),)
+    __table_args__ = (UniqueConstraint("dataset_id", "index", name="uq_task_dataset_index"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(

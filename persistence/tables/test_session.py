@@ -6,14 +6,14 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, Strin
 from sqlmodel import Field
 
 from persistence.columns import JSONType, UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class TestSessionRow(SQLModel, table=True):
     """One run of a detector (MODEL) or one device's stream (EXTERNAL) over a project's episodes."""
 
     __tablename__ = "test_session"
-    __table_args__ = (Index("ix_test_session_project", "project_id"),)
+    __table_args__ = (Index("ix_test_session_project", "project_id"), NEVER_REUSE_IDS)
     __test__ = False  # not a pytest class, despite the name
 
     id: int | None = Field(default=None, primary_key=True)

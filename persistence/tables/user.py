@@ -6,13 +6,14 @@ from sqlalchemy import Column, String
 from sqlmodel import Field
 
 from persistence.columns import UTCDateTime, utcnow
-from persistence.tables.base import SQLModel
+from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
 class UserRow(SQLModel, table=True):
     """A person (or a service) who reads, annotates, reviews or administers."""
 
     __tablename__ = "user"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(100), nullable=False, unique=True))

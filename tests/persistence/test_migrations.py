@@ -20,8 +20,9 @@ async def empty_database(request, tmp_path, migrated_templates):
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
         return
-    # A database of its own, so the shared test database keeps its schema.
-    name = "annograph_migrations_test"
+    # A database of its own, so the shared test database keeps its schema; named after the test
+    # database, so suites run against different databases at once do not drop each other's.
+    name = f"{PG_URL.rsplit('/', 1)[1]}_migrations"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
         await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
