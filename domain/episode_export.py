@@ -2,7 +2,8 @@
 
 Every request is checked before the job starts (episodes exist, edits valid for each). A video episode
 is written as `timestamp` (its frames' times) and `observation.images.video`.
-The job writes `info.json`, `episodes/episode_NNNNNN.hdf5` (domain.edits.write_edited_episode: frames
+The job writes `info.json` (`export_info`: what was exported),
+`episodes/episode_NNNNNN.hdf5` (domain.edits.write_edited_episode: frames
 in chunks, temporary name then rename) and `annotations.json` (annograph JSON: the episodes' boxes and
 episode annotations with frames renumbered and boxes moved by the crop, resize and rotation; boxes that
 leave the image or lie on removed frames are dropped and counted). The folder is assembled under a
@@ -24,13 +25,22 @@ from enum import StrEnum
 from pathlib import Path
 
 from domain import annotation_export, annotation_import, datasets
-from domain.edits import EpisodeEdits, kept_frames, output_size, renumber, transform_box, write_edited_episode
+from domain.edits import (
+    EpisodeEdits,
+    WriteSummary,
+    kept_frames,
+    output_size,
+    renumber,
+    transform_box,
+    write_edited_episode,
+)
 from domain.episode_edits import checked, edits_by_episodes
-from domain.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.errors import BadUserInput, Conflict, DomainError, NotFound, check_text
 from domain.formats import annograph_json
 from domain.formats.model import AnnotationSet, BoxEntry, ExportFormat, ImageEntry, image_file_name
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
+from domain.tasks import tasks_by_datasets
 from domain.users import Viewer
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
@@ -113,7 +123,7 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
     name = check_text(name, "input.name", max_length=100)
     target = rt.settings.data_roots[0] / "exports" / name
     if req.output is ExportOutput.DATASET and await asyncio.to_thread(target.exists):
-        raise Conflict(f"input.name: {target} exists; choose another name", field="input.name")
+        raise Conflict(f"input.name: exports/{name} exists; choose another name", field="input.name")
 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, viewer, req, dataset, plan, name, target)
@@ -218,8 +228,9 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
                 edits,
                 progress=progress,
                 attrs={"task_index": episode.task_index} if episode.task_index is not None else None,
+                source_name=f"{dataset.name} episode {episode.index}",
             )
-            written.append({"index": i, "sourceIndex": episode.index, "frames": summary.frames})
+            written.append(summary)
             done_before += summary.frames
         await ctx.progress(0.9, "carrying annotations over")
         data = await annotation_export.gather(
@@ -229,9 +240,10 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
             [e for e, _ in plan],
         )
         carried, dropped = carry_annotations(data, plan)
-        annotations = await asyncio.to_thread(
-            _write_folder_files, work, dataset, name, plan, written, carried
-        )
+        carried = replace(carried, dataset={**carried.dataset, "name": name})
+        (tasks,) = await tasks_by_datasets(rt, [dataset.id])
+        info = export_info(dataset, tasks, name, plan, written)
+        annotations = await asyncio.to_thread(_write_folder_files, work, info, carried)
     except BaseException:
         stop.set()
         await asyncio.to_thread(shutil.rmtree, work, True)
@@ -252,12 +264,7 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
     else:
         await asyncio.to_thread(work.rename, target)
         try:
-            job = await datasets.register_dataset(rt, str(target), name)
-            indexed = await rt.jobs.wait(job.id)
-            if indexed.status != "COMPLETED":
-                raise BadUserInput(
-                    f"the exported folder exports/{name} could not be registered: {indexed.error_message}"
-                )
+            indexed = await _register(rt, target, name)
             if carried.boxes or carried.episode_annotations:
                 await annotation_import.import_annotations(
                     rt,
@@ -281,6 +288,23 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         await ctx.finish(session, summary=summary, result=result, message=f"{total}/{total} frames")
 
 
+async def _register(rt: Runtime, target: Path, name: str) -> JobRow:
+    """Register the exported folder and wait for its indexing job. Registration errors quote files by
+    their server path (admins register datasets); the reviewer who exported sees exports/<name>."""
+    try:
+        job = await datasets.register_dataset(rt, str(target), name)
+        indexed = await rt.jobs.wait(job.id)
+        why = None if indexed.status == "COMPLETED" else indexed.error_message or indexed.status
+    except DomainError as exc:
+        why = exc.message
+    if why is None:
+        return indexed
+    why = why.replace(str(target), f"exports/{name}")
+    for root in rt.settings.data_roots:
+        why = why.replace(str(root), "<data root>")
+    raise BadUserInput(f"the exported folder exports/{name} could not be registered: {why}")
+
+
 async def undo_dataset_export(rt: Runtime, target: Path, created_since) -> None:
     """Remove what an export as a dataset made: the dataset registered from `target` (if created at or
     after `created_since`) and the folder."""
@@ -301,16 +325,54 @@ async def undo_interrupted_exports(rt: Runtime, jobs: list) -> None:
                 await undo_dataset_export(rt, target, job.started_at)
 
 
-def _write_folder_files(
-    work: Path, dataset: DatasetRow, name: str, plan, written, carried: AnnotationSet
-) -> bytes:
-    source_info = Path(dataset.path) / "info.json"
-    info = json.loads(source_info.read_text()) if source_info.is_file() else {"fps": dataset.fps}
-    info["name"] = name
-    info["annograph_export"] = {
-        "source": dataset.path,
-        "episodes": [{**w, "edits": edits.to_json()} for w, (_, edits) in zip(written, plan, strict=True)],
+def export_info(dataset: DatasetRow, tasks: list, name: str, plan, written: list[WriteSummary]) -> dict:
+    """`info.json` of the exported folder (DESIGN.md's layout): what was written, not what the source
+    holds. Counts, cameras and `features` (dtype and shape per dataset, a dimension null where the
+    episodes' edits made it differ) come from the files as written; the tasks are those of the exported
+    episodes; `annograph_export` records, per episode, its source index, frames, cameras' sizes and
+    edits. The source is named by dataset name and id: server paths stay on the server."""
+    features: dict[str, dict] = {}
+    for summary in written:
+        for key, (dtype, shape) in summary.datasets.items():
+            entry = features.setdefault(key, {"dtype": dtype, "shape": list(shape)})
+            if len(entry["shape"]) != len(shape):
+                entry["shape"] = None
+            elif entry["shape"] is not None:
+                entry["shape"] = [a if a == b else None for a, b in zip(entry["shape"], shape, strict=True)]
+    for key, entry in features.items():  # the source's names of vector components, where they still fit
+        described = dataset.features.get(key) if isinstance(dataset.features, dict) else None
+        names = described.get("names") if isinstance(described, dict) else None
+        if isinstance(names, list) and entry["shape"] == [len(names)]:
+            entry["names"] = names
+    used = {e.task_index for e, _ in plan}
+    cameras = [c for c in dataset.cameras if any(c in s.cameras for s in written)]
+    return {
+        "name": name,
+        "fps": dataset.fps,
+        "robot_type": dataset.robot_type,
+        "joint_names": list(dataset.joint_names),
+        "cameras": cameras or sorted({c for s in written for c in s.cameras}),
+        "tasks": [{"index": t.index, "description": t.description} for t in tasks if t.index in used],
+        "total_episodes": len(written),
+        "total_frames": sum(s.frames for s in written),
+        "features": features,
+        "annograph_export": {
+            "source": {"dataset": dataset.name, "datasetId": dataset.id},
+            "episodes": [
+                {
+                    "index": i,
+                    "sourceIndex": episode.index,
+                    "frames": summary.frames,
+                    "cameras": {c: list(size) for c, size in summary.cameras.items()},
+                    "edits": edits.to_json(),
+                }
+                for i, ((episode, edits), summary) in enumerate(zip(plan, written, strict=True))
+            ],
+        },
     }
+
+
+def _write_folder_files(work: Path, info: dict, carried: AnnotationSet) -> bytes:
     (work / "info.json").write_text(json.dumps(info, indent=2))
     files: dict[str, bytes] = {}
     annograph_json.write(carried, lambda file, content: files.__setitem__(file, content))

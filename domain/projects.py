@@ -1,6 +1,11 @@
 """Validation projects: the episodes they link, the labels they validate and their pass/fail criteria.
 
-Deleting a project removes its links and test sessions, never an episode or an annotation.
+Deleting a project removes its links and test sessions, never an episode or an annotation. An ARCHIVED
+project is read only: every write to it (its name, description, labels, criteria, links, test sessions
+created or started, videos uploaded into it) is refused with CONFLICT until it is reactivated; it can
+still be reactivated or deleted. A project with a running test session cannot be archived (stop the
+session first), so nothing keeps writing into an archived one. Writers take the project's row lock
+(`lock_writable_project`) in their transaction, so an archive cannot slip in between check and write.
 """
 
 from __future__ import annotations
@@ -122,6 +127,29 @@ async def read_project(rt: Runtime, project_id: int, field: str = "id") -> Proje
     return row
 
 
+def check_writable(project: ProjectRow, field: str) -> ProjectRow:
+    if project.status == ProjectStatus.ARCHIVED:
+        raise Conflict(
+            f"{field}: project {project.name!r} is archived, so read only; reactivate it first "
+            "(archiveProject with archived: false)",
+            field=field,
+        )
+    return project
+
+
+async def lock_writable_project(session, project_id: int, field: str) -> ProjectRow:
+    """The project, locked until the transaction ends; NOT_FOUND, or CONFLICT when it is archived."""
+    project = await repo.lock_project(session, project_id)
+    if project is None:
+        raise NotFound(f"{field}: project {project_id} does not exist", field=field)
+    return check_writable(project, field)
+
+
+async def read_writable_project(rt: Runtime, project_id: int, field: str) -> ProjectRow:
+    """The project, for checks before a write (the write itself takes `lock_writable_project`)."""
+    return check_writable(await read_project(rt, project_id, field), field)
+
+
 async def projects_by_ids(rt: Runtime, ids: Sequence[int]) -> list[ProjectRow | None]:
     async with rt.sessions() as session:
         rows = {r.id: r for r in await repo.read_projects_by_ids(session, ids)}
@@ -171,7 +199,10 @@ async def update_project(
     labels: Sequence[str] | None = None,
     criteria: Criteria | None = None,
     status: ProjectStatus | None = None,
+    field: str = "input.id",
 ) -> ProjectRow:
+    """Change what is given (`field` names the argument that gave the project's id). Only its owner or
+    an admin may; an archived project only changes its status."""
     values: dict = {}
     if name is not None:
         values["name"] = check_text(name, "input.name", max_length=200)
@@ -181,20 +212,44 @@ async def update_project(
         values["labels"] = check_label_names(labels, "input.labels")
     if criteria is not None:
         values["criteria"] = check_criteria(criteria, "input.criteria").to_json()
-    if status is not None:
-        values["status"] = status.value
-    row = await read_project(rt, project_id, "input.id")
-    _check_owner(viewer, row)
-    if not values:
-        return row
     try:
         async with rt.sessions() as session, session.begin():
+            row = await repo.lock_project(session, project_id)
+            if row is None:
+                raise NotFound(f"{field}: project {project_id} does not exist", field=field)
+            _check_owner(viewer, row)
+            if values:  # anything but archiving or reactivating
+                check_writable(row, field)
+            if status is not None and status.value != row.status:
+                if status is ProjectStatus.ARCHIVED:
+                    await _check_nothing_running(session, row, field)
+                values["status"] = status.value
+            if not values:
+                return row
             updated = await repo.update_project(session, project_id, values)
     except IntegrityError:
         raise Conflict(f"input.name: a project named {values['name']!r} exists", field="input.name") from None
     if updated is None:
-        raise NotFound(f"input.id: project {project_id} does not exist", field="input.id")
+        raise NotFound(f"{field}: project {project_id} does not exist", field=field)
     return updated
+
+
+async def _check_nothing_running(session, project: ProjectRow, field: str) -> None:
+    """An archived project is read only: a running test session would go on writing into it."""
+    from domain.test_sessions import TestStatus
+    from persistence.repositories import test_session as sessions_repo
+
+    running = [
+        s.id
+        for s in await sessions_repo.list_by_projects(session, [project.id])
+        if s.status == TestStatus.RUNNING
+    ]
+    if running:
+        raise Conflict(
+            f"{field}: project {project.name!r} has running test sessions ({len(running)}); stop them "
+            "before archiving it",
+            field=field,
+        )
 
 
 async def delete_project(rt: Runtime, viewer: Viewer, project_id: int) -> bool:
@@ -227,9 +282,7 @@ async def link_episodes(
 ) -> tuple[ProjectRow, int]:
     """Link episodes; those already linked stay as they were. The project and how many were new."""
     async with rt.sessions() as session, session.begin():
-        project = await repo.read_project(session, project_id)
-        if project is None:
-            raise NotFound(f"projectId: project {project_id} does not exist", field="projectId")
+        project = await lock_writable_project(session, project_id, "projectId")
         await _check_episodes(session, episode_ids, "episodeIds")
         new = await repo.link_episodes(session, project_id, episode_ids, reason, viewer.user_id)
     return project, len(new)
@@ -239,9 +292,7 @@ async def unlink_episodes(
     rt: Runtime, viewer: Viewer, project_id: int, episode_ids: Sequence[int]
 ) -> tuple[ProjectRow, int]:
     async with rt.sessions() as session, session.begin():
-        project = await repo.read_project(session, project_id)
-        if project is None:
-            raise NotFound(f"projectId: project {project_id} does not exist", field="projectId")
+        project = await lock_writable_project(session, project_id, "projectId")
         if not episode_ids:
             raise BadUserInput("episodeIds: give at least one episode", field="episodeIds")
         removed = await repo.unlink_episodes(session, project_id, episode_ids)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.errors import BadUserInput, Conflict, NotFound, check_text
-from domain.projects import check_iou, read_project
+from domain.projects import check_iou, lock_writable_project, read_writable_project
 from domain.runtime import Runtime
 from domain.users import Viewer
 from persistence.columns import utcnow
@@ -106,7 +106,7 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
             f"input.maxDetections must be between 1 and {MAX_DETECTIONS_LIMIT}, got {new.max_detections}",
             field="input.maxDetections",
         )
-    project = await read_project(rt, new.project_id, "input.projectId")
+    project = await read_writable_project(rt, new.project_id, "input.projectId")
     iou = check_iou(
         new.iou_threshold if new.iou_threshold is not None else project.criteria.get("iouThreshold", 0.5),
         "input.iouThreshold",
@@ -124,6 +124,7 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
             "input.model: an EXTERNAL session receives detections; leave model out", field="input.model"
         )
     async with rt.sessions() as session, session.begin():
+        project = await lock_writable_project(session, project.id, "input.projectId")
         linked = await projects_repo.linked_episode_ids(session, project.id)
         episode_ids = list(dict.fromkeys(new.episode_ids)) if new.episode_ids is not None else linked
         if not episode_ids:
@@ -224,6 +225,7 @@ async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Te
             f"id: test session {session_id} is {row.status}; only a CREATED one starts", field="id"
         )
     async with rt.sessions() as session, session.begin():
+        await lock_writable_project(session, row.project_id, "id")  # an archived project's do not start
         row = await repo.update_test_session(
             session,
             session_id,

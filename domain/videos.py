@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.errors import BadUserInput, LimitExceeded, check_text
-from domain.projects import read_project
+from domain.projects import lock_writable_project, read_writable_project
 from domain.runtime import Runtime
 from domain.users import Viewer
 from persistence.episode_sources import TRAJECTORY_DATASETS
@@ -49,7 +49,7 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
     """Store the uploaded video (a file-like object with async `read(n)`) and create its episode."""
     name = check_text(req.name, "name", max_length=200)
     if req.project_id is not None:
-        await read_project(rt, req.project_id, "projectId")
+        await read_writable_project(rt, req.project_id, "projectId")
     head = await upload.read(SNIFF_BYTES)
     container = sniff_video(head)
     if container is None:
@@ -114,6 +114,7 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
             )
             episode = await episodes_repo.read_episode_by_index(session, dataset.id, 0)
             if req.project_id is not None:
+                await lock_writable_project(session, req.project_id, "projectId")
                 await projects_repo.link_episodes(
                     session, req.project_id, [episode.id], f"uploaded video {req.file_name}", viewer.user_id
                 )

@@ -7,6 +7,14 @@ import logging
 import re
 
 from graphql.error import GraphQLError
+from graphql.language import (
+    FieldNode,
+    ListValueNode,
+    ObjectValueNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+)
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
@@ -66,7 +74,7 @@ class ErrorCodes(MaskErrors):
             )
         original = error.original_error
         if isinstance(original, GlobalIDValueError):
-            original = BadUserInput(str(original))
+            original = self._bad_global_id(error, original)
         if isinstance(original, DomainError):
             extensions = {"code": original.code}
             if original.field:
@@ -94,5 +102,42 @@ class ErrorCodes(MaskErrors):
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return masked
 
+    def _bad_global_id(self, error: GraphQLError, original: GlobalIDValueError) -> BadUserInput:
+        """Strawberry refuses text that is no global id while converting a field's arguments, without
+        saying which argument: find it by the text it reports, so the error names it like any other."""
+        found = re.search(r'GlobalID: "(.*)"\.$', str(original), re.DOTALL)
+        field = None
+        if found is not None and error.nodes and isinstance(error.nodes[0], FieldNode):
+            variables = self.execution_context.variables or {}
+            for argument in error.nodes[0].arguments or ():
+                field = _where(argument.value, found.group(1), variables, argument.name.value)
+                if field is not None:
+                    break
+        if field is None:
+            return BadUserInput(str(original))
+        shown = found.group(1) if len(found.group(1)) <= 60 else found.group(1)[:57] + "..."
+        return BadUserInput(f"{field} is not a global id: {shown!r}", field=field)
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [self._convert(e) for e in errors]
+
+
+def _where(node: ValueNode | object, value: str, variables: dict, path: str) -> str | None:
+    """The path (`input.episodeIds[1]`) of the first string equal to `value` in an argument, written
+    inline (`node` is a GraphQL value node) or sent as variables (plain JSON values)."""
+    if isinstance(node, VariableNode):
+        node = variables.get(node.name.value)
+    if isinstance(node, StringValueNode):
+        node = node.value
+    if isinstance(node, str):
+        return path if node == value else None
+    if isinstance(node, ObjectValueNode):
+        items = [(f"{path}.{f.name.value}", f.value) for f in node.fields]
+    elif isinstance(node, dict):
+        items = [(f"{path}.{key}", item) for key, item in node.items()]
+    elif isinstance(node, ListValueNode | list):
+        values = node.values if isinstance(node, ListValueNode) else node
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(values)]
+    else:
+        return None
+    return next((found for inner, item in items if (found := _where(item, value, variables, inner))), None)

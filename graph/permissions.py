@@ -1,7 +1,9 @@
 """Strawberry permission classes: every mutation and every sensitive field names one.
 
 They raise the domain's Unauthenticated / Forbidden, which the error extension turns into
-`extensions.code` UNAUTHENTICATED or FORBIDDEN.
+`extensions.code` UNAUTHENTICATED or FORBIDDEN. A field of a type (or a root query field) guarded by
+more than IsViewer is nullable: the caller who may not see it gets null there with the error at its
+path, and the rest of the answer stays readable (tests/graph/test_field_permissions.py walks the schema).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any, ClassVar
 from strawberry.permission import BasePermission
 
 from domain.errors import Forbidden, Unauthenticated
+from domain.tokens import check_same_user_or_admin
 from domain.users import Role
 
 
@@ -42,3 +45,14 @@ class IsReviewer(_HasRole):
 
 class IsAdmin(_HasRole):
     needed = Role.ADMIN
+
+
+class IsSelfOrAdmin(BasePermission):
+    """On a field of User: the user themself, or an admin."""
+
+    def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer is None:
+            raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
+        check_same_user_or_admin(viewer, source.id)
+        return True

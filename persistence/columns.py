@@ -8,6 +8,11 @@ from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
+# Every id column (and every other integer a client can name: indexes, frames, cursor keys) is an
+# Integer: int4 on PostgreSQL, which refuses a larger number outright (SQLite would hold 64 bits).
+# A number outside this range names nothing. tests/persistence/test_ids.py checks the id columns.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 

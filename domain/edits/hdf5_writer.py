@@ -9,8 +9,9 @@ from it aborts the write (that is how a job is cancelled) with nothing left behi
 The output keeps the source's layout: every per-frame dataset (`timestamp`, `action`,
 `observation.*`, `observation.images.<camera>`) is sliced to the kept frames, camera streams are
 transformed and written gzip-compressed one frame per chunk, everything else is copied. Provenance:
-root attributes `annograph.edits` (JSON of the validated edits) and `annograph.source` (source path),
-and the dataset `annograph.source_frames` (N, int64): the source index of every written frame (a
+root attributes `annograph.edits` (JSON of the validated edits) and `annograph.source` (what the caller
+names the source, by default the source file's name: never a server path, since the file leaves the
+server), and the dataset `annograph.source_frames` (N, int64): the source index of every written frame (a
 dataset, so a trainer reads it as an array; readers of the layout ignore datasets they do not know).
 """
 
@@ -44,6 +45,8 @@ class WriteSummary:
     frames: int
     cameras: dict[str, tuple[int, int]]  # camera -> (height, width) as written
     bytes: int
+    # Every per-frame dataset as written: name -> (dtype name, shape after the frame axis).
+    datasets: dict[str, tuple[str, tuple[int, ...]]]
 
 
 def write_edited_episode(
@@ -55,6 +58,7 @@ def write_edited_episode(
     progress: Callable[[int, int], None] | None = None,
     attrs: dict[str, Any] | None = None,
     threads: int | None = None,
+    source_name: str | None = None,
 ) -> WriteSummary:
     """Write `source` with `edits` applied to `target`, atomically: the file is built under a hidden
     `.<name>.<random>.partial` name in the target's folder and renamed onto `target` once complete,
@@ -65,7 +69,8 @@ def write_edited_episode(
 
     `edits` are validated again against the file as it is now (BadUserInput if they do not fit);
     an inconsistent source (per-frame datasets of different lengths) raises ValueError. `attrs` are
-    added to the root attributes: strings and numbers as they are, anything else as JSON."""
+    added to the root attributes: strings and numbers as they are, anything else as JSON.
+    `source_name` is written as `annograph.source` (default: the source file's name)."""
     ref, target = as_ref(source), Path(target)
     source = ref.path
     if chunk_frames < 1:
@@ -79,20 +84,22 @@ def write_edited_episode(
     partial = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial"
     try:
         with open_source(ref) as src, h5py.File(partial, "w-") as out:
-            frames, cameras = _write(src, out, source, edits, chunk_frames, progress, attrs or {}, threads)
+            name = source_name or source.name
+            frames, cameras = _write(src, out, name, edits, chunk_frames, progress, attrs or {}, threads)
+            datasets = {n: (out[n].dtype.name, out[n].shape[1:]) for n in src.layout.per_frame}
         _fsync(partial)
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     _fsync(target.parent)
-    return WriteSummary(frames=frames, cameras=cameras, bytes=target.stat().st_size)
+    return WriteSummary(frames=frames, cameras=cameras, bytes=target.stat().st_size, datasets=datasets)
 
 
 def _write(
     src: EpisodeSource,
     out: h5py.File,
-    source: Path,
+    source_name: str,
     edits: EpisodeEdits,
     chunk_frames: int,
     progress: Callable[[int, int], None] | None,
@@ -161,7 +168,7 @@ def _write(
         pool.shutdown(wait=True, cancel_futures=True)
 
     out.attrs["annograph.edits"] = json.dumps(edits.to_json(), separators=(",", ":"))
-    out.attrs["annograph.source"] = str(source)
+    out.attrs["annograph.source"] = source_name
     for key, value in attrs.items():
         out.attrs[key] = value if isinstance(value, str | int | float | np.generic) else json.dumps(value)
     return total, written

@@ -98,11 +98,16 @@ class ProjectMutations:
             info.context.viewer,
             decode_id(project_id, "Project", "projectId"),
             criteria=criteria.to_domain(),
+            field="projectId",
         )
         return Project.from_row(row)
 
     @strawberry.mutation(
-        description="Archive (or with archived: false, reactivate) a project (its owner or an admin).",
+        description=(
+            "Archive (or with archived: false, reactivate) a project (its owner or an admin). An archived "
+            "project is read only (writes to it are CONFLICT) until reactivated; it can still be deleted. "
+            "CONFLICT while one of its test sessions is running."
+        ),
         permission_classes=[IsReviewer],
     )
     async def archive_project(self, info: Info, id: relay.GlobalID, archived: bool = True) -> Project:
@@ -111,6 +116,7 @@ class ProjectMutations:
             info.context.viewer,
             decode_id(id, "Project", "id"),
             status=ProjectStatus.ARCHIVED if archived else ProjectStatus.ACTIVE,
+            field="id",
         )
         return Project.from_row(row)
 

@@ -19,8 +19,13 @@ class UserQueries:
         row = await info.context.loaders.user.load(viewer.user_id)
         return User.from_row(row) if row else None
 
-    @strawberry.field(description="All users, oldest first (admins only).", permission_classes=[IsAdmin])
-    async def users(self, info: Info, first: int | None = None, after: str | None = None) -> UserConnection:
+    @strawberry.field(
+        description="All users, oldest first (admins only; null with a FORBIDDEN error for others).",
+        permission_classes=[IsAdmin],
+    )
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> UserConnection | None:
         rt = info.context.runtime
         limit = page_size(first, rt.settings)
         after_id = decode_cursor(after, "user")

@@ -136,8 +136,11 @@ class EpisodeOrder(Enum):
 class Dataset(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Display name (from info.json unless given at registration).")
-    path: str = strawberry.field(
-        description="The folder on the server the dataset was registered from (admins only).",
+    path: str | None = strawberry.field(
+        description=(
+            "The folder on the server the dataset was registered from (admins only; null with a "
+            "FORBIDDEN error for others)."
+        ),
         permission_classes=[IsAdmin],
     )
     format: DatasetFormat = strawberry.field(description="The recording format of its files.")

@@ -28,8 +28,11 @@ class Job(relay.Node):
     version: int = strawberry.field(description="1 for the first job of this kind on its target, then 2, ...")
     progress: float = strawberry.field(description="From 0 to 1.")
     message: str | None = strawberry.field(description="What the job is doing now, or did last.")
-    parameters: JSON = strawberry.field(
-        description="The parameters the job was started with (admins only: they name server paths).",
+    parameters: JSON | None = strawberry.field(
+        description=(
+            "The parameters the job was started with (admins only: they name server paths; null with a "
+            "FORBIDDEN error for others, the rest of the job stays readable)."
+        ),
         permission_classes=[IsAdmin],
     )
     summary: JSON | None = strawberry.field(description="A short result, once completed.")

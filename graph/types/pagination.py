@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from strawberry import relay
 
 from domain.errors import BadUserInput, LimitExceeded
+from graph.ids import node_key
 from persistence.settings import Settings
 
 
@@ -15,16 +16,24 @@ def encode_cursor(kind: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
 
 
+def _keys(cursor: str, kind: str, count: int) -> list[int] | None:
+    """The `count` integer keys of a cursor of `kind`, or None when it is not one. Keys are what the
+    list's columns hold (Integer), so a number out of their range is no cursor of ours either."""
+    try:
+        prefix, *keys = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", count)
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        return None
+    values = [v for v in map(node_key, keys) if v is not None]
+    return values if prefix == kind and len(values) == count else None
+
+
 def decode_cursor(cursor: str | None, kind: str, field: str = "after") -> int | None:
     if cursor is None:
         return None
-    try:
-        prefix, key = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
-        if prefix == kind:
-            return int(key)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+    keys = _keys(cursor, kind, 1)
+    if keys is None:
+        raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+    return keys[0]
 
 
 def page_size(first: int | None, settings: Settings, field: str = "first") -> int:
@@ -46,13 +55,10 @@ def encode_pair_cursor(kind: str, first: int, second: int) -> str:
 def decode_pair_cursor(cursor: str | None, kind: str, field: str = "after") -> tuple[int, int] | None:
     if cursor is None:
         return None
-    try:
-        prefix, first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 2)
-        if prefix == kind:
-            return int(first), int(second)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+    keys = _keys(cursor, kind, 2)
+    if keys is None:
+        raise BadUserInput(f"{field} is not a cursor of this list", field=field)
+    return keys[0], keys[1]
 
 
 def page_of(rows: Sequence, limit: int, cursor: Callable, node: Callable, *, after_given: bool):

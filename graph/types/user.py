@@ -6,9 +6,9 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from domain.tokens import check_same_user_or_admin
 from domain.users import Role as RoleData
 from graph.context import Info
+from graph.permissions import IsSelfOrAdmin
 from persistence.tables import ApiTokenRow, UserRow
 
 Role = strawberry.enum(
@@ -64,9 +64,11 @@ class User(relay.Node):
         rows = await info.context.loaders.user.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
 
-    @strawberry.field(description="The user's API tokens; only the user themself and admins see them.")
-    async def tokens(self, info: Info) -> list[ApiToken]:
-        check_same_user_or_admin(info.context.viewer, self.id)
+    @strawberry.field(
+        description="The user's API tokens; only the user themself and admins see them (null for others).",
+        permission_classes=[IsSelfOrAdmin],
+    )
+    async def tokens(self, info: Info) -> list[ApiToken] | None:
         return [ApiToken.from_row(r) for r in await info.context.loaders.api_tokens.load(self.id)]
 
 

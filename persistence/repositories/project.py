@@ -17,6 +17,13 @@ async def read_project(session: AsyncSession, project_id: int) -> ProjectRow | N
     return await session.get(ProjectRow, project_id)
 
 
+async def lock_project(session: AsyncSession, project_id: int) -> ProjectRow | None:
+    """The project, locked until the transaction ends (SELECT ... FOR UPDATE on PostgreSQL; SQLite has
+    one writer at a time anyway), so a check of its status holds for the writes that follow."""
+    query = select(ProjectRow).where(ProjectRow.id == project_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def read_projects_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ProjectRow]:
     return list((await session.execute(select(ProjectRow).where(ProjectRow.id.in_(ids)))).scalars())
 

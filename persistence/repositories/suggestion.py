@@ -10,10 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.tables import AnomalyRow
 
 
+def same_finding(episode_id: int, suggestion: dict) -> tuple:
+    """What makes two suggestions the same finding: the episode, the anomaly type and the frame range.
+    Severity and description follow from the run's parameters, so a re-run with other thresholds that
+    finds the same range again has found the same thing."""
+    return episode_id, suggestion["type"], suggestion["from_frame"], suggestion["to_frame"]
+
+
 async def replace_unverified(
     session: AsyncSession, job_id: int, kind: str, suggestions: dict[int, list[dict]]
 ) -> None:
-    """Drop the episodes' unverified suggestions of `kind` and insert the new ones; verified ones stay."""
+    """Drop the episodes' unverified suggestions of `kind` and insert the new ones; verified ones stay,
+    and a new one that is the same finding as one that stays (`same_finding`), or as one inserted
+    before it, is not inserted: a re-run never shows a reviewer again what they already verified."""
     episode_ids = list(suggestions)
     if not episode_ids:
         return
@@ -25,13 +34,31 @@ async def replace_unverified(
             AnomalyRow.verified.is_(False),
         )
     )
-    rows = [
-        dict(
-            s, episode_id=e, job_id=job_id, analysis_kind=kind, position=i, auto_detected=True, verified=False
+    kept = await session.execute(
+        select(AnomalyRow.episode_id, AnomalyRow.type, AnomalyRow.from_frame, AnomalyRow.to_frame).where(
+            AnomalyRow.episode_id.in_(episode_ids),
+            AnomalyRow.annotation_id.is_(None),
+            AnomalyRow.analysis_kind == kind,
         )
-        for e, items in suggestions.items()
-        for i, s in enumerate(items)
-    ]
+    )
+    seen = {tuple(row) for row in kept.all()}
+    rows = []
+    for e, items in suggestions.items():
+        for i, s in enumerate(items):
+            if same_finding(e, s) in seen:
+                continue
+            seen.add(same_finding(e, s))
+            rows.append(
+                dict(
+                    s,
+                    episode_id=e,
+                    job_id=job_id,
+                    analysis_kind=kind,
+                    position=i,
+                    auto_detected=True,
+                    verified=False,
+                )
+            )
     if rows:
         await session.execute(insert(AnomalyRow), rows)
 

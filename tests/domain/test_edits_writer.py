@@ -85,10 +85,13 @@ def test_edited_episode_matches_the_source_at_the_kept_frames(tmp_path: Path) ->
     assert summary.frames == n == 28
     assert summary.cameras == {"front": (40, 30), "side": (48, 64)}
     assert summary.bytes == target.stat().st_size
+    assert summary.datasets["observation.images.front"] == ("uint8", (40, 30, 3))
     assert calls == [(min(i + 4, n), n) for i in range(0, n, 4)]
 
     with h5py.File(source, "r") as src, h5py.File(target, "r") as out:
         assert set(out) == set(src) | {"annograph.source_frames"}
+        per_frame = {k: (out[k].dtype.name, out[k].shape[1:]) for k in src if src[k].shape[:1] == (LENGTH,)}
+        assert summary.datasets == per_frame
         for name in TRAJECTORY_DATASETS:
             assert out[name].shape == (n, *src[name].shape[1:])
             assert out[name].dtype == src[name].dtype
@@ -107,7 +110,9 @@ def test_edited_episode_matches_the_source_at_the_kept_frames(tmp_path: Path) ->
         assert out.attrs["task_index"] == 3
         assert json.loads(out.attrs["annograph.edits"]) == EDITS.to_json()
         assert EpisodeEdits.from_json(json.loads(out.attrs["annograph.edits"])) == EDITS
-        assert out.attrs["annograph.source"] == str(source)
+        # The file leaves the server: its provenance names the source file, never the folder it is in.
+        assert out.attrs["annograph.source"] == source.name
+        assert str(tmp_path) not in json.dumps({k: str(v) for k, v in out.attrs.items()})
         assert out["annograph.source_frames"][:].tolist() == kept.tolist()
         assert out.attrs["annograph.job"] == 12
         assert json.loads(out.attrs["annograph.options"]) == {"gzip": 4}
@@ -232,7 +237,7 @@ def test_an_edited_episode_can_be_edited_again(tmp_path: Path) -> None:
     with h5py.File(source, "r") as src, h5py.File(second, "r") as out:
         # Source frames are indices into the file edited, here the first export.
         assert out["annograph.source_frames"][:].tolist() == list(range(1, 20))
-        assert out.attrs["annograph.source"] == str(first)
+        assert out.attrs["annograph.source"] == first.name
         assert np.array_equal(out["observation.state"][:], src["observation.state"][11:30])
         want = src["observation.images.side"][11:30][:, ::-1, ::-1]
         assert np.array_equal(out["observation.images.side"][:], want)
