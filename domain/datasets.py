@@ -144,8 +144,9 @@ async def _index_dataset(
     loop = asyncio.get_running_loop()
 
     def progress(fraction: float, message: str) -> None:  # called from the scanning thread
-        # ctx.progress writes at most a few times a second; the rest return at once.
-        asyncio.run_coroutine_threadsafe(ctx.progress(min(fraction, 0.99), message), loop)
+        # ctx.progress writes at most a few times a second; the rest return at once. Waiting for it
+        # keeps the writes in the order of the steps (fire-and-forget ones could land out of order).
+        asyncio.run_coroutine_threadsafe(ctx.progress(min(fraction, 0.99), message), loop).result(60)
 
     try:
         scan: DatasetScan = await asyncio.to_thread(
