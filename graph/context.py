@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from domain.errors import Unauthenticated
 from domain.runtime import Runtime
 from domain.users import Viewer
 from graph.loaders import Loaders
@@ -28,6 +29,13 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.runtime)
+
+    def require_viewer(self) -> Viewer:
+        """The signed-in viewer, for resolvers behind a permission class (which has already refused an
+        anonymous caller with the same UNAUTHENTICATED error)."""
+        if self.viewer is None:
+            raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
+        return self.viewer
 
     def fresh_loaders(self) -> None:
         """Subscriptions call this per event: cached rows must not outlive the event."""

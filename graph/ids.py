@@ -8,6 +8,8 @@ integer) or NOT_FOUND (an integer no row can have), naming the argument.
 
 from __future__ import annotations
 
+from typing import overload
+
 from strawberry import relay
 
 from domain.errors import BadUserInput, NotFound
@@ -33,6 +35,14 @@ def node_key(node_id: str) -> int | None:
     """The row id a global id's node part names, or None when it cannot name a row."""
     value = _integer(node_id)
     return value if value is not None and INTEGER_MIN <= value <= INTEGER_MAX else None
+
+
+@overload
+def decode_id(gid: relay.GlobalID, type_name: str, field: str) -> int: ...
+
+
+@overload
+def decode_id(gid: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
 
 
 def decode_id(gid: relay.GlobalID | None, type_name: str, field: str) -> int | None:

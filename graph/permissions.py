@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
-from domain.errors import Forbidden, Unauthenticated
+from domain.errors import Forbidden
 from domain.tokens import check_same_user_or_admin
 from domain.users import Role
 
@@ -21,9 +21,7 @@ class _HasRole(BasePermission):
     needed: ClassVar[Role]
 
     def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        if viewer is None:
-            raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
+        viewer = info.context.require_viewer()
         if not viewer.can(self.needed):
             raise Forbidden(f"needs the {self.needed.value} role; {viewer.name} is {viewer.role.value}")
         return True
@@ -51,8 +49,6 @@ class IsSelfOrAdmin(BasePermission):
     """On a field of User: the user themself, or an admin."""
 
     def has_permission(self, source: Any, info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        if viewer is None:
-            raise Unauthenticated("sign in first: send `Authorization: Bearer <token>`")
+        viewer = info.context.require_viewer()
         check_same_user_or_admin(viewer, source.id)
         return True

@@ -21,8 +21,11 @@ def serialize_array(value: np.ndarray) -> list:
     return array.tolist()
 
 
-NumericArray = strawberry.scalar(
-    NewType("NumericArray", object),
+# The type fields are annotated with; `SCALARS` (passed to the schema's config) says how it travels.
+# Strawberry's `scalar_map` keeps the annotation a plain type, which type checkers can read.
+NumericArray = NewType("NumericArray", object)
+
+NUMERIC_ARRAY = strawberry.scalar(
     name="NumericArray",
     description=(
         "A numeric array as a JSON array (nested for matrices, one inner array per column). "
@@ -31,3 +34,5 @@ NumericArray = strawberry.scalar(
     serialize=serialize_array,
     parse_value=lambda v: np.asarray(v, dtype=np.float64),
 )
+
+SCALARS = {NumericArray: NUMERIC_ARRAY}

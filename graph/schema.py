@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from graph.errors import ErrorCodes
@@ -31,6 +32,7 @@ from graph.queries.job import JobQueries
 from graph.queries.node import NodeQueries
 from graph.queries.project import ProjectQueries
 from graph.queries.user import UserQueries
+from graph.scalars import SCALARS
 from graph.subscriptions.dashboard import DashboardSubscriptions
 from graph.subscriptions.episode import EpisodeSubscriptions
 from graph.subscriptions.job import JobSubscriptions
@@ -80,6 +82,7 @@ schema = Schema(
     subscription=Subscription,
     types=[Episode, Task],
     extensions=[ErrorCodes, Limits],
+    config=StrawberryConfig(scalar_map=SCALARS),
 )
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"

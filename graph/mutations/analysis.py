@@ -43,7 +43,7 @@ class AnalysisMutations:
         )
         job = await analysis_runs.run_analysis(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(input.dataset_id, "Dataset", "input.datasetId"),
             AnalysisKindData(input.kind.value),
             input.parameters,
@@ -60,6 +60,6 @@ class AnalysisMutations:
     )
     async def review_suggestion(self, info: Info, id: relay.GlobalID, verified: bool) -> Anomaly | None:
         row = await suggestions.review_suggestion(
-            info.context.runtime, info.context.viewer, decode_id(id, "Anomaly", "id"), verified
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "Anomaly", "id"), verified
         )
         return Anomaly.from_row(row) if row else None

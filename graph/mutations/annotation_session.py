@@ -18,7 +18,7 @@ class AnnotationSessionMutations:
     )
     async def start_annotation_session(self, info: Info, episode_id: relay.GlobalID) -> AnnotationSession:
         row = await sessions.start_session(
-            info.context.runtime, info.context.viewer, decode_id(episode_id, "Episode", "episodeId")
+            info.context.runtime, info.context.require_viewer(), decode_id(episode_id, "Episode", "episodeId")
         )
         return AnnotationSession.from_row(row)
 
@@ -27,14 +27,14 @@ class AnnotationSessionMutations:
     )
     async def join_annotation_session(self, info: Info, id: relay.GlobalID) -> AnnotationSession:
         row = await sessions.join_session(
-            info.context.runtime, info.context.viewer, decode_id(id, "AnnotationSession", "id")
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "AnnotationSession", "id")
         )
         return AnnotationSession.from_row(row)
 
     @strawberry.mutation(description="Leave a session.", permission_classes=[IsAnnotator])
     async def leave_annotation_session(self, info: Info, id: relay.GlobalID) -> AnnotationSession:
         row = await sessions.leave_session(
-            info.context.runtime, info.context.viewer, decode_id(id, "AnnotationSession", "id")
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "AnnotationSession", "id")
         )
         return AnnotationSession.from_row(row)
 
@@ -44,7 +44,7 @@ class AnnotationSessionMutations:
     async def move_cursor(self, info: Info, session_id: relay.GlobalID, frame: int) -> Participant:
         row = await sessions.move_cursor(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(session_id, "AnnotationSession", "sessionId"),
             frame,
         )
@@ -59,7 +59,7 @@ class AnnotationSessionMutations:
     ) -> AnnotationSession:
         row = await sessions.set_status(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(id, "AnnotationSession", "id"),
             sessions.SessionStatus(status.value),
         )

@@ -12,8 +12,11 @@ from graph.ids import decode_id
 from graph.permissions import IsReviewer, IsViewer
 from graph.types.job import Job
 
-AnnotationFormat = strawberry.enum(
-    ExportFormatData,
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+AnnotationFormat = ExportFormatData
+strawberry.enum(
+    AnnotationFormat,
     name="AnnotationFormat",
     description="COCO detection JSON, YOLO (Ultralytics), Pascal VOC XML, or annograph JSON (lossless).",
 )
@@ -76,7 +79,9 @@ class AnnotationTransferMutations:
             only_validated=input.only_validated,
             include_images=input.include_images,
         )
-        job = await annotation_export.export_annotations(info.context.runtime, info.context.viewer, request)
+        job = await annotation_export.export_annotations(
+            info.context.runtime, info.context.require_viewer(), request
+        )
         return Job.from_row(job)
 
     @strawberry.mutation(
@@ -95,7 +100,7 @@ class AnnotationTransferMutations:
         content = await upload.read()
         summary = await annotation_import.import_annotations(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             annotation_import.ImportRequest(
                 dataset_id=decode_id(input.dataset_id, "Dataset", "input.datasetId"),
                 file_name=getattr(upload, "filename", None) or "upload",

@@ -42,7 +42,7 @@ class DetectionMutations:
     async def detect_objects(self, info: Info, input: DetectObjectsInput) -> Job:
         row = await object_detection.detect_objects(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             DetectRequest(
                 episode_id=decode_id(input.episode_id, "Episode", "input.episodeId"),
                 camera=input.camera,

@@ -116,7 +116,7 @@ class EpisodeAnnotationMutations:
     ) -> EpisodeAnnotation:
         row = await episode_annotations.save_annotation(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(input.episode_id, "Episode", "input.episodeId"),
             input.to_draft(),
             expected_version=input.expected_version,
@@ -133,7 +133,7 @@ class EpisodeAnnotationMutations:
     ) -> bool:
         return await episode_annotations.delete_annotation(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(episode_id, "Episode", "episodeId"),
             decode_id(annotator_id, "User", "annotatorId"),
         )

@@ -97,7 +97,7 @@ class EpisodeEditMutations:
     async def save_episode_edits(self, info: Info, input: SaveEpisodeEditsInput) -> SavedEpisodeEdits:
         row = await episode_edits.save_episode_edits(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(input.episode_id, "Episode", "input.episodeId"),
             input.edits.to_json(),
             input.expected_version,

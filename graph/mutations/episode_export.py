@@ -51,7 +51,7 @@ class EpisodeExportMutations:
     async def export_episodes(self, info: Info, input: ExportEpisodesInput) -> Job:
         row = await episode_export.export_episodes(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             ExportEpisodesRequest(
                 dataset_id=decode_id(input.dataset_id, "Dataset", "input.datasetId"),
                 episodes=tuple(

@@ -20,5 +20,7 @@ class JobMutations:
         permission_classes=[IsAnnotator],
     )
     async def cancel_job(self, info: Info, id: relay.GlobalID) -> Job:
-        job = await cancel_job(info.context.runtime, info.context.viewer, decode_id(id, "Job", "id"))
+        job = await cancel_job(
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "Job", "id")
+        )
         return Job.from_row(job)

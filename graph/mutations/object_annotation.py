@@ -116,7 +116,9 @@ class ObjectAnnotationMutations:
         self, info: Info, input: list[CreateObjectAnnotationInput]
     ) -> list[ObjectAnnotation]:
         drafts = [item.to_draft(f"input[{i}]") for i, item in enumerate(input)]
-        rows = await object_annotations.create_boxes(info.context.runtime, info.context.viewer, drafts)
+        rows = await object_annotations.create_boxes(
+            info.context.runtime, info.context.require_viewer(), drafts
+        )
         return [ObjectAnnotation.from_row(r) for r in rows]
 
     @strawberry.mutation(
@@ -131,7 +133,7 @@ class ObjectAnnotationMutations:
     ) -> ObjectAnnotation:
         row = await object_annotations.update_box(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(input.id, "ObjectAnnotation", "input.id"),
             input.expected_version,
             input.changes(),
@@ -143,7 +145,9 @@ class ObjectAnnotationMutations:
         permission_classes=[IsAnnotator],
     )
     async def delete_object_annotations(self, info: Info, ids: list[relay.GlobalID]) -> int:
-        return await object_annotations.delete_boxes(info.context.runtime, info.context.viewer, _ids(ids))
+        return await object_annotations.delete_boxes(
+            info.context.runtime, info.context.require_viewer(), _ids(ids)
+        )
 
     @strawberry.mutation(
         description="Validate (true) or reject (false, with a reason) boxes as ground truth (reviewers).",
@@ -153,7 +157,7 @@ class ObjectAnnotationMutations:
         self, info: Info, ids: list[relay.GlobalID], validated: bool, reason: str | None = None
     ) -> list[ObjectAnnotation]:
         rows = await object_annotations.review_boxes(
-            info.context.runtime, info.context.viewer, _ids(ids), validated, reason
+            info.context.runtime, info.context.require_viewer(), _ids(ids), validated, reason
         )
         return [ObjectAnnotation.from_row(r) for r in rows]
 
@@ -170,7 +174,7 @@ class ObjectAnnotationMutations:
     ) -> list[ObjectAnnotation]:
         rows = await object_annotations.interpolate_track(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(episode_id, "Episode", "episodeId"),
             camera,
             track_id,

@@ -62,7 +62,7 @@ class ProjectMutations:
     async def create_project(self, info: Info, input: CreateProjectInput) -> Project:
         row = await projects.create_project(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             input.name,
             input.description,
             input.labels,
@@ -77,7 +77,7 @@ class ProjectMutations:
     async def update_project(self, info: Info, input: UpdateProjectInput) -> Project:
         row = await projects.update_project(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(input.id, "Project", "input.id"),
             name=input.name,
             description=input.description,
@@ -95,7 +95,7 @@ class ProjectMutations:
     ) -> Project:
         row = await projects.update_project(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(project_id, "Project", "projectId"),
             criteria=criteria.to_domain(),
             field="projectId",
@@ -113,7 +113,7 @@ class ProjectMutations:
     async def archive_project(self, info: Info, id: relay.GlobalID, archived: bool = True) -> Project:
         row = await projects.update_project(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(id, "Project", "id"),
             status=ProjectStatus.ARCHIVED if archived else ProjectStatus.ACTIVE,
             field="id",
@@ -129,7 +129,7 @@ class ProjectMutations:
     )
     async def delete_project(self, info: Info, id: relay.GlobalID) -> bool:
         return await projects.delete_project(
-            info.context.runtime, info.context.viewer, decode_id(id, "Project", "id")
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "Project", "id")
         )
 
     @strawberry.mutation(
@@ -145,7 +145,7 @@ class ProjectMutations:
     ) -> LinkResult:
         row, changed = await projects.link_episodes(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(project_id, "Project", "projectId"),
             decode_ids(episode_ids, "Episode", "episodeIds"),
             reason,
@@ -161,7 +161,7 @@ class ProjectMutations:
     ) -> LinkResult:
         row, changed = await projects.unlink_episodes(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(project_id, "Project", "projectId"),
             decode_ids(episode_ids, "Episode", "episodeIds"),
         )

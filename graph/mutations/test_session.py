@@ -113,7 +113,9 @@ class TestSessionMutations:
             ),
             max_detections=input.max_detections,
         )
-        row = await test_sessions.create_test_session(info.context.runtime, info.context.viewer, new)
+        row = await test_sessions.create_test_session(
+            info.context.runtime, info.context.require_viewer(), new
+        )
         return TestSession.from_row(row)
 
     @strawberry.mutation(
@@ -122,7 +124,7 @@ class TestSessionMutations:
     )
     async def start_test_session(self, info: Info, id: relay.GlobalID) -> TestSession:
         row = await test_sessions.start_test_session(
-            info.context.runtime, info.context.viewer, decode_id(id, "TestSession", "id")
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "TestSession", "id")
         )
         return TestSession.from_row(row)
 
@@ -132,7 +134,7 @@ class TestSessionMutations:
     )
     async def stop_test_session(self, info: Info, id: relay.GlobalID) -> TestSession:
         row = await test_sessions.stop_test_session(
-            info.context.runtime, info.context.viewer, decode_id(id, "TestSession", "id")
+            info.context.runtime, info.context.require_viewer(), decode_id(id, "TestSession", "id")
         )
         return TestSession.from_row(row)
 
@@ -164,7 +166,7 @@ class TestSessionMutations:
         ]
         return await detection_ingest.ingest_detection_events(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             decode_id(session_id, "TestSession", "sessionId"),
             items,
         )

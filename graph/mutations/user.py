@@ -59,6 +59,6 @@ class UserMutations:
     )
     async def revoke_api_token(self, info: Info, id: relay.GlobalID) -> ApiToken:
         row = await tokens.revoke_token(
-            info.context.runtime, decode_id(id, "ApiToken", "id"), info.context.viewer
+            info.context.runtime, decode_id(id, "ApiToken", "id"), info.context.require_viewer()
         )
         return ApiToken.from_row(row)

@@ -30,7 +30,7 @@ class VideoMutations:
             raise BadUserInput("file must be an uploaded file (a multipart request)", field="file")
         row = await videos.upload_video(
             info.context.runtime,
-            info.context.viewer,
+            info.context.require_viewer(),
             videos.VideoUpload(
                 name=name,
                 file_name=getattr(file, "filename", None) or "upload",

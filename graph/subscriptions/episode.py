@@ -22,7 +22,7 @@ async def _heartbeat(info: Info, session_id: int) -> None:
     rt = info.context.runtime
     while True:
         with contextlib.suppress(Exception):
-            await annotation_sessions.touch(rt, session_id, [info.context.viewer.user_id])
+            await annotation_sessions.touch(rt, session_id, [info.context.require_viewer().user_id])
         await asyncio.sleep(rt.settings.presence_timeout / 3)
 
 

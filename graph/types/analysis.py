@@ -5,8 +5,11 @@ from strawberry.scalars import JSON
 
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
 
-AnalysisKind = strawberry.enum(
-    AnalysisKindData,
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+AnalysisKind = AnalysisKindData
+strawberry.enum(
+    AnalysisKind,
     name="AnalysisKind",
     description=(
         "TRAJECTORY_METRICS (scores and flags per episode), ANOMALY_DETECTION (suggested anomalies), "

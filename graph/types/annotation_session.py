@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode
     from graph.types.user import User
 
-SessionStatus = strawberry.enum(sessions.SessionStatus, description="ACTIVE, PAUSED or COMPLETED.")
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+SessionStatus = sessions.SessionStatus
+strawberry.enum(SessionStatus, description="ACTIVE, PAUSED or COMPLETED.")
 
 
 @strawberry.type(description="A person in an annotation session.")

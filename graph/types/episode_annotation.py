@@ -15,9 +15,14 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode
     from graph.types.user import User
 
-Rating = strawberry.enum(drafts.Rating, description="Whether the robot did its task.")
-AnomalyType = strawberry.enum(drafts.AnomalyType, description="What went wrong.")
-Severity = strawberry.enum(drafts.Severity, description="How bad it was.")
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+Rating = drafts.Rating
+strawberry.enum(Rating, description="Whether the robot did its task.")
+AnomalyType = drafts.AnomalyType
+strawberry.enum(AnomalyType, description="What went wrong.")
+Severity = drafts.Severity
+strawberry.enum(Severity, description="How bad it was.")
 
 
 @strawberry.type(description="Something that went wrong over a range of frames.")

@@ -64,7 +64,10 @@ class SessionStatusChanged:
     by: User = strawberry.field(description="Who changed it.")
 
 
-ObjectChange = strawberry.enum(episode_events.ObjectChange, description="What happened to boxes.")
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+ObjectChange = episode_events.ObjectChange
+strawberry.enum(ObjectChange, description="What happened to boxes.")
 
 
 @strawberry.type(description="Boxes were created, changed, reviewed, interpolated, imported or deleted.")

@@ -13,9 +13,13 @@ from graph.permissions import IsAdmin
 from graph.types.dataset import Dataset
 from persistence.tables import JobRow
 
-JobKind = strawberry.enum(jobs_domain.JobKind, description="What a job does.")
-JobStatus = strawberry.enum(
-    jobs_domain.JobStatus,
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+JobKind = jobs_domain.JobKind
+strawberry.enum(JobKind, description="What a job does.")
+JobStatus = jobs_domain.JobStatus
+strawberry.enum(
+    JobStatus,
     description="PENDING, then RUNNING, then COMPLETED, FAILED or CANCELLED.",
 )
 

@@ -18,8 +18,12 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode
     from graph.types.user import User
 
-ObjectSource = strawberry.enum(boxes.Source, name="ObjectSource", description="Where a box came from.")
-ReviewState = strawberry.enum(boxes.Review, name="ReviewState", description="Where a box is in review.")
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+ObjectSource = boxes.Source
+strawberry.enum(ObjectSource, name="ObjectSource", description="Where a box came from.")
+ReviewState = boxes.Review
+strawberry.enum(ReviewState, name="ReviewState", description="Where a box is in review.")
 
 
 @strawberry.type(description="A box in pixels: x, y of the top-left corner, width and height.")

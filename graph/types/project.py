@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode
     from graph.types.test_session import TestSession
 
-ProjectStatus = strawberry.enum(projects_domain.ProjectStatus, description="ACTIVE, or ARCHIVED (read only).")
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+ProjectStatus = projects_domain.ProjectStatus
+strawberry.enum(ProjectStatus, description="ACTIVE, or ARCHIVED (read only).")
 
 
 @strawberry.type(description="What a test session must reach to pass; a criterion left null is not checked.")

@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from graph.types.episode import Episode
     from graph.types.project import Project
 
-TestSource = strawberry.enum(
-    sessions_domain.TestSource, description="MODEL: a detector run here; EXTERNAL: a device."
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+TestSource = sessions_domain.TestSource
+strawberry.enum(TestSource, description="MODEL: a detector run here; EXTERNAL: a device."
 )
-TestStatus = strawberry.enum(
-    sessions_domain.TestStatus,
+TestStatus = sessions_domain.TestStatus
+strawberry.enum(
+    TestStatus,
     description="CREATED, RUNNING, then COMPLETED (all frames), STOPPED (stopped by a user) or FAILED.",
 )
 

@@ -11,8 +11,11 @@ from graph.context import Info
 from graph.permissions import IsSelfOrAdmin
 from persistence.tables import ApiTokenRow, UserRow
 
-Role = strawberry.enum(
-    RoleData,
+# A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
+# and returns it), so annotations name a class the type checker knows.
+Role = RoleData
+strawberry.enum(
+    Role,
     description=(
         "VIEWER reads; ANNOTATOR also writes their own annotations; REVIEWER also validates and "
         "edits anyone's; ADMIN also registers datasets and manages projects and users."

@@ -18,7 +18,7 @@ class AnnotationRevisionRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     annotation_id: int = Field(
         sa_column=Column(Integer, ForeignKey("episode_annotation.id", ondelete="CASCADE"), nullable=False)
     )

@@ -15,7 +15,7 @@ class AnnotationSessionRow(SQLModel, table=True):
     __tablename__ = "annotation_session"
     __table_args__ = (Index("ix_annotation_session_episode", "episode_id", "status"), NEVER_REUSE_IDS)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     episode_id: int = Field(
         sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
     )

@@ -19,7 +19,7 @@ class ApiTokenRow(SQLModel, table=True):
     __tablename__ = "api_token"
     __table_args__ = (Index("ix_api_token_user", "user_id"), NEVER_REUSE_IDS)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False))
     kind: str = Field(sa_column=Column(String(10), nullable=False))
     name: str = Field(sa_column=Column(String(100), nullable=False))

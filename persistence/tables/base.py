@@ -15,4 +15,8 @@ SQLModel.metadata.naming_convention = {
 # wrong object). PostgreSQL's SERIAL sequences never give a number twice on their own.
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
+# ROW_IDS: a table's `id: int = Field(default=None, primary_key=True)` is None on a new row until the
+# session first flushes it, then the database's id. It is typed `int` because every row a repository
+# reads or returns has been flushed; code that builds a row reads its id only after `flush()`.
+
 __all__ = ["NEVER_REUSE_IDS", "SQLModel"]

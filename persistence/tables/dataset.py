@@ -15,7 +15,7 @@ class DatasetRow(SQLModel, table=True):
     __tablename__ = "dataset"
     __table_args__ = (NEVER_REUSE_IDS,)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     name: str = Field(sa_column=Column(String(200), nullable=False))
     # The resolved folder; unique so registering the same folder twice re-indexes it.
     path: str = Field(sa_column=Column(String(1024), nullable=False, unique=True))

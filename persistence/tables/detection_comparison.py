@@ -14,7 +14,7 @@ class DetectionComparisonRow(SQLModel, table=True):
     __tablename__ = "detection_comparison"
     __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"), NEVER_REUSE_IDS)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     session_id: int = Field(
         sa_column=Column(Integer, ForeignKey("test_session.id", ondelete="CASCADE"), nullable=False)
     )

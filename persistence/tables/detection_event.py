@@ -18,7 +18,7 @@ class DetectionEventRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     session_id: int = Field(
         sa_column=Column(Integer, ForeignKey("test_session.id", ondelete="CASCADE"), nullable=False)
     )

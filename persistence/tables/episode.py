@@ -31,7 +31,7 @@ class EpisodeRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     dataset_id: int = Field(
         sa_column=Column(Integer, ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False)
     )

@@ -18,7 +18,7 @@ class EpisodeAnalysisRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     job_id: int = Field(sa_column=Column(Integer, ForeignKey("job.id", ondelete="CASCADE"), nullable=False))
     episode_id: int = Field(
         sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)

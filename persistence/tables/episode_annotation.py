@@ -20,7 +20,7 @@ class EpisodeAnnotationRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     episode_id: int = Field(
         sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
     )

@@ -20,7 +20,7 @@ class JobRow(SQLModel, table=True):
         NEVER_REUSE_IDS,
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     kind: str = Field(sa_column=Column(String(40), nullable=False))
     status: str = Field(sa_column=Column(String(20), nullable=False))
     # What the job works on, e.g. "path:/data/demo" or "dataset:3"; versions count per target.

@@ -15,7 +15,7 @@ class LabelRow(SQLModel, table=True):
     __tablename__ = "label"
     __table_args__ = (UniqueConstraint("dataset_id", "name", name="uq_label_dataset_name"), NEVER_REUSE_IDS)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     dataset_id: int = Field(
         sa_column=Column(Integer, ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False)
     )

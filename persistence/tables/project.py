@@ -15,7 +15,7 @@ class ProjectRow(SQLModel, table=True):
     __tablename__ = "project"
     __table_args__ = (NEVER_REUSE_IDS,)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
     description: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(default="ACTIVE", sa_column=Column(String(10), nullable=False))

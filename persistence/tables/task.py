@@ -12,7 +12,7 @@ class TaskRow(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (UniqueConstraint("dataset_id", "index", name="uq_task_dataset_index"), NEVER_REUSE_IDS)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     dataset_id: int = Field(
         sa_column=Column(Integer, ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False)
     )

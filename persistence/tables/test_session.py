@@ -16,7 +16,7 @@ class TestSessionRow(SQLModel, table=True):
     __table_args__ = (Index("ix_test_session_project", "project_id"), NEVER_REUSE_IDS)
     __test__ = False  # not a pytest class, despite the name
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     project_id: int = Field(
         sa_column=Column(Integer, ForeignKey("project.id", ondelete="CASCADE"), nullable=False)
     )

@@ -15,7 +15,7 @@ class UserRow(SQLModel, table=True):
     __tablename__ = "user"
     __table_args__ = (NEVER_REUSE_IDS,)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     name: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
     role: str = Field(sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
