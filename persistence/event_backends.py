@@ -38,7 +38,9 @@ class _RedisBackend(RedisBackend):
             raise
         except Exception as exc:  # noqa: BLE001 - handed on to next_published
             self._failure = exc
-            self._queue.put_nowait(None)
+            # None is this class's own end-of-stream mark (broadcaster's queue holds Events); only
+            # next_published below reads it.
+            self._queue.put_nowait(None)  # type: ignore[arg-type]
 
     async def next_published(self):
         event = await self._queue.get()
@@ -51,7 +53,11 @@ class _PostgresBackend(PostgresBackend):
     async def connect(self) -> None:
         await super().connect()
         self._lock = asyncio.Lock()
-        self._conn.add_termination_listener(lambda _conn: self._listen_queue.put_nowait(None))
+        # None is this class's own lost-connection mark (broadcaster's queue holds Events); only
+        # next_published below reads it.
+        self._conn.add_termination_listener(
+            lambda _conn: self._listen_queue.put_nowait(None)  # type: ignore[arg-type]
+        )
 
     async def subscribe(self, channel: str) -> None:
         async with self._lock:

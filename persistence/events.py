@@ -17,7 +17,13 @@ from collections.abc import AsyncIterator
 from persistence.event_backends import broadcast
 
 QUEUE_SIZE = 256
-_OVERFLOW = object()  # put in a dropped subscriber's emptied queue
+
+
+class _Overflow:
+    """The one mark put in a dropped subscriber's emptied queue."""
+
+
+_OVERFLOW = _Overflow()
 
 
 class SlowSubscriber(Exception):
@@ -32,7 +38,7 @@ class EventHub:
         self.prefix = prefix
         self._broadcast = broadcast(url)
         self._queue_size = queue_size
-        self._queues: dict[str, set[asyncio.Queue[dict]]] = {}
+        self._queues: dict[str, set[asyncio.Queue[dict | _Overflow]]] = {}
         self._pumps: dict[str, asyncio.Task] = {}
         self._ready: dict[str, asyncio.Event] = {}
         self._broken = False
@@ -78,7 +84,9 @@ class EventHub:
     async def _pump(self, channel: str) -> None:
         async with self._broadcast.subscribe(self.prefix + channel) as subscriber:
             self._ready[channel].set()
-            async for event in subscriber:
+            # broadcaster annotates Subscriber.__aiter__ as returning "AsyncGenerator | None"; it is a
+            # generator and never None.
+            async for event in subscriber:  # type: ignore[union-attr]
                 if event is None:
                     return
                 message = json.loads(event.message)
@@ -96,7 +104,7 @@ class EventHub:
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict]]:
         """Yield an async iterator of this channel's messages, ready before the context opens."""
         await self._ensure_connected()
-        queue: asyncio.Queue[dict] = asyncio.Queue(self._queue_size)
+        queue: asyncio.Queue[dict | _Overflow] = asyncio.Queue(self._queue_size)
         self._queues.setdefault(channel, set()).add(queue)
         if channel not in self._pumps:
             self._ready[channel] = asyncio.Event()
@@ -123,7 +131,7 @@ class EventHub:
                     getter.cancel()
                     raise ConnectionError(f"lost the event stream of {channel!r}")
                 message = getter.result()
-                if message is _OVERFLOW:
+                if isinstance(message, _Overflow):
                     raise SlowSubscriber(f"fell {self._queue_size} events behind on {channel!r}")
                 yield message
 

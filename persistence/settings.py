@@ -10,10 +10,11 @@ import ipaddress
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from pydantic import ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DB_SCHEMES = {"sqlite+aiosqlite", "postgresql+asyncpg"}
@@ -194,8 +195,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment; a wrong value raises SettingsError naming the variable."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; a wrong value raises SettingsError naming the variable. `overrides` are
+    field values (any type a field takes), checked as the environment's are."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -203,7 +205,7 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"invalid configuration: {problems}") from None
 
 
-def _describe(err: dict) -> str:
+def _describe(err: ErrorDetails) -> str:
     if err["loc"] and err["loc"][0]:
         return f"ANNOGRAPH_{str(err['loc'][0]).upper()}: {err['msg']}"
     # Checks across fields name their variable at the start of the message ("auth: ...").

@@ -101,7 +101,7 @@ def write_index(path: Path, index: Index) -> None:
     if index.sources is not None:
         arrays["sources"] = index.sources
     with open(partial, "wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, allow_pickle=False, **arrays)  # numbers only
         f.flush()
         os.fsync(f.fileno())
     partial.replace(target)

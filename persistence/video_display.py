@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
-from av.sidedata.sidedata import Type
+from av.sidedata.sidedata import SideDataContainer, Type
 from av.video.frame import VideoFrame
 
 
@@ -88,7 +89,9 @@ def orientation_of_matrix(matrix: tuple[int, ...]) -> Orientation:
 
 def orientation_of(frame: VideoFrame) -> Orientation:
     """How to show a decoded frame: from its display-matrix side data, upright without one."""
-    data = frame.side_data.get(Type.DISPLAYMATRIX)
+    # av's stub types `side_data` as a TypedDict keyed by names; it is a SideDataContainer, which
+    # takes a Type key as well.
+    data = cast(SideDataContainer, frame.side_data).get(Type.DISPLAYMATRIX)
     if data is None:
         return UPRIGHT
     raw = bytes(data)

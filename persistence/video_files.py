@@ -162,7 +162,8 @@ class _Reader:
             frame = self._next()
             if frame is not None and self._last == target:
                 return frame
-            if frame is not None and self._last < target:
+            # `_last` is set whenever `_next` returns a frame.
+            if frame is not None and self._last is not None and self._last < target:
                 fresh = False
                 continue
             if starts is None:

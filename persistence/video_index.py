@@ -256,7 +256,7 @@ def fps_of(stream: VideoStream, index: Index) -> float:
 
 def declared_duration(container: InputContainer, stream: VideoStream) -> float | None:
     """The video stream's duration as the header states it, in seconds, if it does."""
-    if stream.duration:
+    if stream.duration and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     # Matroska stores it as a tag per track, e.g. 00:00:10.000000000.
     tag = next((v for k, v in stream.metadata.items() if k.upper() == "DURATION"), None)

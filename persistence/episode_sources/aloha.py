@@ -163,7 +163,8 @@ def _episode_files(path: Path) -> list[tuple[str, Path, int]]:
     files = sorted(path.glob(EPISODE_GLOB), key=lambda p: episode_sort_key(p.name))
     if not files:
         raise SourceError(path, f"holds no {EPISODE_GLOB} files")
-    found, seen = [], {}
+    found: list[tuple[str, Path, int]] = []
+    seen: dict[int, str] = {}
     for file in files:
         match = re.fullmatch(r"episode_(\d+)", file.stem)
         if not match:
@@ -198,8 +199,12 @@ def scan(
         except OSError as exc:
             raise SourceError(shown, f"cannot be read ({exc})") from None
         old = (previous or {}).get(relative)
-        same = old is not None and (old.file_size, old.file_mtime) == (stat.st_size, stat.st_mtime)
-        if done > 1 and same and old.locator == locator:  # type: ignore[union-attr]
+        if (
+            done > 1
+            and old is not None
+            and (old.file_size, old.file_mtime) == (stat.st_size, stat.st_mtime)
+            and old.locator == locator
+        ):
             episode = old
         else:
             episode, entries, description = _scan_file(file, relative, index, stat, options, done == 1)

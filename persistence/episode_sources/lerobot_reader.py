@@ -68,11 +68,11 @@ class LeRobotEpisode:
         self._rows = self._find_rows(locator.get("rows"))
         wanted = list(dict.fromkeys(self._layout.columns.values()))
         self._table = self._take(wanted, self._rows) if wanted else pa.table({})
-        key = self._layout.columns.get("timestamp")
+        stamp_key = self._layout.columns.get("timestamp")
         # The frame's time as stored (a video frame is looked up at from_timestamp + this, as LeRobot does).
         self._stamps = (
-            self._column(key).astype(np.float64)
-            if key
+            self._column(stamp_key).astype(np.float64)
+            if stamp_key
             else np.arange(self._length, dtype=np.float64) / self._layout.fps
         )
 

@@ -172,7 +172,9 @@ def scan_v30(
             if task not in tasks:
                 raise SourceError(path, f"episode {index}: task {task!r} is not in {TASKS_PATH}", "tasks")
             task_indexes.append(tasks[task])
-        locator = {"episode": index, "length": length, "rows": ranges[index], "videos": videos}
+        locator: dict[str, object] = {
+            "episode": index, "length": length, "rows": ranges[index], "videos": videos
+        }
         if tolerance is not None:
             locator["tolerance_s"] = tolerance
         episodes.append(episode_scan(layout, index, data, length, task_indexes, locator, stats[data]))
@@ -219,7 +221,7 @@ def _row_ranges(
             "episode_index",
         )
     groups = _group_bounds(meta)
-    starts = [first for first, _, _, _ in groups]  # row groups are in row order
+    starts = [first for first, _, _ in groups]  # row groups are in row order
     covers = _coverage(groups)
     has_range = all(row.get("dataset_from_index") is not None for _, row in members)
     base = min(int(row["dataset_from_index"]) for _, row in members) if has_range else 0
@@ -242,16 +244,16 @@ def _row_ranges(
         # costs O(episodes x log groups), not episodes x groups.
         first = max(0, bisect.bisect_right(starts, start) - 1)
         overlapping = groups[first : bisect.bisect_left(starts, stop)]
-        contradicted = any(lo is not None and not lo <= index <= hi for _, _, lo, hi in overlapping)
+        contradicted = any(e is not None and not e[0] <= index <= e[1] for _, _, e in overlapping)
         found[index] = None if contradicted or stop > meta.num_rows else [start, stop]
     return found
 
 
-def _coverage(groups: list[tuple[int, int, int | None, int | None]]) -> Callable[[int], bool]:
+def _coverage(groups: list[tuple[int, int, tuple[int, int] | None]]) -> Callable[[int], bool]:
     """Whether some row group's episode_index statistics admit an episode (always, when a group has none)."""
-    if not groups or any(lo is None for _, _, lo, _ in groups):
+    if not groups or any(e is None for _, _, e in groups):
         return lambda index: True
-    ordered = sorted((lo, hi) for _, _, lo, hi in groups)  # type: ignore[type-var]
+    ordered = sorted(e for _, _, e in groups if e is not None)
     lows = [lo for lo, _ in ordered]
     reach = list(itertools.accumulate((hi for _, hi in ordered), max))  # the highest max among lows <= k
 
@@ -262,18 +264,19 @@ def _coverage(groups: list[tuple[int, int, int | None, int | None]]) -> Callable
     return covers
 
 
-def _group_bounds(meta: pq.FileMetaData) -> list[tuple[int, int, int | None, int | None]]:
-    """(first row, end row, min episode_index, max episode_index) of each row group; None when the
-    statistics are absent."""
+def _group_bounds(meta: pq.FileMetaData) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """(first row, end row, (min, max) episode_index) of each row group; None when the statistics are
+    absent."""
     column = leaf_index(meta, "episode_index")
-    bounds, first = [], 0
+    bounds: list[tuple[int, int, tuple[int, int] | None]] = []
+    first = 0
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
-        lo = hi = None
+        episodes = None
         if column is not None:
             s = group.column(column).statistics
             if s is not None and s.has_min_max:
-                lo, hi = int(s.min), int(s.max)
-        bounds.append((first, first + group.num_rows, lo, hi))
+                episodes = (int(s.min), int(s.max))
+        bounds.append((first, first + group.num_rows, episodes))
         first += group.num_rows
     return bounds

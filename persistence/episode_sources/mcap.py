@@ -230,7 +230,8 @@ class McapFile:
         self, topics: Sequence[str], start: int | None = None, stop: int | None = None
     ) -> Iterator[tuple[str, int, Any]]:
         names = _BOUNDS if "starting_at" in _ITER_PARAMETERS else ("start_time", "end_time")
-        bounds = {k: v for k, v in zip(names, (start, stop), strict=True) if v is not None}
+        # Keyword arguments whose names depend on the mcap version.
+        bounds: dict[str, Any] = {k: v for k, v in zip(names, (start, stop), strict=True) if v is not None}
         try:
             for _, channel, message in self._reader.iter_messages(
                 list(topics), log_time_order=True, **bounds

@@ -144,6 +144,7 @@ def _filter_keys(f: h5py.File, shown: str) -> dict[str, list[str]]:
     keys = {}
     for key in mask or {}:
         node = checks.array(mask, key, shown, ndims=(1,), numeric=False)
+        assert node is not None  # `key` is one of mask's members
         if node.dtype.kind not in "SOU":
             raise SourceError(
                 shown, f"must list demo names, found dtype {node.dtype}", checks.where(mask, key)
@@ -239,7 +240,10 @@ def scan(
             fps = options.fps or freq or DEFAULT_FPS
             total = checks.int_attr(data, "total", shown)
             numbered = _demos(data, shown)
-            demos, episodes, cameras, tasks = {}, [], {}, {}
+            demos: dict[str, Demo] = {}
+            episodes: list[EpisodeScan] = []
+            cameras: dict[str, None] = {}
+            tasks: dict[str, int] = {}
             for done, (number, name) in enumerate(numbered, start=1):
                 group = checks.subgroup(data, name, shown)
                 demo = demos[name] = Demo(group, options.robot, shown)

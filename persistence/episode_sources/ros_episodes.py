@@ -166,7 +166,7 @@ def scan_bag(bag: Bag, plan: Plan, file: str, index: int, stat: tuple[int, float
     sizes = {}
     for name, topic in plan.cameras.items():
         if topic in present:
-            kind = Kind(topics[topic].kind)
+            kind = topics[topic].mapped_kind()
             sizes[name] = list(image_size(kind, kept[topic][0], str(bag.path), topic))
     have = {"timestamp"} | ({"action"} if action else set())
     if joints:

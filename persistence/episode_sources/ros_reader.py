@@ -25,7 +25,6 @@ from persistence.episode_sources.ros_episodes import (
 )
 from persistence.episode_sources.ros_plan import Plan
 from persistence.episode_sources.ros_streams import (
-    Kind,
     Stamps,
     float_array,
     hold,
@@ -151,7 +150,7 @@ class StreamEpisode:
                     self._ref.path,
                     f"a JointState message has {len(names)} names and "
                     f"{len(position)} positions, names {names} (scanned: {joints})",
-                    self._plan.state,
+                    self._plan.state or "",
                 )
             cols = [column[n] for n in names]
             pos[i, cols] = position
@@ -181,7 +180,7 @@ class StreamEpisode:
         order = s.order
         wanted = order[nearest(s.times[order], ticks[np.asarray(list(indices), dtype=np.int64)])]
         messages = self._read(topic, s.log, sorted({int(o) for o in wanted}))
-        kind = Kind(self._topics[topic].kind)
+        kind = self._topics[topic].mapped_kind()
         return [image_rgb(kind, messages[int(o)], str(self._ref.path), topic) for o in wanted]
 
     def _read(self, topic: str, log: np.ndarray, ordinals: list[int]) -> dict[int, Any]:

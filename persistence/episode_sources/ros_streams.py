@@ -124,6 +124,12 @@ class Topic:
     kind: Kind | None
     encoding: str = "cdr"  # ros1, cdr, protobuf, json
 
+    def mapped_kind(self) -> Kind:
+        """`kind` of a topic a plan maps (a plan picks only topics whose kind the reader knows)."""
+        if self.kind is None:
+            raise ValueError(f"{self.name} ({self.msgtype}) is not a topic the reader maps")
+        return self.kind
+
 
 @dataclass
 class Stamps:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.tables import ApiTokenRow, UserRow
@@ -52,4 +54,5 @@ async def revoke_token(session: AsyncSession, token_id: int, when: datetime) -> 
         .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=when)
     )
-    return result.rowcount == 1
+    # Session.execute is typed to give a Result; a DELETE or UPDATE gives a CursorResult.
+    return cast(CursorResult, result).rowcount == 1

@@ -19,7 +19,7 @@ from persistence.tables import (
 
 def _day(session: AsyncSession, column):
     # SQLite stores ISO text: date() cuts it to the day; PostgreSQL casts (the server runs in UTC).
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         return func.date(column)
     return cast(func.timezone("UTC", column), Date)
 

@@ -212,4 +212,5 @@ async def list_episode_files(
     )
     if ids is not None:
         query = query.where(EpisodeRow.id.in_(ids))
-    return [tuple(r) for r in (await session.execute(query.order_by(EpisodeRow.index))).all()]
+    rows = (await session.execute(query.order_by(EpisodeRow.index))).all()
+    return [(episode_id, index, file, locator) for episode_id, index, file, locator in rows]

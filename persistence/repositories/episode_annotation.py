@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.tables import AnnotationRevisionRow, AnomalyRow, EpisodeAnnotationRow, EpisodeRow
@@ -138,7 +140,8 @@ async def delete_annotation(session: AsyncSession, annotation_id: int) -> bool:
     result = await session.execute(
         delete(EpisodeAnnotationRow).where(EpisodeAnnotationRow.id == annotation_id)
     )
-    return result.rowcount == 1
+    # Session.execute is typed to give a Result; a DELETE or UPDATE gives a CursorResult.
+    return cast(CursorResult, result).rowcount == 1
 
 
 async def read_revisions_at(

@@ -22,8 +22,8 @@ async def insert_labels(session: AsyncSession, values: Sequence[dict]) -> list[L
     """Insert labels in order (a parent before its children) and return the rows."""
     rows = []
     for value in values:
-        values = {"created_at": utcnow(), **value}
-        result = await session.execute(insert(LabelRow).values(**values).returning(LabelRow))
+        fields = {"created_at": utcnow(), **value}
+        result = await session.execute(insert(LabelRow).values(**fields).returning(LabelRow))
         rows.append(result.scalar_one())
     return rows
 

@@ -204,7 +204,7 @@ async def set_review(session: AsyncSession, ids: Sequence[int], values: dict) ->
 async def delete_boxes(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, int]]:
     """Delete boxes; (id, episode id) of those that existed."""
     result = await session.execute(delete(Row).where(Row.id.in_(ids)).returning(Row.id, Row.episode_id))
-    return [tuple(r) for r in result.all()]
+    return [(box, episode) for box, episode in result.all()]
 
 
 async def delete_interpolated(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.columns import utcnow
@@ -66,7 +68,8 @@ async def update_project(session: AsyncSession, project_id: int, values: dict) -
 
 async def delete_project(session: AsyncSession, project_id: int) -> bool:
     result = await session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
-    return result.rowcount > 0
+    # Session.execute is typed to give a Result; a DELETE or UPDATE gives a CursorResult.
+    return cast(CursorResult, result).rowcount > 0
 
 
 async def linked_episode_ids(session: AsyncSession, project_id: int) -> list[int]:
@@ -117,7 +120,8 @@ async def unlink_episodes(session: AsyncSession, project_id: int, episode_ids: S
     result = await session.execute(
         delete(Link).where(Link.project_id == project_id, Link.episode_id.in_(episode_ids))
     )
-    return result.rowcount
+    # Session.execute is typed to give a Result; a DELETE or UPDATE gives a CursorResult.
+    return cast(CursorResult, result).rowcount
 
 
 async def rank_unlinked_episodes(

@@ -22,7 +22,7 @@ async def record_frames(session: AsyncSession, session_id: int, values: Sequence
         return
     now = utcnow()
     rows = [{"session_id": session_id, "processed_at": now, "latency_ms": None, **v} for v in values]
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Row.__table__)
     statement = statement.on_conflict_do_update(
@@ -57,7 +57,7 @@ async def processed_frames(session: AsyncSession, session_id: int) -> list[tuple
         .where(Row.session_id == session_id)
         .order_by(Row.episode_id, Row.camera, Row.frame)
     )
-    return [tuple(r) for r in (await session.execute(query)).all()]
+    return [(episode, camera, frame) for episode, camera, frame in (await session.execute(query)).all()]
 
 
 async def frame_latencies(session: AsyncSession, session_id: int) -> list[float | None]:

@@ -9,7 +9,8 @@ as `InstrumentedAttribute[T]` instead, so repository queries read as SQLAlchemy 
 are checked all the same (a misspelt column or a wrong operand type is still an error).
 
 Only the annotated fields of classes declared with `table=True` are changed; instances, methods,
-`__tablename__` and other class variables keep their declared types.
+`__tablename__` and other class variables keep their declared types. Such classes also get the
+`__table__` (a SQLAlchemy Table) that SQLModel sets on them at run time.
 """
 
 from __future__ import annotations
@@ -17,22 +18,43 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy.nodes import NameExpr, TypeInfo, Var
-from mypy.plugin import AttributeContext, Plugin
+from mypy.plugin import AttributeContext, ClassDefContext, Plugin
+from mypy.plugins.common import add_attribute_to_class
 from mypy.types import Instance, Type
 
 _SQLMODEL = "sqlmodel.main.SQLModel"
 _ATTRIBUTE = "sqlalchemy.orm.attributes.InstrumentedAttribute"
+_TABLE = "sqlalchemy.sql.schema.Table"
+
+
+# Set on a class's TypeInfo while its definition is analysed: mypy's cache keeps `metadata`, but not
+# the class statement's keywords, so `table=True` is read once and remembered here.
+_METADATA = "annograph.sqlmodel"
+
+
+def _remember_table(ctx: ClassDefContext) -> None:
+    table = ctx.cls.keywords.get("table")
+    if not (isinstance(table, NameExpr) and table.fullname == "builtins.True"):
+        return
+    ctx.cls.info.metadata[_METADATA] = {"table": True}
+    # SQLModel sets `__table__` (the SQLAlchemy Table) on every table class but does not declare it.
+    table_type = ctx.api.named_type_or_none(_TABLE)
+    if table_type is None:
+        if not ctx.api.final_iteration:
+            ctx.api.defer()
+        return
+    add_attribute_to_class(ctx.api, ctx.cls, "__table__", table_type, is_classvar=True)
 
 
 def _is_table(info: TypeInfo) -> bool:
     """A SQLModel class declared with `table=True` (only those have mapped columns)."""
-    if not info.has_base(_SQLMODEL):
-        return False
-    table = info.defn.keywords.get("table")
-    return isinstance(table, NameExpr) and table.fullname == "builtins.True"
+    return any(base.metadata.get(_METADATA, {}).get("table") for base in info.mro)
 
 
 class SQLModelColumnsPlugin(Plugin):
+    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        return _remember_table if fullname == _SQLMODEL else None
+
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         class_name, _, attribute = fullname.rpartition(".")
         if attribute.startswith("_") or attribute == "model_config":
