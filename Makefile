@@ -35,7 +35,7 @@ fuzz: $(STAMP)
 	ANNOGRAPH_FUZZ_EXAMPLES=300 timeout 2400 $(BIN)/pytest tests/graph/test_fuzz.py -k sqlite -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check graph domain persistence migrations tests bench
+	$(BIN)/ruff check graph domain persistence migrations tests bench && $(BIN)/lint-imports
 
 schema: $(STAMP)
 	$(BIN)/annograph schema

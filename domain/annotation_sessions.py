@@ -1,4 +1,5 @@
-"""Live annotation sessions: who is on which frame of an episode, and the session's status.
+"""Live annotation sessions: who is on which frame of an episode, and the session's status (its
+allowed moves are in `annotation_session_states`).
 
 Presence: joining, moving the cursor and an open `annotationSessionEvents` subscription keep a
 participant seen; one not seen for `presence_timeout` seconds is marked gone by `sweep`.
@@ -10,10 +11,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from enum import StrEnum
 
+from domain.annotation_session_states import SessionStatus, check_move, sources
 from domain.episode_events import EventKind, episode_channel, publish, session_channel
-from domain.errors import BadUserInput, Forbidden, NotFound
+from domain.errors import BadUserInput, Conflict, Forbidden, NotFound
 from domain.runtime import Runtime
 from domain.users import Role, Viewer
 from persistence.columns import utcnow
@@ -22,12 +23,6 @@ from persistence.repositories import episode as episodes_repo
 from persistence.tables import AnnotationSessionRow, SessionParticipantRow
 
 log = logging.getLogger(__name__)
-
-
-class SessionStatus(StrEnum):
-    ACTIVE = "ACTIVE"
-    PAUSED = "PAUSED"
-    COMPLETED = "COMPLETED"
 
 
 def _channels(row: AnnotationSessionRow) -> list[str]:
@@ -131,13 +126,19 @@ async def move_cursor(rt: Runtime, viewer: Viewer, session_id: int, frame: int) 
 async def set_status(
     rt: Runtime, viewer: Viewer, session_id: int, status: SessionStatus
 ) -> AnnotationSessionRow:
+    """Pause, resume or complete the session (the moves `annotation_session_states` allows); any
+    other move, such as reopening a completed session or setting the status it has, is CONFLICT
+    naming the current status. Its creator or a reviewer only (else FORBIDDEN)."""
     row = await _session(rt, session_id)
     if row.created_by != viewer.user_id and not viewer.can(Role.REVIEWER):
         raise Forbidden("only the session's creator or a reviewer may change its status")
+    status = check_move(row.status, status, session_id)
     async with rt.sessions() as session, session.begin():
-        current = await repo.read_session(session, session_id)
-        current.status = status.value
-        current.updated_at = utcnow()
+        current = await repo.update_status(
+            session, session_id, status.value, utcnow(), only_if_status=sources(status)
+        )
+    if current is None:  # moved by someone else since it was read
+        raise Conflict(f"id: annotation session {session_id} changed meanwhile; read it again", field="id")
     await publish(
         rt,
         _channels(row),

@@ -26,7 +26,9 @@ from cachetools import LRUCache
 from domain.errors import BadUserInput, Conflict
 from domain.runtime import Runtime
 from domain.session_evaluation import update_frame_counts
-from domain.test_sessions import TestSource, TestStatus, publish, read_test_session
+from domain.test_session_events import publish
+from domain.test_session_states import TestSource, TestStatus
+from domain.test_sessions import read_test_session
 from domain.users import Viewer
 from persistence.columns import utcnow
 from persistence.episode_sources import SourceRef, episode_ref

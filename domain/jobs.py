@@ -3,7 +3,8 @@
 A job row is committed before its work starts and every change is published on the `jobs`
 channel after commit. The work itself is an async function given a `JobContext`; it reports
 progress and records its outcome in the same transaction as its data (`ctx.finish`), so a
-completed job always has its data and a failed one left none.
+completed job always has its data and a failed one left none. Every status change is checked
+against `job_states`, the job state machine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, NotFound
+from domain.job_states import MOVES, JobStatus, check_move
 from persistence.columns import utcnow
 from persistence.engine import SessionFactory
 from persistence.events import EventHub
@@ -40,17 +42,6 @@ class JobKind(StrEnum):
     EXPORT = "EXPORT"
     IMPORT = "IMPORT"
     EVALUATION = "EVALUATION"
-
-
-class JobStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-
-FINISHED = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
 
 
 class JobContext:
@@ -77,7 +68,7 @@ class JobContext:
     ) -> None:
         """Mark the job completed inside the caller's transaction (published after its commit)."""
         values = dict(
-            status=JobStatus.COMPLETED.value,
+            status=check_move(self.job.status, JobStatus.COMPLETED, self.job.id).value,
             progress=1.0,
             summary=summary,
             result=result,
@@ -177,6 +168,8 @@ class JobRunner:
             await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
 
     async def _update(self, job: JobRow, **values) -> None:
+        if "status" in values:  # the runner's own view of the job: it alone moves a running job
+            check_move(job.status, JobStatus(values["status"]), job.id)
         async with self._sessions() as session, session.begin():
             await jobs_repo.update_job(session, job.id, **values)
         for key, value in values.items():
@@ -220,7 +213,13 @@ class JobRunner:
         they half did)."""
         # Only one process runs jobs for now, so whatever was unfinished at start was interrupted.
         async with self._sessions() as session, session.begin():
-            jobs = await jobs_repo.fail_unfinished_jobs(session, "interrupted: the server stopped", utcnow())
+            jobs = await jobs_repo.fail_unfinished_jobs(
+                session,
+                "interrupted: the server stopped",
+                utcnow(),
+                unfinished=MOVES.sources(JobStatus.FAILED),
+                failed=JobStatus.FAILED.value,
+            )
         if jobs:
             log.warning("marked %d interrupted job(s) as failed", len(jobs))
         return jobs

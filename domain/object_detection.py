@@ -9,12 +9,12 @@ without a label are dropped and counted in the job's summary.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
 from domain import boxes
 from domain.boxes import Review, Source
+from domain.detector import DetectorSettings, check_detector, check_model, detect_frames
 from domain.episode_events import ObjectChange
 from domain.errors import BadUserInput, NotFound
 from domain.jobs import JobContext, JobKind
@@ -28,20 +28,6 @@ from persistence.repositories import episode as episodes_repo
 from persistence.repositories import label as labels_repo
 from persistence.repositories import object_annotation as boxes_repo
 from persistence.tables import JobRow
-
-BATCH = 16
-
-
-async def check_model(rt: Runtime, name: str, field: str = "input.model"):
-    """The model spec the server may load for `name` (clear errors for anything else). In a thread: the
-    first call imports torch and Ultralytics, seconds of work."""
-    from domain.detection.models import require_ultralytics, resolve_model
-
-    def check():
-        require_ultralytics()
-        return resolve_model(name, rt.settings.models_dir, field=field)
-
-    return await asyncio.to_thread(check)
 
 
 @dataclass(frozen=True)
@@ -76,8 +62,6 @@ def frame_list(frames: list[int] | None, stride: int | None, length: int) -> lis
 
 
 async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> JobRow:
-    from domain.test_sessions import DetectorSettings, check_detector
-
     check_detector(
         DetectorSettings(confidence=req.confidence, iou=req.iou, image_size=req.image_size), "input"
     )
@@ -118,40 +102,6 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
         },
         dataset_id=dataset.id,
     )
-
-
-async def detect_frames(rt: Runtime, spec, path: str, camera: str, frames: list[int], settings: dict):
-    """Yield (frames, BatchResult) for every batch, two batches in flight per worker, in frame order."""
-    from domain.detection.inference import detect_batch
-
-    pool = rt.workers()
-    loop = asyncio.get_running_loop()
-    batches = [frames[i : i + BATCH] for i in range(0, len(frames), BATCH)]
-    limit = 2 * (pool._max_workers or 1)
-    running: list[asyncio.Future] = []
-    try:
-        for i in range(len(batches)):
-            while len(running) < limit and i + len(running) < len(batches):
-                batch = batches[i + len(running)]
-                running.append(
-                    loop.run_in_executor(
-                        pool,
-                        detect_batch,
-                        spec,
-                        path,
-                        camera,
-                        batch,
-                        settings["confidence"],
-                        settings["iou"],
-                        settings.get("classMap"),
-                        settings.get("imageSize"),
-                    )
-                )
-            result = await running.pop(0)
-            yield batches[i], result
-    finally:
-        for future in running:
-            future.cancel()
 
 
 async def _run(

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.errors import BadUserInput, Conflict, Forbidden, NotFound, check_text
 from domain.evaluation.verdict import Criteria as VerdictCriteria
 from domain.runtime import Runtime
+from domain.test_session_states import TestStatus
 from domain.users import Role, Viewer
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import project as repo
@@ -236,7 +237,6 @@ async def update_project(
 
 async def _check_nothing_running(session, project: ProjectRow, field: str) -> None:
     """An archived project is read only: a running test session would go on writing into it."""
-    from domain.test_sessions import TestStatus
     from persistence.repositories import test_session as sessions_repo
 
     running = [

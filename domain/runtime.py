@@ -12,10 +12,12 @@ from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.jobs import JobRunner
+from domain.leftovers import sweep_partials
 from persistence.engine import SessionFactory, create_engine, create_session_factory
 from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
 from persistence.settings import Settings
+from persistence.tables import JobRow
 
 
 @dataclass
@@ -60,17 +62,18 @@ class Runtime:
             events=EventHub(settings.broadcast_url, prefix=settings.event_prefix),
         )
 
-    async def start(self, *, recover_jobs: bool = True) -> None:
-        """Connect; the server (not a CLI command beside it) fails jobs a previous run left unfinished."""
+    async def start(self, *, recover_jobs: bool = True) -> list[JobRow]:
+        """Connect; the server (not a CLI command beside it) fails jobs a previous run left unfinished
+        and sweeps their half-written files. Returns those jobs: their owners undo what they half did
+        (the server calls `episode_export.undo_interrupted_exports`; the runtime imports no service,
+        so that no service that takes a Runtime is imported back by it)."""
         await self.events.connect()
-        if recover_jobs:
-            interrupted = await self.jobs.recover()
-            from domain.episode_export import undo_interrupted_exports
-            from domain.leftovers import sweep_partials
-
-            await undo_interrupted_exports(self, interrupted)
-            exports = self.settings.data_roots[0] / "exports"
-            await asyncio.to_thread(sweep_partials, self.settings.var_dir, exports)
+        if not recover_jobs:
+            return []
+        interrupted = await self.jobs.recover()
+        exports = self.settings.data_roots[0] / "exports"
+        await asyncio.to_thread(sweep_partials, self.settings.var_dir, exports)
+        return interrupted
 
     async def stop(self) -> None:
         await self.jobs.shutdown()

@@ -25,7 +25,8 @@ from domain.evaluation.pairs import candidate_pairs, group_rows
 from domain.evaluation.verdict import DetectionLimit, judge
 from domain.projects import Criteria
 from domain.runtime import Runtime
-from domain.test_sessions import TestSource, TestStatus, publish
+from domain.test_session_events import publish
+from domain.test_session_states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
 from persistence.repositories import detection_comparison as comparisons_repo
 from persistence.repositories import detection_event as events_repo
@@ -235,7 +236,8 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
     partial = len(frames) < row.frames_total
     if partial:
         result["metrics"]["note"] = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
-    status = TestStatus.STOPPED if stopped else TestStatus.COMPLETED
+    # Checked against the row read above; the guarded UPDATE below catches a move made meanwhile.
+    status = check_move(row.status, TestStatus.STOPPED if stopped else TestStatus.COMPLETED, session_id)
     now = utcnow()
     async with rt.sessions() as session, session.begin():
         ended = await sessions_repo.update_test_session(
@@ -251,7 +253,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
                 "partial": partial,
                 "criteria": project.criteria,
             },
-            only_if_status=[TestStatus.RUNNING.value],
+            only_if_status=sources(status),
         )
         if ended is None:
             raise Conflict(f"id: test session {session_id} already ended", field="id")

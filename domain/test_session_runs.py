@@ -4,11 +4,12 @@ detection events with its frames' counts (so progress and a stop midway see it),
 
 from __future__ import annotations
 
+from domain.detector import check_model, detect_frames
 from domain.jobs import JobContext, JobKind
-from domain.object_detection import detect_frames
 from domain.runtime import Runtime
 from domain.session_evaluation import evaluate_session, update_frame_counts
-from domain.test_sessions import TestStatus, publish
+from domain.test_session_events import publish
+from domain.test_session_states import TestStatus, check_move, sources
 from domain.users import Viewer
 from persistence.columns import utcnow
 from persistence.episode_sources import episode_ref
@@ -20,8 +21,6 @@ from persistence.tables import TestSessionRow
 
 
 async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> TestSessionRow:
-    from domain.object_detection import check_model
-
     spec = await check_model(rt, row.model)
     async with rt.sessions() as session:
         episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
@@ -55,14 +54,17 @@ async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) ->
     except Exception as exc:
         # The job records the failure; the session must not stay RUNNING with nothing behind it.
         message = getattr(exc, "message", None) or "the detector failed; the server log has the details"
+        failed = check_move(row.status, TestStatus.FAILED, row.id)
         async with rt.sessions() as session, session.begin():
-            await sessions_repo.update_test_session(
+            # Guarded: a session a user stopped (and evaluated) meanwhile stays STOPPED.
+            moved = await sessions_repo.update_test_session(
                 session,
                 row.id,
-                {"status": TestStatus.FAILED.value, "stopped_at": utcnow(), "error_message": message},
-                only_if_status=[TestStatus.RUNNING.value],
+                {"status": failed.value, "stopped_at": utcnow(), "error_message": message},
+                only_if_status=sources(failed),
             )
-        await publish(rt, row.id, TestStatus.FAILED.value)
+        if moved is not None:
+            await publish(rt, row.id, failed.value)
         raise
 
 

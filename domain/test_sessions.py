@@ -2,7 +2,8 @@
 
 CREATED -> RUNNING -> COMPLETED (a MODEL run that went through every frame) or STOPPED (stopped by a
 user, evaluated on the frames it processed, and marked `partial` when that was not all of them);
-FAILED when the detector failed. Every change is published on `test_session:<id>` after commit.
+FAILED when the detector failed. The allowed moves are in `test_session_states`; every change is
+published on `test_session:<id>` after commit (`test_session_events`).
 """
 
 from __future__ import annotations
@@ -10,49 +11,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from domain.detector import DetectorSettings, check_detector, check_model
 from domain.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.job_states import FINISHED, JobStatus
 from domain.projects import check_iou, lock_writable_project, read_writable_project
 from domain.runtime import Runtime
+from domain.session_evaluation import evaluate_session
+from domain.test_session_events import publish
+from domain.test_session_runs import submit_model_run
+from domain.test_session_states import TestSource, TestStatus, check_move, sources
 from domain.users import Viewer
 from persistence.columns import utcnow
 from persistence.repositories import episode as episodes_repo
+from persistence.repositories import job as jobs_repo
 from persistence.repositories import project as projects_repo
 from persistence.repositories import test_frame as frames_repo
 from persistence.repositories import test_session as repo
 from persistence.tables import TestSessionRow
-
-
-class TestSource(StrEnum):
-    MODEL = "MODEL"
-    EXTERNAL = "EXTERNAL"
-
-
-class TestStatus(StrEnum):
-    CREATED = "CREATED"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    STOPPED = "STOPPED"
-    FAILED = "FAILED"
-
-
-ENDED = {TestStatus.COMPLETED, TestStatus.STOPPED, TestStatus.FAILED}
-
-
-def channel(session_id: int) -> str:
-    return f"test_session:{session_id}"
-
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    """How a MODEL session runs its detector."""
-
-    confidence: float = 0.25
-    iou: float = 0.7
-    frame_stride: int = 1
-    class_map: dict[str, str] | None = None
-    image_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,26 +48,6 @@ class NewTestSession:
 
 # A frame may hold many objects (crowds, shelves): a limit well above COCO's 100, still bounded.
 MAX_DETECTIONS_LIMIT = 10_000
-
-
-def check_detector(settings: DetectorSettings, field: str) -> DetectorSettings:
-    if not (0.0 <= settings.confidence <= 1.0):
-        raise BadUserInput(
-            f"{field}.confidence must be in [0, 1], got {settings.confidence}", field=f"{field}.confidence"
-        )
-    if not (0.0 < settings.iou <= 1.0):
-        raise BadUserInput(f"{field}.iou must be in (0, 1], got {settings.iou}", field=f"{field}.iou")
-    if settings.frame_stride < 1:
-        raise BadUserInput(
-            f"{field}.frameStride must be at least 1, got {settings.frame_stride}",
-            field=f"{field}.frameStride",
-        )
-    if settings.image_size is not None and not (32 <= settings.image_size <= 4096):
-        raise BadUserInput(
-            f"{field}.imageSize must be between 32 and 4096, got {settings.image_size}",
-            field=f"{field}.imageSize",
-        )
-    return settings
 
 
 async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) -> TestSessionRow:
@@ -115,8 +71,6 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
     if new.source is TestSource.MODEL:
         if not new.model:
             raise BadUserInput("input.model: a MODEL session needs a model", field="input.model")
-        from domain.object_detection import check_model
-
         await check_model(rt, new.model)
         model = new.model
     elif new.model:
@@ -211,32 +165,20 @@ async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[tuple]:
     return [found.get(i, (0, 0, 0, 0, None, None)) for i in session_ids]
 
 
-async def publish(rt: Runtime, session_id: int, status: str) -> None:
-    try:
-        await rt.events.publish(channel(session_id), {"id": session_id, "status": status})
-    except Exception:  # noqa: BLE001 - committed; progress watchers poll every second anyway
-        pass
-
-
 async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
     row = await read_test_session(rt, session_id)
-    if row.status != TestStatus.CREATED:
-        raise Conflict(
-            f"id: test session {session_id} is {row.status}; only a CREATED one starts", field="id"
-        )
+    running = check_move(row.status, TestStatus.RUNNING, session_id)
     async with rt.sessions() as session, session.begin():
         await lock_writable_project(session, row.project_id, "id")  # an archived project's do not start
         row = await repo.update_test_session(
             session,
             session_id,
-            {"status": TestStatus.RUNNING.value, "started_at": utcnow()},
-            only_if_status=[TestStatus.CREATED.value],
+            {"status": running.value, "started_at": utcnow()},
+            only_if_status=sources(running),
         )
     if row is None:
         raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
     if row.source == TestSource.MODEL:
-        from domain.test_session_runs import submit_model_run
-
         row = await submit_model_run(rt, viewer, row)
     await publish(rt, row.id, row.status)
     return row
@@ -244,11 +186,8 @@ async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Te
 
 async def stop_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
     """Stop receiving or detecting and evaluate what was processed."""
-    from domain.session_evaluation import evaluate_session
-
     row = await read_test_session(rt, session_id)
-    if row.status != TestStatus.RUNNING:
-        raise Conflict(f"id: test session {session_id} is {row.status}; only a RUNNING one stops", field="id")
+    check_move(row.status, TestStatus.STOPPED, session_id)
     if row.job_id is not None:
         await rt.jobs.cancel(row.job_id)  # waits for the detector to let go
     return await evaluate_session(rt, session_id, stopped=True)
@@ -257,10 +196,6 @@ async def stop_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Tes
 async def recover_interrupted(rt: Runtime) -> list[int]:
     """At server start: MODEL sessions whose detector job died with the previous server are evaluated
     on what they processed and end STOPPED (partial), instead of staying RUNNING forever."""
-    from domain.jobs import FINISHED, JobStatus
-    from domain.session_evaluation import evaluate_session
-    from persistence.repositories import job as jobs_repo
-
     async with rt.sessions() as session:
         running = await repo.list_running(session, TestSource.MODEL.value)
         jobs = {

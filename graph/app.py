@@ -22,7 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from domain import annotation_sessions, test_sessions
+from domain import annotation_sessions, episode_export, test_sessions
 from domain.errors import Unauthenticated
 from domain.runtime import Runtime
 from graph import auth, downloads, health, media
@@ -141,8 +141,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         own = None
         if runtime is None:
             own = Runtime.build(settings)
-            await own.start()
-            # After the jobs of a previous run were marked failed: their test sessions are evaluated.
+            interrupted = await own.start()
+            # The jobs of a previous run were marked failed: a half-done dataset export is undone
+            await episode_export.undo_interrupted_exports(own, interrupted)
+            # and their test sessions are evaluated.
             ended = await test_sessions.recover_interrupted(own)
             if ended:
                 log.warning("evaluated %d test session(s) interrupted by the last stop", len(ended))

@@ -105,7 +105,8 @@ async def _register(
     """Index a dataset in this process, with a progress bar; returns the exit code."""
     from domain import datasets
     from domain.errors import DomainError
-    from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
+    from domain.job_states import FINISHED, JobStatus
+    from domain.jobs import JOBS_CHANNEL
     from domain.jobs_queries import jobs_by_ids
     from domain.runtime import Runtime
 

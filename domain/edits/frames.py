@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from domain.edits.spec import EpisodeEdits
+
+class FrameEdits(Protocol):
+    """What of an `edits.spec.EpisodeEdits` this reads (a protocol: `spec` imports this module)."""
+
+    @property
+    def removed_frames(self) -> Sequence[int]: ...
+    @property
+    def removed_ranges(self) -> Sequence[tuple[int, int]]: ...
+    @property
+    def trim(self) -> tuple[int, int] | None: ...
 
 
-def kept_frames(edits: EpisodeEdits, length: int) -> np.ndarray:
+def kept_frames(edits: FrameEdits, length: int) -> np.ndarray:
     """Sorted source indices (int64) kept after the trim and every removal; frames outside
     0..length-1 named by the edits are ignored, so call it with edits validated for `length`."""
     keep = np.zeros(length, bool)

@@ -51,7 +51,10 @@ class AnnotationSessionMutations:
         return Participant.from_row(row)
 
     @strawberry.mutation(
-        description="Pause, resume or complete a session (its creator or a reviewer).",
+        description=(
+            "Pause (ACTIVE -> PAUSED), resume (PAUSED -> ACTIVE) or complete a session (its creator or "
+            "a reviewer). COMPLETED is final; any other move is CONFLICT with extensions.currentStatus."
+        ),
         permission_classes=[IsAnnotator],
     )
     async def set_annotation_session_status(

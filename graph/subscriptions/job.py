@@ -6,7 +6,8 @@ import strawberry
 from strawberry import relay
 
 from domain.errors import NotFound
-from domain.jobs import FINISHED, JOBS_CHANNEL, JobStatus
+from domain.job_states import FINISHED, JobStatus
+from domain.jobs import JOBS_CHANNEL
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

@@ -8,7 +8,8 @@ import strawberry
 from strawberry import relay
 
 from domain import test_sessions
-from domain.test_sessions import ENDED, TestStatus, channel
+from domain.test_session_events import channel
+from domain.test_session_states import ENDED, TestStatus
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

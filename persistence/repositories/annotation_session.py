@@ -36,6 +36,19 @@ async def read_sessions_by_episodes(
     return list((await session.execute(query)).scalars())
 
 
+async def update_status(
+    session: AsyncSession, session_id: int, status: str, when: datetime, *, only_if_status: Sequence[str]
+) -> AnnotationSessionRow | None:
+    """Set the status, only from those states (None when the session was elsewhere or is gone)."""
+    query = (
+        update(AnnotationSessionRow)
+        .where(AnnotationSessionRow.id == session_id, AnnotationSessionRow.status.in_(list(only_if_status)))
+        .values(status=status, updated_at=when)
+        .returning(AnnotationSessionRow)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def open_session_ids(session: AsyncSession, episode_id: int) -> list[int]:
     query = select(AnnotationSessionRow.id).where(
         AnnotationSessionRow.episode_id == episode_id, AnnotationSessionRow.status != "COMPLETED"

@@ -65,12 +65,15 @@ async def update_job(session: AsyncSession, job_id: int, **values) -> None:
     await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
 
 
-async def fail_unfinished_jobs(session: AsyncSession, message: str, finished_at) -> list[JobRow]:
-    """Jobs left pending or running by a stopped server can never finish: mark them failed; the jobs."""
+async def fail_unfinished_jobs(
+    session: AsyncSession, message: str, finished_at, *, unfinished: Sequence[str], failed: str
+) -> list[JobRow]:
+    """Jobs left in the `unfinished` statuses by a stopped server can never finish: move them to
+    `failed` (the domain's job state machine names both); the jobs."""
     result = await session.execute(
         update(JobRow)
-        .where(JobRow.status.in_(["PENDING", "RUNNING"]))
-        .values(status="FAILED", error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
+        .where(JobRow.status.in_(list(unfinished)))
+        .values(status=failed, error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
         .returning(JobRow)
     )
     return list(result.scalars())

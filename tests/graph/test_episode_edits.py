@@ -217,7 +217,6 @@ async def test_an_export_as_a_dataset_that_fails_leaves_nothing(client, runtime,
 async def test_an_export_as_a_dataset_cut_short_by_a_stop_is_undone_at_the_next_start(client, runtime, edited):
     from domain.episode_export import undo_interrupted_exports
     from persistence.columns import utcnow
-    from persistence.repositories import job as jobs_repo
     from persistence.tables import JobRow
     from tests.conftest import register
     from tests.factories import write_dataset
@@ -234,5 +233,4 @@ async def test_an_export_as_a_dataset_cut_short_by_a_stop_is_undone_at_the_next_
     await undo_interrupted_exports(runtime, interrupted)
     assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 1
     assert not target.exists()
-    async with runtime.sessions() as session:
-        assert await jobs_repo.fail_unfinished_jobs(session, "again", utcnow()) == []
+    assert await runtime.jobs.recover() == []  # nothing left unfinished

@@ -168,7 +168,7 @@ async def test_an_external_session_is_evaluated_on_what_it_processed(client, set
     everything = sorted(e["node"]["frame"] for e in done["all"]["edges"])
     assert len(everything) == 5 and await _all_comparison_frames(client, session, page=2) == everything
     again = await gql(client, STOP, id=session)
-    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert again["errors"][0]["extensions"] == {"code": "CONFLICT", "field": "id", "currentStatus": "STOPPED"}
     late = await gql(client, INGEST, s=session, e=[event(episode, 4)])
     assert late["errors"][0]["extensions"]["code"] == "CONFLICT"
 
