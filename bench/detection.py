@@ -31,7 +31,7 @@ from tests.graph.model_setup import build_confident_checkpoint
 
 BATCH = 16  # as domain.object_detection batches
 SIZE = (240, 320)
-CONFIDENCE, IOU = 0.25, 0.7
+SCORE_THRESHOLD, NMS_IOU = 0.25, 0.7
 
 
 async def service(url: str, var_dir: Path, folder: Path, imgsz: int) -> tuple[list[tuple[float, int]], Path]:
@@ -63,8 +63,8 @@ async def service(url: str, var_dir: Path, folder: Path, imgsz: int) -> tuple[li
             camera="front",
             model="confident.pt",
             frame_stride=1,
-            confidence=CONFIDENCE,
-            iou=IOU,
+            score_threshold=SCORE_THRESHOLD,
+            nms_iou=NMS_IOU,
             image_size=imgsz,
             class_map={"person": "person", "car": "car"},
         )
@@ -86,7 +86,7 @@ def reference(checkpoint: Path, path: Path, frames: int, imgsz: int) -> tuple[fl
     from ultralytics import YOLO
 
     model = YOLO(str(checkpoint))
-    options = {"conf": CONFIDENCE, "iou": IOU, "imgsz": imgsz, "verbose": False}
+    options = {"conf": SCORE_THRESHOLD, "iou": NMS_IOU, "imgsz": imgsz, "verbose": False}
 
     def read(start: int) -> list[np.ndarray]:
         with h5py.File(path, "r") as f:

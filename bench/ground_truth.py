@@ -119,7 +119,7 @@ async def seed(rt: Runtime) -> tuple[int, list[int]]:
                             "outside": False,
                             "notes": None,
                             "source": "MANUAL",
-                            "confidence": None,
+                            "score": None,
                             "keyframe": True,
                             "version": 1,
                             "review": "VALIDATED",

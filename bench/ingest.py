@@ -153,7 +153,7 @@ async def seed(rt, folder: Path, frames: int):
             "outside": False,
             "notes": None,
             "source": "MANUAL",
-            "confidence": None,
+            "score": None,
             "keyframe": True,
             "version": 1,
             "review": "VALIDATED",

@@ -10,14 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import krippendorff
 import numpy as np
 
 from domain.consensus import RATINGS, SCORE_NAMES, SCORE_RANGE, Judgement
 
-LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
+Level = Literal["nominal", "ordinal", "interval", "ratio"]
+LEVELS: tuple[Level, ...] = get_args(Level)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class DatasetAgreement:
 
 def krippendorff_alpha(
     units: Sequence[Mapping[int, object]],
-    level: str,
+    level: Level,
     *,
     value_domain: Sequence[object] | None = None,
 ) -> float | None:

@@ -42,7 +42,7 @@ async def run_analysis(
     viewer: Viewer,
     dataset_id: int,
     kind: AnalysisKind,
-    parameters: dict | None,
+    parameters: object,  # a client's JSON value: an object is expected
     episode_ids: Sequence[int] | None,
 ) -> JobRow:
     """Check the request now (clear errors before any job exists), then analyse as a job."""
@@ -88,7 +88,7 @@ async def _analyse_all(
 ) -> dict[int, dict]:
     pool = rt.workers()
     loop = asyncio.get_running_loop()
-    limit = 2 * (pool._max_workers or 1)
+    limit = 2 * rt.worker_count()
     plain = params.model_dump()
     results: dict[int, dict] = {}
     running: dict[asyncio.Future, int] = {}
@@ -126,7 +126,8 @@ async def _run(
     summary: dict = {"kind": kind.value, "episodes": len(results)}
     result: dict = {}
     stored: dict[int, dict] = {}
-    extra = None
+    suggested: dict[int, list[dict]] = {}  # ANOMALY_DETECTION: episode id -> its suggestions
+    cluster_of: dict[int, int] = {}  # CLUSTERING: episode id -> its cluster
     if kind is AnalysisKind.TRAJECTORY_METRICS:
         stored = {e: r["metrics"] for e, r in results.items()}
         measured = {e: m for e, m in stored.items() if m.get("measured", True)}
@@ -155,9 +156,11 @@ async def _run(
             "byType": counts,
             "episodesWithSuggestions": sorted(index_of[e] for e, s in found.items() if s),
         }
-        extra = found
+        suggested = found
     elif kind is AnalysisKind.QUALITY_REPORT:
-        from domain.analysis.quality_checks import EpisodeQuality, summarise
+        from domain.analysis.quality_checks import EpisodeQuality, QualityParams, summarise
+
+        assert isinstance(params, QualityParams)  # parameter_model(kind)
 
         stored = {e: r["quality"] for e, r in results.items()}
         ordered = sorted(results, key=lambda e: index_of[e])
@@ -168,8 +171,9 @@ async def _run(
         result = {"report": plain(asdict(report))}
         summary |= {"counts": report.counts, "affected": report.affected}
     else:
-        from domain.analysis.clustering import FEATURES, cluster
+        from domain.analysis.clustering import FEATURES, ClusteringParams, cluster
 
+        assert isinstance(params, ClusteringParams)  # parameter_model(kind)
         # Episodes too short to measure have no features: they belong to no cluster.
         unmeasured = sorted(index_of[e] for e, r in results.items() if r["features"] is None)
         ordered = sorted(
@@ -177,16 +181,16 @@ async def _run(
         )
         features = [results[e]["features"] for e in ordered]
         matrix = np.asarray(features, dtype=np.float64).reshape(len(features), len(FEATURES))
-        found = await asyncio.get_running_loop().run_in_executor(rt.workers(), cluster, matrix, params)
-        labels = [int(v) for v in found.labels]
-        outliers = {ordered[i] for i in found.outliers}
+        clustering = await asyncio.get_running_loop().run_in_executor(rt.workers(), cluster, matrix, params)
+        labels = [int(v) for v in clustering.labels]
+        outliers = {ordered[i] for i in clustering.outliers}
         stored = {
             e: {"cluster": labels[i], "outlier": e in outliers, "features": features[i]}
             for i, e in enumerate(ordered)
         }
         result = {
-            "k": int(found.k),
-            "silhouette": None if found.silhouette is None else float(found.silhouette),
+            "k": int(clustering.k),
+            "silhouette": None if clustering.silhouette is None else float(clustering.silhouette),
             "clusters": [
                 {"index": c, "episodeIndices": [index_of[e] for i, e in enumerate(ordered) if labels[i] == c]}
                 for c in sorted(set(labels))
@@ -200,7 +204,7 @@ async def _run(
             "outliers": result["outliers"],
             "unmeasured": unmeasured,
         }
-        extra = {e: labels[i] for i, e in enumerate(ordered)}
+        cluster_of = {e: labels[i] for i, e in enumerate(ordered)}
     async with rt.sessions() as session, session.begin():
         await results_repo.insert_results(session, ctx.job.id, kind.value, stored)
         if kind is AnalysisKind.TRAJECTORY_METRICS:
@@ -213,9 +217,9 @@ async def _run(
                 },
             )
         elif kind is AnalysisKind.ANOMALY_DETECTION:
-            await suggestions_repo.replace_unverified(session, ctx.job.id, kind.value, extra)
+            await suggestions_repo.replace_unverified(session, ctx.job.id, kind.value, suggested)
         elif kind is AnalysisKind.CLUSTERING:
-            await results_repo.set_clusters(session, dataset.id, extra)
+            await results_repo.set_clusters(session, dataset.id, cluster_of)
         flagged = await results_repo.refresh_review_order(session, list(results))
         if kind is AnalysisKind.TRAJECTORY_METRICS:
             # One definition of "flagged", the episode filter's: holding unverified suggestions.

@@ -53,7 +53,7 @@ class AnomalyDraft:
 @dataclass(frozen=True)
 class AnnotationDraft:
     rating: Rating
-    confidence: int | None = None
+    certainty: int | None = None  # how sure the annotator is, 1-5
     completion: float | None = None
     failure_reason: str | None = None
     subtask_reached: str | None = None
@@ -78,7 +78,7 @@ class AnnotationDraft:
 
 # Where each draft field sits in the GraphQL input, so an error names the field the client sent.
 FIELD_PATHS = {
-    "confidence": "taskCompleteness.confidence",
+    "certainty": "taskCompleteness.certainty",
     "completion": "taskCompleteness.completion",
     "failure_reason": "taskCompleteness.failureReason",
     "subtask_reached": "taskCompleteness.subtaskReached",
@@ -108,7 +108,7 @@ def _text(value: str | None, path: str) -> None:
 def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = "input") -> None:
     """Raise BadUserInput naming the first field that is out of range."""
     path = {name: f"{prefix}.{where}" for name, where in FIELD_PATHS.items()}
-    _range(draft.confidence, 1, 5, path["confidence"])
+    _range(draft.certainty, 1, 5, path["certainty"])
     _range(draft.completion, 0, 100, path["completion"])
     for score in SCORES:
         _range(getattr(draft, score), 1, 5, path[score])
@@ -132,6 +132,32 @@ def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = "inpu
                 field=f"{where}.toFrame",
             )
         _text(anomaly.description, f"{where}.description")
+
+
+# Content keys that revisions saved before a rename hold, read as the new one: old -> new.
+OLD_CONTENT_KEYS = {"confidence": "certainty"}
+
+
+def stored_content(content: dict) -> dict:
+    """A revision's content (or one from an annograph JSON file) with the keys a save writes today: an
+    old key is read as its new name. ValueError naming the new key when both are there and differ."""
+    if not OLD_CONTENT_KEYS.keys() & content.keys():
+        return content
+    renamed = {k: v for k, v in content.items() if k not in OLD_CONTENT_KEYS}
+    for old, new in OLD_CONTENT_KEYS.items():
+        if old in content:
+            if new in renamed and renamed[new] != content[old]:
+                raise ValueError(
+                    f"{new}: {old} is its old name; give one, not {renamed[new]} and {content[old]}"
+                )
+            renamed[new] = content[old]
+    return renamed
+
+
+def with_old_keys(content: dict) -> dict:
+    """`content` with each renamed key under its old name too, for one release (README, "Deprecated
+    names"): what CONFLICT answers carry, so a client that reads the old name still finds it."""
+    return {**content, **{old: content[new] for old, new in OLD_CONTENT_KEYS.items() if new in content}}
 
 
 def content(draft: AnnotationDraft, times: list[tuple[float, float]]) -> dict:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from domain.annotation_drafts import stored_content
 from domain.errors import BadUserInput, NotFound
 from domain.formats import registry
 from domain.formats.model import (
@@ -68,7 +69,9 @@ async def _selection(rt: Runtime, req: ExportRequest) -> tuple[DatasetRow, list[
             if len({e.dataset_id for e in episodes}) > 1:
                 raise BadUserInput("episodeIds must all be of one dataset", field="input.episodeIds")
             dataset = await datasets_repo.read_dataset(session, episodes[0].dataset_id)
+            assert dataset is not None  # the episodes' dataset (a foreign key)
         else:
+            assert req.dataset_id is not None  # exactly one of the two is given (checked above)
             dataset = await datasets_repo.read_dataset(session, req.dataset_id)
             if dataset is None:
                 raise NotFound(f"dataset {req.dataset_id} does not exist", field="input.datasetId")
@@ -151,7 +154,7 @@ async def gather(
         diff,
         out,
         source,
-        conf,
+        score,
         key,
         notes,
         review,
@@ -181,7 +184,7 @@ async def gather(
                 diff,
                 out,
                 source,
-                conf,
+                score,
                 key,
                 notes,
                 review,
@@ -191,7 +194,8 @@ async def gather(
             )
         )
     data.images = list(images.values())
-    contents = {(r.annotation_id, r.version): r.content for r in revisions}
+    # Exported under today's key names, whichever names the revision was saved with.
+    contents = {(r.annotation_id, r.version): stored_content(r.content) for r in revisions}
     data.episode_annotations = [
         {
             "episode_index": by_id[a.episode_id].index,

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from domain import boxes, labels
+from domain.annotation_drafts import stored_content
 from domain.boxes import Review, Source
 from domain.episode_events import ObjectChange
 from domain.errors import BadUserInput, DomainError, LimitExceeded, NotFound
@@ -130,7 +131,9 @@ def _parse(
 
     def size_of(name: str) -> tuple[int, int] | None:
         parsed = parse_image_file_name(name)
-        episode = episodes.get(parsed[0]) if parsed else None
+        if parsed is None:
+            return None
+        episode = episodes.get(parsed[0])
         shape = boxes.camera_shape(episode.cameras, parsed[1]) if episode else None
         return (shape[2], shape[1]) if shape else None
 
@@ -247,7 +250,7 @@ def _box_values(
             )
         try:
             boxes.check_geometry(b.x, b.y, b.width, b.height, (target.width, target.height), "box")
-            boxes.check_details(track_id=b.track_id, notes=b.notes, confidence=b.confidence, path="box")
+            boxes.check_details(track_id=b.track_id, notes=b.notes, score=b.score, path="box")
         except BadUserInput as exc:
             raise _bad(f"{file}: box {i} on {b.file_name}: {exc.message}", file=file, where=where) from None
         values.append(
@@ -267,7 +270,7 @@ def _box_values(
                 "outside": b.outside,
                 "notes": b.notes,
                 "source": _source(b, file, where),
-                "confidence": b.confidence,
+                "score": b.score,
                 "keyframe": b.keyframe,
                 "version": 1,
                 **_review(b, users, file, where),
@@ -373,10 +376,14 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
                 file=file,
                 where=where,
             )
+        try:
+            content = stored_content(content)  # a file written before a key was renamed reads as today's
+        except ValueError as exc:
+            raise _bad(f"{file}: {where}.content.{exc}", file=file, where=where) from None
         current = await annotations_repo.read_annotation(session, episode.id, annotator)
         if current is not None:
             revisions = await annotations_repo.read_revisions_at(session, [(current.id, current.version)])
-            if revisions and revisions[0].content == content:
+            if revisions and stored_content(revisions[0].content) == content:
                 continue
             raise _bad(
                 f"{file}: {where}: {entry['annotator']} has another annotation of episode {episode.index} "

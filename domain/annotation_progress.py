@@ -40,7 +40,7 @@ async def consensus_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list
     async with rt.sessions() as session:
         rows = await repo.read_annotations_by_episodes(session, episode_ids)
         anomalies = await repo.read_anomalies(session, [r.id for r in rows]) if rows else []
-    by_annotation: dict[int, list[AnomalyRow]] = {}
+    by_annotation: dict[int | None, list[AnomalyRow]] = {}
     for anomaly in anomalies:
         by_annotation.setdefault(anomaly.annotation_id, []).append(anomaly)
     by_episode: dict[int, list[Judgement]] = {}

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.runtime import Runtime
 
-R = TypeVar("R")  # a frozen dataclass: the parent's id in field `parent`, the rest of the page's terms
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# A frozen dataclass: the parent's id in field `parent`, the rest of the page's terms.
+R = TypeVar("R", bound="DataclassInstance")
 
 
 async def read_pages(

@@ -45,7 +45,7 @@ class BoxDraft:
     outside: bool = False
     notes: str | None = None
     source: Source = Source.MANUAL
-    confidence: float | None = None
+    score: float | None = None  # a detector's score, 0-1
     keyframe: bool = True
 
 
@@ -101,7 +101,7 @@ def check_place(cameras: dict, camera: str, frame: int, path: str) -> tuple[int,
     return shape
 
 
-def check_details(*, track_id: str | None, notes: str | None, confidence: float | None, path: str) -> None:
+def check_details(*, track_id: str | None, notes: str | None, score: float | None, path: str) -> None:
     if track_id is not None and not TRACK_ID.match(track_id):
         raise BadUserInput(
             f"{path}.trackId must be 1-100 letters, digits or _ . : -, got {track_id!r}",
@@ -112,17 +112,15 @@ def check_details(*, track_id: str | None, notes: str | None, confidence: float 
             raise BadUserInput(f"{path}.notes may have at most {NOTES_MAX} characters", field=f"{path}.notes")
         if "\x00" in notes:
             raise BadUserInput(f"{path}.notes must not contain NUL characters", field=f"{path}.notes")
-    if confidence is not None and not (math.isfinite(confidence) and 0 <= confidence <= 1):
-        raise BadUserInput(
-            f"{path}.confidence must be between 0 and 1, got {confidence}", field=f"{path}.confidence"
-        )
+    if score is not None and not (math.isfinite(score) and 0 <= score <= 1):
+        raise BadUserInput(f"{path}.score must be between 0 and 1, got {score}", field=f"{path}.score")
 
 
 def check_draft(draft: BoxDraft, cameras: dict, labels: dict[str, int], path: str) -> int:
     """Check one box against its episode's cameras and the label set; returns the label id."""
     shape = check_place(cameras, draft.camera, draft.frame, path)
     check_geometry(draft.x, draft.y, draft.width, draft.height, (shape[2], shape[1]), path)
-    check_details(track_id=draft.track_id, notes=draft.notes, confidence=draft.confidence, path=path)
+    check_details(track_id=draft.track_id, notes=draft.notes, score=draft.score, path=path)
     label_id = labels.get(draft.label)
     if label_id is None:
         names = ", ".join(sorted(labels)) or "none: create labels first"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,7 +46,7 @@ async def counts(rt: Runtime) -> DashboardCounts:
     )
 
 
-def count_updates(rt: Runtime) -> AsyncIterator[DashboardCounts]:
+def count_updates(rt: Runtime) -> AsyncGenerator[DashboardCounts, None]:
     """The counts at once, then whenever they change (checked once a second, shared by every
     subscriber of this process)."""
     watch = rt.watches.get("dashboard.counts")

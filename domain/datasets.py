@@ -69,7 +69,7 @@ def check_format(target: Path, format: str | None, field: str, path_field: str) 
     return detected
 
 
-def check_options(format: str, options: dict | None, field: str) -> BaseModel:
+def check_options(format: str, options: object, field: str) -> BaseModel:
     """The format's registration options; the first wrong one is BAD_USER_INPUT naming it."""
     return validated(formats_.options_model(format), options, field, f" (format {format})")
 
@@ -80,7 +80,7 @@ async def register_dataset(
     name: str | None = None,
     field: str = "path",
     format: str | None = None,
-    options: dict | None = None,
+    options: object = None,  # a client's JSON value: an object is expected
     options_field: str = "options",
 ) -> JobRow:
     """Check the path, its format and the options now (clear errors before any job exists), then

@@ -63,7 +63,7 @@ async def load_demo_truth(rt: Runtime, folder: Path) -> int:
             "outside": False,
             "notes": None,
             "source": Source.IMPORTED.value,
-            "confidence": None,
+            "score": None,
             "keyframe": True,
             "version": 1,
             "review": Review.VALIDATED.value,

@@ -10,28 +10,37 @@ from dataclasses import dataclass
 
 from domain.errors import BadUserInput
 from domain.runtime import Runtime
+from persistence.episode_sources import SourceRef
 
 BATCH = 16
 
 
+DEFAULT_SCORE_THRESHOLD = 0.25  # Ultralytics' own default `conf` for predict
+DEFAULT_NMS_IOU = 0.7  # Ultralytics' own default `iou` for predict
+
+
 @dataclass(frozen=True)
 class DetectorSettings:
-    """How a MODEL session runs its detector."""
+    """How a MODEL session runs its detector: `score_threshold` is the lowest score kept, `nms_iou` the
+    IoU above which non-maximum suppression keeps only the better scored of two boxes."""
 
-    confidence: float = 0.25
-    iou: float = 0.7
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    nms_iou: float = DEFAULT_NMS_IOU
     frame_stride: int = 1
     class_map: dict[str, str] | None = None
     image_size: int | None = None
 
 
 def check_detector(settings: DetectorSettings, field: str) -> DetectorSettings:
-    if not (0.0 <= settings.confidence <= 1.0):
+    if not (0.0 <= settings.score_threshold <= 1.0):
         raise BadUserInput(
-            f"{field}.confidence must be in [0, 1], got {settings.confidence}", field=f"{field}.confidence"
+            f"{field}.scoreThreshold must be in [0, 1], got {settings.score_threshold}",
+            field=f"{field}.scoreThreshold",
         )
-    if not (0.0 < settings.iou <= 1.0):
-        raise BadUserInput(f"{field}.iou must be in (0, 1], got {settings.iou}", field=f"{field}.iou")
+    if not (0.0 < settings.nms_iou <= 1.0):
+        raise BadUserInput(
+            f"{field}.nmsIou must be in (0, 1], got {settings.nms_iou}", field=f"{field}.nmsIou"
+        )
     if settings.frame_stride < 1:
         raise BadUserInput(
             f"{field}.frameStride must be at least 1, got {settings.frame_stride}",
@@ -50,21 +59,29 @@ async def check_model(rt: Runtime, name: str, field: str = "input.model"):
     first call imports torch and Ultralytics, seconds of work."""
     from domain.detection.models import require_ultralytics, resolve_model
 
+    models_dir = rt.settings.models_dir
+    assert models_dir is not None  # the settings' validator sets it
+
     def check():
         require_ultralytics()
-        return resolve_model(name, rt.settings.models_dir, field=field)
+        return resolve_model(name, models_dir, field=field)
 
     return await asyncio.to_thread(check)
 
 
-async def detect_frames(rt: Runtime, spec, path: str, camera: str, frames: list[int], settings: dict):
+def stored_setting(settings: dict, key: str, old: str) -> float:
+    """A detector setting by its key; test sessions created before the rename store it under `old`."""
+    return settings[key] if key in settings else settings[old]
+
+
+async def detect_frames(rt: Runtime, spec, path: SourceRef, camera: str, frames: list[int], settings: dict):
     """Yield (frames, BatchResult) for every batch, two batches in flight per worker, in frame order."""
     from domain.detection.inference import detect_batch
 
     pool = rt.workers()
     loop = asyncio.get_running_loop()
     batches = [frames[i : i + BATCH] for i in range(0, len(frames), BATCH)]
-    limit = 2 * (pool._max_workers or 1)
+    limit = 2 * rt.worker_count()
     running: list[asyncio.Future] = []
     try:
         for i in range(len(batches)):
@@ -78,8 +95,8 @@ async def detect_frames(rt: Runtime, spec, path: str, camera: str, frames: list[
                         path,
                         camera,
                         batch,
-                        settings["confidence"],
-                        settings["iou"],
+                        stored_setting(settings, "scoreThreshold", "confidence"),
+                        stored_setting(settings, "nmsIou", "iou"),
                         settings.get("classMap"),
                         settings.get("imageSize"),
                     )

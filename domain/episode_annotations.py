@@ -48,6 +48,7 @@ async def _times(rt: Runtime, episode_id: int, ranges: list[tuple[int, int]]) ->
     async with rt.sessions() as session:
         episode = (await episodes_repo.read_episodes_by_ids(session, [episode_id]))[0]
         dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
+    assert dataset is not None  # the episode's dataset (a foreign key)
     if not ranges:
         return []
     fps = dataset.fps
@@ -75,11 +76,12 @@ async def _current(rt: Runtime, episode_id: int, annotator_id: int) -> tuple[int
         if row is None:
             return 0, None
         revisions = await repo.read_revisions(session, row.id)
-    return row.version, revisions[-1].content if revisions else None
+    return row.version, drafts.stored_content(revisions[-1].content) if revisions else None
 
 
 async def _conflict(rt: Runtime, episode_id: int, annotator_id: int, why: str) -> Conflict:
     version, current = await _current(rt, episode_id, annotator_id)
+    current = drafts.with_old_keys(current) if current is not None else None
     return Conflict(why, field="input.expectedVersion", currentVersion=version, current=current)
 
 
@@ -119,11 +121,12 @@ async def save_annotation(
                 )
                 version = 1
             else:
-                annotation_id = await repo.update_annotation_if_version(
+                updated = await repo.update_annotation_if_version(
                     session, episode_id, annotator, expected_version, values
                 )
-                if annotation_id is None:
+                if updated is None:
                     raise _Stale
+                annotation_id = updated
                 version = expected_version + 1
             await repo.replace_anomalies(
                 session,
@@ -223,7 +226,7 @@ async def annotations_by_ids(rt: Runtime, ids: Sequence[int]) -> list[EpisodeAnn
 async def anomalies_by_annotations(rt: Runtime, annotation_ids: Sequence[int]) -> list[list[AnomalyRow]]:
     async with rt.sessions() as session:
         rows = await repo.read_anomalies(session, annotation_ids)
-    grouped: dict[int, list[AnomalyRow]] = {a: [] for a in annotation_ids}
+    grouped: dict[int | None, list[AnomalyRow]] = {a: [] for a in annotation_ids}
     for row in rows:
         grouped[row.annotation_id].append(row)
     return [grouped[a] for a in annotation_ids]

@@ -37,7 +37,8 @@ async def save_episode_edits(
     rt: Runtime, viewer: Viewer, episode_id: int, data: dict, expected_version: int | None
 ) -> EpisodeEditRow:
     async with rt.sessions() as session:
-        episode = (await episodes_repo.read_episodes_by_ids(session, [episode_id]) or [None])[0]
+        found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
+    episode = found[0] if found else None
     if episode is None:
         raise NotFound(f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId")
     edits = checked(data, episode, "input.edits").to_json()

@@ -164,10 +164,11 @@ def carry_annotations(
         size = (image.height, image.width)
         moved = (box.x, box.y, box.width, box.height)
         if camera_edit is not None:
-            moved = transform_box(*moved, camera_edit, size)
-            if moved is None:
+            transformed = transform_box(*moved, camera_edit, size)
+            if transformed is None:
                 dropped["outside the edited image"] += 1
                 continue
+            moved = transformed
             size = output_size(camera_edit, size)
         index = new_index[image.episode_index]
         file_name = image_file_name(index, image.camera, frame)
@@ -217,11 +218,11 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
 
     try:
         await ctx.progress(0.0, f"0/{total} frames")
-        written = []
+        written: list[WriteSummary] = []
         for i, (episode, edits) in enumerate(plan):
             source = episode_ref(dataset, episode)
             out = work / "episodes" / f"episode_{i:06d}.hdf5"
-            summary = await asyncio.to_thread(
+            episode_written = await asyncio.to_thread(
                 write_edited_episode,
                 source,
                 out,
@@ -230,8 +231,8 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
                 attrs={"task_index": episode.task_index} if episode.task_index is not None else None,
                 source_name=f"{dataset.name} episode {episode.index}",
             )
-            written.append(summary)
-            done_before += summary.frames
+            written.append(episode_written)
+            done_before += episode_written.frames
         await ctx.progress(0.9, "carrying annotations over")
         data = await annotation_export.gather(
             rt,
@@ -248,7 +249,7 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         stop.set()
         await asyncio.to_thread(shutil.rmtree, work, True)
         raise
-    summary = {
+    summary: dict[str, object] = {
         "episodes": len(plan),
         "frames": total,
         "boxes": len(carried.boxes),
@@ -265,6 +266,7 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         await asyncio.to_thread(work.rename, target)
         try:
             indexed = await _register(rt, target, name)
+            assert indexed.dataset_id is not None  # an indexing job's dataset
             if carried.boxes or carried.episode_annotations:
                 await annotation_import.import_annotations(
                     rt,

@@ -7,6 +7,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from domain import frames as frames_
 from domain.batched_pages import read_pages
@@ -17,6 +18,9 @@ from persistence.episode_sources import TASK_INDEX, TRAJECTORY_DATASETS, SourceR
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories.episode import EpisodeFilter
 from persistence.tables import DatasetRow, EpisodeRow
+
+if TYPE_CHECKING:
+    from domain.edits import CameraEdit
 
 MAX_TRAJECTORY_SAMPLES = 200_000
 
@@ -118,7 +122,7 @@ class FrameTarget:
     width: int | None
     quality: int
     etag: str
-    edit: object | None = None  # a domain.edits.CameraEdit to apply (a preview of saved edits)
+    edit: CameraEdit | None = None  # to apply (a preview of saved edits)
 
 
 async def locate_frame(
@@ -163,7 +167,8 @@ async def _saved_camera_edit(rt: Runtime, episode: EpisodeRow, camera: str, fram
     from persistence.repositories import episode_edit as edits_repo
 
     async with rt.sessions() as session:
-        saved = (await edits_repo.read_edits(session, [episode.id]) or [None])[0]
+        found = await edits_repo.read_edits(session, [episode.id])
+    saved = found[0] if found else None
     if saved is None:
         return None, 0
     edits = EpisodeEdits.from_json(saved.edits)

@@ -43,9 +43,10 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
-def validated(model, given: dict | None, field: str, suffix: str = ""):
-    """`model` validated from an object a client sent under `field` (defaults filled in); the first wrong
-    value is BAD_USER_INPUT naming it (`field.<name>`), with `suffix` after the message."""
+def validated(model, given: object, field: str, suffix: str = ""):
+    """`model` validated from an object a client sent under `field` (defaults filled in; `given` is any
+    JSON value, None for none); the first wrong value is BAD_USER_INPUT naming it (`field.<name>`), with
+    `suffix` after the message."""
     from pydantic import ValidationError
 
     if given is not None and not isinstance(given, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 
@@ -25,7 +26,7 @@ class FilledBox:
     after: int  # the keyframe it was interpolated from (its attributes are copied)
 
 
-def interpolate(keyframes: list[Keyframe], occupied: set[int] = frozenset()) -> list[FilledBox]:
+def interpolate(keyframes: list[Keyframe], occupied: AbstractSet[int] = frozenset()) -> list[FilledBox]:
     """Boxes for every frame strictly between consecutive keyframes that are not `occupied`.
 
     A gap that starts at an `outside` keyframe stays empty: the object is out of view there.

@@ -114,7 +114,7 @@ async def update_label(
         raise NotFound(f"label {label_id} does not exist", field="input.id")
     current = found[0]
     new_name, new_color = check_label(name or current.name, color or current.color, "input")
-    values = {"name": new_name, "color": new_color}
+    values: dict[str, object] = {"name": new_name, "color": new_color}
     if clear_parent:
         values["parent_id"] = None
     elif parent_id is not None:
@@ -122,7 +122,7 @@ async def update_label(
             raise BadUserInput("a label cannot be its own parent", field="input.parentId")
         async with rt.sessions() as session:
             chain = {label_id}
-            cursor = parent_id
+            cursor: int | None = parent_id
             while cursor is not None:  # walk up: a parent must be of the dataset and not form a cycle
                 rows = await repo.read_labels_by_ids(session, [cursor])
                 if not rows or rows[0].dataset_id != current.dataset_id:

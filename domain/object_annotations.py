@@ -48,7 +48,7 @@ EDITABLE = (
     "difficult",
     "outside",
     "notes",
-    "confidence",
+    "score",
     "keyframe",
 )
 
@@ -73,7 +73,8 @@ def content(row: ObjectAnnotationRow, label: str | None = None) -> dict:
         "outside": row.outside,
         "notes": row.notes,
         "source": row.source,
-        "confidence": row.confidence,
+        "score": row.score,
+        "confidence": row.score,  # the deprecated name of "score", for one release (README)
         "keyframe": row.keyframe,
         "review": row.review,
         "version": row.version,
@@ -225,7 +226,7 @@ async def _values_with_tracks(session, drafts, label_ids, label_sets, episodes, 
             "outside": d.outside,
             "notes": d.notes,
             "source": Source(d.source).value,
-            "confidence": d.confidence,
+            "score": d.score,
             "keyframe": d.keyframe,
             "version": 1,
             "review": Review.PENDING.value,
@@ -324,15 +325,17 @@ async def review_boxes(
         raise LimitExceeded(
             f"at most {BATCH_MAX} boxes per batch, got {len(ids)}", field="ids", limit="batch"
         )
+    reject_reason = None
     if not validated:
         if reason is None or not reason.strip():
             raise BadUserInput("reason is required when rejecting boxes", field="reason")
-        boxes.check_details(track_id=None, notes=reason, confidence=None, path="reason")
+        boxes.check_details(track_id=None, notes=reason, score=None, path="reason")
+        reject_reason = reason.strip()
     values = {
         "review": (Review.VALIDATED if validated else Review.REJECTED).value,
         "reviewed_by": viewer.user_id,
         "reviewed_at": utcnow(),
-        "reject_reason": None if validated else reason.strip(),
+        "reject_reason": reject_reason,
     }
     async with rt.sessions() as session, session.begin():
         rows = await repo.set_review(session, list(dict.fromkeys(ids)), values)
@@ -386,7 +389,7 @@ async def interpolate_track(
                     "outside": False,
                     "notes": None,
                     "source": Source.INTERPOLATED.value,
-                    "confidence": None,
+                    "score": None,
                     "keyframe": False,
                     "version": 1,
                     "review": Review.PENDING.value,

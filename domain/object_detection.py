@@ -1,5 +1,5 @@
 """`detectObjects`: run a detector over frames of one camera as a job; its boxes become MODEL object
-annotations (with confidence, not validated, one new track each).
+annotations (with their scores, not validated, one new track each).
 
 Frames are read and inferred in the process pool, a batch at a time (the model is loaded once per
 worker process); the boxes are stored in one transaction at the end, so a cancelled or failed run
@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from domain import boxes
 from domain.boxes import Review, Source
-from domain.detector import DetectorSettings, check_detector, check_model, detect_frames
+from domain.detector import (
+    DEFAULT_NMS_IOU,
+    DEFAULT_SCORE_THRESHOLD,
+    DetectorSettings,
+    check_detector,
+    check_model,
+    detect_frames,
+)
 from domain.episode_events import ObjectChange
 from domain.errors import BadUserInput, NotFound
 from domain.jobs import JobContext, JobKind
@@ -37,8 +44,8 @@ class DetectRequest:
     model: str
     frames: list[int] | None = None
     frame_stride: int | None = None
-    confidence: float = 0.25
-    iou: float = 0.7
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    nms_iou: float = DEFAULT_NMS_IOU
     class_map: dict[str, str] | None = None
     image_size: int | None = None
 
@@ -63,7 +70,10 @@ def frame_list(frames: list[int] | None, stride: int | None, length: int) -> lis
 
 async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> JobRow:
     check_detector(
-        DetectorSettings(confidence=req.confidence, iou=req.iou, image_size=req.image_size), "input"
+        DetectorSettings(
+            score_threshold=req.score_threshold, nms_iou=req.nms_iou, image_size=req.image_size
+        ),
+        "input",
     )
     async with rt.sessions() as session:
         episode = (await episodes_repo.read_episodes_by_ids(session, [req.episode_id]) or [None])[0]
@@ -95,8 +105,8 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
             "camera": req.camera,
             "model": req.model,
             "frames": len(frames),
-            "confidence": req.confidence,
-            "iou": req.iou,
+            "scoreThreshold": req.score_threshold,
+            "nmsIou": req.nms_iou,
             "classMap": req.class_map,
             "requestedBy": viewer.user_id,
         },
@@ -112,8 +122,8 @@ async def _run(
     dropped: Counter = Counter()
     done = 0
     settings = {
-        "confidence": req.confidence,
-        "iou": req.iou,
+        "scoreThreshold": req.score_threshold,
+        "nmsIou": req.nms_iou,
         "classMap": req.class_map,
         "imageSize": req.image_size,
     }
@@ -147,7 +157,7 @@ async def _run(
                 "outside": False,
                 "notes": None,
                 "source": Source.MODEL.value,
-                "confidence": d.confidence,
+                "score": d.score,
                 "keyframe": True,
                 "version": 1,
                 "review": Review.PENDING.value,

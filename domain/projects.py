@@ -32,12 +32,15 @@ class ProjectStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
+DEFAULT_MATCH_IOU = 0.5  # PASCAL VOC's and COCO AP50's
+
+
 @dataclass(frozen=True)
 class Criteria(VerdictCriteria):
     """What a test session must reach to pass (the bounds `judge` checks; a criterion left out is not
     checked) and the IoU a detection needs to match a box."""
 
-    iou_threshold: float = 0.5
+    match_iou: float = DEFAULT_MATCH_IOU
 
     def to_json(self) -> dict:
         return {
@@ -46,7 +49,7 @@ class Criteria(VerdictCriteria):
             "minF1": self.min_f1,
             "minAp50": self.min_ap50,
             "maxP95LatencyMs": self.max_p95_latency_ms,
-            "iouThreshold": self.iou_threshold,
+            "matchIou": self.match_iou,
         }
 
     @classmethod
@@ -58,7 +61,8 @@ class Criteria(VerdictCriteria):
             min_f1=data.get("minF1"),
             min_ap50=data.get("minAp50"),
             max_p95_latency_ms=data.get("maxP95LatencyMs"),
-            iou_threshold=data.get("iouThreshold", 0.5),
+            # "iouThreshold": its name in criteria saved before the rename
+            match_iou=data.get("matchIou", data.get("iouThreshold", DEFAULT_MATCH_IOU)),
         )
 
 
@@ -79,7 +83,7 @@ def check_criteria(criteria: Criteria, field: str) -> Criteria:
             f"{field}.maxP95LatencyMs must be a positive number of ms, got {latency}",
             field=f"{field}.maxP95LatencyMs",
         )
-    check_iou(criteria.iou_threshold, f"{field}.iouThreshold")
+    check_iou(criteria.match_iou, f"{field}.matchIou")
     return criteria
 
 

@@ -47,9 +47,13 @@ class Runtime:
         a process with an event loop and database threads is not safe."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=max(1, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.worker_count(), mp_context=multiprocessing.get_context("spawn")
             )
         return self._pool
+
+    def worker_count(self) -> int:
+        """How many processes `workers()` runs: one per CPU."""
+        return max(1, os.cpu_count() or 1)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

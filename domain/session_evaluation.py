@@ -70,13 +70,13 @@ def _arrays(frames, gt_rows, det_rows, label_names: list[str] | None):
     return names, gt_keep, det_keep, gt, det, ignored
 
 
-def frame_counts(frames, gt_rows, det_rows, label_names, iou_threshold) -> list[dict]:
+def frame_counts(frames, gt_rows, det_rows, label_names, match_iou) -> list[dict]:
     """TP / FP / FN of each frame by the optimal matching alone (no AP, no intervals): live progress."""
     names, _, _, gt, det, _ = _arrays(frames, gt_rows, det_rows, label_names)
     grouped = group_rows(gt, det, np.arange(len(frames)), np.arange(len(names)))
-    pairs = candidate_pairs(grouped, iou_threshold)
-    matches = optimal_matches(grouped, pairs, iou_threshold)
-    found = comparisons(grouped, matches, ignored_matches(grouped, pairs, iou_threshold, matches))
+    pairs = candidate_pairs(grouped, match_iou)
+    matches = optimal_matches(grouped, pairs, match_iou)
+    found = comparisons(grouped, matches, ignored_matches(grouped, pairs, match_iou, matches))
     counts = np.zeros((len(frames), 3), dtype=np.int64)
     judged = found.kind != Kind.IGNORED  # a detection on a difficult box, or one, is neither
     np.add.at(counts, (found.image[judged], found.kind[judged].astype(np.int64)), 1)
@@ -97,7 +97,7 @@ async def update_frame_counts(
     episode_ids = sorted({f[0] for f in frames})
     gt_rows = await boxes_repo.read_validated_boxes(session, episode_ids, labels, frames)
     det_rows = await events_repo.read_events_on_frames(session, row.id, frames)
-    values = await asyncio.to_thread(frame_counts, list(frames), gt_rows, det_rows, labels, row.iou_threshold)
+    values = await asyncio.to_thread(frame_counts, list(frames), gt_rows, det_rows, labels, row.match_iou)
     if latency_ms is not None:
         for value in values:
             value["latency_ms"] = latency_ms.get((value["episode_id"], value["camera"], value["frame"]))
@@ -109,7 +109,7 @@ def compute(
     gt_rows,
     det_rows,
     label_names,
-    iou_threshold,
+    match_iou,
     tolerance_ms,
     latencies,
     criteria,
@@ -122,7 +122,7 @@ def compute(
         det,
         np.arange(len(frames)),
         np.arange(len(names)),
-        iou_threshold=iou_threshold,
+        match_iou=match_iou,
         bootstrap=BOOTSTRAP,
         max_detections=max_detections,
     )
@@ -227,7 +227,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         gt_rows,
         det_rows,
         labels,
-        row.iou_threshold,
+        row.match_iou,
         row.tolerance_ms,
         latencies,
         criteria,

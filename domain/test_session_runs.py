@@ -86,7 +86,7 @@ async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow
                     "y": d.y,
                     "width": d.width,
                     "height": d.height,
-                    "score": d.confidence,
+                    "score": d.score,
                     "received_at": received,
                     "latency_ms": per_frame_ms,
                 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from domain.detector import DetectorSettings, check_detector, check_model
 from domain.errors import BadUserInput, Conflict, NotFound, check_text
 from domain.job_states import FINISHED, JobStatus
-from domain.projects import check_iou, lock_writable_project, read_writable_project
+from domain.projects import Criteria, check_iou, lock_writable_project, read_writable_project
 from domain.runtime import Runtime
 from domain.session_evaluation import evaluate_session
 from domain.test_session_events import publish
@@ -39,7 +39,7 @@ class NewTestSession:
     model: str | None = None
     episode_ids: Sequence[int] | None = None
     cameras: Sequence[str] | None = None
-    iou_threshold: float | None = None
+    match_iou: float | None = None  # None: the project's
     tolerance_ms: float = 100.0
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     # AP's detections per frame and label (COCO's maxDets; its default 100).
@@ -63,9 +63,9 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
             field="input.maxDetections",
         )
     project = await read_writable_project(rt, new.project_id, "input.projectId")
-    iou = check_iou(
-        new.iou_threshold if new.iou_threshold is not None else project.criteria.get("iouThreshold", 0.5),
-        "input.iouThreshold",
+    match_iou = check_iou(
+        new.match_iou if new.match_iou is not None else Criteria.from_json(project.criteria).match_iou,
+        "input.matchIou",
     )
     model = None
     if new.source is TestSource.MODEL:
@@ -116,11 +116,11 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
                 "status": TestStatus.CREATED.value,
                 "episode_ids": sorted(episode_ids),
                 "cameras": list(new.cameras) if new.cameras is not None else None,
-                "iou_threshold": iou,
+                "match_iou": match_iou,
                 "tolerance_ms": new.tolerance_ms,
                 "settings": {
-                    "confidence": detector.confidence,
-                    "iou": detector.iou,
+                    "scoreThreshold": detector.score_threshold,
+                    "nmsIou": detector.nms_iou,
                     "frameStride": detector.frame_stride,
                     "classMap": detector.class_map,
                     "imageSize": detector.image_size,

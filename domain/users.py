@@ -77,7 +77,9 @@ async def ensure_user(rt: Runtime, name: str, role: Role) -> UserRow:
         return await create_user(rt, name, role)
     except BadUserInput:  # created meanwhile by another process
         async with rt.sessions() as session:
-            return await users_repo.read_user_by_name(session, name)
+            row = await users_repo.read_user_by_name(session, name)
+        assert row is not None  # the other process committed it
+        return row
 
 
 async def find_user(rt: Runtime, name: str) -> UserRow:

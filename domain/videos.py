@@ -113,6 +113,7 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
                 ],
             )
             episode = await episodes_repo.read_episode_by_index(session, dataset.id, 0)
+            assert episode is not None  # inserted just above
             if req.project_id is not None:
                 await lock_writable_project(session, req.project_id, "projectId")
                 await projects_repo.link_episodes(

@@ -5,8 +5,8 @@ A slow subscriber skips to the latest value instead of queueing stale ones."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -38,21 +38,27 @@ class Watch(Generic[T]):
             async with self._changed:  # wake the subscribers so that they see the loop ended
                 self._changed.notify_all()
 
-    async def updates(self) -> AsyncIterator[T]:
+    async def updates(self) -> AsyncGenerator[T, None]:
         """The current value at once, then each change; raises what stopped the poll loop."""
         self._listeners += 1
-        if not self.running:
+        task = self._task
+        if task is None or task.done():  # not running
             self._version = 0  # a value read before a pause may be stale
-            self._task = asyncio.create_task(self._run())
-        task, seen = self._task, 0
+            task = self._task = asyncio.create_task(self._run())
+        seen = 0
         try:
             while True:
+
+                def moved(seen: int = seen) -> bool:
+                    return self._version != seen or task.done()
+
                 async with self._changed:
-                    await self._changed.wait_for(lambda seen=seen: self._version != seen or task.done())
+                    await self._changed.wait_for(moved)
                     if self._version == seen:
                         task.result()  # raises the poll's error
                         raise RuntimeError("the watch stopped")
-                    seen, value = self._version, self._latest
+                    # A version above 0 means `_latest` holds a polled value (T may itself allow None).
+                    seen, value = self._version, cast(T, self._latest)
                 yield value
         finally:
             self._listeners -= 1

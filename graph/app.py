@@ -35,7 +35,7 @@ from persistence.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.scope.get("state", {})
         return Context(
@@ -72,16 +72,18 @@ class GraphQLApp(GraphQL):
         """A bad or missing token in connection_init closes the socket with 4403; so does a token
         revoked, or a role changed, while the socket is open (auth.watch_credentials)."""
         params = context.connection_params or {}
+        socket = context.request
+        assert isinstance(socket, WebSocket)  # a connection's context holds its socket
         if context.viewer is not None and not params:
             # The browser's session cookie, checked in the handshake.
-            secret = context.request.cookies.get(auth.SESSION_COOKIE)
-            auth.watch_credentials(context.runtime, context.request, secret, context.viewer)
+            secret = socket.cookies.get(auth.SESSION_COOKIE)
+            auth.watch_credentials(context.runtime, socket, secret, context.viewer)
             return UNSET
         try:
             context.viewer = await auth.viewer_from_params(context.runtime, params)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from None
-        auth.watch_credentials(context.runtime, context.request, auth.params_secret(params), context.viewer)
+        auth.watch_credentials(context.runtime, socket, auth.params_secret(params), context.viewer)
         return UNSET
 
 

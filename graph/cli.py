@@ -126,7 +126,9 @@ async def _register(
                 async for message in messages:
                     if message["id"] != job.id:
                         continue
-                    (current,) = await jobs_by_ids(rt, [job.id])
+                    (found,) = await jobs_by_ids(rt, [job.id])
+                    assert found is not None  # the job registered above
+                    current = found
                     progress.update(bar, completed=current.progress)
                     if JobStatus(current.status) in FINISHED:
                         break

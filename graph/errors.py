@@ -57,7 +57,7 @@ class ErrorCodes(MaskErrors):
         variable = VARIABLE_VALUE.match(error.message)
         if variable is not None or (error.original_error is None and LITERAL_VALUE.search(error.message)):
             # A value the client sent does not fit its type (an unknown enum, a string for an Int).
-            extensions = {"code": "BAD_USER_INPUT"}
+            extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
             if variable is not None:
                 name, path = variable.group(1), variable.group(2)
                 if not path:
@@ -113,7 +113,7 @@ class ErrorCodes(MaskErrors):
                 field = _where(argument.value, found.group(1), variables, argument.name.value)
                 if field is not None:
                     break
-        if field is None:
+        if field is None or found is None:
             return BadUserInput(str(original))
         shown = found.group(1) if len(found.group(1)) <= 60 else found.group(1)[:57] + "..."
         return BadUserInput(f"{field} is not a global id: {shown!r}", field=field)

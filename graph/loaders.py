@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -25,6 +26,16 @@ from domain import (
     users,
 )
 from domain.runtime import Runtime
+
+R = TypeVar("R")
+
+
+def existing(row: R | None) -> R:
+    """A row loaded by a foreign key, which the database keeps from dangling (it cascades or restricts
+    deletes): None only when the row was deleted while this request ran, an internal error."""
+    if row is None:
+        raise LookupError("a row a foreign key names was deleted during the request")
+    return row
 
 
 class Loaders:

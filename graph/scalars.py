@@ -3,10 +3,9 @@ directly, instead of a GraphQL list that the server would complete element by el
 
 from __future__ import annotations
 
-from typing import NewType
-
 import numpy as np
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def serialize_array(value: np.ndarray) -> list:
@@ -17,13 +16,13 @@ def serialize_array(value: np.ndarray) -> list:
             array = np.round(array.astype(np.float64), 7)
         if not np.isfinite(array).all():
             # JSON has no NaN or Infinity: they travel as null.
-            return np.where(np.isfinite(array), array, None).tolist()
+            return np.where(np.isfinite(array), array, np.array(None, dtype=object)).tolist()
     return array.tolist()
 
 
-# The type fields are annotated with; `SCALARS` (passed to the schema's config) says how it travels.
-# Strawberry's `scalar_map` keeps the annotation a plain type, which type checkers can read.
-NumericArray = NewType("NumericArray", object)
+# What fields of numeric arrays are annotated with: they hold numpy arrays, which `SCALARS` (the
+# schema's `scalar_map`) makes the NumericArray scalar. A plain type, so type checkers can read it.
+NumericArray = np.ndarray
 
 NUMERIC_ARRAY = strawberry.scalar(
     name="NumericArray",
@@ -35,4 +34,4 @@ NUMERIC_ARRAY = strawberry.scalar(
     parse_value=lambda v: np.asarray(v, dtype=np.float64),
 )
 
-SCALARS = {NumericArray: NUMERIC_ARRAY}
+SCALARS: dict[object, ScalarDefinition] = {NumericArray: NUMERIC_ARRAY}

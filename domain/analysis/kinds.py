@@ -23,18 +23,19 @@ def parameter_model(kind: AnalysisKind) -> type[BaseModel]:
     from domain.analysis.quality_checks import QualityParams
     from domain.analysis.trajectory_metrics import TrajectoryParams
 
-    return {
+    models: dict[AnalysisKind, type[BaseModel]] = {
         AnalysisKind.TRAJECTORY_METRICS: TrajectoryParams,
         AnalysisKind.ANOMALY_DETECTION: AnomalyParams,
         AnalysisKind.QUALITY_REPORT: QualityParams,
         AnalysisKind.CLUSTERING: ClusteringParams,
-    }[kind]
+    }
+    return models[kind]
 
 
 def parameter_schemas() -> dict[AnalysisKind, dict]:
     return {kind: parameter_model(kind).model_json_schema() for kind in AnalysisKind}
 
 
-def validate_parameters(kind: AnalysisKind, given: dict | None, field: str = "input.parameters") -> BaseModel:
+def validate_parameters(kind: AnalysisKind, given: object, field: str = "input.parameters") -> BaseModel:
     """The kind's parameters with defaults filled in; the first wrong one is BAD_USER_INPUT naming it."""
     return validated(parameter_model(kind), given, field)

@@ -39,6 +39,7 @@ class DemoEpisode:
         """(frame, boxes of that frame) for every frame of one camera, produced lazily."""
         for k, t in enumerate(self.arrays["timestamp"]):
             image, boxes = scene.render(self.scene, camera, float(t), k)
+            assert image is not None  # painted: render's paint defaults to True
             yield image, boxes
 
     def frames(self, camera: str) -> Iterator[np.ndarray]:
@@ -96,6 +97,7 @@ def generate_episode(spec: DemoSpec, index: int) -> DemoEpisode:
     ee_pose = motion.forward_kinematics(state32.astype(np.float64)).astype(np.float32)
     if kind == "hesitation":
         speed = np.linalg.norm(velocity.astype(np.float64), axis=1)
+        assert plan.hold is not None  # a hesitation's halt makes the plan's hold
         records.append(defects.describe_hesitation(speed, plan.hold))
     elif kind == "nan_state":
         records.append(defects.add_nan(state32, drng))
@@ -104,7 +106,7 @@ def generate_episode(spec: DemoSpec, index: int) -> DemoEpisode:
         [motion.joints_at(plan, frame_times + 1.0), motion.gripper_command(plan, frame_times)[:, None]],
         axis=1,
     )
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "timestamp": timestamps,
         "action": action.astype(np.float32),
         "observation.state": state32,

@@ -275,7 +275,7 @@ def render(
         if image is not None:
             image[win][s.mask] = s.color[s.mask]
     boxes = [
-        _box(s, cam, frame, np.count_nonzero(owner[win][s.mask] != i))
+        _box(s, cam, frame, int(np.count_nonzero(owner[win][s.mask] != i)))
         for i, (s, win) in enumerate(zip(sprites, windows, strict=True))
     ]
     return image, sorted(boxes, key=lambda b: b["track_id"])

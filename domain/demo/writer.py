@@ -33,7 +33,7 @@ def episode_name(index: int, suffix: str) -> str:
     return f"episode_{index:06d}{suffix}"
 
 
-def _replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(path.name + PARTIAL)
     try:
         write(tmp)
@@ -136,14 +136,13 @@ def write_demo_dataset(
     if workers > 1:
         pool = ProcessPoolExecutor(workers)
         futures = [pool.submit(_write_one, folder, spec, i) for i in range(spec.episodes)]
-        results = as_completed(futures)
+        results = (future.result() for future in as_completed(futures))
     else:
         pool = None
         results = (_write_one(folder, spec, i) for i in range(spec.episodes))
     total_frames, size, found = 0, 0, {}
     try:
-        for done, result in enumerate(results, start=1):
-            index, frames, defects, written = result.result() if pool else result
+        for done, (index, frames, defects, written) in enumerate(results, start=1):
             total_frames += frames
             size += written
             if defects:

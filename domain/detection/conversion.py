@@ -1,4 +1,5 @@
-"""Ultralytics `Results` to plain detections: label names, boxes in pixels (top-left + size), confidences."""
+"""Ultralytics `Results` to plain detections: label names, boxes in pixels (top-left + size), scores
+(Ultralytics' `conf`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class Detection:
     y: float
     width: float
     height: float
-    confidence: float
+    score: float  # 0-1, Ultralytics' `conf`
     class_name: str  # Ultralytics' class name, from `result.names`
 
 
@@ -32,13 +33,13 @@ def _numpy(values: Any) -> np.ndarray:
 
 
 def results_to_detections(
-    result: Any, class_map: Mapping[str, str] | None = None, *, min_confidence: float = 0.0
+    result: Any, class_map: Mapping[str, str] | None = None, *, min_score: float = 0.0
 ) -> tuple[list[Detection], dict[str, int]]:
     """The detections of one image, and how many boxes were dropped, per Ultralytics class name.
 
     With `class_map` (Ultralytics class name -> label name), classes missing from it are dropped and
     counted under their class name; without one (None), the Ultralytics name is the label. Boxes with no
-    area after clipping are counted under EMPTY_BOX, those under `min_confidence` are left out silently.
+    area after clipping are counted under EMPTY_BOX, those scored under `min_score` are left out silently.
     """
     dropped: dict[str, int] = {}
     boxes = result.boxes
@@ -46,7 +47,7 @@ def results_to_detections(
         return [], dropped
     height, width = result.orig_shape[:2]
     xyxy = _numpy(boxes.xyxy).reshape(-1, 4)
-    confidences = _numpy(boxes.conf).reshape(-1)
+    scores = _numpy(boxes.conf).reshape(-1)
     classes = _numpy(boxes.cls).reshape(-1).astype(np.int64)
     x1 = np.clip(xyxy[:, 0], 0, width)
     y1 = np.clip(xyxy[:, 1], 0, height)
@@ -55,8 +56,8 @@ def results_to_detections(
     names = result.names
     detections = []
     for i in range(len(xyxy)):
-        confidence = float(confidences[i])
-        if not confidence >= min_confidence:
+        score = float(scores[i])
+        if not score >= min_score:
             continue
         class_name = str(names.get(int(classes[i]), int(classes[i])))
         if class_map is None:
@@ -78,7 +79,7 @@ def results_to_detections(
                 y=float(y1[i]),
                 width=box_width,
                 height=box_height,
-                confidence=confidence,
+                score=score,
                 class_name=class_name,
             )
         )

@@ -83,12 +83,15 @@ def detect_batch(
     path: SourceRef,
     camera: str,
     frames: list[int],
-    confidence: float,
-    iou: float,
+    score_threshold: float,
+    nms_iou: float,
     class_map: Mapping[str, str] | None,
     image_size: int | None = None,
 ) -> BatchResult:
     """Detections on `frames` of `camera` in the episode file at `path`, from one batched predict call.
+
+    Detections scored under `score_threshold` are left out; `nms_iou` is the IoU above which the
+    detector's non-maximum suppression keeps only the better of two boxes (Ultralytics' `conf`, `iou`).
 
     `class_map` maps Ultralytics class names to label names (None: keep Ultralytics' names); `image_size`
     is the inference size Ultralytics letterboxes to (None: the model's own, 640 for the shipped ones).
@@ -96,7 +99,7 @@ def detect_batch(
     frames = [operator.index(f) for f in frames]
     if len(set(frames)) != len(frames):
         raise DetectionInputError("frames must not repeat", field="input.frames")
-    for value, name in ((confidence, "confidence"), (iou, "iou")):
+    for value, name in ((score_threshold, "scoreThreshold"), (nms_iou, "nmsIou")):
         if not 0.0 <= value <= 1.0:
             raise BadUserInput(f"{name} must be between 0 and 1, not {value}", field=f"input.{name}")
     if image_size is not None and not 32 <= image_size <= 4096:
@@ -110,7 +113,7 @@ def detect_batch(
         return BatchResult(camera=camera, width=width, height=height, frames=())
     # Ultralytics takes numpy images as OpenCV does, BGR; the episode stores RGB.
     bgr = [np.ascontiguousarray(image[..., ::-1]) for image in images]
-    options: dict[str, Any] = {"conf": confidence, "iou": iou, "verbose": False}
+    options: dict[str, Any] = {"conf": score_threshold, "iou": nms_iou, "verbose": False}
     if image_size is not None:
         options["imgsz"] = image_size
 
@@ -125,7 +128,7 @@ def detect_batch(
     dropped: dict[str, int] = {}
     per_frame = []
     for frame, result in zip(frames, results, strict=True):
-        detections, dropped_here = results_to_detections(result, class_map, min_confidence=confidence)
+        detections, dropped_here = results_to_detections(result, class_map, min_score=score_threshold)
         for key, count in dropped_here.items():
             dropped[key] = dropped.get(key, 0) + count
         per_frame.append(FrameDetections(frame=frame, detections=tuple(detections)))

@@ -177,7 +177,7 @@ def _write(
 def _encode(frame: np.ndarray, edit: CameraEdit) -> bytes:
     """One edited frame as an HDF5 gzip chunk (a zlib stream, what the deflate filter writes)."""
     pixels = frame if edit.is_identity else apply_camera_edit(frame, edit)
-    return zlib.compress(np.ascontiguousarray(pixels), GZIP_LEVEL)
+    return zlib.compress(np.ascontiguousarray(pixels).data, GZIP_LEVEL)
 
 
 def _store(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from domain.edits.frames import kept_frames
 from domain.errors import BadUserInput
@@ -128,6 +128,7 @@ class EpisodeEdits:
         return cls(
             removed_frames=tuple(_int(v, f"{field}.removedFrames[{i}]") for i, v in enumerate(frames)),
             removed_ranges=tuple(_pair(v, f"{field}.removedRanges[{i}]") for i, v in enumerate(ranges)),
+            # An open end stays None until `validate_edits` fills it from the episode's length.
             trim=None if data.get("trim") is None else _pair(data["trim"], f"{field}.trim", open_ends=True),
             cameras={
                 str(name): _camera_from_json(value, f"{field}.cameras.{name}")
@@ -313,7 +314,8 @@ def _object(value: Any, path: str, keys: set[str]) -> dict:
 
 
 def _pair(value: Any, path: str, *, open_ends: bool = False) -> tuple[int, int]:
-    """Two frame numbers; with `open_ends` either may be None (a trim's default ends)."""
+    """Two frame numbers; with `open_ends` either may be None (a trim's default ends), which the
+    return type does not say: EpisodeEdits.trim holds such a pair until `validate_edits`."""
     if isinstance(value, dict):
         value = _object(value, path, {"from", "to"})
         value = [value.get("from"), value.get("to")]
@@ -321,4 +323,5 @@ def _pair(value: Any, path: str, *, open_ends: bool = False) -> tuple[int, int]:
         raise BadUserInput(f"{path} must be {{from, to}} or [from, to]", field=path)
     if open_ends and value[0] is None and value[1] is None:
         raise BadUserInput(f"{path} needs from, to or both", field=path)
-    return tuple(None if open_ends and v is None else _int(v, path) for v in value)
+    first, last = (None if open_ends and v is None else _int(v, path) for v in value)
+    return cast(tuple[int, int], (first, last))

@@ -18,7 +18,7 @@ import numpy as np
 
 
 def _column(values: object, dtype: type) -> np.ndarray:
-    array = np.array(values, dtype=dtype, copy=True).reshape(-1)
+    array: np.ndarray = np.array(values, dtype=dtype, copy=True).reshape(-1)
     array.flags.writeable = False
     return array
 
@@ -69,7 +69,7 @@ class GroundTruth:
 
 @dataclass(frozen=True, eq=False)
 class Detections:
-    """A detector's boxes with their confidence `scores` (higher is surer); rows as in GroundTruth."""
+    """A detector's boxes with their `scores` (higher is surer); rows as in GroundTruth."""
 
     image: np.ndarray  # (n,) int64
     label: np.ndarray  # (n,) int64

@@ -2,7 +2,7 @@
 
 Only rows whose frame is in `images` and whose label is in `labels` take part; the others are left out
 of everything, comparisons included (a detection of a label the project does not validate is not an
-error of the detector). Counts come from the optimal assignment at `iou_threshold` and use every
+error of the detector). Counts come from the optimal assignment at `match_iou` and use every
 detection; AP50 and AP50:95 are COCOeval's (greedy matching, at most `max_detections` detections per
 frame and label, COCO's maxDets, default 100, its own IoU thresholds), so the two can disagree on which
 detection is a TP. `beyond_limit` says how many detections that limit left out of AP, on how many frames.
@@ -57,10 +57,10 @@ class Evaluation:
     per_label: dict[int, Metrics]  # label id -> metrics, in the order of `labels`
     comparisons: Comparisons
     images: int  # frames evaluated
-    iou_threshold: float
+    match_iou: float  # the IoU a detection needs to match a box
     bootstrap: int  # resamples drawn (0: no bootstrap interval)
     ignored_boxes: int = 0  # ground truth ignored (difficult, crowd) on the frames evaluated
-    ignored: int = 0  # detections on an ignored box at `iou_threshold`: neither TP nor FP
+    ignored: int = 0  # detections on an ignored box at `match_iou`: neither TP nor FP
     max_detections: int = MAX_DETECTIONS  # per frame and label in AP (COCO's maxDets)
     beyond_limit: int = 0  # detections that limit left out of AP
     frames_beyond_limit: int = 0  # frames where it left some out
@@ -102,7 +102,7 @@ def evaluate(
     images: np.ndarray,
     labels: list[int] | np.ndarray,
     *,
-    iou_threshold: float = 0.5,
+    match_iou: float = 0.5,
     bootstrap: int = 200,
     seed: int = 0,
     max_detections: int = MAX_DETECTIONS,
@@ -112,18 +112,18 @@ def evaluate(
     Deterministic for a given input and seed. Cost: about linear in boxes, plus the pairs of boxes of one
     label on one frame, plus `bootstrap` x detections for the intervals.
     """
-    if not 0 < iou_threshold <= 1:
-        raise ValueError("iou_threshold must be in (0, 1]")
+    if not 0 < match_iou <= 1:
+        raise ValueError("match_iou must be in (0, 1]")
     if bootstrap < 0:
         raise ValueError("bootstrap must be >= 0")
     if max_detections < 1:
         raise ValueError("max_detections must be >= 1")
-    grouped = group_rows(gt, det, images, labels)
+    grouped = group_rows(gt, det, images, np.asarray(labels))
     n_images, n_labels = len(grouped.images), len(grouped.labels)
     # one join serves both matchings: COCO needs pairs from IoU 0.5, ours from the threshold
-    pairs = candidate_pairs(grouped, min(iou_threshold, float(IOU_THRESHOLDS[0])))
-    matches = optimal_matches(grouped, pairs, iou_threshold)
-    ignored = ignored_matches(grouped, pairs, iou_threshold, matches)
+    pairs = candidate_pairs(grouped, min(match_iou, float(IOU_THRESHOLDS[0])))
+    matches = optimal_matches(grouped, pairs, match_iou)
+    ignored = ignored_matches(grouped, pairs, match_iou, matches)
     ap = average_precision(grouped, pairs, max_detections)
 
     groups = grouped.n_groups
@@ -163,7 +163,7 @@ def evaluate(
         per_label=per_label,
         comparisons=comparisons(grouped, matches, ignored),
         images=n_images,
-        iou_threshold=iou_threshold,
+        match_iou=match_iou,
         bootstrap=bootstrap,
         ignored_boxes=int(grouped.gt_ignore.sum()),
         ignored=len(ignored.det),

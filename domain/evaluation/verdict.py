@@ -89,12 +89,12 @@ def judge(
                     "per frame and label were left out of AP)"
                 )
             reasons.append(reason)
-    limit = criteria.max_p95_latency_ms
-    if limit is not None:
+    max_latency = criteria.max_p95_latency_ms
+    if max_latency is not None:
         p95 = None if latency is None else latency.p95_ms
         if p95 is None:
-            reasons.append(f"p95 latency unavailable (required <= {limit:.1f} ms)")
-        elif p95 > limit:
-            shown, required = _pair(p95, limit, least=1)
+            reasons.append(f"p95 latency unavailable (required <= {max_latency:.1f} ms)")
+        elif p95 > max_latency:
+            shown, required = _pair(p95, max_latency, least=1)
             reasons.append(f"p95 latency {shown} ms > {required} ms")
     return Verdict(passed=not reasons, reasons=tuple(reasons), notes=(cut,) if cut else ())

@@ -7,7 +7,8 @@
 
 read(write(x)) == x. Reading checks every value's type and names the JSON path of the first wrong one; a
 missing optional field takes BoxEntry's default, an unknown key is an error (a misspelt field would
-otherwise be dropped without a word).
+otherwise be dropped without a word). A box's detector score is "score"; files written before it was
+renamed have "confidence", which is still read (both, with different values, is an error).
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def _spec(cls: type) -> list[tuple[str, str, tuple[type, ...], object]]:
 _LABEL, _IMAGE, _BOX = _spec(LabelEntry), _spec(ImageEntry), _spec(BoxEntry)
 _KEYS = {id(spec): frozenset(key for key, *_ in spec) for spec in (_LABEL, _IMAGE, _BOX)}
 _TOP = frozenset(("format", "version", "dataset", "labels", "images", "boxes", "episodeAnnotations"))
+# Box keys that earlier files wrote under another name, read as the new one: old -> new.
+_OLD_BOX_KEYS = {"confidence": "score"}
 
 
 def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
@@ -114,7 +117,7 @@ def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
                 "difficult": b.difficult,
                 "outside": b.outside,
                 "source": b.source,
-                "confidence": b.confidence,
+                "score": b.score,
                 "keyframe": b.keyframe,
                 "notes": b.notes,
                 "review": b.review,
@@ -189,7 +192,7 @@ def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | 
     labels = {lab.name for lab in data.labels}
     for i, item in enumerate(lists["boxes"]):
         where = f"boxes[{i}]"
-        values = _fields(item, _BOX, where, bad)
+        values = _fields(_renamed_keys(item, where, bad), _BOX, where, bad)
         size = sizes.get(values["file_name"])
         if size is None:
             raise bad(f"image {values['file_name']!r} is not in images", where + ".fileName")
@@ -207,11 +210,11 @@ def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | 
             file=file,
             where=where,
         )
-        confidence = values["confidence"]
-        if confidence is not None:
-            values["confidence"] = confidence = float(confidence)
-            if not (math.isfinite(confidence) and 0 <= confidence <= 1):
-                raise bad(f"confidence must be between 0 and 1, got {confidence}", where + ".confidence")
+        score = values["score"]
+        if score is not None:
+            values["score"] = score = float(score)
+            if not (math.isfinite(score) and 0 <= score <= 1):
+                raise bad(f"score must be between 0 and 1, got {score}", where + ".score")
         if values["source"] not in SOURCES:
             raise bad(
                 f"source must be one of {', '.join(SOURCES)}, got {values['source']!r}", where + ".source"
@@ -226,6 +229,24 @@ def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | 
             raise bad("an episode annotation must be an object", f"episodeAnnotations[{i}]")
     data.episode_annotations = lists["episodeAnnotations"]
     return data
+
+
+def _renamed_keys(item: object, where: str, bad: Callable[[str, str], FormatError]) -> object:
+    """A box object with its old key names (_OLD_BOX_KEYS) under the new ones."""
+    if type(item) is not dict or not _OLD_BOX_KEYS.keys() & item.keys():
+        return item
+    item = dict(item)
+    for old, new in _OLD_BOX_KEYS.items():
+        if old in item:
+            value = item.pop(old)
+            if new in item and item[new] != value:
+                raise bad(
+                    f"{old} is the old name of {new}; give one, not {json.dumps(item[new])[:40]} and "
+                    f"{json.dumps(value)[:40]}",
+                    f"{where}.{new}",
+                )
+            item[new] = value
+    return item
 
 
 def _fields(item: object, spec: list, where: str, bad: Callable[[str, str], FormatError]) -> dict:

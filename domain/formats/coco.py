@@ -3,7 +3,7 @@
 A bbox is [x, y, width, height] in pixels, exactly as BoxEntry holds it. Categories are numbered from 1 in
 label order, with the parent label's name as "supercategory" ("" for none). What COCO has no field for
 rides in each annotation's "attributes" (track_id, occluded, truncated, difficult, outside, keyframe,
-source) and in "score" (the confidence). Files from other tools read too: attributes and scores are
+source) and in "score" (a detector's score). Files from other tools read too: attributes and scores are
 optional, category and image ids arbitrary.
 """
 
@@ -40,7 +40,7 @@ CARRIED = {
     "outside",
     "keyframe",
     "source",
-    "confidence",
+    "score",
     "label_parent",
 }
 SLACK = 0.01  # pixels: float noise from other tools' exports, clamped
@@ -57,7 +57,7 @@ def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
     names = class_names(data)
     category_ids = {name: i for i, name in enumerate(names, 1)}
     image_ids = {image.file_name: i for i, image in enumerate(data.images, 1)}
-    annotations = []
+    annotations: list[dict] = []
     append = annotations.append
     for i, b in enumerate(data.boxes, 1):
         image_id = image_ids.get(b.file_name)
@@ -80,8 +80,8 @@ def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
                 "source": b.source,
             },
         }
-        if b.confidence is not None:
-            annotation["score"] = b.confidence
+        if b.score is not None:
+            annotation["score"] = b.score
         append(annotation)
     document = {
         "info": {"description": str(data.dataset.get("name", "")), "contributor": "annograph"},
@@ -243,7 +243,8 @@ def _checked(
     if type(bbox) is not list or len(bbox) != 4 or not all(type(v) in _NUMBER for v in bbox):
         got = len(bbox) if type(bbox) is list and len(bbox) != 4 else _show(bbox)
         raise bad(f"bbox must be 4 numbers [x, y, width, height], got {got}", where + ".bbox")
-    x, y, w, h = checked_box(*bbox, image[1], slack=SLACK, file=file, where=where + ".bbox")
+    bx, by, bw, bh = bbox
+    x, y, w, h = checked_box(bx, by, bw, bh, image[1], slack=SLACK, file=file, where=where + ".bbox")
     score = a.get("score")
     if score is not None and not (type(score) in _NUMBER and 0 <= score <= 1):
         raise bad(f"score must be a number between 0 and 1, got {_show(score)}", where + ".score")

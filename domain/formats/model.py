@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 
 
 class ExportFormat(StrEnum):
@@ -52,7 +53,7 @@ class BoxEntry:
     difficult: bool = False
     outside: bool = False  # the track has left the view from this keyframe on
     source: str = "IMPORTED"  # MANUAL | MODEL | IMPORTED | INTERPOLATED; IMPORTED when a format has none
-    confidence: float | None = None
+    score: float | None = None  # a detector's score, 0-1
     keyframe: bool = True
     notes: str | None = None
     review: str = "PENDING"  # PENDING | VALIDATED | REJECTED
@@ -218,7 +219,7 @@ def lost_details(data: AnnotationSet, carried: set[str]) -> list[str]:
 
     boxes_where("track_id", "track ids", lambda b: b.track_id is not None)
     for flag in ("occluded", "truncated", "difficult"):
-        boxes_where(flag, f"{flag} flags", lambda b, flag=flag: getattr(b, flag))
+        boxes_where(flag, f"{flag} flags", attrgetter(flag))
     boxes_where("outside", "outside marks (the track left the view)", lambda b: b.outside)
     boxes_where("keyframe", "keyframe flags (not a keyframe)", lambda b: not b.keyframe)
     if "source" not in carried:
@@ -226,7 +227,7 @@ def lost_details(data: AnnotationSet, carried: set[str]) -> list[str]:
         if used:
             named = "/".join([s for s in SOURCES if s in used] + sorted(used - set(SOURCES)))
             boxes_where("source", f"sources ({named})", lambda b: b.source != "IMPORTED")
-    boxes_where("confidence", "confidence", lambda b: b.confidence is not None)
+    boxes_where("score", "scores", lambda b: b.score is not None)
     boxes_where("notes", "notes", lambda b: b.notes is not None)
     boxes_where(
         "review",

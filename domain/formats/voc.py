@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from typing import Literal, overload
 from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
@@ -139,7 +140,7 @@ class _Lines:
 
     def __init__(self) -> None:
         self.builder = ET.TreeBuilder()
-        self.lines: dict[ET.Element, int] = {}
+        self.lines: dict[ET.Element, int | None] = {}
         self.parser: DefusedXMLParser | None = None
 
     def start(self, tag: str, attrs: dict) -> ET.Element:
@@ -183,6 +184,14 @@ class _Document:
 
     def error(self, reason: str, element: ET.Element, where: str) -> FormatError:
         return FormatError(self.file, reason, line=self.lines.get(element), where=where)
+
+    @overload
+    def child(
+        self, parent: ET.Element, tag: str, where: str, required: Literal[True] = True
+    ) -> ET.Element: ...
+
+    @overload
+    def child(self, parent: ET.Element, tag: str, where: str, required: bool) -> ET.Element | None: ...
 
     def child(self, parent: ET.Element, tag: str, where: str, required: bool = True) -> ET.Element | None:
         found = parent.find(tag)

@@ -4,9 +4,9 @@
 `train: images`, `val: images` and no `path`, so Ultralytics resolves the folders beside the yaml file.
 `labels/<stem>.txt` beside `images/<stem>.jpg` holds one line per box, `class cx cy w h`: the box
 centre and size divided by the image width and height, 6 decimals. An image
-without boxes gets an empty .txt. Reading also takes a 6th number per line as the confidence, rounds the
-pixel corners to 1/1000 pixel (so whole-pixel boxes come back whole) and clamps a box that sticks out of
-the image by at most a pixel (rounding) into it.
+without boxes gets an empty .txt. Reading also takes a 6th number per line as the confidence (YOLO's word
+for annograph's `score`), rounds the pixel corners to 1/1000 pixel (so whole-pixel boxes come back whole)
+and clamps a box that sticks out of the image by at most a pixel (rounding) into it.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def _box(
     x, y, bw, bh = checked_box(
         x0, y0, round(x1 - x0, 3), round(y1 - y0, 3), size, slack=SLACK, file=file, line=number
     )
-    return BoxEntry(image, names[int(klass)], x, y, bw, bh, confidence=confidence)
+    return BoxEntry(image, names[int(klass)], x, y, bw, bh, score=confidence)
 
 
 def _is_number(text: str) -> bool:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -51,7 +53,8 @@ class DatasetMutations:
             input.path,
             input.name,
             field="input.path",
-            format=input.format.value if input.format else None,
+            # A strawberry.enum_value member holds its plain value (the format name) at run time.
+            format=cast(str, input.format.value) if input.format else None,
             options=input.options,
             options_field="input.options",
         )

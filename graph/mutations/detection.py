@@ -5,8 +5,10 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from domain import object_detection
+from domain.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
 from domain.object_detection import DetectRequest
 from graph.context import Info
+from graph.deprecated import renamed, use
 from graph.ids import decode_id
 from graph.mutations.test_session import class_map_of
 from graph.permissions import IsAnnotator
@@ -23,8 +25,22 @@ class DetectObjectsInput:
     )
     frames: list[int] | None = strawberry.field(default=None, description="These frames; or frameStride.")
     frame_stride: int | None = strawberry.field(default=None, description="Every n-th frame (default 1).")
-    confidence: float = strawberry.field(default=0.25, description="Lowest detection score kept (0..1).")
-    iou: float = strawberry.field(default=0.7, description="The detector's non-maximum-suppression IoU.")
+    score_threshold: float | None = strawberry.field(
+        default=None, description="Lowest detection score kept, 0-1; default 0.25."
+    )
+    confidence: float | None = strawberry.field(
+        default=None,
+        description="Lowest detection score kept: `scoreThreshold`.",
+        deprecation_reason=use("scoreThreshold"),
+    )
+    nms_iou: float | None = strawberry.field(
+        default=None,
+        description="The detector's non-maximum-suppression IoU, (0, 1]: of two boxes that overlap more, "
+        "the lower scored is dropped; default 0.7.",
+    )
+    iou: float | None = strawberry.field(
+        default=None, description="The detector's NMS IoU: `nmsIou`.", deprecation_reason=use("nmsIou")
+    )
     class_map: JSON | None = strawberry.field(
         default=None,
         description="Detector class name -> label name. Without it classes map to labels of the same name; "
@@ -49,8 +65,16 @@ class DetectionMutations:
                 model=input.model,
                 frames=input.frames,
                 frame_stride=input.frame_stride,
-                confidence=input.confidence,
-                iou=input.iou,
+                score_threshold=renamed(
+                    input.score_threshold,
+                    input.confidence,
+                    field="input.scoreThreshold",
+                    old="confidence",
+                    default=DEFAULT_SCORE_THRESHOLD,
+                ),
+                nms_iou=renamed(
+                    input.nms_iou, input.iou, field="input.nmsIou", old="iou", default=DEFAULT_NMS_IOU
+                ),
                 class_map=class_map_of(input.class_map),
                 image_size=input.image_size,
             ),

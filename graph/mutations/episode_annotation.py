@@ -6,6 +6,7 @@ from strawberry import relay
 from domain import annotation_drafts as drafts
 from domain import episode_annotations
 from graph.context import Info
+from graph.deprecated import renamed, use
 from graph.ids import decode_id
 from graph.permissions import IsAnnotator
 from graph.types.episode_annotation import AnomalyType, EpisodeAnnotation, Rating, Severity
@@ -14,7 +15,10 @@ from graph.types.episode_annotation import AnomalyType, EpisodeAnnotation, Ratin
 @strawberry.input(description="Did the robot do its task?")
 class TaskCompletenessInput:
     rating: Rating = strawberry.field(description="SUCCESS, PARTIAL, FAILURE or UNKNOWN.")
-    confidence: int | None = strawberry.field(default=None, description="1-5.")
+    certainty: int | None = strawberry.field(default=None, description="How sure you are of the rating, 1-5.")
+    confidence: int | None = strawberry.field(
+        default=None, description="How sure you are, 1-5: `certainty`.", deprecation_reason=use("certainty")
+    )
     completion: float | None = strawberry.field(default=None, description="0-100 %.")
     failure_reason: str | None = strawberry.field(default=None, description="Why it failed.")
     subtask_reached: str | None = strawberry.field(default=None, description="The last subtask reached.")
@@ -73,7 +77,9 @@ class SaveEpisodeAnnotationInput:
         data = self.data_quality or DataQualityInput()
         return drafts.AnnotationDraft(
             rating=drafts.Rating(task.rating.value),
-            confidence=task.confidence,
+            certainty=renamed(
+                task.certainty, task.confidence, field="input.taskCompleteness.certainty", old="confidence"
+            ),
             completion=task.completion,
             failure_reason=task.failure_reason,
             subtask_reached=task.subtask_reached,

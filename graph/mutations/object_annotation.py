@@ -5,6 +5,7 @@ from strawberry import relay
 
 from domain import boxes, object_annotations
 from graph.context import Info
+from graph.deprecated import renamed, use
 from graph.ids import decode_id
 from graph.permissions import IsAnnotator, IsReviewer
 from graph.types.object_annotation import ObjectAnnotation, ObjectSource
@@ -34,7 +35,10 @@ class CreateObjectAnnotationInput:
     outside: bool = strawberry.field(default=False, description="The track leaves the view here.")
     notes: str | None = strawberry.field(default=None, description="Free notes.")
     source: ObjectSource = strawberry.field(default=boxes.Source.MANUAL, description="Where it came from.")
-    confidence: float | None = strawberry.field(default=None, description="A model's score, 0-1.")
+    score: float | None = strawberry.field(default=None, description="A detector's score, 0-1.")
+    confidence: float | None = strawberry.field(
+        default=None, description="A detector's score, 0-1: `score`.", deprecation_reason=use("score")
+    )
     keyframe: bool = strawberry.field(default=True, description="Set by a person.")
 
     def to_draft(self, path: str) -> boxes.BoxDraft:
@@ -54,7 +58,7 @@ class CreateObjectAnnotationInput:
             outside=self.outside,
             notes=self.notes,
             source=boxes.Source(self.source.value),
-            confidence=self.confidence,
+            score=renamed(self.score, self.confidence, field=f"{path}.score", old="confidence"),
             keyframe=self.keyframe,
         )
 
@@ -73,7 +77,10 @@ class UpdateObjectAnnotationInput:
     difficult: bool | None = strawberry.field(default=None, description="Hard to recognise.")
     outside: bool | None = strawberry.field(default=None, description="The track leaves the view here.")
     notes: str | None = strawberry.field(default=None, description="Free notes.")
-    confidence: float | None = strawberry.field(default=None, description="A model's score, 0-1.")
+    score: float | None = strawberry.field(default=None, description="A detector's score, 0-1.")
+    confidence: float | None = strawberry.field(
+        default=None, description="A detector's score, 0-1: `score`.", deprecation_reason=use("score")
+    )
     keyframe: bool | None = strawberry.field(default=None, description="Set by a person.")
 
     def changes(self) -> dict:
@@ -89,11 +96,13 @@ class UpdateObjectAnnotationInput:
                 "difficult",
                 "outside",
                 "notes",
-                "confidence",
                 "keyframe",
             )
             if getattr(self, name) is not None
         }
+        score = renamed(self.score, self.confidence, field="input.score", old="confidence")
+        if score is not None:
+            values["score"] = score
         if self.box is not None:
             values.update(x=self.box.x, y=self.box.y, width=self.box.width, height=self.box.height)
         return values

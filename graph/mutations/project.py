@@ -4,8 +4,9 @@ import strawberry
 from strawberry import relay
 
 from domain import projects
-from domain.projects import Criteria, ProjectStatus
+from domain.projects import DEFAULT_MATCH_IOU, Criteria, ProjectStatus
 from graph.context import Info
+from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids
 from graph.permissions import IsReviewer
 from graph.types.project import Project
@@ -18,16 +19,30 @@ class PassFailCriteriaInput:
     min_f1: float | None = strawberry.field(default=None, description="Lowest F1 (0..1).")
     min_ap50: float | None = strawberry.field(default=None, description="Lowest AP at IoU 0.5 (0..1).")
     max_p95_latency_ms: float | None = strawberry.field(default=None, description="Highest p95 latency, ms.")
-    iou_threshold: float = strawberry.field(default=0.5, description="IoU a detection needs to match a box.")
+    match_iou: float | None = strawberry.field(
+        default=None, description="IoU a detection needs to match a box, (0, 1]; default 0.5."
+    )
+    iou_threshold: float | None = strawberry.field(
+        default=None,
+        description="IoU a detection needs to match a box: `matchIou`.",
+        deprecation_reason=use("matchIou"),
+    )
 
-    def to_domain(self) -> Criteria:
+    def to_domain(self, field: str) -> Criteria:
+        """The criteria; `field` is the input's path, for the error on both IoU names."""
         return Criteria(
             min_precision=self.min_precision,
             min_recall=self.min_recall,
             min_f1=self.min_f1,
             min_ap50=self.min_ap50,
             max_p95_latency_ms=self.max_p95_latency_ms,
-            iou_threshold=self.iou_threshold,
+            match_iou=renamed(
+                self.match_iou,
+                self.iou_threshold,
+                field=f"{field}.matchIou",
+                old="iouThreshold",
+                default=DEFAULT_MATCH_IOU,
+            ),
         )
 
 
@@ -66,7 +81,7 @@ class ProjectMutations:
             input.name,
             input.description,
             input.labels,
-            input.criteria.to_domain() if input.criteria else Criteria(),
+            input.criteria.to_domain("input.criteria") if input.criteria else Criteria(),
         )
         return Project.from_row(row)
 
@@ -82,7 +97,7 @@ class ProjectMutations:
             name=input.name,
             description=input.description,
             labels=input.labels,
-            criteria=input.criteria.to_domain() if input.criteria else None,
+            criteria=input.criteria.to_domain("input.criteria") if input.criteria else None,
         )
         return Project.from_row(row)
 
@@ -97,7 +112,7 @@ class ProjectMutations:
             info.context.runtime,
             info.context.require_viewer(),
             decode_id(project_id, "Project", "projectId"),
-            criteria=criteria.to_domain(),
+            criteria=criteria.to_domain("criteria"),
             field="projectId",
         )
         return Project.from_row(row)

@@ -9,9 +9,11 @@ from strawberry.scalars import JSON
 
 from domain import detection_ingest, test_sessions
 from domain.detection_ingest import DetectionEventInput as Event
+from domain.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
 from domain.errors import BadUserInput
 from domain.test_sessions import DetectorSettings, NewTestSession, TestSource
 from graph.context import Info
+from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids
 from graph.permissions import IsAnnotator, IsReviewer
 from graph.types.test_session import TestSession
@@ -30,10 +32,31 @@ class CreateTestSessionInput:
         default=None, description="Linked episodes to cover; default all linked ones."
     )
     cameras: list[str] | None = strawberry.field(default=None, description="Cameras to cover; default all.")
-    iou_threshold: float | None = strawberry.field(default=None, description="Default: the project's.")
+    match_iou: float | None = strawberry.field(
+        default=None, description="IoU a detection needs to match a box, (0, 1]; default the project's."
+    )
+    iou_threshold: float | None = strawberry.field(
+        default=None,
+        description="IoU a detection needs to match a box: `matchIou`.",
+        deprecation_reason=use("matchIou"),
+    )
     tolerance_ms: float = strawberry.field(default=100.0, description="Latency counted as on time, ms.")
-    confidence: float = strawberry.field(default=0.25, description="MODEL: lowest detection score kept.")
-    iou: float = strawberry.field(default=0.7, description="MODEL: the detector's NMS IoU.")
+    score_threshold: float | None = strawberry.field(
+        default=None, description="MODEL: lowest detection score kept, 0-1; default 0.25."
+    )
+    confidence: float | None = strawberry.field(
+        default=None,
+        description="Lowest detection score kept: `scoreThreshold`.",
+        deprecation_reason=use("scoreThreshold"),
+    )
+    nms_iou: float | None = strawberry.field(
+        default=None,
+        description="MODEL: the detector's non-maximum-suppression IoU, (0, 1]: of two boxes that overlap "
+        "more, the lower scored is dropped; default 0.7.",
+    )
+    iou: float | None = strawberry.field(
+        default=None, description="The detector's NMS IoU: `nmsIou`.", deprecation_reason=use("nmsIou")
+    )
     frame_stride: int = strawberry.field(default=1, description="MODEL: every n-th frame.")
     class_map: JSON | None = strawberry.field(
         default=None, description="MODEL: detector class name -> label name; unmapped classes are dropped."
@@ -65,8 +88,8 @@ class DetectionEventInput:
     score: float | None = strawberry.field(
         default=None,
         description=(
-            "Confidence 0..1; without one the detection counts as certain (1.0), as Datumaro reads an "
-            "annotation without a score."
+            "The detector's score, 0-1 (higher is surer); without one the detection counts as certain "
+            "(1.0), as Datumaro reads an annotation without a score."
         ),
     )
     sent_at: datetime | None = strawberry.field(
@@ -102,11 +125,21 @@ class TestSessionMutations:
             if input.episode_ids is not None
             else None,
             cameras=input.cameras,
-            iou_threshold=input.iou_threshold,
+            match_iou=renamed(
+                input.match_iou, input.iou_threshold, field="input.matchIou", old="iouThreshold"
+            ),
             tolerance_ms=input.tolerance_ms,
             detector=DetectorSettings(
-                confidence=input.confidence,
-                iou=input.iou,
+                score_threshold=renamed(
+                    input.score_threshold,
+                    input.confidence,
+                    field="input.scoreThreshold",
+                    old="confidence",
+                    default=DEFAULT_SCORE_THRESHOLD,
+                ),
+                nms_iou=renamed(
+                    input.nms_iou, input.iou, field="input.nmsIou", old="iou", default=DEFAULT_NMS_IOU
+                ),
                 frame_stride=input.frame_stride,
                 class_map=class_map_of(input.class_map),
                 image_size=input.image_size,

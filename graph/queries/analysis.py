@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from domain.analysis.kinds import parameter_schemas
 from graph.permissions import IsViewer
@@ -15,5 +16,6 @@ class AnalysisQueries:
     )
     def job_parameter_schemas(self) -> list[JobParameterSchema]:
         return [
-            JobParameterSchema(kind=AnalysisKind(k.value), schema=s) for k, s in parameter_schemas().items()
+            JobParameterSchema(kind=AnalysisKind(k.value), schema=JSON(s))
+            for k, s in parameter_schemas().items()
         ]

@@ -28,7 +28,7 @@ class DatasetQueries:
     )
     def dataset_format_schemas(self) -> list[DatasetFormatSchema]:
         return [
-            DatasetFormatSchema(format=DatasetFormat(f), schema=s) for f, s in options_schemas().items()
+            DatasetFormatSchema(format=DatasetFormat(f), schema=JSON(s)) for f, s in options_schemas().items()
         ]
 
     @strawberry.field(

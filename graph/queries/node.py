@@ -5,6 +5,8 @@ never an error: graph.ids.node_key decides, so no type's `resolve_nodes` sees su
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import strawberry
@@ -34,7 +36,13 @@ def _target(info: Info, text: str) -> tuple[type[relay.Node], int] | None:
     return None if node_type is None or key is None else (node_type, key)
 
 
-async def resolve_nodes(info: Info, ids: list[str]) -> list[relay.Node | None]:
+async def _resolve(node_type: type[relay.Node], info: Info, keys: list[int]) -> Iterable[relay.Node | None]:
+    # Node.resolve_nodes may answer at once or be awaited; every type here awaits.
+    found = node_type.resolve_nodes(info=info, node_ids=[str(key) for key in keys], required=False)
+    return await found if inspect.isawaitable(found) else found
+
+
+async def resolve_nodes(info: Info, ids: Sequence[str]) -> list[relay.Node | None]:
     """The objects the ids name, in order, null where none; one batch per type."""
     wanted: dict[type[relay.Node], list[tuple[int, int]]] = {}
     for position, text in enumerate(ids):
@@ -42,10 +50,7 @@ async def resolve_nodes(info: Info, ids: list[str]) -> list[relay.Node | None]:
         if target is not None:
             wanted.setdefault(target[0], []).append((position, target[1]))
     found = await asyncio.gather(
-        *(
-            node_type.resolve_nodes(info=info, node_ids=[str(key) for _, key in pairs], required=False)
-            for node_type, pairs in wanted.items()
-        )
+        *(_resolve(node_type, info, [key for _, key in pairs]) for node_type, pairs in wanted.items())
     )
     out: list[relay.Node | None] = [None] * len(ids)
     for pairs, nodes in zip(wanted.values(), found, strict=True):

@@ -70,8 +70,8 @@ class TestSessionSubscriptions:
                     await asyncio.wait_for(queue.get(), timeout=TICK)
                 except TimeoutError:
                     pass
-                if listener.done() and listener.exception() is not None:
-                    raise listener.exception()
+                if listener.done() and (error := listener.exception()) is not None:
+                    raise error
                 await asyncio.sleep(max(0.0, GAP - (time.monotonic() - last)))
         finally:
             listener.cancel()

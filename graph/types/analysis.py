@@ -56,7 +56,7 @@ class TrajectoryMetrics:
             path_length=v["path_length"],
             overall_score=v["overall_score"],
             flags=list(v["flags"]),
-            values=v,
+            values=JSON(v),
         )
 
 

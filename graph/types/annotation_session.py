@@ -9,6 +9,7 @@ from strawberry import relay
 
 from domain import annotation_sessions as sessions
 from graph.context import Info
+from graph.loaders import existing
 from persistence.tables import AnnotationSessionRow, SessionParticipantRow
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Participant(relay.Node):
     async def user(self, info: Info) -> Annotated[User, strawberry.lazy("graph.types.user")]:
         from graph.types.user import User
 
-        return User.from_row(await info.context.loaders.user.load(self.user_id))
+        return User.from_row(existing(await info.context.loaders.user.load(self.user_id)))
 
 
 @strawberry.type(description="Several people annotating one episode at once.")
@@ -87,7 +88,7 @@ class AnnotationSession(relay.Node):
     async def episode(self, info: Info) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:
         from graph.types.episode import Episode
 
-        return Episode.from_row(await info.context.loaders.episode.load(self.row.episode_id))
+        return Episode.from_row(existing(await info.context.loaders.episode.load(self.row.episode_id)))
 
     @strawberry.field(description="Everyone who has been in the session (see `present`).")
     async def participants(self, info: Info) -> list[Participant]:

@@ -88,4 +88,5 @@ class Dashboard:
                 session=TestSession.from_row(r),
             )
             for r in rows
+            if r.evaluated_at is not None  # every one: last_sessions reads evaluated sessions only
         ]

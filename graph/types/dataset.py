@@ -170,7 +170,7 @@ class Dataset(relay.Node):
             format=DatasetFormat(row.format),
             format_version=row.format_version,
             clock=row.clock,
-            options=dict(row.options or {}),
+            options=JSON(dict(row.options or {})),
             fps=row.fps,
             robot_type=row.robot_type,
             cameras=list(row.cameras),

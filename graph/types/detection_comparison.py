@@ -8,6 +8,7 @@ from strawberry import relay
 
 from domain.detection_comparisons import PageRequest
 from graph.context import Info
+from graph.loaders import existing
 from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
 from persistence.tables import DetectionComparisonRow
 
@@ -71,11 +72,13 @@ class DetectionComparison:
     async def episode(self, info: Info) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:
         from graph.types.episode import Episode
 
-        return Episode.from_row(await info.context.loaders.episode.load(self.row.episode_id))
+        return Episode.from_row(existing(await info.context.loaders.episode.load(self.row.episode_id)))
 
 
+# A comparison pages like a Node but is not one (`node` does not fetch it); strawberry types
+# Connection for Nodes only, and runs it for any type.
 @strawberry.type(description="A page of a test session's comparisons.")
-class DetectionComparisonConnection(relay.Connection[DetectionComparison]):
+class DetectionComparisonConnection(relay.Connection[DetectionComparison]):  # type: ignore[type-var]
     session_id: strawberry.Private[int]
     kind: strawberry.Private[str | None]
 

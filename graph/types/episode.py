@@ -12,6 +12,7 @@ from domain.errors import BadUserInput
 from domain.frames import check_encoding
 from domain.object_queries import BoxPageRequest
 from graph.context import Info
+from graph.loaders import existing
 from graph.types.analysis import TrajectoryMetrics
 from graph.types.object_annotation import (
     ObjectAnnotation,
@@ -28,6 +29,10 @@ from persistence.repositories.object_annotation import ObjectFilter
 from persistence.tables import EpisodeRow
 
 if TYPE_CHECKING:
+    from graph.types.annotation_session import AnnotationSession
+    from graph.types.consensus import Consensus
+    from graph.types.dataset import Dataset
+    from graph.types.episode_annotation import Anomaly, EpisodeAnnotation
     from graph.types.episode_edit import SavedEpisodeEdits
 
 
@@ -69,10 +74,10 @@ class Episode(relay.Node):
         return [cls.from_row(r) if r else None for r in rows]
 
     @strawberry.field(description="The dataset this episode belongs to.")
-    async def dataset(self, info: Info) -> Annotated[Dataset, strawberry.lazy("graph.types.dataset")]:  # noqa: F821
+    async def dataset(self, info: Info) -> Annotated[Dataset, strawberry.lazy("graph.types.dataset")]:
         from graph.types.dataset import Dataset
 
-        return Dataset.from_row(await info.context.loaders.dataset.load(self.row.dataset_id))
+        return Dataset.from_row(existing(await info.context.loaders.dataset.load(self.row.dataset_id)))
 
     @strawberry.field(
         description=(
@@ -164,7 +169,7 @@ class Episode(relay.Node):
         to_frame: int | None = None,
         stride: int | None = None,
     ) -> Trajectory:
-        dataset = await info.context.loaders.dataset.load(self.row.dataset_id)
+        dataset = existing(await info.context.loaders.dataset.load(self.row.dataset_id))
         data = await episodes_service.read_trajectory(
             info.context.runtime, dataset, self.row, from_frame, to_frame, stride
         )
@@ -173,7 +178,7 @@ class Episode(relay.Node):
     @strawberry.field(description="Every annotator's annotation of this episode.")
     async def annotations(
         self, info: Info
-    ) -> list[Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+    ) -> list[Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")]]:
         from graph.types.episode_annotation import EpisodeAnnotation
 
         return [
@@ -184,7 +189,7 @@ class Episode(relay.Node):
     @strawberry.field(description="The viewer's own annotation of this episode, or null.")
     async def my_annotation(
         self, info: Info
-    ) -> Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")] | None:  # noqa: F821
+    ) -> Annotated[EpisodeAnnotation, strawberry.lazy("graph.types.episode_annotation")] | None:
         from graph.types.episode_annotation import EpisodeAnnotation
 
         viewer = info.context.viewer
@@ -196,7 +201,7 @@ class Episode(relay.Node):
     @strawberry.field(description="Every anomaly any annotator marked on this episode, by first frame.")
     async def anomalies(
         self, info: Info
-    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:
         from graph.types.episode_annotation import Anomaly
 
         annotations = await info.context.loaders.episode_annotations.load(self.id)
@@ -212,7 +217,7 @@ class Episode(relay.Node):
     )
     async def suggestions(
         self, info: Info, include_verified: bool = True
-    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:  # noqa: F821
+    ) -> list[Annotated[Anomaly, strawberry.lazy("graph.types.episode_annotation")]]:
         from graph.types.episode_annotation import Anomaly
 
         rows = await info.context.loaders.suggestions.load(self.id)
@@ -258,7 +263,7 @@ class Episode(relay.Node):
     @strawberry.field(description="What the annotators agree on; null before anyone annotated it.")
     async def consensus(
         self, info: Info
-    ) -> Annotated[Consensus, strawberry.lazy("graph.types.consensus")] | None:  # noqa: F821
+    ) -> Annotated[Consensus, strawberry.lazy("graph.types.consensus")] | None:
         from graph.types.consensus import Consensus
 
         data = await info.context.loaders.consensus.load(self.id)
@@ -267,7 +272,7 @@ class Episode(relay.Node):
     @strawberry.field(description="Live annotation sessions on this episode, oldest first.")
     async def sessions(
         self, info: Info
-    ) -> list[Annotated[AnnotationSession, strawberry.lazy("graph.types.annotation_session")]]:  # noqa: F821
+    ) -> list[Annotated[AnnotationSession, strawberry.lazy("graph.types.annotation_session")]]:
         from graph.types.annotation_session import AnnotationSession
 
         return [

@@ -9,6 +9,8 @@ from strawberry import relay
 
 from domain import annotation_drafts as drafts
 from graph.context import Info
+from graph.deprecated import use
+from graph.loaders import existing
 from persistence.tables import AnomalyRow, EpisodeAnnotationRow
 
 if TYPE_CHECKING:
@@ -72,10 +74,17 @@ class Anomaly(relay.Node):
 @strawberry.type(description="Did the robot do its task?")
 class TaskCompleteness:
     rating: Rating = strawberry.field(description="SUCCESS, PARTIAL, FAILURE or UNKNOWN.")
-    confidence: int | None = strawberry.field(description="How sure the annotator is, 1-5.")
+    certainty: int | None = strawberry.field(description="How sure the annotator is of the rating, 1-5.")
     completion: float | None = strawberry.field(description="How much of the task was done, 0-100 %.")
     failure_reason: str | None = strawberry.field(description="Why it failed.")
     subtask_reached: str | None = strawberry.field(description="The last subtask reached.")
+
+    @strawberry.field(
+        description="How sure the annotator is of the rating, 1-5: `certainty`.",
+        deprecation_reason=use("certainty"),
+    )
+    def confidence(self) -> int | None:
+        return self.certainty
 
 
 @strawberry.type(description="How good the motion was, each 1-5.")
@@ -115,7 +124,7 @@ class EpisodeAnnotation(relay.Node):
             version=row.version,
             task_completeness=TaskCompleteness(
                 rating=drafts.Rating(row.rating),
-                confidence=row.confidence,
+                certainty=row.certainty,
                 completion=row.completion,
                 failure_reason=row.failure_reason,
                 subtask_reached=row.subtask_reached,
@@ -147,13 +156,13 @@ class EpisodeAnnotation(relay.Node):
     async def annotator(self, info: Info) -> Annotated[User, strawberry.lazy("graph.types.user")]:
         from graph.types.user import User
 
-        return User.from_row(await info.context.loaders.user.load(self.row.annotator_id))
+        return User.from_row(existing(await info.context.loaders.user.load(self.row.annotator_id)))
 
     @strawberry.field(description="The episode it judges.")
     async def episode(self, info: Info) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:
         from graph.types.episode import Episode
 
-        return Episode.from_row(await info.context.loaders.episode.load(self.row.episode_id))
+        return Episode.from_row(existing(await info.context.loaders.episode.load(self.row.episode_id)))
 
     @strawberry.field(description="The anomalies it marks, in the annotator's order.")
     async def anomalies(self, info: Info) -> list[Anomaly]:

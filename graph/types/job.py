@@ -11,6 +11,7 @@ from domain import jobs as jobs_domain
 from graph.context import Info
 from graph.permissions import IsAdmin
 from graph.types.dataset import Dataset
+from persistence.repositories.job import JobFilter as JobFilterData
 from persistence.tables import JobRow
 
 # A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
@@ -59,9 +60,9 @@ class Job(relay.Node):
             version=row.version,
             progress=row.progress,
             message=row.message,
-            parameters=row.parameters,
-            summary=row.summary,
-            result=row.result,
+            parameters=JSON(row.parameters),
+            summary=JSON(row.summary),
+            result=JSON(row.result),
             error_code=row.error_code,
             error_message=row.error_message,
             created_at=row.created_at,
@@ -79,7 +80,8 @@ class Job(relay.Node):
         description="Where to download what the job made (an export zip), once completed; else null."
     )
     def artifact_url(self) -> str | None:
-        name = (self.result or {}).get("artifact") if self.status == jobs_domain.JobStatus.COMPLETED else None
+        result: dict = self.result if isinstance(self.result, dict) else {}
+        name = result.get("artifact") if self.status == jobs_domain.JobStatus.COMPLETED else None
         return f"/downloads/jobs/{self.id}/{name}" if name else None
 
     @strawberry.field(description="The dataset the job works on, if any.")
@@ -92,7 +94,7 @@ class Job(relay.Node):
 
 @strawberry.type(description="A page of jobs, newest first.")
 class JobConnection(relay.Connection[Job]):
-    count_filter: strawberry.Private[object]
+    count_filter: strawberry.Private[JobFilterData]
 
     @strawberry.field(description="Number of jobs matching the filter.")
     async def total_count(self, info: Info) -> int:

@@ -11,6 +11,8 @@ from domain import boxes
 from domain.object_queries import ReviewCounts as ReviewCountsData
 from domain.object_queries import TrackData
 from graph.context import Info
+from graph.deprecated import use
+from graph.loaders import existing
 from graph.types.label import Label
 from persistence.tables import ObjectAnnotationRow
 
@@ -47,7 +49,9 @@ class ObjectAnnotation(relay.Node):
     outside: bool = strawberry.field(description="The track left the view at this keyframe.")
     notes: str | None = strawberry.field(description="Free notes.")
     source: ObjectSource = strawberry.field(description="MANUAL, MODEL, IMPORTED or INTERPOLATED.")
-    confidence: float | None = strawberry.field(description="The model's score, 0-1, for MODEL boxes.")
+    score: float | None = strawberry.field(
+        description="The detector's score, 0-1, for MODEL boxes (higher is surer); null for the others."
+    )
     keyframe: bool = strawberry.field(description="Set by a person (interpolation keeps it).")
     version: int = strawberry.field(description="Rises by one with every change; send it as expectedVersion.")
     review: ReviewState = strawberry.field(description="PENDING, VALIDATED or REJECTED.")
@@ -72,7 +76,7 @@ class ObjectAnnotation(relay.Node):
             outside=row.outside,
             notes=row.notes,
             source=boxes.Source(row.source),
-            confidence=row.confidence,
+            score=row.score,
             keyframe=row.keyframe,
             version=row.version,
             review=boxes.Review(row.review),
@@ -89,15 +93,19 @@ class ObjectAnnotation(relay.Node):
         rows = await info.context.loaders.box.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
 
+    @strawberry.field(description="The detector's score, 0-1: `score`.", deprecation_reason=use("score"))
+    def confidence(self) -> float | None:
+        return self.score
+
     @strawberry.field(description="The object's class.")
     async def label(self, info: Info) -> Label:
-        return Label.from_row(await info.context.loaders.label.load(self.row.label_id))
+        return Label.from_row(existing(await info.context.loaders.label.load(self.row.label_id)))
 
     @strawberry.field(description="The episode the box is on.")
     async def episode(self, info: Info) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:
         from graph.types.episode import Episode
 
-        return Episode.from_row(await info.context.loaders.episode.load(self.row.episode_id))
+        return Episode.from_row(existing(await info.context.loaders.episode.load(self.row.episode_id)))
 
     @strawberry.field(description="Who validated or rejected it, if anyone.")
     async def reviewed_by(self, info: Info) -> Annotated[User, strawberry.lazy("graph.types.user")] | None:
@@ -158,7 +166,7 @@ class Track:
 
     @strawberry.field(description="The track's class.")
     async def label(self, info: Info) -> Label:
-        return Label.from_row(await info.context.loaders.label.load(self.label_id))
+        return Label.from_row(existing(await info.context.loaders.label.load(self.label_id)))
 
 
 @strawberry.type(description="How many boxes exist and where they are in review.")

@@ -10,8 +10,9 @@ from strawberry import relay
 from domain import projects as projects_domain
 from domain.projects import Criteria
 from graph.context import Info
+from graph.deprecated import use
 from graph.types.user import User
-from persistence.tables import ProjectRow
+from persistence.tables import EpisodeRow, ProjectRow
 
 if TYPE_CHECKING:
     from graph.types.episode import Episode
@@ -30,7 +31,13 @@ class PassFailCriteria:
     min_f1: float | None = strawberry.field(description="Lowest F1 that passes (0..1).")
     min_ap50: float | None = strawberry.field(description="Lowest AP at IoU 0.5 that passes (0..1).")
     max_p95_latency_ms: float | None = strawberry.field(description="Highest 95th-percentile latency, ms.")
-    iou_threshold: float = strawberry.field(description="IoU a detection needs to match a box.")
+    match_iou: float = strawberry.field(description="IoU a detection needs to match a box, in (0, 1].")
+
+    @strawberry.field(
+        description="IoU a detection needs to match a box: `matchIou`.", deprecation_reason=use("matchIou")
+    )
+    def iou_threshold(self) -> float:
+        return self.match_iou
 
     @classmethod
     def from_json(cls, data: dict | None) -> PassFailCriteria:
@@ -41,7 +48,7 @@ class PassFailCriteria:
             min_f1=c.min_f1,
             min_ap50=c.min_ap50,
             max_p95_latency_ms=c.max_p95_latency_ms,
-            iou_threshold=c.iou_threshold,
+            match_iou=c.match_iou,
         )
 
 
@@ -113,7 +120,7 @@ class Project(relay.Node):
 class EpisodeSuggestion:
     validated_boxes: int = strawberry.field(description="Validated boxes of the project's labels.")
     episode_id: strawberry.Private[int]
-    episode_row: strawberry.Private[object]
+    episode_row: strawberry.Private[EpisodeRow]
 
     @strawberry.field(description="The episode.")
     def episode(self) -> Annotated[Episode, strawberry.lazy("graph.types.episode")]:

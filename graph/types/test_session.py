@@ -10,6 +10,8 @@ from strawberry import relay
 from domain import test_sessions as sessions_domain
 from domain.session_evaluation import max_detections_of
 from graph.context import Info
+from graph.deprecated import use
+from graph.loaders import existing
 from graph.types.job import Job
 from graph.types.project import PassFailCriteria
 from persistence.tables import TestSessionRow
@@ -131,7 +133,7 @@ class TestEvaluation:
         )
     )
     detections_on_difficult: int = strawberry.field(
-        description="Detections matched to a difficult box at iouThreshold: neither TP nor FP."
+        description="Detections matched to a difficult box at matchIou: neither TP nor FP."
     )
     max_detections: int = strawberry.field(
         description="The session's limit of detections per frame and label in AP (COCO's maxDets)."
@@ -178,7 +180,7 @@ class TestSession(relay.Node):
     model: str | None = strawberry.field(description="The model a MODEL session runs.")
     status: TestStatus = strawberry.field(description="Where the session is.")
     cameras: list[str] | None = strawberry.field(description="The cameras it covers (null: all).")
-    iou_threshold: float = strawberry.field(description="IoU a detection needs to match a box.")
+    match_iou: float = strawberry.field(description="IoU a detection needs to match a box, in (0, 1].")
     tolerance_ms: float = strawberry.field(description="Latency counted as on time.")
     max_detections: int = strawberry.field(
         description="Detections per frame and label AP keeps, the best scored (COCO's maxDets, default 100)."
@@ -200,7 +202,7 @@ class TestSession(relay.Node):
             model=row.model,
             status=sessions_domain.TestStatus(row.status),
             cameras=row.cameras,
-            iou_threshold=row.iou_threshold,
+            match_iou=row.match_iou,
             tolerance_ms=row.tolerance_ms,
             max_detections=max_detections_of(row),
             frames_total=row.frames_total,
@@ -217,11 +219,17 @@ class TestSession(relay.Node):
         rows = await info.context.loaders.test_session.load_many([int(i) for i in node_ids])
         return [cls.from_row(r) if r else None for r in rows]
 
+    @strawberry.field(
+        description="IoU a detection needs to match a box: `matchIou`.", deprecation_reason=use("matchIou")
+    )
+    def iou_threshold(self) -> float:
+        return self.match_iou
+
     @strawberry.field(description="The project.")
     async def project(self, info: Info) -> Annotated[Project, strawberry.lazy("graph.types.project")]:
         from graph.types.project import Project
 
-        return Project.from_row(await info.context.loaders.project.load(self.row.project_id))
+        return Project.from_row(existing(await info.context.loaders.project.load(self.row.project_id)))
 
     @strawberry.field(description="The episodes it covers.")
     async def episodes(self, info: Info) -> list[Annotated[Episode, strawberry.lazy("graph.types.episode")]]:

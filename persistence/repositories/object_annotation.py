@@ -270,7 +270,7 @@ EXPORT_COLUMNS = (
     Row.difficult,
     Row.outside,
     Row.source,
-    Row.confidence,
+    Row.score,
     Row.keyframe,
     Row.notes,
     Row.review,

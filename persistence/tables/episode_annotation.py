@@ -29,7 +29,9 @@ class EpisodeAnnotationRow(SQLModel, table=True):
     )
     version: int = 1
     rating: str = Field(sa_column=Column(String(10), nullable=False))
-    confidence: int | None = None
+    # How sure the annotator is, 1-5. The column keeps its first name, "confidence" (no migration for a
+    # rename); its key, the name Python and SQL expressions use, is "certainty".
+    certainty: int | None = Field(default=None, sa_column=Column("confidence", Integer, key="certainty"))
     completion: float | None = Field(default=None, sa_column=Column(Float))
     failure_reason: str | None = Field(default=None, sa_column=Column(Text))
     subtask_reached: str | None = Field(default=None, sa_column=Column(Text))

@@ -48,7 +48,9 @@ class ObjectAnnotationRow(SQLModel, table=True):
     outside: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     notes: str | None = Field(default=None, sa_column=Column(Text))
     source: str = Field(sa_column=Column(String(12), nullable=False))
-    confidence: float | None = Field(default=None, sa_column=Column(Float))
+    # A detector's score, 0-1. The column keeps its first name, "confidence" (no migration for a rename);
+    # its key, the name Python and SQL expressions use, is "score".
+    score: float | None = Field(default=None, sa_column=Column("confidence", Float, key="score"))
     keyframe: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
     version: int = 1
     review: str = Field(default="PENDING", sa_column=Column(String(10), nullable=False))

@@ -24,7 +24,8 @@ class ProjectRow(SQLModel, table=True):
     )
     # Label names, not ids: linked episodes come from several datasets, each with its own label set.
     labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    # minPrecision, minRecall, minF1, minAp50, maxP95LatencyMs, iouThreshold (camelCase, optional).
+    # minPrecision, minRecall, minF1, minAp50, maxP95LatencyMs, matchIou (camelCase, optional; criteria
+    # saved before the rename have iouThreshold for matchIou).
     criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

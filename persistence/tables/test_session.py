@@ -27,9 +27,14 @@ class TestSessionRow(SQLModel, table=True):
     status: str = Field(default="CREATED", sa_column=Column(String(12), nullable=False))
     episode_ids: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     cameras: list | None = Field(default=None, sa_column=Column(JSONType))
-    iou_threshold: float = Field(default=0.5, sa_column=Column(Float, nullable=False))
+    # The IoU a detection needs to match a box. The column keeps its first name, "iou_threshold" (no
+    # migration for a rename); its key, the name Python and SQL expressions use, is "match_iou".
+    match_iou: float = Field(
+        default=0.5, sa_column=Column("iou_threshold", Float, nullable=False, key="match_iou")
+    )
     tolerance_ms: float = Field(default=100.0, sa_column=Column(Float, nullable=False))
-    # Detector settings for MODEL sessions: confidence, iou, classMap, frameStride.
+    # Detector settings for MODEL sessions: scoreThreshold, nmsIou, classMap, frameStride, imageSize,
+    # maxDetections (sessions created before the rename have confidence and iou for the first two).
     settings: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     # The project's criteria when the session was evaluated: a verdict stays what it was.
     criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

@@ -37,11 +37,11 @@ def sample() -> AnnotationSet:
         BoxEntry(f1.file_name, "person", 11.5, 5.25, 20.5, 30.25, "t1", source="INTERPOLATED", keyframe=False),
         BoxEntry(f2.file_name, "person", 12.0, 6.0, 20.0, 30.0, "t1", outside=True, source="MANUAL"),
         # Touches the right and bottom border; a rejected model guess.
-        BoxEntry(f0.file_name, "cone", 44.0, 28.0, 20.0, 20.0, source="MODEL", confidence=0.87, review="REJECTED",
+        BoxEntry(f0.file_name, "cone", 44.0, 28.0, 20.0, 20.0, source="MODEL", score=0.87, review="REJECTED",
                  reviewed_by="bob", reviewed_at="2024-05-02T08:30:00+00:00", reject_reason="not a cone"),
         # Fractional, flagged, a float that is not what it looks like, touches the left and top border.
         BoxEntry(w0.file_name, "cyclist", 0.1 + 0.2, 0.0, 10.7, 12.3, occluded=True, truncated=True,
-                 difficult=True, source="MODEL", confidence=0.5),
+                 difficult=True, source="MODEL", score=0.5),
         BoxEntry(w0.file_name, "person", 30.0, 20.0, 15.0, 25.0, "t9", occluded=True, source="MANUAL"),
         # Touches the bottom-right corner of the wrist image; imported, so nothing of its source is lost.
         BoxEntry(w7.file_name, "cyclist", 70.0, 50.0, 10.0, 10.0, "t2"),
@@ -113,7 +113,7 @@ def assert_near(got: list[BoxEntry], want: list[BoxEntry], tolerance: float) -> 
 BOX_LOSSES = [
     "track ids of 5 boxes", "occluded flags of 2 boxes", "truncated flags of 1 box", "difficult flags of 1 box",
     "outside marks (the track left the view) of 1 box", "keyframe flags (not a keyframe) of 1 box",
-    "sources (MANUAL/MODEL/INTERPOLATED) of 7 boxes", "confidence of 2 boxes", "notes of 1 box",
+    "sources (MANUAL/MODEL/INTERPOLATED) of 7 boxes", "scores of 2 boxes", "notes of 1 box",
     "review state of 3 boxes",
 ]
 LABEL_LOSSES = ["colours of 2 labels", "parents of 1 label", "episode annotations (2)"]

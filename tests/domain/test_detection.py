@@ -84,7 +84,7 @@ def test_xyxy_becomes_top_left_and_size_with_the_ultralytics_name():
         ("person", "person", 10, 20, 40, 60),
         ("car", "car", 0, 5, 7.5, 4),
     ]
-    assert detections[0].confidence == pytest.approx(0.9) and detections[1].confidence == pytest.approx(0.4)
+    assert detections[0].score == pytest.approx(0.9) and detections[1].score == pytest.approx(0.4)
 
 
 def test_boxes_are_clipped_to_the_image_and_empty_ones_dropped():
@@ -110,10 +110,10 @@ def test_a_class_map_renames_and_drops_unknown_classes_counting_them():
     assert detections == [] and dropped == {"person": 2, "car": 2}
 
 
-def test_no_boxes_and_low_confidence():
+def test_no_boxes_and_low_scores():
     assert results_to_detections(make_result([]), None) == ([], {})
     detections, _ = results_to_detections(
-        make_result([[1, 1, 5, 5, 0.2, 0], [1, 1, 5, 5, 0.6, 1]]), None, min_confidence=0.5
+        make_result([[1, 1, 5, 5, 0.2, 0], [1, 1, 5, 5, 0.6, 1]]), None, min_score=0.5
     )
     assert [d.label for d in detections] == ["car"]
 
@@ -199,7 +199,7 @@ def test_missing_camera_and_frames_out_of_range_are_named(tmp_path: Path):
         assert error.value.field == "input.frames"
     with pytest.raises(DetectionInputError, match="must not repeat"):
         detect_batch(spec, path_ref(path), "front", [1, 1], 0.25, 0.5, None)
-    with pytest.raises(BadUserInput, match="confidence must be between 0 and 1"):
+    with pytest.raises(BadUserInput, match="scoreThreshold must be between 0 and 1"):
         detect_batch(spec, path_ref(path), "front", [1], 1.5, 0.5, None)
     assert inference._models == {}  # nothing was loaded for refused input
 
@@ -208,10 +208,10 @@ def test_an_untrained_shipped_architecture_runs_on_episode_frames(episode, tmp_p
     path, _ = episode
     spec = resolve_model("yolo11n.yaml", tmp_path)
     class_map = {str(i): "thing" for i in range(40)}  # untrained models are named "0".."79"
-    for confidence in (0.001, 0.0):  # at 0.0 even an untrained network's boxes all come through
-        result = detect_batch(spec, path, "front", [0, 3, 5], confidence, 0.7, class_map, image_size=IMGSZ)
+    for score_threshold in (0.001, 0.0):  # at 0.0 even an untrained network's boxes all come through
+        result = detect_batch(spec, path, "front", [0, 3, 5], score_threshold, 0.7, class_map, image_size=IMGSZ)
         assert [f.frame for f in result.frames] == [0, 3, 5]
-        assert_well_formed(result, confidence, allowed_classes={str(i) for i in range(40)}, label="thing")
+        assert_well_formed(result, score_threshold, allowed_classes={str(i) for i in range(40)}, label="thing")
         assert set(result.dropped) <= {str(i) for i in range(40, 80)} | {EMPTY_BOX}
     assert sum(len(f.detections) for f in result.frames) + sum(result.dropped.values()) > 0
     assert result.load_seconds == 0.0 and result.inference_seconds > 0
@@ -227,13 +227,13 @@ def confident_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def assert_well_formed(
-    result: BatchResult, confidence: float, *, allowed_classes: set[str], label: str
+    result: BatchResult, score_threshold: float, *, allowed_classes: set[str], label: str
 ) -> None:
     for frame in result.frames:
         for d in frame.detections:
             assert 0 <= d.x and 0 <= d.y and d.width > 0 and d.height > 0
             assert d.x + d.width <= WIDTH + 1e-6 and d.y + d.height <= HEIGHT + 1e-6
-            assert confidence <= d.confidence <= 1
+            assert score_threshold <= d.score <= 1
             assert d.class_name in allowed_classes and d.label == label
 
 

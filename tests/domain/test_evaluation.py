@@ -240,9 +240,9 @@ def test_iou_exactly_at_the_threshold_matches():
     result = evaluate(gt, det, [0], [1], bootstrap=0)
     assert kinds(result) == [("FN", 1, -1), ("FP", -1, 1), ("TP", 0, 0)]
     assert result.comparisons.iou[result.comparisons.kind == Kind.TP].tolist() == [0.5]
-    stricter = evaluate(gt, det, [0], [1], iou_threshold=0.6, bootstrap=0)
+    stricter = evaluate(gt, det, [0], [1], match_iou=0.6, bootstrap=0)
     assert (stricter.overall.tp, stricter.overall.fp, stricter.overall.fn) == (0, 2, 2)
-    looser = evaluate(gt, det, [0], [1], iou_threshold=0.3, bootstrap=0)
+    looser = evaluate(gt, det, [0], [1], match_iou=0.3, bootstrap=0)
     assert (looser.overall.tp, looser.overall.fp, looser.overall.fn) == (2, 0, 0)
     assert looser.overall.ap50 == stricter.overall.ap50  # AP has its own thresholds
 
@@ -312,7 +312,7 @@ def test_optimal_assignment_has_the_largest_total_iou(seed):
     gt = GroundTruth(np.zeros(n_gt), np.ones(n_gt), gt_boxes)
     det = Detections(np.zeros(n_det), np.ones(n_det), det_boxes, rng.random(n_det))
     iou = box_iou(np.repeat(det_boxes, n_gt, axis=0), np.tile(gt_boxes, (n_det, 1))).reshape(n_det, n_gt)
-    result = evaluate(gt, det, [0], [1], iou_threshold=0.5, bootstrap=0)
+    result = evaluate(gt, det, [0], [1], match_iou=0.5, bootstrap=0)
     c = result.comparisons
     tp = c.kind == Kind.TP
     assert c.iou[tp].sum() == pytest.approx(brute_force_best(iou, 0.5))
@@ -349,7 +349,7 @@ def test_counts_per_label_add_up_and_match_the_comparisons():
 
 def test_invalid_arguments():
     with pytest.raises(ValueError):
-        evaluate(GroundTruth.empty(), Detections.empty(), [0], [1], iou_threshold=0)
+        evaluate(GroundTruth.empty(), Detections.empty(), [0], [1], match_iou=0)
     with pytest.raises(ValueError):
         evaluate(GroundTruth.empty(), Detections.empty(), [0], [1, 1])
     with pytest.raises(ValueError):

@@ -70,7 +70,7 @@ def test_a_json_syntax_error_gives_the_line():
 
 # --- COCO -------------------------------------------------------------------------------------------------
 
-COCO_FIELDS = ("track_id", "occluded", "truncated", "difficult", "outside", "source", "confidence", "keyframe")
+COCO_FIELDS = ("track_id", "occluded", "truncated", "difficult", "outside", "source", "score", "keyframe")
 
 
 def test_coco_round_trips_geometry_tracks_flags_and_sources_exactly():
@@ -134,7 +134,7 @@ def test_coco_from_another_tool_reads_with_defaults():
                            ImageEntry("other.png", -1, "", -1, 100, 50)]
     assert back.boxes == [
         BoxEntry(image_file_name(2, "front", 4), "vehicle car", 1.0, 2.0, 3.0, 4.0),
-        BoxEntry("other.png", "dog", 5.5, 6.0, 7.0, 8.0, "4", occluded=True, confidence=0.25),
+        BoxEntry("other.png", "dog", 5.5, 6.0, 7.0, 8.0, "4", occluded=True, score=0.25),
     ]
 
 
@@ -167,7 +167,7 @@ def test_coco_write_and_read_of_100000_boxes_lose_nothing():
     images = [ImageEntry(image_file_name(e, "front", f), e, "front", f, 320, 240)
               for e in range(10) for f in range(1000)]
     boxes = [BoxEntry(m.file_name, ("a", "b")[k % 2], 10.5 + k, 20.25, 30.0, 40.0, f"t{k}", source="MODEL",
-                      confidence=0.9) for m in images for k in range(10)]
+                      score=0.9) for m in images for k in range(10)]
     data = AnnotationSet([LabelEntry("a"), LabelEntry("b")], images, boxes)
     files, _ = export(ExportFormat.COCO, data)  # its speed is measured in bench/ground_truth.py
     back = coco.read(files, lambda name: None)

@@ -127,7 +127,7 @@ def test_yolo_reads_other_tools_layouts_and_clamps_rounding():
     back = yolo.read(files, size.get)
     assert back.labels == [LabelEntry("car"), LabelEntry("person")]
     assert [m.file_name for m in back.images] == [f"{stem}.png", "unknown.jpg"]
-    assert back.boxes[0] == BoxEntry(f"{stem}.png", "person", 24.0, 12.0, 16.0, 24.0, confidence=0.75)
+    assert back.boxes[0] == BoxEntry(f"{stem}.png", "person", 24.0, 12.0, 16.0, 24.0, score=0.75)
     clamped = back.boxes[1]  # 63.04..64.32: sticks out by a third of a pixel, clamped into the image
     end = clamped.x + clamped.width
     assert clamped.x == pytest.approx(63.04) and end <= 64 and end == pytest.approx(64)

@@ -18,7 +18,7 @@ IMPORT = """mutation($input: ImportAnnotationsInput!) { importAnnotations(input:
   format images boxes tracks episodes episodeAnnotations labelsCreated } }"""
 BOXES = """query($id: ID!) { node(id: $id) { ... on Dataset { episodes(first: 10) { edges { node { index
   objects(first: 100) { edges { node { id camera frame trackId occluded truncated difficult outside notes source
-    confidence keyframe review rejectReason reviewedBy { name } label { name } box { x y width height } } } } } } } } } }"""
+    score keyframe review rejectReason reviewedBy { name } label { name } box { x y width height } } } } } } } } } }"""
 SAVE = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input) { version } }"""
 ANNOTATIONS = """query($id: ID!) { node(id: $id) { ... on Dataset { episodes { edges { node { index
   annotations { version notes annotator { name } taskCompleteness { rating } anomalies { type fromFrame toTime } } } } } } } }"""
@@ -33,7 +33,7 @@ async def filled(client, runtime, tiny_dataset):
         box(episodes[0], 0, trackId="walker", occluded=True, notes="behind the pole"),
         box(episodes[0], 1, x=10.5, y=5.25, w=20.5, h=30.75, trackId="walker", truncated=True),
         box(episodes[0], 1, x=0, y=0, w=64, h=48, label="cyclist", difficult=True),  # the whole frame
-        box(episodes[1], 3, x=40, y=20, w=24, h=28, label="cyclist", source="MODEL", confidence=0.75, keyframe=False),
+        box(episodes[1], 3, x=40, y=20, w=24, h=28, label="cyclist", source="MODEL", score=0.75, keyframe=False),
         box(episodes[2], 7, trackId="leaver", outside=True),
     ])
     ids = [m["id"] for m in made["data"]["createObjectAnnotations"]]
@@ -125,7 +125,7 @@ async def test_each_format_returns_the_same_boxes(client, runtime, filled, fmt):
         assert old[:4] == new[:4]
         assert all(abs(old[4][k] - new[4][k]) <= 1.0 for k in ("x", "y", "width", "height")), (old, new)
     if fmt == "COCO":  # COCO carries tracks, flags and sources in `attributes`
-        keys = ("trackId", "occluded", "truncated", "difficult", "source", "confidence")
+        keys = ("trackId", "occluded", "truncated", "difficult", "source", "score")
         assert [{k: b[k] for k in keys} for b in after] == [{k: b[k] for k in keys} for b in before]
         assert geometry(after) == geometry(before)
     else:

@@ -16,7 +16,7 @@ from tests.graph.validation_setup import ground_truth, project_with_episodes
 DETECT = "mutation($input: DetectObjectsInput!) { detectObjects(input: $input) { id kind status } }"
 JOB = "query($id: ID!) { node(id: $id) { ... on Job { status summary errorMessage progress message } } }"
 BOXES = """query($id: ID!) { node(id: $id) { ... on Episode { objects(source: MODEL, first: 200) { totalCount
-  edges { node { frame camera trackId source confidence review label { name } box { x y width height } } } } } } }"""
+  edges { node { frame camera trackId source score review label { name } box { x y width height } } } } } } }"""
 JOBS = "{ jobs { totalCount } }"
 
 
@@ -58,7 +58,7 @@ async def test_detections_become_model_boxes_with_their_own_tracks(client, runti
     assert found["totalCount"] == summary["boxes"] == len(boxes)
     assert {b["frame"] for b in boxes} <= {0, 1, 2} and {b["label"]["name"] for b in boxes} == {"pedestrian"}
     assert all(
-        b["source"] == "MODEL" and b["review"] == "PENDING" and 0.25 <= b["confidence"] <= 1 for b in boxes
+        b["source"] == "MODEL" and b["review"] == "PENDING" and 0.25 <= b["score"] <= 1 for b in boxes
     )
     assert len({b["trackId"] for b in boxes}) == len(boxes)  # one track each
     assert all(b["box"]["x"] >= 0 and b["box"]["x"] + b["box"]["width"] <= 64 + 1e-6 for b in boxes)
@@ -76,7 +76,10 @@ async def test_bad_detection_requests_are_refused_before_any_job(client, runtime
         (base | {"camera": "side"}, "input.camera", "side"),
         (base | {"frames": [0, 40]}, "input.frames", "40"),
         (base | {"frames": [0], "frameStride": 2}, "input.frames", "not both"),
-        (base | {"confidence": 2.0}, "input.confidence", "2.0"),
+        (base | {"scoreThreshold": 2.0}, "input.scoreThreshold", "2.0"),
+        (base | {"confidence": 2.0}, "input.scoreThreshold", "2.0"),  # the deprecated name, checked as the new
+        (base | {"nmsIou": 0.0}, "input.nmsIou", "0.0"),
+        (base | {"scoreThreshold": 0.3, "confidence": 0.4}, "input.scoreThreshold", "deprecated"),
         (base | {"classMap": {"person": 3}}, "input.classMap", "label names"),
     ]
     for value, field, words in cases:

@@ -13,7 +13,7 @@ from tests.conftest import gql, http_client, make_user, register
 
 SAVE = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input) {
   id version notes annotator { name }
-  taskCompleteness { rating confidence completion failureReason subtaskReached }
+  taskCompleteness { rating certainty completion failureReason subtaskReached }
   trajectoryQuality { smoothness efficiency safety precision }
   dataQuality { videoQuality syncIssues missingFrames notes }
   anomalies { type severity fromFrame toFrame fromTime toTime description autoDetected verified } } }"""
@@ -24,7 +24,7 @@ def payload(episode_id: str, **overrides) -> dict:
         "episodeId": episode_id,
         "taskCompleteness": {
             "rating": "PARTIAL",
-            "confidence": 4,
+            "certainty": 4,
             "completion": 60.0,
             "failureReason": "dropped the cube",
             "subtaskReached": "grasp",
@@ -64,7 +64,7 @@ async def test_save_creates_version_one_with_derived_times(annotator, episode_id
     assert saved["version"] == 1 and saved["annotator"]["name"] == "anna"
     assert saved["taskCompleteness"] == {
         "rating": "PARTIAL",
-        "confidence": 4,
+        "certainty": 4,
         "completion": 60.0,
         "failureReason": "dropped the cube",
         "subtaskReached": "grasp",
@@ -101,7 +101,9 @@ async def test_no_blind_overwrite_and_stale_versions_conflict(annotator, episode
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"taskCompleteness": {"rating": "SUCCESS", "confidence": 6}}, "input.taskCompleteness.confidence"),
+        ({"taskCompleteness": {"rating": "SUCCESS", "certainty": 6}}, "input.taskCompleteness.certainty"),
+        # the deprecated name is checked as the new one
+        ({"taskCompleteness": {"rating": "SUCCESS", "confidence": 6}}, "input.taskCompleteness.certainty"),
         ({"taskCompleteness": {"rating": "SUCCESS", "completion": 101}}, "input.taskCompleteness.completion"),
         ({"trajectoryQuality": {"smoothness": 0}}, "input.trajectoryQuality.smoothness"),
         ({"dataQuality": {"videoQuality": 9}}, "input.dataQuality.videoQuality"),

@@ -65,7 +65,8 @@ async def test_a_batch_is_created_with_generated_track_ids(client, setup):
         ({"frame": -1}, "input[1].frame"),
         ({"camera": "rear"}, "input[1].camera"),
         ({"label": "dog"}, "input[1].label"),
-        ({"confidence": 1.5}, "input[1].confidence"),
+        ({"score": 1.5}, "input[1].score"),
+        ({"confidence": 1.5}, "input[1].score"),  # the deprecated name is checked as the new one
         ({"trackId": "has space"}, "input[1].trackId"),
     ],
 )

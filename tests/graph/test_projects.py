@@ -32,7 +32,7 @@ async def test_a_project_is_created_with_labels_and_criteria_and_listed(client, 
         "minF1": None,
         "minAp50": None,
         "maxP95LatencyMs": 50.0,
-        "iouThreshold": 0.5,
+        "matchIou": 0.5,
     }
     listed = (await gql(client, PROJECTS))["data"]["projects"]
     assert listed["totalCount"] == 1
@@ -49,7 +49,9 @@ async def test_bad_project_input_names_the_field_and_writes_nothing(client, runt
     await register(runtime, tiny_dataset)
     cases = [
         ({"name": "x", "criteria": {"minRecall": 1.5}}, "input.criteria.minRecall"),
-        ({"name": "x", "criteria": {"iouThreshold": 0}}, "input.criteria.iouThreshold"),
+        ({"name": "x", "criteria": {"matchIou": 0}}, "input.criteria.matchIou"),
+        ({"name": "x", "criteria": {"iouThreshold": 0}}, "input.criteria.matchIou"),  # deprecated name
+        ({"name": "x", "criteria": {"matchIou": 0.5, "iouThreshold": 0.6}}, "input.criteria.matchIou"),
         ({"name": "x", "criteria": {"maxP95LatencyMs": -1}}, "input.criteria.maxP95LatencyMs"),
         ({"name": "x", "labels": ["a", "a"]}, "input.labels[1]"),
         ({"name": "  "}, "input.name"),
@@ -82,12 +84,12 @@ async def test_update_criteria_and_archive(client, runtime, tiny_dataset):
     criteria = await gql(
         client,
         """mutation($p: ID!, $c: PassFailCriteriaInput!) { setPassFailCriteria(projectId: $p,
-      criteria: $c) { criteria { minF1 iouThreshold } version } }""",
+      criteria: $c) { criteria { minF1 matchIou iouThreshold } version } }""",
         p=pid,
-        c={"minF1": 0.5, "iouThreshold": 0.6},
+        c={"minF1": 0.5, "iouThreshold": 0.6},  # the deprecated names, in and out, for one release
     )
     assert criteria["data"]["setPassFailCriteria"] == {
-        "criteria": {"minF1": 0.5, "iouThreshold": 0.6},
+        "criteria": {"minF1": 0.5, "matchIou": 0.6, "iouThreshold": 0.6},
         "version": 3,
     }
     archived = await gql(client, "mutation($id: ID!) { archiveProject(id: $id) { status } }", id=pid)

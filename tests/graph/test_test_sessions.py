@@ -16,7 +16,7 @@ from tests.graph.objects_setup import box
 from tests.graph.validation_setup import VALIDATE, ground_truth, project_with_episodes
 
 CREATE = """mutation($input: CreateTestSessionInput!) { createTestSession(input: $input) { id status source
-  framesTotal iouThreshold toleranceMs criteria { minPrecision } } }"""
+  framesTotal matchIou toleranceMs criteria { minPrecision } } }"""
 START = "mutation($id: ID!) { startTestSession(id: $id) { id status startedAt } }"
 STOP = "mutation($id: ID!) { stopTestSession(id: $id) { id status } }"
 INGEST = "mutation($s: ID!, $e: [DetectionEventInput!]!) { ingestDetectionEvents(sessionId: $s, events: $e) }"
@@ -66,7 +66,7 @@ async def external_session(client, episodes) -> str:
     )
     assert "errors" not in made, made
     session = made["data"]["createTestSession"]
-    assert session["status"] == "CREATED" and session["framesTotal"] == 40 and session["iouThreshold"] == 0.5
+    assert session["status"] == "CREATED" and session["framesTotal"] == 40 and session["matchIou"] == 0.5
     started = await gql(client, START, id=session["id"])
     assert started["data"]["startTestSession"]["status"] == "RUNNING", started
     return session["id"]
@@ -212,7 +212,8 @@ async def test_a_bad_event_names_its_field_and_the_batch_writes_nothing(client, 
 async def test_session_input_is_checked(client, setup, runtime, app):
     base = {"projectId": setup["project"], "name": "s", "source": "EXTERNAL"}
     cases = [
-        (base | {"iouThreshold": 0}, "input.iouThreshold"),
+        (base | {"matchIou": 0}, "input.matchIou"),
+        (base | {"iouThreshold": 0}, "input.matchIou"),  # the deprecated name, checked as the new one
         (base | {"toleranceMs": 0}, "input.toleranceMs"),
         (base | {"cameras": ["side"]}, "input.cameras"),
         (base | {"model": "yolo11n.yaml"}, "input.model"),

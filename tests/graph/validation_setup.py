@@ -10,7 +10,7 @@ VALIDATE = (
     """mutation($ids: [ID!]!) { validateObjectAnnotations(ids: $ids, validated: true) { id review } }"""
 )
 PROJECT = """mutation($input: CreateProjectInput!) { createProject(input: $input) { id name status labels version
-  criteria { minPrecision minRecall minF1 minAp50 maxP95LatencyMs iouThreshold } } }"""
+  criteria { minPrecision minRecall minF1 minAp50 maxP95LatencyMs matchIou } } }"""
 LINK = """mutation($p: ID!, $e: [ID!]!, $r: String) { linkEpisodes(projectId: $p, episodeIds: $e, reason: $r) {
   changed project { episodeCount episodes { id } } } }"""
 
