@@ -116,12 +116,12 @@ async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) ->
 async def gather(
     rt: Runtime, req: ExportRequest, dataset: DatasetRow, episodes: list[EpisodeRow]
 ) -> AnnotationSet:
-    """The neutral form of what the request selects (boxes read as plain tuples, in a few statements)."""
+    """The neutral form of what the request selects (boxes read as plain named rows, in a few statements)."""
     by_id = {e.id: e for e in episodes}
     async with rt.sessions() as session:
         label_rows = await labels_repo.read_labels_by_datasets(session, [dataset.id])
         rows = await boxes_repo.read_export_rows(session, list(by_id), req.cameras, req.only_validated)
-        reviewer_ids = {r[18] for r in rows if r[18] is not None}
+        reviewer_ids = {r.reviewed_by for r in rows if r.reviewed_by is not None}
         annotations = []
         if req.format == ExportFormat.ANNOGRAPH:
             annotations = await annotations_repo.read_annotations_by_episodes(session, list(by_id))
@@ -139,58 +139,36 @@ async def gather(
         dataset={"name": dataset.name, "fps": dataset.fps},
     )
     images: dict[tuple, ImageEntry] = {}
-    for (
-        episode_id,
-        camera,
-        frame,
-        x,
-        y,
-        w,
-        h,
-        label_id,
-        track,
-        occ,
-        trunc,
-        diff,
-        out,
-        source,
-        score,
-        key,
-        notes,
-        review,
-        reviewed_by,
-        reviewed_at,
-        reason,
-    ) in rows:
-        episode = by_id[episode_id]
-        image = images.get((episode_id, camera, frame))
+    for r in rows:
+        episode = by_id[r.episode_id]
+        image = images.get((r.episode_id, r.camera, r.frame))
         if image is None:
-            _, height, width = episode.cameras[camera]
-            name = image_file_name(episode.index, camera, frame)
-            image = images[(episode_id, camera, frame)] = ImageEntry(
-                name, episode.index, camera, frame, width, height
+            _, height, width = episode.cameras[r.camera]
+            name = image_file_name(episode.index, r.camera, r.frame)
+            image = images[(r.episode_id, r.camera, r.frame)] = ImageEntry(
+                name, episode.index, r.camera, r.frame, width, height
             )
         data.boxes.append(
             BoxEntry(
                 image.file_name,
-                labels[label_id].name,
-                x,
-                y,
-                w,
-                h,
-                track,
-                occ,
-                trunc,
-                diff,
-                out,
-                source,
-                score,
-                key,
-                notes,
-                review,
-                users.get(reviewed_by),
-                reviewed_at.isoformat() if reviewed_at else None,
-                reason,
+                labels[r.label_id].name,
+                r.x,
+                r.y,
+                r.width,
+                r.height,
+                track_id=r.track_id,
+                occluded=r.occluded,
+                truncated=r.truncated,
+                difficult=r.difficult,
+                outside=r.outside,
+                source=r.source,
+                score=r.score,
+                keyframe=r.keyframe,
+                notes=r.notes,
+                review=r.review,
+                reviewed_by=users.get(r.reviewed_by) if r.reviewed_by is not None else None,
+                reviewed_at=r.reviewed_at.isoformat() if r.reviewed_at else None,
+                reject_reason=r.reject_reason,
             )
         )
     data.images = list(images.values())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from domain.batched_pages import read_pages
 from domain.runtime import Runtime
 from persistence.repositories import object_annotation as repo
-from persistence.repositories.object_annotation import ObjectFilter
+from persistence.repositories.object_annotation import ObjectFilter, TrackSummary
 from persistence.tables import ObjectAnnotationRow
 
 
@@ -21,16 +21,8 @@ class BoxPageRequest:
     limit: int
 
 
-@dataclass(frozen=True)
-class TrackData:
-    episode_id: int
-    camera: str
-    track_id: str
-    label_id: int
-    first_frame: int
-    last_frame: int
-    box_count: int
-    keyframe_count: int
+# A track's label, frame span and counts, as the repository reads it.
+TrackData = TrackSummary
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ async def tracks_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[li
         rows = await repo.read_tracks(session, episode_ids)
     grouped: dict[int, list[TrackData]] = {e: [] for e in episode_ids}
     for row in rows:
-        grouped[row[0]].append(TrackData(*row[:7], int(row[7] or 0)))
+        grouped[row.episode_id].append(row)
     return [grouped[e] for e in episode_ids]
 
 

@@ -34,6 +34,8 @@ from persistence.repositories import object_annotation as boxes_repo
 from persistence.repositories import project as projects_repo
 from persistence.repositories import test_frame as frames_repo
 from persistence.repositories import test_session as sessions_repo
+from persistence.repositories.detection_event import EventBox
+from persistence.repositories.object_annotation import TruthBox
 from persistence.tables import TestSessionRow
 
 BOOTSTRAP = 200
@@ -47,26 +49,36 @@ def max_detections_of(row: TestSessionRow) -> int:
     return int((row.settings or {}).get("maxDetections") or MAX_DETECTIONS)
 
 
-def _arrays(frames, gt_rows, det_rows, label_names: list[str] | None):
+def _arrays(
+    frames: Sequence[tuple[int, str, int]],
+    gt_rows: Sequence[TruthBox],
+    det_rows: Sequence[EventBox],
+    label_names: list[str] | None,
+):
     """Number the frames and labels; keep ground truth and detections of the wanted labels."""
     image_of = {key: i for i, key in enumerate(frames)}
-    names = sorted(label_names) if label_names else sorted({r[4] for r in gt_rows} | {r[4] for r in det_rows})
+    if label_names:
+        names = sorted(label_names)
+    else:
+        names = sorted({r.label for r in gt_rows} | {r.label for r in det_rows})
     label_of = {n: i for i, n in enumerate(names)}
-    gt_keep = [r for r in gt_rows if (r[1], r[2], r[3]) in image_of and r[4] in label_of]
-    det_keep = [r for r in det_rows if (r[1], r[2], r[3]) in image_of and r[4] in label_of]
+    gt_keep = [r for r in gt_rows if (r.episode_id, r.camera, r.frame) in image_of and r.label in label_of]
+    det_keep = [r for r in det_rows if (r.episode_id, r.camera, r.frame) in image_of and r.label in label_of]
     gt = GroundTruth(
-        image=[image_of[(r[1], r[2], r[3])] for r in gt_keep],
-        label=[label_of[r[4]] for r in gt_keep],
-        boxes=[r[5:9] for r in gt_keep],
-        ignore=[bool(r[9]) for r in gt_keep],  # difficult
+        image=np.asarray([image_of[(r.episode_id, r.camera, r.frame)] for r in gt_keep], dtype=np.int64),
+        label=np.asarray([label_of[r.label] for r in gt_keep], dtype=np.int64),
+        boxes=np.asarray([(r.x, r.y, r.width, r.height) for r in gt_keep], dtype=np.float64).reshape(-1, 4),
+        ignore=np.asarray([r.difficult for r in gt_keep], dtype=bool),
     )
     det = Detections(
-        image=[image_of[(r[1], r[2], r[3])] for r in det_keep],
-        label=[label_of[r[4]] for r in det_keep],
-        boxes=[r[5:9] for r in det_keep],
-        scores=[r[9] for r in det_keep],
+        image=np.asarray([image_of[(r.episode_id, r.camera, r.frame)] for r in det_keep], dtype=np.int64),
+        label=np.asarray([label_of[r.label] for r in det_keep], dtype=np.int64),
+        boxes=np.asarray([(r.x, r.y, r.width, r.height) for r in det_keep], dtype=np.float64).reshape(-1, 4),
+        scores=np.asarray([r.score for r in det_keep], dtype=np.float64),
     )
-    ignored = sum(1 for r in det_rows if (r[1], r[2], r[3]) in image_of and r[4] not in label_of)
+    ignored = sum(
+        1 for r in det_rows if (r.episode_id, r.camera, r.frame) in image_of and r.label not in label_of
+    )
     return names, gt_keep, det_keep, gt, det, ignored
 
 
@@ -152,18 +164,20 @@ def compute(
         c.kind.tolist(), c.gt.tolist(), c.det.tolist(), c.iou.tolist(), c.image.tolist(), strict=True
     ):
         episode_id, camera, frame = frames[image]
-        source = det_keep[d] if d >= 0 else gt_keep[g]
+        detection = det_keep[d] if d >= 0 else None
+        truth = gt_keep[g] if g >= 0 else None
+        source = det_keep[d] if d >= 0 else gt_keep[g]  # a comparison has one or both
         records.append(
             {
                 "episode_id": episode_id,
                 "camera": camera,
                 "frame": frame,
-                "label": source[4],
+                "label": source.label,
                 "kind": STORED_KINDS[Kind(kind)],
                 "iou": float(iou),
-                "detection_id": det_keep[d][0] if d >= 0 else None,
-                "annotation_id": gt_keep[g][0] if g >= 0 else None,
-                "temporal_offset_ms": det_keep[d][11] if d >= 0 else None,
+                "detection_id": detection.id if detection is not None else None,
+                "annotation_id": truth.id if truth is not None else None,
+                "temporal_offset_ms": detection.temporal_offset_ms if detection is not None else None,
             }
         )
     return {
@@ -218,7 +232,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         if row.source == TestSource.MODEL:
             latencies = await frames_repo.frame_latencies(session, session_id)
         else:
-            latencies = [r[10] for r in det_rows]
+            latencies = [r.latency_ms for r in det_rows]
     criteria = Criteria.from_json(project.criteria)
     result = await asyncio.get_running_loop().run_in_executor(
         rt.workers(),

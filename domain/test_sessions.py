@@ -28,6 +28,7 @@ from persistence.repositories import job as jobs_repo
 from persistence.repositories import project as projects_repo
 from persistence.repositories import test_frame as frames_repo
 from persistence.repositories import test_session as repo
+from persistence.repositories.test_frame import FrameTotals
 from persistence.tables import TestSessionRow
 
 
@@ -158,11 +159,11 @@ async def test_sessions_by_projects(rt: Runtime, project_ids: Sequence[int]) -> 
     return [grouped[p] for p in project_ids]
 
 
-async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[tuple]:
-    """Per session: frames processed, TP, FP, FN, first and last processing time."""
+async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[FrameTotals]:
+    """Per session: frames processed, their summed TP, FP, FN, first and last processing time."""
     async with rt.sessions() as session:
         found = await frames_repo.totals(session, session_ids)
-    return [found.get(i, (0, 0, 0, 0, None, None)) for i in session_ids]
+    return [found.get(i, FrameTotals()) for i in session_ids]
 
 
 async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
@@ -229,7 +230,8 @@ class Progress:
 
 async def session_progress(rt: Runtime, session_id: int) -> Progress:
     row = await read_test_session(rt, session_id)
-    processed, tp, fp, fn, _, last = (await frame_totals(rt, [session_id]))[0]
+    totals = (await frame_totals(rt, [session_id]))[0]
+    processed, tp, fp, fn, last = totals.processed, totals.tp, totals.fp, totals.fn, totals.last_at
     running = row.status == TestStatus.RUNNING
     fps = eta = None
     if row.started_at is not None and processed:

@@ -244,7 +244,7 @@ class TestSession(relay.Node):
 
     @strawberry.field(description="Frames processed so far.")
     async def frames_processed(self, info: Info) -> int:
-        return (await info.context.loaders.test_frame_totals.load(self.id))[0]
+        return (await info.context.loaders.test_frame_totals.load(self.id)).processed
 
     @strawberry.field(description="The detector's job, for MODEL sessions.")
     async def job(self, info: Info) -> Job | None:

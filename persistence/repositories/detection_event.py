@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,20 +11,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.tables import DetectionEventRow
 
 Row = DetectionEventRow
-COLUMNS = (
-    Row.id,
-    Row.episode_id,
-    Row.camera,
-    Row.frame,
-    Row.label,
-    Row.x,
-    Row.y,
-    Row.width,
-    Row.height,
-    Row.score,
-    Row.latency_ms,
-    Row.temporal_offset_ms,
-)
+
+
+class EventBox(NamedTuple):
+    """One detection as evaluation reads it (plain values, not an ORM object: sessions hold 100,000s)."""
+
+    id: int
+    episode_id: int
+    camera: str
+    frame: int
+    label: str
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    latency_ms: float | None
+    temporal_offset_ms: float | None
+
+
+# The columns named as EventBox's fields, so each row is built by name.
+COLUMNS = tuple(getattr(Row, name) for name in EventBox._fields)
 
 
 async def insert_events(session: AsyncSession, values: Sequence[dict]) -> None:
@@ -31,20 +39,21 @@ async def insert_events(session: AsyncSession, values: Sequence[dict]) -> None:
         await session.execute(insert(Row.__table__), list(values))
 
 
-async def read_events(session: AsyncSession, session_id: int) -> list[tuple]:
-    """All of a session's detections as plain tuples (COLUMNS order), by frame."""
+async def read_events(session: AsyncSession, session_id: int) -> list[EventBox]:
+    """All of a session's detections, in the order they were received."""
     query = select(*COLUMNS).where(Row.session_id == session_id).order_by(Row.id)
-    return [tuple(r) for r in (await session.execute(query)).all()]
+    return [EventBox._make(r) for r in (await session.execute(query)).all()]
 
 
 async def read_events_on_frames(
     session: AsyncSession, session_id: int, keys: Sequence[tuple[int, str, int]]
-) -> list[tuple]:
-    out: list[tuple] = []
+) -> list[EventBox]:
+    """The session's detections on the (episode id, camera, frame) `keys`."""
+    out: list[EventBox] = []
     for start in range(0, len(keys), 500):
         query = select(*COLUMNS).where(
             Row.session_id == session_id,
             tuple_(Row.episode_id, Row.camera, Row.frame).in_(keys[start : start + 500]),
         )
-        out += [tuple(r) for r in (await session.execute(query)).all()]
+        out += [EventBox._make(r) for r in (await session.execute(query)).all()]
     return out

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,24 +83,37 @@ async def count_boxes(
     return counts
 
 
-async def read_tracks(session: AsyncSession, episode_ids: Sequence[int]) -> list[tuple]:
-    """(episode id, camera, track id, label id, first frame, last frame, boxes, keyframes) per track."""
+class TrackSummary(NamedTuple):
+    """One track of an episode's camera: its label, frame span and box counts."""
+
+    episode_id: int
+    camera: str
+    track_id: str
+    label_id: int
+    first_frame: int
+    last_frame: int
+    box_count: int
+    keyframe_count: int
+
+
+async def read_tracks(session: AsyncSession, episode_ids: Sequence[int]) -> list[TrackSummary]:
+    """Every track of the episodes, by episode, camera and first frame."""
     query = (
         select(
             Row.episode_id,
             Row.camera,
             Row.track_id,
-            func.min(Row.label_id),
-            func.min(Row.frame),
-            func.max(Row.frame),
-            func.count(),
-            func.sum(func.cast(Row.keyframe, type_=Row.frame.type)),
+            func.min(Row.label_id).label("label_id"),
+            func.min(Row.frame).label("first_frame"),
+            func.max(Row.frame).label("last_frame"),
+            func.count().label("box_count"),
+            func.coalesce(func.sum(func.cast(Row.keyframe, type_=Row.frame.type)), 0).label("keyframe_count"),
         )
         .where(Row.episode_id.in_(episode_ids))
         .group_by(Row.episode_id, Row.camera, Row.track_id)
         .order_by(Row.episode_id, Row.camera, func.min(Row.frame), Row.track_id)
     )
-    return [tuple(r) for r in (await session.execute(query)).all()]
+    return [TrackSummary(**r._mapping) for r in (await session.execute(query)).all()]
 
 
 async def read_track(session: AsyncSession, episode_id: int, camera: str, track_id: str) -> list[Row]:
@@ -255,42 +270,62 @@ async def review_counts_by_datasets(
     return counts
 
 
-EXPORT_COLUMNS = (
-    Row.episode_id,
-    Row.camera,
-    Row.frame,
-    Row.x,
-    Row.y,
-    Row.width,
-    Row.height,
-    Row.label_id,
-    Row.track_id,
-    Row.occluded,
-    Row.truncated,
-    Row.difficult,
-    Row.outside,
-    Row.source,
-    Row.score,
-    Row.keyframe,
-    Row.notes,
-    Row.review,
-    Row.reviewed_by,
-    Row.reviewed_at,
-    Row.reject_reason,
-)
+class ExportBox(NamedTuple):
+    """A box as exports read it: plain values, not an ORM object (exports read 100,000s of boxes)."""
+
+    episode_id: int
+    camera: str
+    frame: int
+    x: float
+    y: float
+    width: float
+    height: float
+    label_id: int
+    track_id: str
+    occluded: bool
+    truncated: bool
+    difficult: bool
+    outside: bool
+    source: str
+    score: float | None
+    keyframe: bool
+    notes: str | None
+    review: str
+    reviewed_by: int | None
+    reviewed_at: datetime | None
+    reject_reason: str | None
+
+
+# The columns named as ExportBox's fields, so each row is built by name.
+EXPORT_COLUMNS = tuple(getattr(Row, name) for name in ExportBox._fields)
 
 
 async def read_export_rows(
     session: AsyncSession, episode_ids: Sequence[int], cameras: Sequence[str] | None, only_validated: bool
-) -> list[tuple]:
-    """Plain tuples (no ORM objects: exports read 100,000s of boxes) in EXPORT_COLUMNS order."""
+) -> list[ExportBox]:
+    """The boxes of the episodes (of `cameras`, all when None), by episode, camera and frame."""
     query = select(*EXPORT_COLUMNS).where(Row.episode_id.in_(episode_ids))
     if cameras:
         query = query.where(Row.camera.in_(cameras))
     if only_validated:
         query = query.where(Row.review == "VALIDATED")
     query = query.order_by(Row.episode_id, Row.camera, Row.frame, Row.id)
-    return [tuple(r) for r in (await session.execute(query)).all()]
+    return [ExportBox._make(r) for r in (await session.execute(query)).all()]
+
+
+class TruthBox(NamedTuple):
+    """A ground-truth box as a test session's evaluation reads it (plain values, many at once)."""
+
+    id: int
+    episode_id: int
+    camera: str
+    frame: int
+    label: str  # the label's name: a project's episodes come from datasets with their own label ids
+    x: float
+    y: float
+    width: float
+    height: float
+    difficult: bool
 
 
 async def read_validated_boxes(
@@ -298,24 +333,15 @@ async def read_validated_boxes(
     episode_ids: Sequence[int],
     label_names: Sequence[str] | None,
     frames: Sequence[tuple[int, str, int]] | None = None,
-) -> list[tuple]:
-    """Validated, visible boxes of the episodes as (id, episode, camera, frame, label name, x, y, w, h,
-    difficult): the ground truth a test session is judged against (difficult boxes are ignored there)."""
+) -> list[TruthBox]:
+    """Validated, visible boxes of the episodes (on `frames`, (episode id, camera, frame) keys, when
+    given): the ground truth a test session is judged against (difficult boxes are ignored there)."""
     from persistence.tables import LabelRow
 
+    # The columns named as TruthBox's fields, so each row is built by name.
+    columns = [LabelRow.name if name == "label" else getattr(Row, name) for name in TruthBox._fields]
     query = (
-        select(
-            Row.id,
-            Row.episode_id,
-            Row.camera,
-            Row.frame,
-            LabelRow.name,
-            Row.x,
-            Row.y,
-            Row.width,
-            Row.height,
-            Row.difficult,
-        )
+        select(*columns)
         .join(LabelRow, LabelRow.id == Row.label_id)
         .where(Row.episode_id.in_(episode_ids), Row.review == "VALIDATED", Row.outside.is_(False))
         .order_by(Row.id)
@@ -323,9 +349,9 @@ async def read_validated_boxes(
     if label_names is not None:
         query = query.where(LabelRow.name.in_(label_names))
     if frames is None:
-        return [tuple(r) for r in (await session.execute(query)).all()]
-    out: list[tuple] = []
+        return [TruthBox._make(r) for r in (await session.execute(query)).all()]
+    out: list[TruthBox] = []
     for start in range(0, len(frames), 500):
         part = query.where(tuple_(Row.episode_id, Row.camera, Row.frame).in_(frames[start : start + 500]))
-        out += [tuple(r) for r in (await session.execute(part)).all()]
+        out += [TruthBox._make(r) for r in (await session.execute(part)).all()]
     return out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -33,22 +35,38 @@ async def record_frames(session: AsyncSession, session_id: int, values: Sequence
         await session.execute(statement, rows[start : start + 1000])
 
 
-async def totals(session: AsyncSession, session_ids: Sequence[int]) -> dict[int, tuple]:
-    """Per session: frames processed, TP, FP, FN, first and last processing time."""
+class FrameTotals(NamedTuple):
+    """A session's processed frames and their summed running counts (first/last None before any)."""
+
+    processed: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+async def totals(session: AsyncSession, session_ids: Sequence[int]) -> dict[int, FrameTotals]:
+    """Per session that processed a frame: its totals (sessions without any are absent)."""
     query = (
         select(
             Row.session_id,
-            func.count(),
-            func.coalesce(func.sum(Row.tp), 0),
-            func.coalesce(func.sum(Row.fp), 0),
-            func.coalesce(func.sum(Row.fn), 0),
-            func.min(Row.processed_at),
-            func.max(Row.processed_at),
+            func.count().label("processed"),
+            func.coalesce(func.sum(Row.tp), 0).label("tp"),
+            func.coalesce(func.sum(Row.fp), 0).label("fp"),
+            func.coalesce(func.sum(Row.fn), 0).label("fn"),
+            func.min(Row.processed_at).label("first_at"),
+            func.max(Row.processed_at).label("last_at"),
         )
         .where(Row.session_id.in_(session_ids))
         .group_by(Row.session_id)
     )
-    return {r[0]: tuple(r[1:]) for r in (await session.execute(query)).all()}
+    return {
+        r.session_id: FrameTotals(
+            processed=r.processed, tp=r.tp, fp=r.fp, fn=r.fn, first_at=r.first_at, last_at=r.last_at
+        )
+        for r in (await session.execute(query)).all()
+    }
 
 
 async def processed_frames(session: AsyncSession, session_id: int) -> list[tuple[int, str, int]]:
