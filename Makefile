@@ -34,8 +34,10 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	ANNOGRAPH_FUZZ_EXAMPLES=300 timeout 2400 $(BIN)/pytest tests/graph/test_fuzz.py -k sqlite -q
 
+# ruff, the import contracts (.importlinter) and mypy ([tool.mypy] in pyproject.toml); each must pass.
 lint: $(STAMP)
 	$(BIN)/ruff check graph domain persistence migrations tests bench && $(BIN)/lint-imports
+	$(BIN)/mypy
 
 schema: $(STAMP)
 	$(BIN)/annograph schema

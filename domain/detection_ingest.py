@@ -92,9 +92,9 @@ async def ingest_detection_events(
     }
     times = {}
     for episode_id in timed:
-        episode = episodes[episode_id]
-        ref = episode_ref(datasets[episode.dataset_id], episode)
-        times[episode_id] = await _frame_times(rt, ref, episode)
+        timed_episode = episodes[episode_id]
+        ref = episode_ref(datasets[timed_episode.dataset_id], timed_episode)
+        times[episode_id] = await _frame_times(rt, ref, timed_episode)
     values: list[dict] = []
     frames: set[tuple[int, str, int]] = set()
     for i, event in enumerate(events):
@@ -154,10 +154,12 @@ async def ingest_detection_events(
 
 def _check_box(event: DetectionEventInput, where: str) -> dict:
     score = DEFAULT_SCORE if event.score is None else event.score
-    box = {"x": event.x, "y": event.y, "width": event.width, "height": event.height, "score": score}
-    for name, value in box.items():
+    given = {"x": event.x, "y": event.y, "width": event.width, "height": event.height, "score": score}
+    box: dict[str, float] = {}
+    for name, value in given.items():
         if value is None or not math.isfinite(value):
             raise BadUserInput(f"{where}.{name}: a finite number is needed", field=f"{where}.{name}")
+        box[name] = value
     if box["width"] <= 0 or box["height"] <= 0:
         raise BadUserInput(f"{where}.width: the box has no area", field=f"{where}.width")
     if not (0.0 <= score <= 1.0):

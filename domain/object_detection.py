@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from domain import boxes
 from domain.boxes import Review, Source
@@ -35,6 +36,9 @@ from persistence.repositories import episode as episodes_repo
 from persistence.repositories import label as labels_repo
 from persistence.repositories import object_annotation as boxes_repo
 from persistence.tables import JobRow
+
+if TYPE_CHECKING:
+    from domain.detection.conversion import Detection
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,14 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
         "input",
     )
     async with rt.sessions() as session:
-        episode = (await episodes_repo.read_episodes_by_ids(session, [req.episode_id]) or [None])[0]
+        found = await episodes_repo.read_episodes_by_ids(session, [req.episode_id])
+        episode = found[0] if found else None
         if episode is None:
             raise NotFound(
                 f"input.episodeId: episode {req.episode_id} does not exist", field="input.episodeId"
             )
         dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
+        assert dataset is not None  # the episode's dataset (a foreign key)
         labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
     if req.camera not in episode.cameras:
         raise BadUserInput(
@@ -118,7 +124,7 @@ async def _run(
     rt, ctx: JobContext, viewer: Viewer, req: DetectRequest, spec, path, episode_id, frames, labels
 ):
     await ctx.progress(0.0, f"0/{len(frames)} frames")
-    found: list[tuple[int, object]] = []
+    found: list[tuple[int, Detection]] = []
     dropped: Counter = Counter()
     done = 0
     settings = {

@@ -224,7 +224,9 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
     """Evaluate what the session processed and end it (STOPPED when a user stopped it, else COMPLETED)."""
     async with rt.sessions() as session:
         row = await sessions_repo.read_test_session(session, session_id)
+        assert row is not None  # the running session being evaluated
         project = await projects_repo.read_project(session, row.project_id)
+        assert project is not None  # the session's project (a foreign key)
         labels = list(project.labels) if project.labels else None
         frames = await frames_repo.processed_frames(session, session_id)
         gt_rows = await boxes_repo.read_validated_boxes(session, row.episode_ids, labels)

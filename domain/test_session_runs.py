@@ -21,6 +21,7 @@ from persistence.tables import TestSessionRow
 
 
 async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> TestSessionRow:
+    assert row.model is not None  # a MODEL session names its detector
     spec = await check_model(rt, row.model)
     async with rt.sessions() as session:
         episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
@@ -45,7 +46,9 @@ async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> 
         parameters={"testSessionId": row.id, "model": row.model, "requestedBy": viewer.user_id},
     )
     async with rt.sessions() as session, session.begin():
-        return await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
+        updated = await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
+    assert updated is not None  # the session being submitted
+    return updated
 
 
 async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:

@@ -29,7 +29,7 @@ from persistence.repositories import project as projects_repo
 from persistence.repositories import test_frame as frames_repo
 from persistence.repositories import test_session as repo
 from persistence.repositories.test_frame import FrameTotals
-from persistence.tables import TestSessionRow
+from persistence.tables import JobRow, TestSessionRow
 
 
 @dataclass(frozen=True)
@@ -171,14 +171,15 @@ async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Te
     running = check_move(row.status, TestStatus.RUNNING, session_id)
     async with rt.sessions() as session, session.begin():
         await lock_writable_project(session, row.project_id, "id")  # an archived project's do not start
-        row = await repo.update_test_session(
+        started = await repo.update_test_session(
             session,
             session_id,
             {"status": running.value, "started_at": utcnow()},
             only_if_status=sources(running),
         )
-    if row is None:
+    if started is None:
         raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
+    row = started
     if row.source == TestSource.MODEL:
         row = await submit_model_run(rt, viewer, row)
     await publish(rt, row.id, row.status)
@@ -199,7 +200,7 @@ async def recover_interrupted(rt: Runtime) -> list[int]:
     on what they processed and end STOPPED (partial), instead of staying RUNNING forever."""
     async with rt.sessions() as session:
         running = await repo.list_running(session, TestSource.MODEL.value)
-        jobs = {
+        jobs: dict[int | None, JobRow] = {
             j.id: j
             for j in await jobs_repo.read_jobs_by_ids(session, [r.job_id for r in running if r.job_id])
         }
@@ -236,7 +237,9 @@ async def session_progress(rt: Runtime, session_id: int) -> Progress:
     fps = eta = None
     if row.started_at is not None and processed:
         # A running session's rate is up to now; an ended one's up to its last frame.
-        elapsed = ((utcnow() if running else row.stopped_at or last) - row.started_at).total_seconds()
+        end = utcnow() if running else row.stopped_at or last
+        assert end is not None  # frames processed have a last processing time
+        elapsed = (end - row.started_at).total_seconds()
         if elapsed > 0:
             fps = processed / elapsed
             eta = max(row.frames_total - processed, 0) / fps if running else None
