@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 from domain.errors import BadUserInput
 
@@ -47,6 +48,33 @@ class BoxDraft:
     source: Source = Source.MANUAL
     score: float | None = None  # a detector's score, 0-1
     keyframe: bool = True
+
+
+@dataclass(frozen=True)
+class BoxChanges:
+    """An edit of a stored box: each field given replaces the box's, each None leaves it as it is
+    (so an edit cannot clear notes or a score). `label` is a name in the dataset's label set; x, y,
+    width and height are pixels."""
+
+    camera: str | None = None
+    frame: int | None = None
+    x: float | None = None
+    y: float | None = None
+    width: float | None = None
+    height: float | None = None
+    label: str | None = None
+    track_id: str | None = None
+    occluded: bool | None = None
+    truncated: bool | None = None
+    difficult: bool | None = None
+    outside: bool | None = None
+    notes: str | None = None
+    score: float | None = None  # a detector's score, 0-1
+    keyframe: bool | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The fields to change, by name."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
 
 
 def generated_track_id(label: str, number: int) -> str:

@@ -8,12 +8,13 @@ ground truth: only reviewers change or delete it, and any edit sends it back to 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import boxes
-from domain.boxes import BoxDraft, Review, Source
+from domain.boxes import BoxChanges, BoxDraft, Review, Source
 from domain.episode_events import (
     EVENT_IDS_MAX,
     EventKind,
@@ -81,12 +82,25 @@ def content(row: ObjectAnnotationRow, label: str | None = None) -> dict:
     }
 
 
-async def announce(rt: Runtime, by: int, action: ObjectChange, ids_by_episode: dict[int, list[int]]) -> None:
-    """Publish one event per episode touched, on the episode and its open sessions (after commit)."""
+async def open_sessions_of(session: AsyncSession, episode_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The open annotation sessions of each episode: where announce publishes besides the episode."""
+    return {e: await sessions_repo.open_session_ids(session, e) for e in episode_ids}
+
+
+async def announce(
+    rt: Runtime,
+    by: int,
+    action: ObjectChange,
+    ids_by_episode: dict[int, list[int]],
+    open_sessions: dict[int, list[int]] | None = None,
+) -> None:
+    """Publish one event per episode touched, on the episode and its open sessions (after commit).
+    `open_sessions` as open_sessions_of read them inside the change's transaction; None reads them."""
     if not ids_by_episode:
         return
-    async with rt.sessions() as session:
-        open_sessions = {e: await sessions_repo.open_session_ids(session, e) for e in ids_by_episode}
+    if open_sessions is None:
+        async with rt.sessions() as session:
+            open_sessions = await open_sessions_of(session, ids_by_episode)
     for episode_id, ids in ids_by_episode.items():
         channels = [episode_channel(episode_id), *(session_channel(s) for s in open_sessions[episode_id])]
         await publish(
@@ -108,14 +122,13 @@ def _grouped(rows: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
     return dict(grouped)
 
 
-async def _episodes(rt: Runtime, ids: set[int]) -> dict[int, EpisodeRow]:
-    async with rt.sessions() as session:
-        return {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(ids))}
+async def _episodes(session: AsyncSession, ids: set[int]) -> dict[int, EpisodeRow]:
+    return {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(ids))}
 
 
-async def _label_sets(rt: Runtime, dataset_ids: set[int]) -> dict[int, dict[str, int]]:
-    async with rt.sessions() as session:
-        rows = await labels_repo.read_labels_by_datasets(session, list(dataset_ids))
+async def _label_sets(session: AsyncSession, dataset_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Label name -> id of each dataset's label set."""
+    rows = await labels_repo.read_labels_by_datasets(session, list(dataset_ids))
     sets: dict[int, dict[str, int]] = {d: {} for d in dataset_ids}
     for row in rows:
         sets[row.dataset_id][row.name] = row.id
@@ -138,11 +151,56 @@ async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) 
         )
     if not drafts:
         return []
-    episodes = await _episodes(rt, {d.episode_id for d in drafts})
-    for i, draft in enumerate(drafts):
-        if draft.episode_id not in episodes:
-            raise NotFound(f"input[{i}].episodeId: episode does not exist", field=f"input[{i}].episodeId")
-    label_sets = await _label_sets(rt, {e.dataset_id for e in episodes.values()})
+    now = utcnow()
+    try:
+        # The reads, the checks and the insert are one transaction: what was checked is what is written.
+        async with rt.sessions() as session, session.begin():
+            episodes = await _episodes(session, {d.episode_id for d in drafts})
+            for i, draft in enumerate(drafts):
+                if draft.episode_id not in episodes:
+                    raise NotFound(
+                        f"input[{i}].episodeId: episode does not exist", field=f"input[{i}].episodeId"
+                    )
+            label_sets = await _label_sets(session, {e.dataset_id for e in episodes.values()})
+            label_ids, named = _checked_drafts(drafts, episodes, label_sets)
+            stored = await repo.track_labels(session, list(dict.fromkeys(key for _, key in named)))
+            for i, key in named:
+                if key in stored and stored[key] != label_ids[i]:
+                    raise BadUserInput(
+                        f"input[{i}].label: track {key[2]} is labelled otherwise; one track, one label",
+                        field=f"input[{i}].label",
+                    )
+            taken = await repo.existing_track_frames(
+                session, [(e, t, c, drafts[i].frame) for i, (e, c, t) in named if (e, c, t) in stored]
+            )
+            for i, (e, c, t) in named:
+                if (e, t, c, drafts[i].frame) in taken:
+                    raise BadUserInput(
+                        f"input[{i}].frame: track {t} has a box on frame {drafts[i].frame} already",
+                        field=f"input[{i}].frame",
+                    )
+            values = await _values_with_tracks(
+                session, drafts, label_ids, label_sets, episodes, viewer.user_id, now
+            )
+            ids = await repo.insert_boxes(session, values)
+            rows = await repo.read_boxes_by_ids(session, ids)
+            open_sessions = await open_sessions_of(session, {r.episode_id for r in rows})
+    except IntegrityError:
+        # Another writer put a box on the same track and frame between our check and our insert.
+        raise Conflict(
+            "a box was added to one of these tracks and frames meanwhile; reload and retry", field="input"
+        ) from None
+    created = _grouped([(r.id, r.episode_id) for r in rows])
+    await announce(rt, viewer.user_id, ObjectChange.CREATED, created, open_sessions)
+    return rows
+
+
+def _checked_drafts(
+    drafts: Sequence[BoxDraft], episodes: dict[int, EpisodeRow], label_sets: dict[int, dict[str, int]]
+) -> tuple[list[int], list[tuple[int, tuple[int, str, str]]]]:
+    """Check each draft against its episode and label set, and the batch's tracks (one label and one
+    box per frame each); the drafts' label ids and (index, (episode id, camera, track id)) of those
+    naming a track."""
     label_ids = [
         boxes.check_draft(
             d, episodes[d.episode_id].cameras, label_sets[episodes[d.episode_id].dataset_id], f"input[{i}]"
@@ -165,37 +223,7 @@ async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) 
             raise BadUserInput(
                 f"input[{i}].label: track {key[2]} has another label in this batch", field=f"input[{i}].label"
             )
-    now = utcnow()
-    try:
-        async with rt.sessions() as session, session.begin():
-            stored = await repo.track_labels(session, list(seen_labels))
-            for i, key in named:
-                if key in stored and stored[key] != label_ids[i]:
-                    raise BadUserInput(
-                        f"input[{i}].label: track {key[2]} is labelled otherwise; one track, one label",
-                        field=f"input[{i}].label",
-                    )
-            taken = await repo.existing_track_frames(
-                session, [(e, t, c, drafts[i].frame) for i, (e, c, t) in named if (e, c, t) in stored]
-            )
-            for i, (e, c, t) in named:
-                if (e, t, c, drafts[i].frame) in taken:
-                    raise BadUserInput(
-                        f"input[{i}].frame: track {t} has a box on frame {drafts[i].frame} already",
-                        field=f"input[{i}].frame",
-                    )
-            values = await _values_with_tracks(
-                session, drafts, label_ids, label_sets, episodes, viewer.user_id, now
-            )
-            ids = await repo.insert_boxes(session, values)
-            rows = await repo.read_boxes_by_ids(session, ids)
-    except IntegrityError:
-        # Another writer put a box on the same track and frame between our check and our insert.
-        raise Conflict(
-            "a box was added to one of these tracks and frames meanwhile; reload and retry", field="input"
-        ) from None
-    await announce(rt, viewer.user_id, ObjectChange.CREATED, _grouped([(r.id, r.episode_id) for r in rows]))
-    return rows
+    return label_ids, named
 
 
 async def _values_with_tracks(session, drafts, label_ids, label_sets, episodes, user_id, now) -> list[dict]:
@@ -239,18 +267,20 @@ async def _values_with_tracks(session, drafts, label_ids, label_sets, episodes, 
     ]
 
 
-async def _read_box(rt: Runtime, box_id: int, field: str) -> ObjectAnnotationRow:
-    async with rt.sessions() as session:
-        rows = await repo.read_boxes_by_ids(session, [box_id])
+async def _read_box(session: AsyncSession, box_id: int, field: str) -> ObjectAnnotationRow:
+    rows = await repo.read_boxes_by_ids(session, [box_id])
     if not rows:
         raise NotFound(f"box {box_id} does not exist", field=field)
     return rows[0]
 
 
-async def _conflict(rt: Runtime, box_id: int, expected: int) -> Conflict:
-    current = await _read_box(rt, box_id, "input.id")
-    async with rt.sessions() as session:
-        label = (await labels_repo.read_labels_by_ids(session, [current.label_id]))[0].name
+async def _conflict(session: AsyncSession, box_id: int, expected: int) -> Conflict:
+    """CONFLICT with the box as it is now (the version-guarded write found another version)."""
+    # The box read before the write sits in the session's identity map with what it held then;
+    # expired, the read below loads what another writer committed since.
+    session.expire_all()
+    current = await _read_box(session, box_id, "input.id")
+    label = (await labels_repo.read_labels_by_ids(session, [current.label_id]))[0].name
     return Conflict(
         f"expectedVersion {expected} is not the current version ({current.version})",
         field="input.expectedVersion",
@@ -259,29 +289,44 @@ async def _conflict(rt: Runtime, box_id: int, expected: int) -> Conflict:
     )
 
 
-async def update_box(
-    rt: Runtime, viewer: Viewer, box_id: int, expected_version: int, changes: dict
-) -> ObjectAnnotationRow:
-    """Apply `changes` (a subset of EDITABLE, label by name) if the box is still at `expected_version`."""
-    row = await _read_box(rt, box_id, "input.id")
-    _may_change(viewer, row, "edit", "input.id")
-    episode = (await _episodes(rt, {row.episode_id}))[row.episode_id]
-    labels = (await _label_sets(rt, {episode.dataset_id}))[episode.dataset_id]
+def _edited(
+    row: ObjectAnnotationRow, changes: BoxChanges, cameras: dict, labels: dict[str, int]
+) -> tuple[int, dict]:
+    """The box with `changes` applied, checked against its episode's cameras and label set: its label
+    id and the row values to write (errors name input.<field>)."""
     names = {v: k for k, v in labels.items()}
     merged = {name: getattr(row, name) for name in EDITABLE if name != "label"}
     merged["label"] = names[row.label_id]
-    merged.update({k: v for k, v in changes.items() if k in EDITABLE})
+    merged.update(changes.given())
     draft = BoxDraft(episode_id=row.episode_id, source=Source(row.source), **merged)
-    label_id = boxes.check_draft(draft, episode.cameras, labels, "input")
+    label_id = boxes.check_draft(draft, cameras, labels, "input")
     values = {name: merged[name] for name in EDITABLE if name != "label"}
-    values.update(label_id=label_id, updated_by=viewer.user_id, updated_at=utcnow())
+    values["label_id"] = label_id
     if row.source == Source.INTERPOLATED:
         # A person corrected it: it is now a keyframe that interpolation keeps.
         values.update(source=Source.MANUAL.value, keyframe=True)
     if row.review != Review.PENDING:
         values.update(review=Review.PENDING.value, reviewed_by=None, reviewed_at=None, reject_reason=None)
+    return label_id, values
+
+
+async def update_box(
+    rt: Runtime, viewer: Viewer, box_id: int, expected_version: int, changes: BoxChanges
+) -> ObjectAnnotationRow:
+    """Apply `changes` if the box is still at `expected_version`; the box as it is then.
+
+    NOT_FOUND (input.id) for no such box, FORBIDDEN for a box the viewer may not edit, BAD_USER_INPUT
+    naming input.<field> for a change its episode, label set or track refuses, CONFLICT with the
+    current box (input.expectedVersion) when it is at another version. The reads, the checks and the
+    write are one transaction, the write guarded by the version (optimistic concurrency)."""
     try:
         async with rt.sessions() as session, session.begin():
+            row = await _read_box(session, box_id, "input.id")
+            _may_change(viewer, row, "edit", "input.id")
+            episode = (await _episodes(session, {row.episode_id}))[row.episode_id]
+            labels = (await _label_sets(session, {episode.dataset_id}))[episode.dataset_id]
+            label_id, values = _edited(row, changes, episode.cameras, labels)
+            values.update(updated_by=viewer.user_id, updated_at=utcnow())
             track = (row.episode_id, values["camera"], values["track_id"])
             if label_id != row.label_id or track != (row.episode_id, row.camera, row.track_id):
                 others = [r for r in await repo.read_track(session, *track) if r.id != row.id]
@@ -291,14 +336,16 @@ async def update_box(
                         field="input.label",
                     )
             updated = await repo.update_box_if_version(session, box_id, expected_version, values)
+            if updated is None:
+                raise await _conflict(session, box_id, expected_version)
+            open_sessions = await open_sessions_of(session, [updated.episode_id])
     except IntegrityError:
         raise BadUserInput(
             f"input.frame: track {values['track_id']} has a box on frame {values['frame']} already",
             field="input.frame",
         ) from None
-    if updated is None:
-        raise await _conflict(rt, box_id, expected_version)
-    await announce(rt, viewer.user_id, ObjectChange.UPDATED, {updated.episode_id: [updated.id]})
+    changed = {updated.episode_id: [updated.id]}
+    await announce(rt, viewer.user_id, ObjectChange.UPDATED, changed, open_sessions)
     return updated
 
 
@@ -314,7 +361,8 @@ async def delete_boxes(rt: Runtime, viewer: Viewer, ids: Sequence[int]) -> int:
                 viewer, row, "delete", f"ids[{list(ids).index(row.id)}]" if row.id in ids else f"ids[{i}]"
             )
         deleted = await repo.delete_boxes(session, [r.id for r in rows])
-    await announce(rt, viewer.user_id, ObjectChange.DELETED, _grouped(deleted))
+        open_sessions = await open_sessions_of(session, {episode for _, episode in deleted})
+    await announce(rt, viewer.user_id, ObjectChange.DELETED, _grouped(deleted), open_sessions)
     return len(deleted)
 
 
@@ -344,7 +392,9 @@ async def review_boxes(
             raise NotFound(
                 f"boxes {missing} do not exist; nothing was reviewed", field="ids", missing=missing
             )
-    await announce(rt, viewer.user_id, ObjectChange.REVIEWED, _grouped([(r.id, r.episode_id) for r in rows]))
+        open_sessions = await open_sessions_of(session, {r.episode_id for r in rows})
+    reviewed = _grouped([(r.id, r.episode_id) for r in rows])
+    await announce(rt, viewer.user_id, ObjectChange.REVIEWED, reviewed, open_sessions)
     return rows
 
 
@@ -401,7 +451,8 @@ async def interpolate_track(
             )
         ids = await repo.insert_boxes(session, values)
         rows = await repo.read_boxes_by_ids(session, ids)
+        open_sessions = await open_sessions_of(session, [episode_id])
     if replaced:
-        await announce(rt, viewer.user_id, ObjectChange.DELETED, {episode_id: replaced})
-    await announce(rt, viewer.user_id, ObjectChange.INTERPOLATED, {episode_id: ids})
+        await announce(rt, viewer.user_id, ObjectChange.DELETED, {episode_id: replaced}, open_sessions)
+    await announce(rt, viewer.user_id, ObjectChange.INTERPOLATED, {episode_id: ids}, open_sessions)
     return rows

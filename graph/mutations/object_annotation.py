@@ -83,29 +83,25 @@ class UpdateObjectAnnotationInput:
     )
     keyframe: bool | None = strawberry.field(default=None, description="Set by a person.")
 
-    def changes(self) -> dict:
-        values = {
-            name: getattr(self, name)
-            for name in (
-                "camera",
-                "frame",
-                "label",
-                "track_id",
-                "occluded",
-                "truncated",
-                "difficult",
-                "outside",
-                "notes",
-                "keyframe",
-            )
-            if getattr(self, name) is not None
-        }
-        score = renamed(self.score, self.confidence, field="input.score", old="confidence")
-        if score is not None:
-            values["score"] = score
-        if self.box is not None:
-            values.update(x=self.box.x, y=self.box.y, width=self.box.width, height=self.box.height)
-        return values
+    def changes(self) -> boxes.BoxChanges:
+        box = self.box
+        return boxes.BoxChanges(
+            camera=self.camera,
+            frame=self.frame,
+            x=box.x if box is not None else None,
+            y=box.y if box is not None else None,
+            width=box.width if box is not None else None,
+            height=box.height if box is not None else None,
+            label=self.label,
+            track_id=self.track_id,
+            occluded=self.occluded,
+            truncated=self.truncated,
+            difficult=self.difficult,
+            outside=self.outside,
+            notes=self.notes,
+            score=renamed(self.score, self.confidence, field="input.score", old="confidence"),
+            keyframe=self.keyframe,
+        )
 
 
 def _ids(ids: list[relay.GlobalID], field: str = "ids") -> list[int]:
