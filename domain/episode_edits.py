@@ -36,14 +36,15 @@ async def edits_by_episodes(rt: Runtime, ids: Sequence[int]) -> list[EpisodeEdit
 async def save_episode_edits(
     rt: Runtime, viewer: Viewer, episode_id: int, data: dict, expected_version: int | None
 ) -> EpisodeEditRow:
-    async with rt.sessions() as session:
-        found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
-    episode = found[0] if found else None
-    if episode is None:
-        raise NotFound(f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId")
-    edits = checked(data, episode, "input.edits").to_json()
     try:
+        # The episode the edits are checked against is read in the write's transaction.
         async with rt.sessions() as session, session.begin():
+            found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
+            if not found:
+                raise NotFound(
+                    f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId"
+                )
+            edits = checked(data, found[0], "input.edits").to_json()
             if expected_version is None:
                 return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
             saved = await repo.update_edits_if_version(

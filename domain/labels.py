@@ -108,34 +108,36 @@ async def create_label(
 async def update_label(
     rt: Runtime, label_id: int, name: str | None, color: str | None, parent_id: int | None, clear_parent: bool
 ) -> LabelRow:
-    async with rt.sessions() as session:
-        found = await repo.read_labels_by_ids(session, [label_id])
-    if not found:
-        raise NotFound(f"label {label_id} does not exist", field="input.id")
-    current = found[0]
-    new_name, new_color = check_label(name or current.name, color or current.color, "input")
-    values: dict[str, object] = {"name": new_name, "color": new_color}
-    if clear_parent:
-        values["parent_id"] = None
-    elif parent_id is not None:
-        if parent_id == label_id:
-            raise BadUserInput("a label cannot be its own parent", field="input.parentId")
-        async with rt.sessions() as session:
-            chain = {label_id}
-            cursor: int | None = parent_id
-            while cursor is not None:  # walk up: a parent must be of the dataset and not form a cycle
-                rows = await repo.read_labels_by_ids(session, [cursor])
-                if not rows or rows[0].dataset_id != current.dataset_id:
-                    raise BadUserInput(
-                        "input.parentId is not a label of this dataset", field="input.parentId"
-                    )
-                if cursor in chain:
-                    raise BadUserInput("input.parentId would make a cycle of parents", field="input.parentId")
-                chain.add(cursor)
-                cursor = rows[0].parent_id
-        values["parent_id"] = parent_id
+    new_name: str | None = None  # named by the CONFLICT of a taken name
     try:
+        # The parent chain is checked in the write's transaction: what was checked is what is written.
         async with rt.sessions() as session, session.begin():
+            found = await repo.read_labels_by_ids(session, [label_id])
+            if not found:
+                raise NotFound(f"label {label_id} does not exist", field="input.id")
+            current = found[0]
+            new_name, new_color = check_label(name or current.name, color or current.color, "input")
+            values: dict[str, object] = {"name": new_name, "color": new_color}
+            if clear_parent:
+                values["parent_id"] = None
+            elif parent_id is not None:
+                if parent_id == label_id:
+                    raise BadUserInput("a label cannot be its own parent", field="input.parentId")
+                chain = {label_id}
+                cursor: int | None = parent_id
+                while cursor is not None:  # walk up: a parent must be of the dataset and not form a cycle
+                    rows = await repo.read_labels_by_ids(session, [cursor])
+                    if not rows or rows[0].dataset_id != current.dataset_id:
+                        raise BadUserInput(
+                            "input.parentId is not a label of this dataset", field="input.parentId"
+                        )
+                    if cursor in chain:
+                        raise BadUserInput(
+                            "input.parentId would make a cycle of parents", field="input.parentId"
+                        )
+                    chain.add(cursor)
+                    cursor = rows[0].parent_id
+                values["parent_id"] = parent_id
             row = await repo.update_label(session, label_id, values)
     except IntegrityError:
         raise Conflict(f"the dataset has a label {new_name!r} already", field="input.name") from None

@@ -23,7 +23,6 @@ async def review_suggestion(
         else:
             await suggestions_repo.delete_suggestion(session, anomaly_id)
         await results_repo.refresh_review_order(session, [row.episode_id])
-    if not verified:
-        return None
-    async with rt.sessions() as session:
-        return await suggestions_repo.read_suggestion(session, anomaly_id)
+        if verified:
+            await session.refresh(row)  # as the UPDATE left it
+    return row if verified else None
