@@ -269,7 +269,8 @@ async def run(url: str, var_dir: Path, folder: Path, args) -> None:
 
     n = len(events)
     metrics = ended.metrics
-    overall = metrics["overall"]
+    assert metrics is not None  # an evaluated session
+    overall = metrics.overall
     print(
         f"detection events on PostgreSQL: {n:,} events ({PER_FRAME} per frame), batches of {args.batch}, "
         f"{args.episodes} episodes x {args.frames} frames"
@@ -281,9 +282,9 @@ async def run(url: str, var_dir: Path, folder: Path, args) -> None:
     print(f"  {'asyncpg copy_records_to_table (reference)':<46}{copy_s:9.2f}{n / copy_s:11,.0f}{1:8.3f}")
     print("  ratio: service events/s / COPY events/s")
     print(
-        f"  stopTestSession evaluation {evaluation_s:.2f} s: {metrics['frames']:,} frames, "
-        f"{metrics['detections']:,} detections, {metrics['groundTruth']:,} ground-truth boxes, "
-        f"TP {overall['tp']:,} FP {overall['fp']:,} FN {overall['fn']:,}, status {ended.status}"
+        f"  stopTestSession evaluation {evaluation_s:.2f} s: {metrics.frames:,} frames, "
+        f"{metrics.detections:,} detections, {metrics.ground_truth:,} ground-truth boxes, "
+        f"TP {overall.tp:,} FP {overall.fp:,} FN {overall.fn:,}, status {ended.status}"
     )
 
 

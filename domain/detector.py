@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from domain.errors import BadUserInput
 from domain.runtime import Runtime
+from persistence.documents import SessionSettings
 from persistence.episode_sources import SourceRef
 
 BATCH = 16
@@ -69,12 +70,23 @@ async def check_model(rt: Runtime, name: str, field: str = "input.model"):
     return await asyncio.to_thread(check)
 
 
-def stored_setting(settings: dict, key: str, old: str) -> float:
-    """A detector setting by its key; test sessions created before the rename store it under `old`."""
-    return settings[key] if key in settings else settings[old]
+def stored_detector(settings: SessionSettings) -> DetectorSettings:
+    """The detector settings a test session stored (the model reads the names saved before the
+    renames); a setting never stored is the default."""
+    return DetectorSettings(
+        score_threshold=(
+            settings.score_threshold if settings.score_threshold is not None else DEFAULT_SCORE_THRESHOLD
+        ),
+        nms_iou=settings.nms_iou if settings.nms_iou is not None else DEFAULT_NMS_IOU,
+        frame_stride=settings.frame_stride,
+        class_map=settings.class_map,
+        image_size=settings.image_size,
+    )
 
 
-async def detect_frames(rt: Runtime, spec, path: SourceRef, camera: str, frames: list[int], settings: dict):
+async def detect_frames(
+    rt: Runtime, spec, path: SourceRef, camera: str, frames: list[int], settings: DetectorSettings
+):
     """Yield (frames, BatchResult) for every batch, two batches in flight per worker, in frame order."""
     from domain.detection.inference import detect_batch
 
@@ -95,10 +107,10 @@ async def detect_frames(rt: Runtime, spec, path: SourceRef, camera: str, frames:
                         path,
                         camera,
                         batch,
-                        stored_setting(settings, "scoreThreshold", "confidence"),
-                        stored_setting(settings, "nmsIou", "iou"),
-                        settings.get("classMap"),
-                        settings.get("imageSize"),
+                        settings.score_threshold,
+                        settings.nms_iou,
+                        settings.class_map,
+                        settings.image_size,
                     )
                 )
             result = await running.pop(0)

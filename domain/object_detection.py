@@ -127,12 +127,12 @@ async def _run(
     found: list[tuple[int, Detection]] = []
     dropped: Counter = Counter()
     done = 0
-    settings = {
-        "scoreThreshold": req.score_threshold,
-        "nmsIou": req.nms_iou,
-        "classMap": req.class_map,
-        "imageSize": req.image_size,
-    }
+    settings = DetectorSettings(
+        score_threshold=req.score_threshold,
+        nms_iou=req.nms_iou,
+        class_map=req.class_map,
+        image_size=req.image_size,
+    )
     async for batch, result in detect_frames(rt, spec, path, req.camera, frames, settings):
         for frame, detections in zip(batch, result.detections, strict=True):
             for d in detections:

@@ -22,6 +22,7 @@ from domain.evaluation.verdict import Criteria as VerdictCriteria
 from domain.runtime import Runtime
 from domain.test_session_states import TestStatus
 from domain.users import Role, Viewer
+from persistence.documents import StoredCriteria
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import project as repo
 from persistence.tables import EpisodeRow, ProjectRow
@@ -42,27 +43,28 @@ class Criteria(VerdictCriteria):
 
     match_iou: float = DEFAULT_MATCH_IOU
 
-    def to_json(self) -> dict:
-        return {
-            "minPrecision": self.min_precision,
-            "minRecall": self.min_recall,
-            "minF1": self.min_f1,
-            "minAp50": self.min_ap50,
-            "maxP95LatencyMs": self.max_p95_latency_ms,
-            "matchIou": self.match_iou,
-        }
+    def stored(self) -> StoredCriteria:
+        """As project.criteria holds it."""
+        return StoredCriteria(
+            min_precision=self.min_precision,
+            min_recall=self.min_recall,
+            min_f1=self.min_f1,
+            min_ap50=self.min_ap50,
+            max_p95_latency_ms=self.max_p95_latency_ms,
+            match_iou=self.match_iou,
+        )
 
     @classmethod
-    def from_json(cls, data: dict | None) -> Criteria:
-        data = data or {}
+    def of(cls, stored: StoredCriteria) -> Criteria:
+        """Criteria as stored (the model reads the keys saved before the renames); matchIou never saved
+        is the default's."""
         return cls(
-            min_precision=data.get("minPrecision"),
-            min_recall=data.get("minRecall"),
-            min_f1=data.get("minF1"),
-            min_ap50=data.get("minAp50"),
-            max_p95_latency_ms=data.get("maxP95LatencyMs"),
-            # "iouThreshold": its name in criteria saved before the rename
-            match_iou=data.get("matchIou", data.get("iouThreshold", DEFAULT_MATCH_IOU)),
+            min_precision=stored.min_precision,
+            min_recall=stored.min_recall,
+            min_f1=stored.min_f1,
+            min_ap50=stored.min_ap50,
+            max_p95_latency_ms=stored.max_p95_latency_ms,
+            match_iou=stored.match_iou if stored.match_iou is not None else DEFAULT_MATCH_IOU,
         )
 
 
@@ -183,7 +185,7 @@ async def create_project(
         "name": check_text(name, "input.name", max_length=200),
         "description": check_description(description, "input.description"),
         "labels": check_label_names(labels, "input.labels"),
-        "criteria": check_criteria(criteria, "input.criteria").to_json(),
+        "criteria": check_criteria(criteria, "input.criteria").stored(),
         "owner_id": viewer.user_id,
         "status": ProjectStatus.ACTIVE.value,
     }
@@ -216,7 +218,7 @@ async def update_project(
     if labels is not None:
         values["labels"] = check_label_names(labels, "input.labels")
     if criteria is not None:
-        values["criteria"] = check_criteria(criteria, "input.criteria").to_json()
+        values["criteria"] = check_criteria(criteria, "input.criteria").stored()
     try:
         async with rt.sessions() as session, session.begin():
             row = await repo.lock_project(session, project_id)

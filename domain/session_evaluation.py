@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Conflict
 from domain.evaluation import Detections, GroundTruth, evaluate
 from domain.evaluation.average_precision import MAX_DETECTIONS
+from domain.evaluation.intervals import Interval
 from domain.evaluation.latency import latency_stats
 from domain.evaluation.matching import Kind, comparisons, ignored_matches, optimal_matches
+from domain.evaluation.metrics import Metrics
 from domain.evaluation.pairs import candidate_pairs, group_rows
 from domain.evaluation.verdict import DetectionLimit, judge
 from domain.projects import Criteria
@@ -28,6 +31,7 @@ from domain.runtime import Runtime
 from domain.test_session_events import publish
 from domain.test_session_states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
+from persistence.documents import DetectionCounts, LabelCounts, LatencySummary, SessionMetrics
 from persistence.repositories import detection_comparison as comparisons_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import object_annotation as boxes_repo
@@ -46,7 +50,7 @@ STORED_KINDS = {Kind.TP: "TP", Kind.FP: "FP", Kind.FN: "FN", Kind.IGNORED: "IG"}
 def max_detections_of(row: TestSessionRow) -> int:
     """The session's detections-per-frame-and-label limit of AP; sessions made before it was a setting
     were evaluated with COCO's 100."""
-    return int((row.settings or {}).get("maxDetections") or MAX_DETECTIONS)
+    return row.settings.max_detections or MAX_DETECTIONS
 
 
 def _arrays(
@@ -127,7 +131,8 @@ def compute(
     criteria,
     max_detections: int = MAX_DETECTIONS,
 ) -> dict:
-    """The whole evaluation as plain data (runs in a worker process)."""
+    """The whole evaluation: metrics (as test_session.metrics stores them), verdict and comparison rows
+    (runs in a worker process: all of it pickles)."""
     names, gt_keep, det_keep, gt, det, ignored = _arrays(frames, gt_rows, det_rows, label_names)
     found = evaluate(
         gt,
@@ -141,23 +146,30 @@ def compute(
     latency = latency_stats(
         np.asarray([v for v in latencies if v is not None], dtype=np.float64), tolerance_ms
     )
-    metrics = {
-        "frames": len(frames),
-        "groundTruth": len(gt_keep),
-        "detections": len(det_keep),
-        "ignoredDetections": ignored,
-        "difficultBoxes": found.ignored_boxes,
-        "detectionsOnDifficult": found.ignored,
-        "maxDetections": max_detections,
-        "detectionsBeyondLimit": found.beyond_limit,
-        "framesBeyondLimit": found.frames_beyond_limit,
-        "overall": _metrics_json(found.overall),
-        "perLabel": [{"label": names[i], **_metrics_json(m)} for i, m in sorted(found.per_label.items())],
-        "latency": _latency_json(latency),
-    }
     limit = DetectionLimit(max_detections, found.beyond_limit, found.frames_beyond_limit)
     verdict = judge(criteria, found.overall, latency, limit)
-    metrics["verdictNotes"] = list(verdict.notes)
+    metrics = SessionMetrics(
+        frames=len(frames),
+        ground_truth=len(gt_keep),
+        detections=len(det_keep),
+        ignored_detections=ignored,
+        difficult_boxes=found.ignored_boxes,
+        detections_on_difficult=found.ignored,
+        max_detections=max_detections,
+        detections_beyond_limit=found.beyond_limit,
+        frames_beyond_limit=found.frames_beyond_limit,
+        overall=DetectionCounts(**_counts(found.overall)),
+        per_label=[LabelCounts(label=names[i], **_counts(m)) for i, m in sorted(found.per_label.items())],
+        latency=LatencySummary(
+            count=int(latency.count),
+            p50=latency.p50_ms,
+            p95=latency.p95_ms,
+            p99=latency.p99_ms,
+            max=latency.max_ms,
+            within_tolerance=latency.within_tolerance,
+        ),
+        verdict_notes=list(verdict.notes),
+    )
     c = found.comparisons
     records = []
     for kind, g, d, iou, image in zip(
@@ -188,11 +200,12 @@ def compute(
     }
 
 
-def _interval(value):
-    return None if value is None else [float(value.low), float(value.high)]
+def _interval(value: Interval | None) -> tuple[float, float] | None:
+    return None if value is None else (float(value.low), float(value.high))
 
 
-def _metrics_json(m) -> dict:
+def _counts(m: Metrics) -> dict[str, Any]:
+    """The fields of DetectionCounts (and LabelCounts) from the evaluation's metrics."""
     return {
         "tp": int(m.tp),
         "fp": int(m.fp),
@@ -202,21 +215,10 @@ def _metrics_json(m) -> dict:
         "f1": m.f1,
         "ap50": m.ap50,
         "ap50_95": m.ap50_95,
-        "precisionCi": _interval(m.precision_ci),
-        "recallCi": _interval(m.recall_ci),
-        "f1Ci": _interval(m.f1_ci),
-        "ap50Ci": _interval(m.ap50_ci),
-    }
-
-
-def _latency_json(s) -> dict:
-    return {
-        "count": int(s.count),
-        "p50": s.p50_ms,
-        "p95": s.p95_ms,
-        "p99": s.p99_ms,
-        "max": s.max_ms,
-        "withinTolerance": s.within_tolerance,
+        "precision_ci": _interval(m.precision_ci),
+        "recall_ci": _interval(m.recall_ci),
+        "f1_ci": _interval(m.f1_ci),
+        "ap50_ci": _interval(m.ap50_ci),
     }
 
 
@@ -235,7 +237,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
             latencies = await frames_repo.frame_latencies(session, session_id)
         else:
             latencies = [r.latency_ms for r in det_rows]
-    criteria = Criteria.from_json(project.criteria)
+    criteria = Criteria.of(project.criteria)
     result = await asyncio.get_running_loop().run_in_executor(
         rt.workers(),
         compute,
@@ -250,8 +252,10 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         max_detections_of(row),
     )
     partial = len(frames) < row.frames_total
+    metrics: SessionMetrics = result["metrics"]
     if partial:
-        result["metrics"]["note"] = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
+        note = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
+        metrics = metrics.model_copy(update={"note": note})
     # Checked against the row read above; the guarded UPDATE below catches a move made meanwhile.
     status = check_move(row.status, TestStatus.STOPPED if stopped else TestStatus.COMPLETED, session_id)
     now = utcnow()
@@ -263,7 +267,7 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
                 "status": status.value,
                 "stopped_at": now,
                 "evaluated_at": now,
-                "metrics": result["metrics"],
+                "metrics": metrics,
                 "passed": result["passed"],
                 "reasons": result["reasons"],
                 "partial": partial,

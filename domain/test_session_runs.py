@@ -4,7 +4,7 @@ detection events with its frames' counts (so progress and a stop midway see it),
 
 from __future__ import annotations
 
-from domain.detector import check_model, detect_frames
+from domain.detector import check_model, detect_frames, stored_detector
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.session_evaluation import evaluate_session, update_frame_counts
@@ -29,7 +29,7 @@ async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> 
             d.id: d
             for d in await datasets_repo.read_datasets_by_ids(session, list({e.dataset_id for e in episodes}))
         }
-    stride = row.settings.get("frameStride") or 1
+    stride = row.settings.frame_stride or 1
     work = [
         (e.id, episode_ref(datasets[e.dataset_id], e), camera, list(range(0, e.length, stride)))
         for e in sorted(episodes, key=lambda e: e.id)
@@ -74,8 +74,9 @@ async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) ->
 async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
     total = sum(len(frames) for *_, frames in work)
     done = 0
+    detector = stored_detector(row.settings)
     for episode_id, path, camera, frames in work:
-        async for batch, result in detect_frames(rt, spec, path, camera, frames, row.settings):
+        async for batch, result in detect_frames(rt, spec, path, camera, frames, detector):
             received = utcnow()
             per_frame_ms = 1000.0 * result.inference_seconds / max(len(batch), 1)
             values = [

@@ -23,6 +23,7 @@ from domain.test_session_runs import submit_model_run
 from domain.test_session_states import TestSource, TestStatus, check_move, sources
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.documents import SessionSettings
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import job as jobs_repo
 from persistence.repositories import project as projects_repo
@@ -65,7 +66,7 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
         )
     project = await read_writable_project(rt, new.project_id, "input.projectId")
     match_iou = check_iou(
-        new.match_iou if new.match_iou is not None else Criteria.from_json(project.criteria).match_iou,
+        new.match_iou if new.match_iou is not None else Criteria.of(project.criteria).match_iou,
         "input.matchIou",
     )
     model = None
@@ -119,14 +120,14 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
                 "cameras": list(new.cameras) if new.cameras is not None else None,
                 "match_iou": match_iou,
                 "tolerance_ms": new.tolerance_ms,
-                "settings": {
-                    "scoreThreshold": detector.score_threshold,
-                    "nmsIou": detector.nms_iou,
-                    "frameStride": detector.frame_stride,
-                    "classMap": detector.class_map,
-                    "imageSize": detector.image_size,
-                    "maxDetections": new.max_detections,
-                },
+                "settings": SessionSettings(
+                    score_threshold=detector.score_threshold,
+                    nms_iou=detector.nms_iou,
+                    frame_stride=detector.frame_stride,
+                    class_map=detector.class_map,
+                    image_size=detector.image_size,
+                    max_detections=new.max_detections,
+                ),
                 "criteria": project.criteria,
                 "frames_total": total,
                 "created_by": viewer.user_id,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Every id column (and every other integer a client can name: indexes, frames, cursor keys) is an
 # Integer: int4 on PostgreSQL, which refuses a larger number outright (SQLite would hold 64 bits).
@@ -15,6 +18,38 @@ INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class TypedJSON(TypeDecorator):
+    """A JSON column (JSONB on PostgreSQL, JSON text on SQLite, as JSONType) whose content is `content`:
+    a pydantic model of persistence.documents, or any type a pydantic TypeAdapter validates
+    (`list[str]`, ...). Rows read it as that type, validated; a write takes the type or its JSON form,
+    validates it and stores its JSON form (a model by its aliases, the stored key names).
+
+    What rows written before hold stays readable through the models themselves (defaults for keys added
+    since, validation aliases for keys renamed): nothing is migrated, the database type is the same."""
+
+    impl = JSON
+    cache_ok = True  # `content` is a class or a typing form: hashable, and all the cache key needs
+
+    def __init__(self, content: Any) -> None:
+        super().__init__()
+        self.content = content
+        self._adapter: TypeAdapter[Any] = TypeAdapter(content)
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = self._adapter.validate_python(value)
+        if isinstance(value, BaseModel):  # its own class's fields, a subclass's too
+            return value.model_dump(mode="json", by_alias=True)
+        return self._adapter.dump_python(value, mode="json", by_alias=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self._adapter.validate_python(value)
 
 
 class UTCDateTime(TypeDecorator):

@@ -82,8 +82,8 @@ class Dashboard:
         return [
             SessionPoint(
                 evaluated_at=r.evaluated_at,
-                precision=(r.metrics or {}).get("overall", {}).get("precision"),
-                recall=(r.metrics or {}).get("overall", {}).get("recall"),
+                precision=r.metrics.overall.precision if r.metrics else None,
+                recall=r.metrics.overall.recall if r.metrics else None,
                 passed=r.passed,
                 session=TestSession.from_row(r),
             )

@@ -12,6 +12,7 @@ from domain.projects import Criteria
 from graph.context import Info
 from graph.deprecated import use
 from graph.types.user import User
+from persistence.documents import StoredCriteria
 from persistence.tables import EpisodeRow, ProjectRow
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ class PassFailCriteria:
         return self.match_iou
 
     @classmethod
-    def from_json(cls, data: dict | None) -> PassFailCriteria:
-        c = Criteria.from_json(data)
+    def of(cls, stored: StoredCriteria) -> PassFailCriteria:
+        c = Criteria.of(stored)
         return cls(
             min_precision=c.min_precision,
             min_recall=c.min_recall,
@@ -73,7 +74,7 @@ class Project(relay.Node):
             description=row.description,
             status=projects_domain.ProjectStatus(row.status),
             labels=list(row.labels),
-            criteria=PassFailCriteria.from_json(row.criteria),
+            criteria=PassFailCriteria.of(row.criteria),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -14,6 +14,7 @@ from graph.deprecated import use
 from graph.loaders import existing
 from graph.types.job import Job
 from graph.types.project import PassFailCriteria
+from persistence.documents import DetectionCounts, LatencySummary, SessionMetrics
 from persistence.tables import TestSessionRow
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class ConfidenceInterval:
     high: float = strawberry.field(description="Upper bound.")
 
     @classmethod
-    def of(cls, pair) -> ConfidenceInterval | None:
+    def of(cls, pair: tuple[float, float] | None) -> ConfidenceInterval | None:
         return cls(low=pair[0], high=pair[1]) if pair else None
 
 
@@ -61,20 +62,20 @@ class DetectionMetrics:
     ap50_interval: ConfidenceInterval | None = strawberry.field(description="Bootstrap over frames, 95 %.")
 
     @classmethod
-    def from_json(cls, d: dict) -> DetectionMetrics:
+    def of(cls, m: DetectionCounts) -> DetectionMetrics:
         return cls(
-            true_positives=d["tp"],
-            false_positives=d["fp"],
-            false_negatives=d["fn"],
-            precision=d.get("precision"),
-            recall=d.get("recall"),
-            f1=d.get("f1"),
-            ap50=d.get("ap50"),
-            ap50_95=d.get("ap50_95"),
-            precision_interval=ConfidenceInterval.of(d.get("precisionCi")),
-            recall_interval=ConfidenceInterval.of(d.get("recallCi")),
-            f1_interval=ConfidenceInterval.of(d.get("f1Ci")),
-            ap50_interval=ConfidenceInterval.of(d.get("ap50Ci")),
+            true_positives=m.tp,
+            false_positives=m.fp,
+            false_negatives=m.fn,
+            precision=m.precision,
+            recall=m.recall,
+            f1=m.f1,
+            ap50=m.ap50,
+            ap50_95=m.ap50_95,
+            precision_interval=ConfidenceInterval.of(m.precision_ci),
+            recall_interval=ConfidenceInterval.of(m.recall_ci),
+            f1_interval=ConfidenceInterval.of(m.f1_ci),
+            ap50_interval=ConfidenceInterval.of(m.ap50_ci),
         )
 
 
@@ -96,14 +97,14 @@ class LatencyStats:
     )
 
     @classmethod
-    def from_json(cls, d: dict) -> LatencyStats:
+    def of(cls, s: LatencySummary) -> LatencyStats:
         return cls(
-            count=d.get("count", 0),
-            p50_ms=d.get("p50"),
-            p95_ms=d.get("p95"),
-            p99_ms=d.get("p99"),
-            max_ms=d.get("max"),
-            within_tolerance=d.get("withinTolerance"),
+            count=s.count,
+            p50_ms=s.p50,
+            p95_ms=s.p95,
+            p99_ms=s.p99,
+            max_ms=s.max,
+            within_tolerance=s.within_tolerance,
         )
 
 
@@ -149,24 +150,22 @@ class TestEvaluation:
     note: str | None = strawberry.field(description="What the evaluation covered, when not everything.")
 
     @classmethod
-    def from_json(cls, d: dict, partial: bool) -> TestEvaluation:
+    def of(cls, m: SessionMetrics, partial: bool) -> TestEvaluation:
         return cls(
-            frames=d["frames"],
-            ground_truth_boxes=d["groundTruth"],
-            detections=d["detections"],
-            ignored_detections=d.get("ignoredDetections", 0),
-            difficult_boxes=d.get("difficultBoxes", 0),
-            detections_on_difficult=d.get("detectionsOnDifficult", 0),
-            max_detections=d.get("maxDetections", 100),
-            detections_beyond_limit=d.get("detectionsBeyondLimit", 0),
-            frames_beyond_limit=d.get("framesBeyondLimit", 0),
-            overall=DetectionMetrics.from_json(d["overall"]),
-            per_label=[
-                LabelMetrics(label=m["label"], metrics=DetectionMetrics.from_json(m)) for m in d["perLabel"]
-            ],
-            latency=LatencyStats.from_json(d.get("latency") or {}),
+            frames=m.frames,
+            ground_truth_boxes=m.ground_truth,
+            detections=m.detections,
+            ignored_detections=m.ignored_detections,
+            difficult_boxes=m.difficult_boxes,
+            detections_on_difficult=m.detections_on_difficult,
+            max_detections=m.max_detections,
+            detections_beyond_limit=m.detections_beyond_limit,
+            frames_beyond_limit=m.frames_beyond_limit,
+            overall=DetectionMetrics.of(m.overall),
+            per_label=[LabelMetrics(label=c.label, metrics=DetectionMetrics.of(c)) for c in m.per_label],
+            latency=LatencyStats.of(m.latency),
             partial=partial,
-            note=d.get("note"),
+            note=m.note,
         )
 
 
@@ -240,7 +239,7 @@ class TestSession(relay.Node):
 
     @strawberry.field(description="The criteria it is (or was) judged by.")
     def criteria(self) -> PassFailCriteria:
-        return PassFailCriteria.from_json(self.row.criteria)
+        return PassFailCriteria.of(self.row.criteria)
 
     @strawberry.field(description="Frames processed so far.")
     async def frames_processed(self, info: Info) -> int:
@@ -255,13 +254,13 @@ class TestSession(relay.Node):
 
     @strawberry.field(description="The evaluation, once the session ended.")
     def evaluation(self) -> TestEvaluation | None:
-        return TestEvaluation.from_json(self.row.metrics, self.row.partial) if self.row.metrics else None
+        return TestEvaluation.of(self.row.metrics, self.row.partial) if self.row.metrics else None
 
     @strawberry.field(description="Pass or fail, once evaluated.")
     def verdict(self) -> Verdict | None:
         if self.row.passed is None:
             return None
-        notes = (self.row.metrics or {}).get("verdictNotes") or []
+        notes = self.row.metrics.verdict_notes if self.row.metrics else []
         return Verdict(passed=self.row.passed, reasons=list(self.row.reasons or []), notes=list(notes))
 
     @strawberry.field(description="The evaluation's matched pairs and misses, a page at a time.")

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import StoredCriteria
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -23,10 +24,12 @@ class ProjectRow(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
     )
     # Label names, not ids: linked episodes come from several datasets, each with its own label set.
-    labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    labels: list[str] = Field(default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False))
     # minPrecision, minRecall, minF1, minAp50, maxP95LatencyMs, matchIou (camelCase, optional; criteria
     # saved before the rename have iouThreshold for matchIou).
-    criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    criteria: StoredCriteria = Field(
+        default_factory=StoredCriteria, sa_column=Column(TypedJSON(StoredCriteria), nullable=False)
+    )
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

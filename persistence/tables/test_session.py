@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import SessionMetrics, SessionSettings, StoredCriteria
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -25,8 +26,10 @@ class TestSessionRow(SQLModel, table=True):
     model: str | None = Field(default=None, sa_column=Column(String(500)))
     # CREATED -> RUNNING -> EVALUATING -> COMPLETED (or STOPPED, evaluated on what it processed) | FAILED
     status: str = Field(default="CREATED", sa_column=Column(String(12), nullable=False))
-    episode_ids: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    cameras: list | None = Field(default=None, sa_column=Column(JSONType))
+    episode_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(TypedJSON(list[int]), nullable=False)
+    )
+    cameras: list[str] | None = Field(default=None, sa_column=Column(TypedJSON(list[str])))
     # The IoU a detection needs to match a box. The column keeps its first name, "iou_threshold" (no
     # migration for a rename); its key, the name Python and SQL expressions use, is "match_iou".
     match_iou: float = Field(
@@ -35,9 +38,13 @@ class TestSessionRow(SQLModel, table=True):
     tolerance_ms: float = Field(default=100.0, sa_column=Column(Float, nullable=False))
     # Detector settings for MODEL sessions: scoreThreshold, nmsIou, classMap, frameStride, imageSize,
     # maxDetections (sessions created before the rename have confidence and iou for the first two).
-    settings: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    settings: SessionSettings = Field(
+        default_factory=SessionSettings, sa_column=Column(TypedJSON(SessionSettings), nullable=False)
+    )
     # The project's criteria when the session was evaluated: a verdict stays what it was.
-    criteria: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    criteria: StoredCriteria = Field(
+        default_factory=StoredCriteria, sa_column=Column(TypedJSON(StoredCriteria), nullable=False)
+    )
     frames_total: int = 0
     job_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("job.id", ondelete="SET NULL"))
@@ -50,8 +57,9 @@ class TestSessionRow(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     evaluated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # Set by the evaluation: metrics (overall, per label, intervals, latency), verdict and reasons.
-    metrics: dict | None = Field(default=None, sa_column=Column(JSONType))
+    metrics: SessionMetrics | None = Field(default=None, sa_column=Column(TypedJSON(SessionMetrics)))
     passed: bool | None = Field(default=None, sa_column=Column(Boolean))
-    reasons: list | None = Field(default=None, sa_column=Column(JSONType))
+    # One line per criterion failed (empty when passed); the verdict's notes are metrics.verdict_notes.
+    reasons: list[str] | None = Field(default=None, sa_column=Column(TypedJSON(list[str])))
     partial: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     error_message: str | None = Field(default=None, sa_column=Column(Text))

@@ -20,14 +20,16 @@ from graphql import GraphQLInputObjectType, GraphQLObjectType
 from sqlalchemy import select, update
 
 from domain.annotation_drafts import stored_content, with_old_keys
-from domain.detector import stored_setting
+from domain.detector import stored_detector
 from graph.schema import schema
-from persistence.tables import AnnotationRevisionRow, ProjectRow, TestSessionRow
+from persistence.documents import SessionSettings
+from persistence.tables import AnnotationRevisionRow, TestSessionRow
 from tests.conftest import gql, register
 from tests.graph import test_annotation_transfer as transfer
 from tests.graph.objects_setup import CREATE, box, labelled_dataset
 from tests.graph.test_annotation_transfer import all_boxes, clear, export, upload
 from tests.graph.validation_setup import project_with_episodes
+from tests.raw_json import write_raw_json
 
 filled = transfer.filled  # a dataset with boxes of every kind and an episode annotation (a fixture)
 
@@ -130,7 +132,7 @@ async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read
     assert session["criteria"] == {"matchIou": 0.6, "iouThreshold": 0.6}
     async with runtime.sessions() as db:
         row = await db.get(TestSessionRow, number(session["id"]))
-    assert (row.match_iou, row.settings["scoreThreshold"], row.settings["nmsIou"]) == (0.4, 0.3, 0.5)
+    assert (row.match_iou, row.settings.score_threshold, row.settings.nms_iou) == (0.4, 0.3, 0.5)
     for given, field in (
         ({"matchIou": 0.5, "iouThreshold": 0.4}, "input.matchIou"),
         ({"scoreThreshold": 0.5, "confidence": 0.4}, "input.scoreThreshold"),
@@ -143,9 +145,7 @@ async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read
     assert same["data"]["createTestSession"]["matchIou"] == 0.5
     # Criteria saved before the rename hold "iouThreshold": read as matchIou, and a session's default.
     async with runtime.sessions() as db, db.begin():
-        await db.execute(
-            update(ProjectRow).where(ProjectRow.id == number(project)).values(criteria={"iouThreshold": 0.7})
-        )
+        await write_raw_json(db, "project", "criteria", number(project), {"iouThreshold": 0.7})
     assert (await gql(client, CRITERIA, id=project))["data"]["node"]["criteria"] == {
         "matchIou": 0.7, "iouThreshold": 0.7}
     default = await gql(client, SESSION, input=base)
@@ -153,9 +153,9 @@ async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read
 
 
 def test_detector_settings_saved_before_the_rename_still_read():
-    assert stored_setting({"scoreThreshold": 0.3, "nmsIou": 0.6}, "scoreThreshold", "confidence") == 0.3
-    assert stored_setting({"confidence": 0.3, "iou": 0.6}, "scoreThreshold", "confidence") == 0.3
-    assert stored_setting({"confidence": 0.3, "iou": 0.6}, "nmsIou", "iou") == 0.6
+    new = stored_detector(SessionSettings.model_validate({"scoreThreshold": 0.3, "nmsIou": 0.6}))
+    old = stored_detector(SessionSettings.model_validate({"confidence": 0.3, "iou": 0.6}))
+    assert (new.score_threshold, new.nms_iou) == (old.score_threshold, old.nms_iou) == (0.3, 0.6)
 
 
 def test_revision_content_under_the_old_key_reads_as_the_new_one():

@@ -7,10 +7,12 @@ import asyncio
 import importlib
 import sqlite3
 from datetime import UTC, datetime
+from typing import get_origin
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Table, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from persistence.columns import TypedJSON
 from persistence.engine import create_engine, is_sqlite
 from persistence.migrate import upgrade
 from persistence.tables import metadata
@@ -41,6 +43,8 @@ def _value(column, parents: dict[str, dict]):
         return 1
     if isinstance(kind, Float):
         return 0.5
+    if isinstance(kind, TypedJSON):  # an empty list, or a model of defaults
+        return [] if get_origin(kind.content) is list else {}
     if isinstance(kind, JSON):
         return {}
     if isinstance(kind, String):  # Text too
@@ -52,7 +56,8 @@ async def _one_row_each(connection: AsyncConnection) -> dict[str, dict]:
     """A row in every table, parents first; returns each row's primary key values."""
     keys: dict[str, dict] = {}
     for table in metadata.sorted_tables:
-        values = {c.name: _value(c, keys) for c in table.columns if not (c.primary_key and c.name == "id")}
+        # By key: a renamed attribute's column keeps its name (object_annotation.score is "confidence").
+        values = {c.key: _value(c, keys) for c in table.columns if not (c.primary_key and c.name == "id")}
         result = await connection.execute(insert(table).values(values).returning(*table.primary_key.columns))
         keys[table.name] = dict(result.mappings().one())
     return keys

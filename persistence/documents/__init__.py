@@ -1,0 +1,28 @@
+"""What the JSON columns hold, as pydantic models: one per column, stored through
+persistence.columns.TypedJSON, which validates a value on write and on read.
+
+A leaf package (it imports pydantic alone), so the tables, the domain that writes these values and the
+graph that shows them share one type. Keys are stored camelCase and read as snake_case attributes;
+what rows written before hold stays readable (defaults for keys added since, validation aliases for
+keys renamed since), so no row needs migrating.
+"""
+
+from persistence.documents.base import Document
+from persistence.documents.project import StoredCriteria
+from persistence.documents.test_session import (
+    DetectionCounts,
+    LabelCounts,
+    LatencySummary,
+    SessionMetrics,
+    SessionSettings,
+)
+
+__all__ = [
+    "DetectionCounts",
+    "Document",
+    "LabelCounts",
+    "LatencySummary",
+    "SessionMetrics",
+    "SessionSettings",
+    "StoredCriteria",
+]

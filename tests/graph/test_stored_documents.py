@@ -1,0 +1,114 @@
+"""JSON columns through their models (persistence/documents, persistence.columns.TypedJSON): rows written
+before the models, in the shapes of earlier releases, still read; typed writes store the same keys as
+before."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import text
+from strawberry import relay
+
+from persistence.columns import JSONType, utcnow
+from persistence.documents import SessionMetrics, SessionSettings, StoredCriteria
+from persistence.repositories import test_session as sessions_repo
+from tests.conftest import gql, register
+from tests.graph.validation_setup import project_with_episodes
+from tests.raw_json import write_raw_json
+
+# test_session.metrics as the first evaluation wrote it (before difficult boxes, maxDetections, notes).
+FIRST_METRICS = {
+    "frames": 3,
+    "groundTruth": 4,
+    "detections": 5,
+    "ignoredDetections": 1,
+    "overall": {
+        "tp": 3, "fp": 1, "fn": 1, "precision": 0.75, "recall": 0.75, "f1": 0.75, "ap50": 0.7,
+        "ap50_95": 0.4, "precisionCi": [0.3, 0.95], "recallCi": [0.3, 0.95], "f1Ci": None, "ap50Ci": None,
+    },
+    "perLabel": [{"label": "pedestrian", "tp": 3, "fp": 1, "fn": 1, "precision": 0.75}],
+    "latency": {"count": 2, "p50": 10.0, "p95": 19.0, "p99": 19.8, "max": 20.0, "withinTolerance": 1.0},
+    "note": "evaluated on the 3 of 150 frames processed",
+}
+# test_session.settings and project.criteria as saved before the renames (issue 16).
+FIRST_SETTINGS = {"confidence": 0.3, "iou": 0.6, "frameStride": 2, "classMap": {"person": "pedestrian"},
+                  "imageSize": None}
+FIRST_CRITERIA = {"minPrecision": 0.9, "minRecall": None, "iouThreshold": 0.6}
+
+SESSION = """query($id: ID!) { node(id: $id) { ... on TestSession { matchIou maxDetections
+  criteria { minPrecision minRecall matchIou iouThreshold }
+  evaluation { frames groundTruthBoxes detections ignoredDetections difficultBoxes maxDetections
+    detectionsBeyondLimit note partial
+    overall { truePositives precision ap50To95 precisionInterval { low high } f1Interval { low } }
+    perLabel { label metrics { truePositives falsePositives ap50 } }
+    latency { count p50Ms maxMs withinTolerance } }
+  verdict { passed reasons notes } } } }"""
+
+
+def test_the_models_read_the_first_shapes():
+    metrics = SessionMetrics.model_validate(FIRST_METRICS)
+    assert (metrics.ground_truth, metrics.max_detections, metrics.difficult_boxes, metrics.verdict_notes) == (
+        4, 100, 0, [])
+    assert metrics.overall.precision_ci == (0.3, 0.95) and metrics.overall.ap50_95 == 0.4
+    assert metrics.per_label[0].recall is None and metrics.latency.within_tolerance == 1.0
+    settings = SessionSettings.model_validate(FIRST_SETTINGS)
+    assert (settings.score_threshold, settings.nms_iou, settings.max_detections) == (0.3, 0.6, None)
+    assert StoredCriteria.model_validate(FIRST_CRITERIA).match_iou == 0.6
+    assert StoredCriteria.model_validate({}).match_iou is None  # criteria never saved: the default's
+    with pytest.raises(ValidationError, match="groundTruth"):
+        SessionMetrics.model_validate({k: v for k, v in FIRST_METRICS.items() if k != "groundTruth"})
+
+
+def test_a_model_stores_the_keys_rows_always_had():
+    stored = SessionMetrics.model_validate(FIRST_METRICS).model_dump(mode="json", by_alias=True)
+    assert set(FIRST_METRICS) <= set(stored) and set(FIRST_METRICS["overall"]) <= set(stored["overall"])
+    assert stored["overall"]["precisionCi"] == [0.3, 0.95]
+    settings = SessionSettings.model_validate(FIRST_SETTINGS).model_dump(mode="json", by_alias=True)
+    assert settings == {"scoreThreshold": 0.3, "nmsIou": 0.6, "frameStride": 2,
+                        "classMap": {"person": "pedestrian"}, "imageSize": None, "maxDetections": None}
+
+
+async def test_a_test_session_written_in_the_first_shapes_reads(client, runtime, tiny_dataset):
+    await register(runtime, tiny_dataset)
+    project, _, _ = await project_with_episodes(client)
+    project_id = int(relay.GlobalID.from_id(project).node_id)
+    async with runtime.sessions() as db, db.begin():
+        row = await sessions_repo.insert_test_session(db, {
+            "project_id": project_id, "name": "old", "source": "EXTERNAL", "status": "COMPLETED",
+            "episode_ids": [], "frames_total": 150, "passed": False, "partial": True, "match_iou": 0.6,
+            "tolerance_ms": 100.0, "settings": {}, "criteria": {},
+            "created_at": utcnow(), "evaluated_at": utcnow(),
+        })
+        for column, value in (("settings", FIRST_SETTINGS), ("criteria", FIRST_CRITERIA),
+                              ("metrics", FIRST_METRICS), ("reasons", ["precision 0.75 < 0.90"])):
+            await write_raw_json(db, "test_session", column, row.id, value)
+    async with runtime.sessions() as db:
+        stored = await sessions_repo.read_test_session(db, row.id)
+    assert stored is not None and isinstance(stored.metrics, SessionMetrics)
+    assert (stored.settings.score_threshold, stored.criteria.match_iou) == (0.3, 0.6)
+    body = await gql(client, SESSION, id=relay.to_base64("TestSession", row.id))
+    assert "errors" not in body, body
+    found = body["data"]["node"]
+    assert found["maxDetections"] == 100
+    assert found["criteria"] == {"minPrecision": 0.9, "minRecall": None, "matchIou": 0.6, "iouThreshold": 0.6}
+    evaluation = found["evaluation"]
+    assert (evaluation["frames"], evaluation["groundTruthBoxes"], evaluation["difficultBoxes"]) == (3, 4, 0)
+    assert (evaluation["maxDetections"], evaluation["detectionsBeyondLimit"], evaluation["partial"]) == (
+        100, 0, True)
+    assert evaluation["note"] == FIRST_METRICS["note"]
+    assert evaluation["overall"] == {"truePositives": 3, "precision": 0.75, "ap50To95": 0.4,
+                                     "precisionInterval": {"low": 0.3, "high": 0.95}, "f1Interval": None}
+    assert evaluation["perLabel"] == [
+        {"label": "pedestrian", "metrics": {"truePositives": 3, "falsePositives": 1, "ap50": None}}]
+    assert evaluation["latency"] == {"count": 2, "p50Ms": 10.0, "maxMs": 20.0, "withinTolerance": 1.0}
+    assert found["verdict"] == {"passed": False, "reasons": ["precision 0.75 < 0.90"], "notes": []}
+
+
+async def test_a_typed_write_stores_camel_case_keys(client, runtime, tiny_dataset):
+    await register(runtime, tiny_dataset)
+    project, _, _ = await project_with_episodes(client, criteria={"minPrecision": 0.8, "matchIou": 0.4})
+    query = text("SELECT criteria FROM project WHERE id = :id").columns(criteria=JSONType)
+    async with runtime.sessions() as db:
+        raw = (await db.execute(query, {"id": int(relay.GlobalID.from_id(project).node_id)})).scalar_one()
+    assert raw == {"minPrecision": 0.8, "minRecall": None, "minF1": None, "minAp50": None,
+                   "maxP95LatencyMs": None, "matchIou": 0.4}
