@@ -75,7 +75,8 @@ async def service(url: str, var_dir: Path, folder: Path, imgsz: int) -> tuple[li
             done = await rt.jobs.wait(job.id)
             seconds = time.perf_counter() - start
             assert done.status == "COMPLETED", (done.error_code, done.error_message)
-            runs.append((seconds, done.summary["boxes"]))
+            assert done.summary is not None  # a completed detection's
+            runs.append((seconds, done.summary.stored()["boxes"]))
         return runs, checkpoint
     finally:
         await rt.stop()

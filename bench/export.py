@@ -195,7 +195,8 @@ async def job_seconds(root: Path, frames: int) -> tuple[float, float]:
         done = await rt.jobs.wait(job.id)
         seconds = time.perf_counter() - start
         assert done.status == "COMPLETED", (done.error_code, done.error_message)
-        return seconds, float(done.summary["frames"])
+        assert done.summary is not None  # a completed export's
+        return seconds, float(done.summary.stored()["frames"])
     finally:
         await rt.stop()
 

@@ -225,7 +225,7 @@ async def run(url: str, var_dir: Path) -> None:
         dataset, episodes = await annotation_export._selection(rt, request)
         data = await annotation_export.gather(rt, request, dataset, episodes)
         reference_s = reference_write(data)
-        zipped = annotation_export.artifact_path(rt, done.id, done.result["artifact"]).read_bytes()
+        zipped = annotation_export.artifact_path(rt, done.id, done.result.artifact).read_bytes()
         async with rt.engine.begin() as connection:
             columns = [c.name for c in boxes_repo.Row.__table__.columns if c.name != "id"]
             rows = [

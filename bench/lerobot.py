@@ -135,6 +135,7 @@ def read_episode_tables(dataset: Path) -> pa.Table:
 async def _register_child(dataset: Path, var_dir: Path, database_url: str) -> dict:
     from domain.datasets import register_dataset
     from domain.runtime import Runtime
+    from persistence.documents import IndexingSummary
     from persistence.episode_sources import lerobot  # noqa: F401 - imported before timing, as a server has it
     from persistence.settings import load_settings
 
@@ -145,7 +146,9 @@ async def _register_child(dataset: Path, var_dir: Path, database_url: str) -> di
     await rt.start(recover_jobs=False)
     try:
         baseline = proc_status("VmRSS")
-        times, peaks, summary = [], [], {}
+        times: list[float] = []
+        peaks: list = []
+        summary: IndexingSummary | None = None
         for _ in range(2):  # register, then register the unchanged dataset again
             start = time.perf_counter()
             job = await register_dataset(rt, dataset.name)
@@ -154,17 +157,20 @@ async def _register_child(dataset: Path, var_dir: Path, database_url: str) -> di
             peaks.append(proc_status("VmHWM"))
             if done.status != "COMPLETED":
                 raise RuntimeError(f"registration {done.status}: {done.error_message}")
-            summary = done.summary or {}
+            assert done.summary is not None  # a completed registration's
+            summary = done.summary.as_kind(IndexingSummary)
+            assert summary is not None
     finally:
         await rt.stop()
+    assert summary is not None  # registered twice
     return {
         "first": times[0],
         "again": times[1],
         "baseline_kib": baseline,
         "peak_kib": peaks[0],
         "peak_again_kib": peaks[1],
-        "episodes": summary.get("episodes"),
-        "frames": summary.get("frames"),
+        "episodes": summary.episodes,
+        "frames": summary.frames,
     }
 
 

@@ -22,6 +22,7 @@ from domain.errors import BadUserInput, NotFound
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
+from persistence.documents import AnalysisParameters
 from persistence.episode_sources import SourceRef
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -73,12 +74,12 @@ async def run_analysis(
         kind=JobKind.ANALYSIS,
         target=analysis_target(dataset.id, kind),
         body=body,
-        parameters={
-            "kind": kind.value,
-            "parameters": params.model_dump(mode="json"),
-            "episodeIds": list(episode_ids) if episode_ids is not None else None,
-            "requestedBy": viewer.user_id,
-        },
+        parameters=AnalysisParameters(
+            kind=kind.value,
+            parameters=params.model_dump(mode="json"),
+            episode_ids=list(episode_ids) if episode_ids is not None else None,
+            requested_by=viewer.user_id,
+        ),
         dataset_id=dataset.id,
     )
 

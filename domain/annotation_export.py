@@ -27,6 +27,7 @@ from domain.frames import encode_jpeg
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.users import Viewer
+from persistence.documents import AnnotationExportParameters
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -91,15 +92,15 @@ async def _selection(rt: Runtime, req: ExportRequest) -> tuple[DatasetRow, list[
 async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) -> JobRow:
     """Check the request now (clear errors before any job exists), then export as a job."""
     dataset, episodes = await _selection(rt, req)
-    parameters = {
-        "format": req.format.value,
-        "datasetId": dataset.id,
-        "episodeIds": [e.id for e in episodes] if req.episode_ids is not None else None,
-        "cameras": list(req.cameras) if req.cameras else None,
-        "onlyValidated": req.only_validated,
-        "includeImages": req.include_images,
-        "requestedBy": viewer.user_id,
-    }
+    parameters = AnnotationExportParameters(
+        format=req.format.value,
+        dataset_id=dataset.id,
+        episode_ids=[e.id for e in episodes] if req.episode_ids is not None else None,
+        cameras=list(req.cameras) if req.cameras else None,
+        only_validated=req.only_validated,
+        include_images=req.include_images,
+        requested_by=viewer.user_id,
+    )
 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, req, dataset, episodes)

@@ -15,6 +15,7 @@ from domain.errors import BadUserInput, check_text, validated
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from persistence.columns import utcnow
+from persistence.documents import IndexingParameters
 from persistence.episode_sources import DatasetScan, EpisodeScan, SourceError
 from persistence.episode_sources import formats as formats_
 from persistence.repositories import dataset as datasets_repo
@@ -101,12 +102,9 @@ async def register_dataset(
     return await rt.jobs.submit(
         kind=JobKind.INDEXING,
         target=f"path:{target}",
-        parameters={
-            "path": str(target),
-            "name": name,
-            "format": format,
-            "options": parsed.model_dump(mode="json"),
-        },
+        parameters=IndexingParameters(
+            path=str(target), name=name, format=format, options=parsed.model_dump(mode="json")
+        ),
         dataset_id=existing.id if existing else None,
         body=partial(_index_dataset, rt, target, name, format, parsed),
     )

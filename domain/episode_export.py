@@ -42,6 +42,7 @@ from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from domain.tasks import tasks_by_datasets
 from domain.users import Viewer
+from persistence.documents import EpisodeExportParameters
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -132,13 +133,13 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         kind=JobKind.EXPORT,
         target=f"export-episodes:dataset:{dataset.id}",
         body=body,
-        parameters={
-            "datasetId": dataset.id,
-            "episodes": [{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
-            "output": req.output.value,
-            "name": name,
-            "requestedBy": viewer.user_id,
-        },
+        parameters=EpisodeExportParameters(
+            dataset_id=dataset.id,
+            episodes=[{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
+            output=req.output.value,
+            name=name,
+            requested_by=viewer.user_id,
+        ),
         dataset_id=dataset.id,
     )
 
@@ -320,9 +321,10 @@ async def undo_interrupted_exports(rt: Runtime, jobs: list) -> None:
     """At start: exports as a dataset that a stopped server cut short are undone (the job is FAILED,
     so nothing it made may stay)."""
     for job in jobs:
-        parameters = job.parameters or {}
-        if job.kind == JobKind.EXPORT.value and parameters.get("output") == ExportOutput.DATASET.value:
-            target = rt.settings.data_roots[0] / "exports" / str(parameters.get("name"))
+        parameters = job.parameters.as_kind(EpisodeExportParameters)  # None: an annotation export's
+        as_dataset = parameters is not None and parameters.output == ExportOutput.DATASET.value
+        if job.kind == JobKind.EXPORT.value and parameters is not None and as_dataset:
+            target = rt.settings.data_roots[0] / "exports" / parameters.name
             if job.started_at is not None and target.parent.name == "exports":
                 await undo_dataset_export(rt, target, job.started_at)
 

@@ -14,6 +14,6 @@ async def cancel_job(rt: Runtime, viewer: Viewer, job_id: int) -> JobRow:
         job = await jobs_repo.read_job(session, job_id)
     if job is None:
         raise NotFound(f"id: job {job_id} does not exist", field="id")
-    if not viewer.can(Role.ADMIN) and (job.parameters or {}).get("requestedBy") != viewer.user_id:
+    if not viewer.can(Role.ADMIN) and job.parameters.requested_by != viewer.user_id:
         raise Forbidden("only admins and the user who started a job may cancel it")
     return await rt.jobs.cancel(job_id)

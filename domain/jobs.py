@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import DomainError, NotFound
 from domain.job_states import MOVES, JobStatus, check_move
 from persistence.columns import utcnow
+from persistence.documents import JobParameters, JobResult, JobSummary
 from persistence.engine import SessionFactory
 from persistence.events import EventHub
 from persistence.repositories import job as jobs_repo
@@ -61,12 +63,14 @@ class JobContext:
         self,
         session: AsyncSession,
         *,
-        summary: dict,
-        result: dict | None = None,
+        summary: JobSummary | dict[str, Any],
+        result: JobResult | dict[str, Any] | None = None,
         dataset_id: int | None = None,
         message: str | None = None,
     ) -> None:
-        """Mark the job completed inside the caller's transaction (published after its commit)."""
+        """Mark the job completed inside the caller's transaction (published after its commit).
+        `summary` and `result` are the kind's documents (persistence/documents/job.py) or their JSON
+        form, camelCase keys; the job's columns validate them."""
         values = dict(
             status=check_move(self.job.status, JobStatus.COMPLETED, self.job.id).value,
             progress=1.0,
@@ -101,7 +105,7 @@ class JobRunner:
         kind: JobKind,
         target: str,
         body: JobBody,
-        parameters: dict | None = None,
+        parameters: JobParameters | None = None,
         dataset_id: int | None = None,
     ) -> JobRow:
         # One version per (kind, target): allocations in this process queue on a lock; another
@@ -119,7 +123,7 @@ class JobRunner:
                             target=target,
                             version=version,
                             dataset_id=dataset_id,
-                            parameters=parameters or {},
+                            parameters=parameters if parameters is not None else JobParameters(),
                         )
                     break
                 except IntegrityError:

@@ -30,6 +30,7 @@ from domain.object_annotations import announce
 from domain.runtime import Runtime
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.documents import DetectionParameters
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -106,16 +107,16 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
         kind=JobKind.DETECTION,
         target=f"episode:{episode.id}:detect:{req.camera}",
         body=body,
-        parameters={
-            "episodeId": episode.id,
-            "camera": req.camera,
-            "model": req.model,
-            "frames": len(frames),
-            "scoreThreshold": req.score_threshold,
-            "nmsIou": req.nms_iou,
-            "classMap": req.class_map,
-            "requestedBy": viewer.user_id,
-        },
+        parameters=DetectionParameters(
+            episode_id=episode.id,
+            camera=req.camera,
+            model=req.model,
+            frames=len(frames),
+            score_threshold=req.score_threshold,
+            nms_iou=req.nms_iou,
+            class_map=req.class_map,
+            requested_by=viewer.user_id,
+        ),
         dataset_id=dataset.id,
     )
 

@@ -12,6 +12,7 @@ from domain.test_session_events import publish
 from domain.test_session_states import TestStatus, check_move, sources
 from domain.users import Viewer
 from persistence.columns import utcnow
+from persistence.documents import EvaluationParameters
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
@@ -43,7 +44,7 @@ async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> 
         kind=JobKind.EVALUATION,
         target=f"test_session:{row.id}",
         body=body,
-        parameters={"testSessionId": row.id, "model": row.model, "requestedBy": viewer.user_id},
+        parameters=EvaluationParameters(test_session_id=row.id, model=row.model, requested_by=viewer.user_id),
     )
     async with rt.sessions() as session, session.begin():
         updated = await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})

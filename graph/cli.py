@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from persistence.documents import IndexingSummary
 from persistence.settings import Settings, SettingsError, get_settings, load_settings
 
 app = typer.Typer(
@@ -135,14 +136,17 @@ async def _register(
         if current.status != JobStatus.COMPLETED:
             console.print(f"[red]{current.status.lower()}: {current.error_message}[/red]")
             return 1
-        summary = current.summary or {}
+        summary = current.summary.as_kind(IndexingSummary) if current.summary else None
+        if summary is None:
+            console.print(f"registered (job v{current.version})")
+            return 0
         console.print(
-            f"registered {summary.get('format')} dataset {summary.get('datasetId')}: "
-            f"{summary.get('episodes')} episodes, {summary.get('frames')} frames (job v{current.version})"
+            f"registered {summary.format} dataset {summary.dataset_id}: "
+            f"{summary.episodes} episodes, {summary.frames} frames (job v{current.version})"
         )
-        if summary.get("clock"):
-            console.print(f"clock: {summary['clock']}")
-        for field in summary.get("unmapped") or []:
+        if summary.clock:
+            console.print(f"clock: {summary.clock}")
+        for field in summary.unmapped:
             shape = f" {field['shape']}" if field.get("shape") else ""
             detail = f"{field['source']}{shape} {field.get('dtype') or ''} {field.get('note') or ''}"
             console.print(f"  unmapped: {detail}")

@@ -20,7 +20,7 @@ async def job_artifact(request: Request) -> Response:
     if job_id > MAX_ID:
         return PlainTextResponse(f"job {job_id} has no file {name!r}", status_code=404)
     (job,) = await jobs_queries.jobs_by_ids(rt, [job_id])
-    if job is None or job.status != "COMPLETED" or (job.result or {}).get("artifact") != name:
+    if job is None or job.status != "COMPLETED" or (job.result.artifact if job.result else None) != name:
         return PlainTextResponse(f"job {job_id} has no file {name!r}", status_code=404)
     path = artifact_path(rt, job_id, name)
     if not path.is_file():

@@ -24,7 +24,8 @@ class TypedJSON(TypeDecorator):
     """A JSON column (JSONB on PostgreSQL, JSON text on SQLite, as JSONType) whose content is `content`:
     a pydantic model of persistence.documents, or any type a pydantic TypeAdapter validates
     (`list[str]`, ...). Rows read it as that type, validated; a write takes the type or its JSON form,
-    validates it and stores its JSON form (a model by its aliases, the stored key names).
+    validates it and stores its JSON form: a model by its aliases (the stored key names), with the
+    fields it was given (one left to its default reads as the default again).
 
     What rows written before hold stays readable through the models themselves (defaults for keys added
     since, validation aliases for keys renamed): nothing is migrated, the database type is the same."""
@@ -45,7 +46,7 @@ class TypedJSON(TypeDecorator):
             return None
         value = self._adapter.validate_python(value)
         if isinstance(value, BaseModel):  # its own class's fields, a subclass's too
-            return value.model_dump(mode="json", by_alias=True)
+            return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
         return self._adapter.dump_python(value, mode="json", by_alias=True)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:

@@ -28,6 +28,7 @@ from graph.types.pagination import (
     page_size,
 )
 from graph.types.task import Task
+from persistence.documents import ClusteringResult, QualityReportResult
 from persistence.repositories.episode import EpisodeFilter as EpisodeFilterData
 from persistence.repositories.episode import order_key
 from persistence.tables import DatasetRow
@@ -280,29 +281,30 @@ class Dataset(relay.Node):
     async def clusters(self, info: Info) -> Clustering | None:
         rows = await info.context.loaders.analysis_runs.load((self.id, AnalysisKindData.CLUSTERING))
         done = next((r for r in rows if r.status == "COMPLETED"), None)
-        if done is None or not done.result:
+        result = done.result.as_kind(ClusteringResult) if done is not None and done.result else None
+        if done is None or result is None:
             return None
-        result = done.result
         return Clustering(
             version=done.version,
-            k=result["k"],
-            silhouette=result["silhouette"],
+            k=result.k,
+            silhouette=result.silhouette,
             clusters=[
                 EpisodeCluster(
                     index=c["index"], size=len(c["episodeIndices"]), episode_indexes=c["episodeIndices"]
                 )
-                for c in result["clusters"]
+                for c in result.clusters
             ],
-            outlier_indexes=result["outliers"],
+            outlier_indexes=result.outliers,
         )
 
     @strawberry.field(description="The latest data-quality report; null before one.")
     async def quality_report(self, info: Info) -> QualityReport | None:
         rows = await info.context.loaders.analysis_runs.load((self.id, AnalysisKindData.QUALITY_REPORT))
         done = next((r for r in rows if r.status == "COMPLETED"), None)
-        if done is None or not done.result:
+        result = done.result.as_kind(QualityReportResult) if done is not None and done.result else None
+        if done is None or result is None:
             return None
-        return QualityReport.from_result(done.version, done.result["report"])
+        return QualityReport.from_result(done.version, result.report)
 
     @strawberry.field(description="The episode with this index, or null.")
     async def episode(

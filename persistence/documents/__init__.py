@@ -8,6 +8,21 @@ keys renamed since), so no row needs migrating.
 """
 
 from persistence.documents.base import Document
+from persistence.documents.job import (
+    AnalysisParameters,
+    AnnotationExportParameters,
+    ClusteringResult,
+    DetectionParameters,
+    EpisodeExportParameters,
+    EvaluationParameters,
+    IndexingParameters,
+    IndexingSummary,
+    JobDocument,
+    JobParameters,
+    JobResult,
+    JobSummary,
+    QualityReportResult,
+)
 from persistence.documents.project import StoredCriteria
 from persistence.documents.test_session import (
     DetectionCounts,
@@ -18,10 +33,23 @@ from persistence.documents.test_session import (
 )
 
 __all__ = [
+    "AnalysisParameters",
+    "AnnotationExportParameters",
+    "ClusteringResult",
     "DetectionCounts",
+    "DetectionParameters",
     "Document",
+    "EpisodeExportParameters",
+    "EvaluationParameters",
+    "IndexingParameters",
+    "IndexingSummary",
+    "JobDocument",
+    "JobParameters",
+    "JobResult",
+    "JobSummary",
     "LabelCounts",
     "LatencySummary",
+    "QualityReportResult",
     "SessionMetrics",
     "SessionSettings",
     "StoredCriteria",

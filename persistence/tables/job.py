@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import JobParameters, JobResult, JobSummary
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -31,9 +32,12 @@ class JobRow(SQLModel, table=True):
     )
     progress: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     message: str | None = Field(default=None, sa_column=Column(Text))
-    parameters: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
-    summary: dict | None = Field(default=None, sa_column=Column(JSONType))
-    result: dict | None = Field(default=None, sa_column=Column(JSONType))
+    # Their keys depend on the kind: persistence/documents/job.py has a model per kind.
+    parameters: JobParameters = Field(
+        default_factory=JobParameters, sa_column=Column(TypedJSON(JobParameters), nullable=False)
+    )
+    summary: JobSummary | None = Field(default=None, sa_column=Column(TypedJSON(JobSummary)))
+    result: JobResult | None = Field(default=None, sa_column=Column(TypedJSON(JobResult)))
     error_code: str | None = Field(default=None, sa_column=Column(String(40)))
     error_message: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

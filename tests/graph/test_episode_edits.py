@@ -229,7 +229,7 @@ async def test_an_export_as_a_dataset_cut_short_by_a_stop_is_undone_at_the_next_
     await register(runtime, target)
     assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 2
     interrupted = await runtime.jobs.recover()
-    assert [j.parameters["name"] for j in interrupted if j.kind == "EXPORT"] == ["cut"]
+    assert [j.parameters.stored()["name"] for j in interrupted if j.kind == "EXPORT"] == ["cut"]
     await undo_interrupted_exports(runtime, interrupted)
     assert (await gql(client, "{ datasets { totalCount } }"))["data"]["datasets"]["totalCount"] == 1
     assert not target.exists()

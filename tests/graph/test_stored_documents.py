@@ -10,7 +10,17 @@ from sqlalchemy import text
 from strawberry import relay
 
 from persistence.columns import JSONType, utcnow
-from persistence.documents import SessionMetrics, SessionSettings, StoredCriteria
+from persistence.documents import (
+    AnnotationExportParameters,
+    DetectionParameters,
+    EpisodeExportParameters,
+    JobParameters,
+    JobResult,
+    SessionMetrics,
+    SessionSettings,
+    StoredCriteria,
+)
+from persistence.repositories import job as jobs_repo
 from persistence.repositories import test_session as sessions_repo
 from tests.conftest import gql, register
 from tests.graph.validation_setup import project_with_episodes
@@ -112,3 +122,41 @@ async def test_a_typed_write_stores_camel_case_keys(client, runtime, tiny_datase
         raw = (await db.execute(query, {"id": int(relay.GlobalID.from_id(project).node_id)})).scalar_one()
     assert raw == {"minPrecision": 0.8, "minRecall": None, "minF1": None, "minAp50": None,
                    "maxP95LatencyMs": None, "matchIou": 0.4}
+
+
+def test_a_jobs_document_keeps_its_kinds_keys_and_reads_them_through_the_kinds_model():
+    # A detection job's parameters as saved before the renames (confidence, iou).
+    stored = {"episodeId": 3, "camera": "front", "model": "m.pt", "frames": 10, "confidence": 0.3,
+              "iou": 0.6, "classMap": None, "requestedBy": 2}
+    parameters = JobParameters.model_validate(stored)
+    assert parameters.requested_by == 2 and parameters.stored() == stored
+    detection = parameters.as_kind(DetectionParameters)
+    assert detection is not None and (detection.score_threshold, detection.nms_iou) == (0.3, 0.6)
+    assert parameters.as_kind(EpisodeExportParameters) is None  # another kind's
+    assert JobParameters.model_validate({"path": "/data/x"}).stored() == {"path": "/data/x"}  # none added
+    result = JobResult.model_validate({"artifact": "a.zip", "boxes": 3})
+    assert result.artifact == "a.zip" and result.stored() == {"artifact": "a.zip", "boxes": 3}
+
+
+JOB = """query($id: ID!) { node(id: $id) { ... on Job { parameters summary result artifactUrl } } }"""
+
+
+async def test_a_job_written_before_the_models_reads_as_it_was(client, runtime):
+    parameters = {"format": "COCO", "datasetId": 1, "episodeIds": None, "cameras": None,
+                  "onlyValidated": True, "includeImages": False, "requestedBy": 1}
+    summary = {"boxes": 2, "format": "COCO", "fidelity": {"lost": []}}
+    async with runtime.sessions() as db, db.begin():
+        job = await jobs_repo.create_job(db, kind="EXPORT", status="COMPLETED", target="export:dataset:1",
+                                         version=1)
+        await write_raw_json(db, "job", "parameters", job.id, parameters)
+        await write_raw_json(db, "job", "summary", job.id, summary)
+        await write_raw_json(db, "job", "result", job.id, {"artifact": "annotations_coco.zip", **summary})
+    body = await gql(client, JOB, id=relay.to_base64("Job", job.id))
+    assert "errors" not in body, body
+    assert body["data"]["node"] == {
+        "parameters": parameters, "summary": summary, "result": {"artifact": "annotations_coco.zip", **summary},
+        "artifactUrl": f"/downloads/jobs/{job.id}/annotations_coco.zip"}
+    async with runtime.sessions() as db:
+        (row,) = await jobs_repo.read_jobs_by_ids(db, [job.id])
+    export = row.parameters.as_kind(AnnotationExportParameters)
+    assert export is not None and (export.dataset_id, export.only_validated, export.requested_by) == (1, True, 1)
