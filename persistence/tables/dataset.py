@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, String
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import JSONType, TypedJSON, UTCDateTime, utcnow
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -34,8 +34,10 @@ class DatasetRow(SQLModel, table=True):
     )
     fps: float
     robot_type: str | None = Field(default=None, sa_column=Column(String(100)))
-    cameras: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    joint_names: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    cameras: list[str] = Field(default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False))
+    joint_names: list[str] = Field(
+        default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False)
+    )
     features: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     episode_count: int = 0
     frame_count: int = 0

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from persistence.columns import JSONType
+from persistence.columns import TypedJSON
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -45,13 +45,15 @@ class EpisodeRow(SQLModel, table=True):
     duration: float = Field(sa_column=Column(Float, nullable=False))
     task_index: int | None = None
     # Every task of the episode (LeRobot episodes may have several); task_index is the first.
-    task_indexes: list = Field(
-        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    task_indexes: list[int] = Field(
+        default_factory=list, sa_column=Column(TypedJSON(list[int]), nullable=False, server_default="[]")
     )
-    # {camera: [height, width]}
-    cameras: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # {camera: [frames, height, width]}
+    cameras: dict[str, list[int]] = Field(
+        default_factory=dict, sa_column=Column(TypedJSON(dict[str, list[int]]), nullable=False)
+    )
     # Optional datasets of the layout that this file lacks.
-    missing: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    missing: list[str] = Field(default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False))
     file_size: int = Field(sa_column=Column(BigInteger, nullable=False))
     file_mtime: float = Field(sa_column=Column(Float, nullable=False))
     # The last number given to a generated track id (DET_<LABEL>_<NNNN>); raised in an UPDATE so
@@ -59,8 +61,8 @@ class EpisodeRow(SQLModel, table=True):
     track_counter: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # From the latest trajectory-metrics run, kept here so that review order is one indexed read.
     overall_score: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    metric_flags: list = Field(
-        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    metric_flags: list[str] = Field(
+        default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False, server_default="[]")
     )
     flagged: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     # Suggestions of analysis jobs nobody has verified or dismissed yet.
