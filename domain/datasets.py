@@ -15,7 +15,7 @@ from domain.errors import BadUserInput, check_text, validated
 from domain.jobs import JobContext, JobKind
 from domain.runtime import Runtime
 from persistence.columns import utcnow
-from persistence.documents import IndexingParameters
+from persistence.documents import IndexingParameters, IndexingSummary
 from persistence.episode_sources import DatasetScan, EpisodeScan, SourceError
 from persistence.episode_sources import formats as formats_
 from persistence.repositories import dataset as datasets_repo
@@ -166,8 +166,8 @@ async def _index_dataset(
                     f"more than {limit} pixels each (ANNOGRAPH_MAX_FRAME_PIXELS)",
                     field="path",
                 )
-    mapping = [m.as_json() for m in scan.mapping]
-    unmapped = [m for m in mapping if m["target"] is None]
+    mapping = [m.stored() for m in scan.mapping]
+    unmapped = [m for m in mapping if m.target is None]
     # Everything was read before the first write: one transaction, nothing half-registered.
     async with rt.sessions() as session, session.begin():
         dataset = await datasets_repo.upsert_dataset(
@@ -192,19 +192,19 @@ async def _index_dataset(
         await episodes_repo.replace_episodes(session, dataset.id, [_episode_values(e) for e in scan.episodes])
         await ctx.finish(
             session,
-            summary={
-                "datasetId": dataset.id,
-                "format": format,
-                "episodes": len(scan.episodes),
-                "frames": dataset.frame_count,
-                "episodesMissingData": sum(1 for e in scan.episodes if e.missing),
+            summary=IndexingSummary(
+                dataset_id=dataset.id,
+                format=format,
+                episodes=len(scan.episodes),
+                frames=dataset.frame_count,
+                episodes_missing_data=sum(1 for e in scan.episodes if e.missing),
                 # Episodes new since the last registration or whose file changed (readers of formats with
                 # a file per episode read only these again).
-                "changedEpisodes": sum(1 for e in scan.episodes if _changed(previous.get(e.file), e)),
-                "mapped": [m for m in mapping if m["target"] is not None],
-                "unmapped": unmapped,
-                "clock": scan.clock,
-            },
+                changed_episodes=sum(1 for e in scan.episodes if _changed(previous.get(e.file), e)),
+                mapped=[m for m in mapping if m.target is not None],
+                unmapped=unmapped,
+                clock=scan.clock,
+            ),
             dataset_id=dataset.id,
             message=f"indexed {len(scan.episodes)} episodes"
             + (f"; {len(unmapped)} source fields left unmapped (see the summary)" if unmapped else ""),

@@ -147,8 +147,8 @@ async def _register(
         if summary.clock:
             console.print(f"clock: {summary.clock}")
         for field in summary.unmapped:
-            shape = f" {field['shape']}" if field.get("shape") else ""
-            detail = f"{field['source']}{shape} {field.get('dtype') or ''} {field.get('note') or ''}"
+            shape = f" {field.shape}" if field.shape else ""
+            detail = f"{field.source}{shape} {field.dtype or ''} {field.note}"
             console.print(f"  unmapped: {detail}")
         return 0
     finally:

@@ -196,15 +196,9 @@ class Dataset(relay.Node):
     )
     def mapping(self, unmapped: bool = False) -> list[SourceField]:
         return [
-            SourceField(
-                source=m["source"],
-                target=m.get("target"),
-                shape=m.get("shape"),
-                dtype=m.get("dtype"),
-                note=m.get("note") or "",
-            )
-            for m in self.row.mapping or []
-            if not unmapped or m.get("target") is None
+            SourceField(source=m.source, target=m.target, shape=m.shape, dtype=m.dtype, note=m.note)
+            for m in self.row.mapping
+            if not unmapped or m.target is None
         ]
 
     @strawberry.field(description="The dataset's tasks, by index.")

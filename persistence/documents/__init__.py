@@ -8,6 +8,7 @@ keys renamed since), so no row needs migrating.
 """
 
 from persistence.documents.base import Document
+from persistence.documents.dataset import SourceField
 from persistence.documents.job import (
     AnalysisParameters,
     AnnotationExportParameters,
@@ -52,5 +53,6 @@ __all__ = [
     "QualityReportResult",
     "SessionMetrics",
     "SessionSettings",
+    "SourceField",
     "StoredCriteria",
 ]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import AliasChoices, ConfigDict, Field, ValidationError
 
 from persistence.documents.base import Document
+from persistence.documents.dataset import SourceField
 
 D = TypeVar("D", bound="JobDocument")
 
@@ -106,8 +107,8 @@ class IndexingSummary(JobSummary):
     frames: int = 0
     episodes_missing_data: int = 0
     changed_episodes: int = 0
-    mapped: list[dict[str, Any]] = []
-    unmapped: list[dict[str, Any]] = []  # {"source", "shape", "dtype", "note"}
+    mapped: list[SourceField] = []
+    unmapped: list[SourceField] = []
     clock: str | None = None
 
 

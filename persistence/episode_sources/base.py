@@ -24,6 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
+from persistence.documents import SourceField
+
 IMAGE_PREFIX = "observation.images."
 # Per-frame arrays of the episode model, in this order; all optional. `observation.gripper` is N (one
 # gripper) or N x G (several); the others are N (timestamp, seconds from the episode's first frame) or
@@ -116,14 +118,11 @@ class FieldMapping:
     dtype: str | None = None
     note: str = ""  # why unmapped, or how it was mapped (e.g. "JPEG-decoded", "resampled")
 
-    def as_json(self) -> dict:
-        return {
-            "source": self.source,
-            "target": self.target,
-            "shape": self.shape,
-            "dtype": self.dtype,
-            "note": self.note,
-        }
+    def stored(self) -> SourceField:
+        """As dataset.mapping holds it."""
+        return SourceField(
+            source=self.source, target=self.target, shape=self.shape, dtype=self.dtype, note=self.note
+        )
 
 
 @dataclass

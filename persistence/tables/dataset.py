@@ -6,6 +6,7 @@ from sqlalchemy import Column, String
 from sqlmodel import Field
 
 from persistence.columns import JSONType, TypedJSON, UTCDateTime, utcnow
+from persistence.documents import SourceField
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -29,8 +30,9 @@ class DatasetRow(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
     )
     # Every array, column, dataset or topic found, and the standard name it was mapped to (or none).
-    mapping: list = Field(
-        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default="[]")
+    mapping: list[SourceField] = Field(
+        default_factory=list,
+        sa_column=Column(TypedJSON(list[SourceField]), nullable=False, server_default="[]"),
     )
     fps: float
     robot_type: str | None = Field(default=None, sa_column=Column(String(100)))

@@ -5,7 +5,7 @@ before."""
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import text
 from strawberry import relay
 
@@ -18,6 +18,7 @@ from persistence.documents import (
     JobResult,
     SessionMetrics,
     SessionSettings,
+    SourceField,
     StoredCriteria,
 )
 from persistence.repositories import job as jobs_repo
@@ -65,6 +66,8 @@ def test_the_models_read_the_first_shapes():
     assert (settings.score_threshold, settings.nms_iou, settings.max_detections) == (0.3, 0.6, None)
     assert StoredCriteria.model_validate(FIRST_CRITERIA).match_iou == 0.6
     assert StoredCriteria.model_validate({}).match_iou is None  # criteria never saved: the default's
+    (field,) = TypeAdapter(list[SourceField]).validate_python([{"source": "/joint_states", "target": None}])
+    assert (field.shape, field.dtype, field.note) == (None, None, "")  # keys a mapping may lack
     with pytest.raises(ValidationError, match="groundTruth"):
         SessionMetrics.model_validate({k: v for k, v in FIRST_METRICS.items() if k != "groundTruth"})
 
