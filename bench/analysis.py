@@ -72,11 +72,11 @@ def write_files(folder: Path, episodes: int, frames: int) -> Path:
 
 
 async def run_job(var_dir: Path, folder: Path) -> tuple[float, dict[int, dict], int]:
+    from domain.accounts.users import Role, create_user, viewer_of
     from domain.analysis.kinds import AnalysisKind
-    from domain.analysis_runs import run_analysis
-    from domain.datasets import register_dataset
-    from domain.runtime import Runtime
-    from domain.users import Role, create_user, viewer_of
+    from domain.analysis.runs import run_analysis
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import register_dataset
     from persistence.migrate import upgrade
     from persistence.repositories import episode_analysis
     from persistence.settings import load_settings
@@ -119,7 +119,7 @@ async def run_job(var_dir: Path, folder: Path) -> tuple[float, dict[int, dict], 
 
 def reference(folder: Path, episodes: int) -> tuple[float, dict[int, dict]]:
     from domain.analysis.trajectory_metrics import TrajectoryParams
-    from tests.domain.trajectory_reference import reference_metrics
+    from tests.domain.analysis.trajectory_reference import reference_metrics
 
     params = TrajectoryParams()
     start = time.perf_counter()

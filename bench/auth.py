@@ -16,7 +16,7 @@ import time
 import httpx
 
 from bench.harness import running_server
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 QUERY = "{ viewer { name } datasets(first: 5) { totalCount edges { node { name episodeCount } } } }"
 SECONDS = 5

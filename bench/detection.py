@@ -29,7 +29,7 @@ import numpy as np
 
 from tests.graph.model_setup import build_confident_checkpoint
 
-BATCH = 16  # as domain.object_detection batches
+BATCH = 16  # as domain.detection.service batches
 SIZE = (240, 320)
 SCORE_THRESHOLD, NMS_IOU = 0.25, 0.7
 
@@ -38,11 +38,11 @@ async def service(url: str, var_dir: Path, folder: Path, imgsz: int) -> tuple[li
     """(seconds, boxes) of each of two detectObjects jobs over the whole episode; the checkpoint's path."""
     from sqlalchemy import select
 
-    from domain.datasets import register_dataset
-    from domain.labels import create_label
-    from domain.object_detection import DetectRequest, detect_objects
-    from domain.runtime import Runtime
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import register_dataset
+    from domain.detection.service import DetectRequest, detect_objects
+    from domain.objects.labels import create_label
     from persistence.settings import load_settings
     from persistence.tables import EpisodeRow
 

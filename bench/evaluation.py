@@ -1,6 +1,7 @@
-"""The evaluation of a detection test session (domain.evaluation.evaluate) against pycocotools' COCOeval
-on the same data in one process: 10,000 frames with 20 ground-truth boxes each over 5 labels, and about
-20 detections per frame (85 % of the boxes found, jittered, plus 3 random false positives per frame).
+"""The evaluation of a detection test session (domain.validation.metrics.evaluate) against pycocotools'
+COCOeval on the same data in one process: 10,000 frames with 20 ground-truth boxes each over 5 labels,
+and about 20 detections per frame (85 % of the boxes found, jittered, plus 3 random false positives
+per frame).
 
     .venv/bin/python -m bench.evaluation [--images 10000] [--boxes 20] [--labels 5] [--bootstrap 200]
 
@@ -19,7 +20,7 @@ import time
 
 import numpy as np
 
-from domain.evaluation import Detections, GroundTruth, evaluate
+from domain.validation.metrics import Detections, GroundTruth, evaluate
 
 WIDTH, HEIGHT = 1280.0, 720.0
 

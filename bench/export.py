@@ -170,10 +170,10 @@ def speed(frames: int) -> None:
 async def job_seconds(root: Path, frames: int) -> tuple[float, float]:
     """The same export as the service runs it: `exportEpisodes`' service on a registered dataset, as a
     job (HDF5 written, annotations carried over, zipped), on SQLite; (seconds, frames written)."""
-    from domain import episode_export
-    from domain.datasets import register_dataset
-    from domain.runtime import Runtime
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import register_dataset
+    from domain.edits import export as episode_export
     from persistence.migrate import upgrade
     from persistence.settings import load_settings
 

@@ -22,7 +22,7 @@ import httpx
 from PIL import Image
 
 from bench.harness import running_server
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 FRAMES = 300
 CONCURRENCY = 16

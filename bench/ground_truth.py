@@ -27,10 +27,11 @@ import httpx
 from sqlalchemy import text
 
 from bench.scratch import scratch_postgres
-from domain import annotation_export, annotation_import
-from domain.formats.model import ExportFormat
-from domain.runtime import Runtime
-from domain.users import Role, create_user, viewer_of
+from domain.accounts.users import Role, create_user, viewer_of
+from domain.core.runtime import Runtime
+from domain.objects.transfer import exports as annotation_export
+from domain.objects.transfer import imports as annotation_import
+from domain.objects.transfer.formats.model import ExportFormat
 from graph.app import create_app
 from persistence.columns import utcnow
 from persistence.engine import StatementCounter, is_sqlite

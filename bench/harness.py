@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from domain.demo import DemoSpec, write_demo_dataset
+from domain.datasets.demo import DemoSpec, write_demo_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 

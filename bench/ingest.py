@@ -110,11 +110,16 @@ async def seed(rt, folder: Path, frames: int):
     session id, ground-truth boxes)."""
     from sqlalchemy import select
 
-    from domain.datasets import register_dataset
-    from domain.labels import create_label
-    from domain.projects import Criteria, create_project, link_episodes
-    from domain.test_sessions import NewTestSession, TestSource, create_test_session, start_test_session
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.datasets.service import register_dataset
+    from domain.objects.labels import create_label
+    from domain.validation.projects import Criteria, create_project, link_episodes
+    from domain.validation.test_sessions import (
+        NewTestSession,
+        TestSource,
+        create_test_session,
+        start_test_session,
+    )
     from persistence.columns import utcnow
     from persistence.repositories import object_annotation as boxes_repo
     from persistence.tables import EpisodeRow
@@ -233,9 +238,9 @@ async def clear_session(rt, session_id: int) -> None:
 async def run(url: str, var_dir: Path, folder: Path, args) -> None:
     from strawberry.relay import to_base64
 
-    from domain.runtime import Runtime
-    from domain.test_sessions import stop_test_session
-    from domain.tokens import issue_token
+    from domain.accounts.tokens import issue_token
+    from domain.core.runtime import Runtime
+    from domain.validation.test_sessions import stop_test_session
     from persistence.settings import load_settings
     from tests.graph.live import serving
 

@@ -1,9 +1,9 @@
 """LeRobot v3.0 datasets, each figure beside its reference measured in the same run:
 
-1. registration (`domain.datasets.register_dataset` + waiting for its job, in a fresh process on a temp
-   SQLite database, as `annograph datasets add` runs it) against pyarrow reading the dataset's
-   `meta/episodes/**/*.parquet` alone; a second registration of the unchanged dataset; the registering
-   process's peak memory (VmHWM);
+1. registration (`domain.datasets.service.register_dataset` + waiting for its job, in a fresh
+   process on a temp SQLite database, as `annograph datasets add` runs it) against pyarrow reading the
+   dataset's `meta/episodes/**/*.parquet` alone; a second registration of the unchanged dataset; the
+   registering process's peak memory (VmHWM);
 2. frames of one episode in the middle of a shared video file (AV1 and H.264, GOP 2 as LeRobot encodes)
    through `EpisodeReaders.read_frames`, one frame per call, in order and shuffled, against PyAV opening
    the file, seeking to the episode's window and decoding it to RGB in one pass;
@@ -133,8 +133,8 @@ def read_episode_tables(dataset: Path) -> pa.Table:
 
 
 async def _register_child(dataset: Path, var_dir: Path, database_url: str) -> dict:
-    from domain.datasets import register_dataset
-    from domain.runtime import Runtime
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import register_dataset
     from persistence.documents import IndexingSummary
     from persistence.episode_sources import lerobot  # noqa: F401 - imported before timing, as a server has it
     from persistence.settings import load_settings

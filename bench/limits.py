@@ -21,7 +21,7 @@ import httpx
 from graphql import parse
 
 from bench.harness import running_server
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 REPEAT = 30
 

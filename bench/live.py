@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 
 from bench.harness import Server, running_server
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 BROADCASTERS = ("memory://", REDIS_URL)

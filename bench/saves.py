@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.harness import Server, running_server
 from bench.scratch import scratch_postgres
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 ANNOTATORS = 10
 SECONDS = 8.0

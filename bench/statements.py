@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from bench.scratch import scratch_postgres
-from domain.runtime import Runtime
+from domain.core.runtime import Runtime
 from graph.app import create_app
 from persistence.engine import StatementCounter
 from persistence.migrate import upgrade

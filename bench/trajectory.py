@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 
 from bench.harness import running_server, timed
-from domain.demo import DemoSpec
+from domain.datasets.demo import DemoSpec
 
 QUERY = """{ datasets { edges { node { episode(index: 0) { trajectory {
   frames timestamps jointNames jointPositions jointVelocities eePose gripper actions missing } } } } } }"""

@@ -22,9 +22,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from domain import annotation_sessions, episode_export, test_sessions
-from domain.errors import Unauthenticated
-from domain.runtime import Runtime
+from domain.annotations import sessions as annotation_sessions
+from domain.core.errors import Unauthenticated
+from domain.core.runtime import Runtime
+from domain.edits import export as episode_export
+from domain.validation import test_sessions
 from graph import auth, downloads, health, media
 from graph.context import Context
 from graph.limits import BodyLimit

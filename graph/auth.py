@@ -17,11 +17,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from domain import tokens
-from domain.errors import Unauthenticated
-from domain.runtime import Runtime
-from domain.tokens import TokenKind
-from domain.users import LOCAL_ADMIN, Role, Viewer, ensure_user, viewer_of
+from domain.accounts import tokens
+from domain.accounts.tokens import TokenKind
+from domain.accounts.users import LOCAL_ADMIN, Role, Viewer, ensure_user, viewer_of
+from domain.core.errors import Unauthenticated
+from domain.core.runtime import Runtime
 
 SESSION_COOKIE = "annograph_session"
 

@@ -104,12 +104,12 @@ async def _register(
     settings: Settings, path: str, name: str | None, format: str | None = None, options: dict | None = None
 ) -> int:
     """Index a dataset in this process, with a progress bar; returns the exit code."""
-    from domain import datasets
-    from domain.errors import DomainError
-    from domain.job_states import FINISHED, JobStatus
-    from domain.jobs import JOBS_CHANNEL
-    from domain.jobs_queries import jobs_by_ids
-    from domain.runtime import Runtime
+    from domain.core.errors import DomainError
+    from domain.core.job_runner import JOBS_CHANNEL
+    from domain.core.job_states import FINISHED, JobStatus
+    from domain.core.runtime import Runtime
+    from domain.datasets import service as datasets
+    from domain.jobs.queries import jobs_by_ids
 
     rt = Runtime.build(settings)
     await rt.start(recover_jobs=False)
@@ -215,8 +215,8 @@ def datasets_formats() -> None:
 
 
 async def _has_datasets(settings: Settings) -> bool:
-    from domain.datasets import count_datasets
-    from domain.runtime import Runtime
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import count_datasets
 
     rt = Runtime.build(settings)
     try:
@@ -234,7 +234,7 @@ def demo(
     ),
 ) -> None:
     """Write the synthetic demo dataset (HDF5 layout, known defects, true boxes) and register it."""
-    from domain.demo import DemoSpec, write_demo_dataset
+    from domain.datasets.demo import DemoSpec, write_demo_dataset
 
     settings = _settings()
     _migrate(settings)
@@ -258,8 +258,8 @@ def demo(
 
 
 async def _load_demo_truth(settings: Settings, folder: Path) -> int:
-    from domain.demo_truth import load_demo_truth
-    from domain.runtime import Runtime
+    from domain.core.runtime import Runtime
+    from domain.objects.demo_truth import load_demo_truth
 
     rt = Runtime.build(settings)
     try:
@@ -269,8 +269,8 @@ async def _load_demo_truth(settings: Settings, folder: Path) -> int:
 
 
 async def _login_link(settings: Settings, user: str | None) -> str:
-    from domain import tokens, users
-    from domain.runtime import Runtime
+    from domain.accounts import tokens, users
+    from domain.core.runtime import Runtime
 
     rt = Runtime.build(settings)
     try:
@@ -288,7 +288,7 @@ async def _login_link(settings: Settings, user: str | None) -> str:
 @app.command()
 def login(user: str = typer.Option(None, help="Log in as this user (default: the first admin).")) -> None:
     """Print a one-time browser login link for a running server."""
-    from domain.errors import DomainError
+    from domain.core.errors import DomainError
 
     settings = _settings()
     _migrate(settings)
@@ -305,8 +305,8 @@ def users_create(
     role: str = typer.Option("ANNOTATOR", help="VIEWER, ANNOTATOR, REVIEWER or ADMIN."),
 ) -> None:
     """Create a user and print an API token for them (shown once)."""
-    from domain.errors import DomainError
-    from domain.users import Role
+    from domain.accounts.users import Role
+    from domain.core.errors import DomainError
 
     settings = _settings()
     if role.upper() not in Role.__members__:
@@ -323,8 +323,8 @@ def users_create(
 
 
 async def _create_user(settings: Settings, name: str, role) -> str:
-    from domain import tokens, users
-    from domain.runtime import Runtime
+    from domain.accounts import tokens, users
+    from domain.core.runtime import Runtime
 
     rt = Runtime.build(settings)
     try:

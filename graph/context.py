@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from domain.errors import Unauthenticated
-from domain.runtime import Runtime
-from domain.users import Viewer
+from domain.accounts.users import Viewer
+from domain.core.errors import Unauthenticated
+from domain.core.runtime import Runtime
 from graph.loaders import Loaders
 
 

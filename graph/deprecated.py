@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TypeVar, overload
 
-from domain.errors import BadUserInput
+from domain.core.errors import BadUserInput
 
 T = TypeVar("T")
 

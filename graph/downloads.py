@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
-from domain import jobs_queries
-from domain.annotation_export import artifact_path
+from domain.jobs import queries as jobs_queries
+from domain.objects.transfer.exports import artifact_path
 from graph.media import MAX_ID
 
 PATH = "/downloads/jobs/{job_id:int}/{name}"

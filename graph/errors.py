@@ -18,7 +18,7 @@ from graphql.language import (
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
-from domain.errors import BadUserInput, DomainError
+from domain.core.errors import BadUserInput, DomainError
 
 log = logging.getLogger("annograph.errors")
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from domain.runtime import Runtime
+from domain.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TIMEOUT = 3.0

@@ -12,7 +12,7 @@ from typing import overload
 
 from strawberry import relay
 
-from domain.errors import BadUserInput, NotFound
+from domain.core.errors import BadUserInput, NotFound
 from persistence.columns import INTEGER_MAX, INTEGER_MIN
 
 # The longest text of an integer in range ("-2147483648"); longer text is not parsed at all.

@@ -19,7 +19,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from domain.errors import LimitExceeded
+from domain.core.errors import LimitExceeded
 from graph.auth import error_response
 from graph.query_shape import Shape, measure
 from persistence.settings import Settings

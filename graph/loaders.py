@@ -7,25 +7,20 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from domain import (
-    analysis_queries,
-    annotation_progress,
-    annotation_sessions,
-    datasets,
-    detection_comparisons,
-    episode_annotations,
-    episode_edits,
-    episodes,
-    jobs_queries,
-    labels,
-    object_queries,
-    projects,
-    tasks,
-    test_sessions,
-    tokens,
-    users,
-)
-from domain.runtime import Runtime
+from domain.accounts import tokens, users
+from domain.analysis import queries as analysis_queries
+from domain.annotations import progress as annotation_progress
+from domain.annotations import service as episode_annotations
+from domain.annotations import sessions as annotation_sessions
+from domain.core.runtime import Runtime
+from domain.datasets import episodes, tasks
+from domain.datasets import service as datasets
+from domain.edits import service as episode_edits
+from domain.jobs import queries as jobs_queries
+from domain.objects import labels
+from domain.objects import queries as object_queries
+from domain.validation import comparisons as detection_comparisons
+from domain.validation import projects, test_sessions
 
 R = TypeVar("R")
 

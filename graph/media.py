@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from domain import episodes
-from domain.errors import BadUserInput, NotFound
+from domain.core.errors import BadUserInput, NotFound
+from domain.datasets import episodes
+from domain.edits.previews import locate_edited_frame
 from persistence.episode_sources import SourceError
 
 FRAME_PATH = "/media/datasets/{dataset_id:int}/episodes/{index:int}/cameras/{camera}/frames/{frame:int}.jpg"
@@ -35,7 +36,9 @@ async def frame(request: Request) -> Response:
     if not all(0 <= p[key] <= MAX_ID for key in ("dataset_id", "index", "frame")):
         return PlainTextResponse("no such dataset, episode or frame", status_code=404)
     try:
-        target = await episodes.locate_frame(
+        # `?edits`: the frame with the episode's saved edits applied (what the export would write).
+        locate = locate_edited_frame if "edits" in request.query_params else episodes.locate_frame
+        target = await locate(
             rt,
             p["dataset_id"],
             p["index"],
@@ -43,7 +46,6 @@ async def frame(request: Request) -> Response:
             p["frame"],
             _int_param(request, "width"),
             _int_param(request, "quality"),
-            edited="edits" in request.query_params,
         )
     except NotFound as exc:
         return PlainTextResponse(exc.message, status_code=404)

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
-from domain.errors import Forbidden
-from domain.tokens import check_same_user_or_admin
-from domain.users import Role
+from domain.accounts.tokens import check_same_user_or_admin
+from domain.accounts.users import Role
+from domain.core.errors import Forbidden
 
 
 class _HasRole(BasePermission):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from domain.runtime import Runtime
+from domain.core.runtime import Runtime
 from graph.app import create_app
 from persistence.engine import create_engine, is_sqlite
 from persistence.migrate import upgrade
@@ -131,8 +131,8 @@ def app(runtime):
 
 async def make_user(runtime: Runtime, name: str, role: str) -> str:
     """A user with this role and an API token; returns the token's secret."""
-    from domain.tokens import issue_token
-    from domain.users import Role, create_user
+    from domain.accounts.tokens import issue_token
+    from domain.accounts.users import Role, create_user
 
     user = await create_user(runtime, name, Role(role))
     _, secret = await issue_token(runtime, user.id, "tests")
@@ -175,7 +175,7 @@ async def gql(client: httpx.AsyncClient, query: str, **variables) -> dict:
 
 async def register(runtime: Runtime, folder: Path) -> int:
     """Register a folder and wait for its job; returns the dataset id."""
-    from domain.datasets import register_dataset
+    from domain.datasets.service import register_dataset
 
     job = await register_dataset(runtime, str(folder))
     done = await runtime.jobs.wait(job.id)

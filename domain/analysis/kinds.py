@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain.errors import validated
+from domain.core.errors import validated
 
 
 class AnalysisKind(StrEnum):

@@ -3,7 +3,7 @@ so `field` and the details that the graph puts into `extensions` survive (tests 
 
 from __future__ import annotations
 
-from domain.errors import BadUserInput, Unavailable
+from domain.core.errors import BadUserInput, Unavailable
 
 
 class ModelLoadError(BadUserInput):

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from domain.core.errors import BadUserInput
 from domain.detection.conversion import Detection, results_to_detections
 from domain.detection.errors import DetectionInputError
 from domain.detection.models import ModelSpec, load_model
-from domain.errors import BadUserInput
 from persistence.episode_sources import FrameRequestError, SourceRef
 from persistence.episode_sources.readers import process_readers
 

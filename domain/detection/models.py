@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import Any
 
+from domain.core.errors import BadUserInput
 from domain.detection.errors import DetectorUnavailable, ModelLoadError
-from domain.errors import BadUserInput
 
 FIELD = "input.model"
 INSTALL_HINT = "object detection needs Ultralytics and PyTorch: pip install 'annograph[detect]'"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, cast
 
+from domain.core.errors import BadUserInput
 from domain.edits.frames import kept_frames
-from domain.errors import BadUserInput
 
 MAX_SIDE = 8192
 MAX_FACTOR = 10.0

@@ -4,7 +4,8 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from domain import analysis_runs, suggestions
+from domain.analysis import runs as analysis_runs
+from domain.analysis import suggestions
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
 from graph.context import Info
 from graph.ids import decode_id

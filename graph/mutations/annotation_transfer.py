@@ -4,9 +4,10 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from domain import annotation_export, annotation_import
-from domain.errors import BadUserInput
-from domain.formats.model import ExportFormat as ExportFormatData
+from domain.core.errors import BadUserInput
+from domain.objects.transfer import exports as annotation_export
+from domain.objects.transfer import imports as annotation_import
+from domain.objects.transfer.formats.model import ExportFormat as ExportFormatData
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsReviewer, IsViewer

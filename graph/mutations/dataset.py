@@ -5,7 +5,7 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
-from domain import datasets
+from domain.datasets import service as datasets
 from graph.context import Info
 from graph.permissions import IsAdmin
 from graph.types.dataset import DatasetFormat

@@ -4,9 +4,9 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from domain import object_detection
-from domain.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
-from domain.object_detection import DetectRequest
+from domain.detection import service as object_detection
+from domain.detection.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
+from domain.detection.service import DetectRequest
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id

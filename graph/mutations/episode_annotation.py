@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import annotation_drafts as drafts
-from domain import episode_annotations
+from domain.annotations import drafts
+from domain.annotations import service as episode_annotations
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id

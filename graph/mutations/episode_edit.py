@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import episode_edits
+from domain.edits import service as episode_edits
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAnnotator

@@ -5,8 +5,8 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
-from domain import episode_export
-from domain.episode_export import EpisodeChoice, ExportEpisodesRequest
+from domain.edits import export as episode_export
+from domain.edits.export import EpisodeChoice, ExportEpisodesRequest
 from graph.context import Info
 from graph.ids import decode_id
 from graph.mutations.episode_edit import EpisodeEditsInput

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain.job_cancel import cancel_job
+from domain.jobs.cancel import cancel_job
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAnnotator

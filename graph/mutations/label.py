@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import labels
+from domain.objects import labels
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsReviewer

@@ -3,7 +3,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import boxes, object_annotations
+from domain.objects import boxes
+from domain.objects import service as object_annotations
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id

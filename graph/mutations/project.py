@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import projects
-from domain.projects import DEFAULT_MATCH_IOU, Criteria, ProjectStatus
+from domain.validation import projects
+from domain.validation.projects import DEFAULT_MATCH_IOU, Criteria, ProjectStatus
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids

@@ -7,11 +7,12 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from domain import detection_ingest, test_sessions
-from domain.detection_ingest import DetectionEventInput as Event
-from domain.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
-from domain.errors import BadUserInput
-from domain.test_sessions import DetectorSettings, NewTestSession, TestSource
+from domain.core.errors import BadUserInput
+from domain.detection.detector import DEFAULT_NMS_IOU, DEFAULT_SCORE_THRESHOLD
+from domain.validation import ingest as detection_ingest
+from domain.validation import test_sessions
+from domain.validation.ingest import DetectionEventInput as Event
+from domain.validation.test_sessions import DetectorSettings, NewTestSession, TestSource
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids

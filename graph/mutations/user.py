@@ -5,8 +5,8 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from domain import tokens, users
-from domain.users import Role as RoleData
+from domain.accounts import tokens, users
+from domain.accounts.users import Role as RoleData
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAdmin, IsViewer

@@ -4,8 +4,8 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from domain import videos
-from domain.errors import BadUserInput
+from domain.core.errors import BadUserInput
+from domain.validation import videos
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsReviewer

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from domain import datasets
+from domain.datasets import service as datasets
 from graph.context import Info
 from graph.permissions import IsViewer
 from graph.types.dataset import Dataset, DatasetConnection, DatasetFormat

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import jobs_queries
+from domain.jobs import queries as jobs_queries
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

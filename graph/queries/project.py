@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from domain import projects
-from domain.projects import ProjectStatus
+from domain.validation import projects
+from domain.validation.projects import ProjectStatus
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

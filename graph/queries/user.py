@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import users
+from domain.accounts import users
 from graph.context import Info
 from graph.permissions import IsAdmin
 from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size

@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from domain import dashboard
+from domain.analysis import dashboard
 from graph.context import Info
 from graph.permissions import IsViewer
 from graph.types.dashboard import DashboardStats

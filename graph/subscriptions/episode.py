@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from domain import annotation_sessions
-from domain.episode_events import episode_channel, session_channel
-from domain.errors import NotFound
+from domain.annotations import sessions as annotation_sessions
+from domain.core.episode_events import episode_channel, session_channel
+from domain.core.errors import NotFound
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

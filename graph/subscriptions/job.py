@@ -5,9 +5,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from domain.errors import NotFound
-from domain.job_states import FINISHED, JobStatus
-from domain.jobs import JOBS_CHANNEL
+from domain.core.errors import NotFound
+from domain.core.job_runner import JOBS_CHANNEL
+from domain.core.job_states import FINISHED, JobStatus
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from domain.errors import LimitExceeded, Unavailable
-from domain.runtime import Runtime
+from domain.core.errors import LimitExceeded, Unavailable
+from domain.core.runtime import Runtime
 from persistence.events import SlowSubscriber
 
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from domain import test_sessions
-from domain.test_session_events import channel
-from domain.test_session_states import ENDED, TestStatus
+from domain.validation import test_sessions
+from domain.validation.events import channel
+from domain.validation.states import ENDED, TestStatus
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsViewer

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain import annotation_sessions as sessions
+from domain.annotations import sessions
 from graph.context import Info
 from graph.loaders import existing
 from persistence.tables import AnnotationSessionRow, SessionParticipantRow

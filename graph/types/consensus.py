@@ -4,12 +4,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from domain.annotation_drafts import AnomalyType as AnomalyTypeData
-from domain.annotation_drafts import Rating as RatingData
-from domain.annotation_drafts import Severity as SeverityData
-from domain.annotation_progress import AnnotationProgress as ProgressData
-from domain.consensus import AgreedAnomaly as AgreedAnomalyData
-from domain.consensus import Consensus as ConsensusData
+from domain.annotations.consensus import AgreedAnomaly as AgreedAnomalyData
+from domain.annotations.consensus import Consensus as ConsensusData
+from domain.annotations.drafts import AnomalyType as AnomalyTypeData
+from domain.annotations.drafts import Rating as RatingData
+from domain.annotations.drafts import Severity as SeverityData
+from domain.annotations.progress import AnnotationProgress as ProgressData
 from graph.context import Info
 from graph.types.episode_annotation import AnomalyType, Rating, Severity
 

@@ -4,10 +4,10 @@ from datetime import datetime
 
 import strawberry
 
-from domain import dashboard
-from domain.annotation_drafts import Rating as RatingData
-from domain.consensus import RATINGS
-from domain.errors import BadUserInput
+from domain.analysis import dashboard
+from domain.annotations.consensus import RATINGS
+from domain.annotations.drafts import Rating as RatingData
+from domain.core.errors import BadUserInput
 from graph.context import Info
 from graph.types.consensus import RatingCount
 from graph.types.test_session import TestSession

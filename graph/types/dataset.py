@@ -10,8 +10,8 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
-from domain.episodes import PageRequest
-from domain.errors import BadUserInput
+from domain.core.errors import BadUserInput
+from domain.datasets.episodes import PageRequest
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAdmin
@@ -314,6 +314,6 @@ class Dataset(relay.Node):
 class DatasetConnection(relay.Connection[Dataset]):
     @strawberry.field(description="Number of datasets in the whole list.")
     async def total_count(self, info: Info) -> int:
-        from domain.datasets import count_datasets
+        from domain.datasets.service import count_datasets
 
         return await count_datasets(info.context.runtime)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain.detection_comparisons import PageRequest
+from domain.validation.comparisons import PageRequest
 from graph.context import Info
 from graph.loaders import existing
 from graph.types.pagination import decode_cursor, encode_cursor, page_of, page_size
@@ -28,7 +28,7 @@ class ComparisonKind(Enum):
     TP = "TP"
     FP = "FP"
     FN = "FN"
-    IGNORED = "IG"  # stored in two characters (domain.session_evaluation.STORED_KINDS)
+    IGNORED = "IG"  # stored in two characters (domain.validation.evaluation.STORED_KINDS)
 
 
 @strawberry.type(description="One matched pair or one miss of a test session's evaluation.")

@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 import strawberry
 from strawberry import relay
 
-from domain import episodes as episodes_service
-from domain.errors import BadUserInput
-from domain.frames import check_encoding
-from domain.object_queries import BoxPageRequest
+from domain.core.errors import BadUserInput
+from domain.datasets import episodes as episodes_service
+from domain.datasets.frames import check_encoding
+from domain.objects.queries import BoxPageRequest
 from graph.context import Info
 from graph.loaders import existing
 from graph.types.analysis import TrajectoryMetrics

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain import annotation_drafts as drafts
+from domain.annotations import drafts
 from graph.context import Info
 from graph.deprecated import use
 from graph.loaders import existing

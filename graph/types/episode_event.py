@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from domain import episode_events
-from domain.episode_events import EventKind
+from domain.core import episode_events
+from domain.core.episode_events import EventKind
 from graph.context import Info
 from graph.loaders import Loaders
 from graph.types.annotation_session import AnnotationSession, Participant, SessionStatus

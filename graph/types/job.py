@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from domain import jobs as jobs_domain
+from domain.core import job_runner as jobs_domain
 from graph.context import Info
 from graph.permissions import IsAdmin
 from graph.types.dataset import Dataset
@@ -98,7 +98,7 @@ class JobConnection(relay.Connection[Job]):
 
     @strawberry.field(description="Number of jobs matching the filter.")
     async def total_count(self, info: Info) -> int:
-        from domain.jobs_queries import count_jobs
+        from domain.jobs.queries import count_jobs
 
         return await count_jobs(info.context.runtime, filter=self.count_filter)
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain import boxes
-from domain.object_queries import ReviewCounts as ReviewCountsData
-from domain.object_queries import TrackData
+from domain.objects import boxes
+from domain.objects.queries import ReviewCounts as ReviewCountsData
+from domain.objects.queries import TrackData
 from graph.context import Info
 from graph.deprecated import use
 from graph.loaders import existing

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from strawberry import relay
 
-from domain.errors import BadUserInput, LimitExceeded
+from domain.core.errors import BadUserInput, LimitExceeded
 from graph.ids import node_key
 from persistence.settings import Settings
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain import projects as projects_domain
-from domain.projects import Criteria
+from domain.validation import projects as projects_domain
+from domain.validation.projects import Criteria
 from graph.context import Info
 from graph.deprecated import use
 from graph.types.user import User

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from domain import test_sessions as sessions_domain
-from domain.session_evaluation import max_detections_of
+from domain.validation import test_sessions as sessions_domain
+from domain.validation.evaluation import max_detections_of
 from graph.context import Info
 from graph.deprecated import use
 from graph.loaders import existing

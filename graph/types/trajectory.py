@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.trajectories import Trajectory as TrajectoryData
+from domain.datasets.trajectories import Trajectory as TrajectoryData
 from graph.scalars import NumericArray
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from domain.users import Role as RoleData
+from domain.accounts.users import Role as RoleData
 from graph.context import Info
 from graph.permissions import IsSelfOrAdmin
 from persistence.tables import ApiTokenRow, UserRow
@@ -79,7 +79,7 @@ class User(relay.Node):
 class UserConnection(relay.Connection[User]):
     @strawberry.field(description="Number of users.")
     async def total_count(self, info: Info) -> int:
-        from domain.users import count_users
+        from domain.accounts.users import count_users
 
         return await count_users(info.context.runtime)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.demo import DemoSpec, write_demo_dataset
-from domain.demo.defects import assign_defects
+from domain.datasets.demo import DemoSpec, write_demo_dataset
+from domain.datasets.demo.defects import assign_defects
 from tests.conftest import gql, http_client, make_user, register
 
 SPEC = DemoSpec(episodes=12, min_length=150, max_length=300, width=64, height=48, seed=0)
@@ -209,7 +209,7 @@ async def test_cancel_keeps_nothing_and_only_the_starter_or_an_admin_may(app, cl
 
 async def test_a_run_cut_off_by_a_server_stop_is_failed_and_can_run_again(client, runtime, demo):
     from domain.analysis.kinds import AnalysisKind
-    from domain.analysis_runs import analysis_target
+    from domain.analysis.runs import analysis_target
     from persistence.repositories import job as jobs_repo
 
     dataset_id = int(base64.b64decode(demo).decode().split(":")[1])

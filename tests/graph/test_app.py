@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from domain import datasets
+from domain.datasets import service as datasets
 from persistence.engine import create_engine
 from persistence.events import EventHub
 from tests.conftest import gql

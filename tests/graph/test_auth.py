@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from strawberry.relay import GlobalID
 
-from domain.tokens import create_login_code, hash_secret
-from domain.users import Role, create_user
+from domain.accounts.tokens import create_login_code, hash_secret
+from domain.accounts.users import Role, create_user
 from graph.auth import SESSION_COOKIE
 from persistence.columns import utcnow
 from persistence.tables import ApiTokenRow, UserRow

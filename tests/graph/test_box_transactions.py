@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from strawberry import relay
 
-from domain import object_annotations
-from domain.boxes import BoxChanges, BoxDraft
-from domain.errors import BadUserInput, Conflict
-from domain.users import Role, Viewer
+from domain.accounts.users import Role, Viewer
+from domain.core.errors import BadUserInput, Conflict
+from domain.objects import service as object_annotations
+from domain.objects.boxes import BoxChanges, BoxDraft
 from persistence.engine import is_sqlite
 from persistence.repositories import object_annotation as boxes_repo
 from tests.conftest import register

@@ -77,8 +77,8 @@ def test_datasets_add_reads_other_formats_with_options(env, data_root):
 
 
 async def _datasets():
-    from domain.datasets import list_datasets
-    from domain.runtime import Runtime
+    from domain.core.runtime import Runtime
+    from domain.datasets.service import list_datasets
 
     rt = Runtime.build(get_settings())
     try:
@@ -106,8 +106,9 @@ def test_demo_writes_and_registers_once(env, data_root):
 
 
 async def _demo_state():
-    from domain import labels, object_queries
-    from domain.runtime import Runtime
+    from domain.core.runtime import Runtime
+    from domain.objects import labels
+    from domain.objects import queries as object_queries
     from persistence.repositories import episode as episodes_repo
 
     rt = Runtime.build(get_settings())
@@ -152,8 +153,8 @@ def test_users_create_prints_a_working_token(env):
 
     import asyncio
 
-    from domain.runtime import Runtime
-    from domain.tokens import TokenKind, authenticate
+    from domain.accounts.tokens import TokenKind, authenticate
+    from domain.core.runtime import Runtime
     from persistence.settings import get_settings
 
     async def who() -> tuple[str, str]:

@@ -19,8 +19,8 @@ import pytest
 from graphql import GraphQLInputObjectType, GraphQLObjectType
 from sqlalchemy import select, update
 
-from domain.annotation_drafts import stored_content, with_old_keys
-from domain.detector import stored_detector
+from domain.annotations.drafts import stored_content, with_old_keys
+from domain.detection.detector import stored_detector
 from graph.schema import schema
 from persistence.documents import SessionSettings
 from persistence.tables import AnnotationRevisionRow, TestSessionRow

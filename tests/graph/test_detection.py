@@ -185,7 +185,7 @@ async def test_a_model_session_stopped_midway_is_evaluated_on_what_it_processed(
 async def test_a_model_session_interrupted_by_a_server_stop_is_evaluated_at_the_next_start(
     client, runtime, tiny_dataset, models
 ):
-    from domain.test_sessions import recover_interrupted
+    from domain.validation.test_sessions import recover_interrupted
     from persistence.repositories import job as jobs_repo
     from persistence.repositories import test_frame as frames_repo
     from persistence.repositories import test_session as sessions_repo

@@ -8,7 +8,7 @@ import h5py
 import pytest
 from strawberry.relay import GlobalID
 
-from domain import episode_annotations
+from domain.annotations import service as episode_annotations
 from tests.conftest import gql, http_client, make_user, register
 
 SAVE = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input) {

@@ -191,8 +191,8 @@ async def test_bad_exports_name_the_field_and_start_nothing(client, runtime, edi
 
 
 async def test_an_export_as_a_dataset_that_fails_leaves_nothing(client, runtime, edited, monkeypatch):
-    from domain import annotation_import
-    from domain.errors import BadUserInput
+    from domain.core.errors import BadUserInput
+    from domain.objects.transfer import imports as annotation_import
 
     dataset, _ = edited
 
@@ -215,7 +215,7 @@ async def test_an_export_as_a_dataset_that_fails_leaves_nothing(client, runtime,
 
 
 async def test_an_export_as_a_dataset_cut_short_by_a_stop_is_undone_at_the_next_start(client, runtime, edited):
-    from domain.episode_export import undo_interrupted_exports
+    from domain.edits.export import undo_interrupted_exports
     from persistence.columns import utcnow
     from persistence.tables import JobRow
     from tests.conftest import register

@@ -13,8 +13,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from domain.demo import DemoSpec, write_demo_dataset
-from domain.demo.spec import JOINT_NAMES, TASKS
+from domain.datasets.demo import DemoSpec, write_demo_dataset
+from domain.datasets.demo.spec import JOINT_NAMES, TASKS
 from tests.conftest import gql, register
 
 SPEC = DemoSpec(episodes=4, min_length=40, max_length=60, width=64, height=48, seed=3, name="demo")
@@ -110,7 +110,7 @@ async def test_the_export_carries_no_server_path(client, runtime, demo):
 
 
 async def test_a_registration_failure_names_the_export_folder_not_the_server_path(client, runtime, demo, monkeypatch):
-    from domain import episode_export
+    from domain.edits import export as episode_export
 
     dataset, _ = demo
     original = episode_export.datasets.register_dataset

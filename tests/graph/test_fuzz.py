@@ -26,8 +26,8 @@ from graphql import get_introspection_query, graphql_sync
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from domain.datasets import register_dataset
-from domain.runtime import Runtime
+from domain.core.runtime import Runtime
+from domain.datasets.service import register_dataset
 from graph import app as graph_app
 from graph import query_shape
 from graph.app import create_app

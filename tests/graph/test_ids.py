@@ -265,7 +265,7 @@ SUBSCRIPTION_IDS = {
 @pytest.mark.parametrize("key", [BIG, INT4, "abc"])
 async def test_every_id_argument_of_a_subscription_refuses_ids_that_name_nothing(runtime, key):
     """Subscriptions decode their ids before they subscribe: the first answer is the error."""
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
     from graph.context import Context
 
     admin = viewer_of(await create_user(runtime, "admin", Role.ADMIN))

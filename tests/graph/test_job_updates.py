@@ -10,7 +10,7 @@ import pytest
 import websockets
 from strawberry.relay import GlobalID
 
-from domain import jobs
+from domain.core import job_runner as jobs
 from tests.conftest import gql
 from tests.factories import write_dataset
 from tests.graph.live import serving
@@ -129,8 +129,8 @@ async def test_subscribe_before_init_is_refused(server):
 
 
 async def test_cross_site_cookie_is_not_an_identity_on_websockets(server, runtime):
-    from domain.tokens import create_login_code
-    from domain.users import Role, create_user
+    from domain.accounts.tokens import create_login_code
+    from domain.accounts.users import Role, create_user
 
     user = await create_user(runtime, "ws-browser", Role.ADMIN)
     code = await create_login_code(runtime, user.id)
@@ -168,8 +168,8 @@ async def test_cross_site_cookie_is_not_an_identity_on_websockets(server, runtim
 
 async def test_revoked_and_demoted_users_lose_their_open_sockets(server, runtime, client, monkeypatch):
     """A token revoked, or a role changed, closes the user's open sockets with 4403 within seconds."""
-    from domain.tokens import issue_token
-    from domain.users import Role, create_user
+    from domain.accounts.tokens import issue_token
+    from domain.accounts.users import Role, create_user
     from graph import auth
 
     monkeypatch.setattr(auth, "CREDENTIAL_CHECK_SECONDS", 0.2)

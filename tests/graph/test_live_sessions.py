@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from gql import gql as document
 
-from domain import annotation_sessions
-from domain.episode_events import EventKind, episode_channel
+from domain.annotations import sessions as annotation_sessions
+from domain.core.episode_events import EventKind, episode_channel
 from tests.conftest import make_user, register
 from tests.graph.live import Collector, serving, ws_client
 from tests.graph.test_episode_annotations import SAVE, payload

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from domain import episodes, jobs_queries
+from domain.datasets import episodes
+from domain.jobs import queries as jobs_queries
 from tests.conftest import gql, register
 
 URL = """{ datasets { edges { node { episode(index: 2) { frameUrl(frame: 3, camera: "front") } } } } }"""

@@ -61,9 +61,10 @@ ANNOTATED = """query($first: Int) { datasets { edges { node { annotationProgress
 
 
 async def test_annotation_fields_do_not_multiply_statements(client, runtime):
-    from domain import annotation_sessions, episode_annotations
-    from domain.annotation_drafts import AnnotationDraft, AnomalyDraft, AnomalyType, Rating, Severity
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.annotations import service as episode_annotations
+    from domain.annotations import sessions as annotation_sessions
+    from domain.annotations.drafts import AnnotationDraft, AnomalyDraft, AnomalyType, Rating, Severity
 
     await seed_index(runtime, datasets=1, episodes=30)
     async with runtime.sessions() as session:
@@ -106,9 +107,10 @@ BOXED = """query($first: Int) { datasets(first: 1) { edges { node { labels { nam
 
 
 async def test_box_fields_do_not_multiply_statements(client, runtime):
-    from domain import labels, object_annotations
-    from domain.boxes import BoxDraft
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.objects import labels
+    from domain.objects import service as object_annotations
+    from domain.objects.boxes import BoxDraft
 
     await seed_index(runtime, datasets=1, episodes=30)
     async with runtime.sessions() as session, session.begin():
@@ -252,11 +254,13 @@ PROJECTS = """{ projects { totalCount edges { node { name owner { name } episode
 async def seed_projects(runtime, count: int, start: int) -> None:
     """Projects with linked episodes and two evaluated-looking sessions each: one processed frame
     and two comparisons (a TP on a real box, an FP)."""
-    from domain import labels, object_annotations, projects, test_sessions
-    from domain.boxes import BoxDraft
-    from domain.projects import Criteria
-    from domain.test_sessions import NewTestSession, TestSource
-    from domain.users import Role, create_user, viewer_of
+    from domain.accounts.users import Role, create_user, viewer_of
+    from domain.objects import labels
+    from domain.objects import service as object_annotations
+    from domain.objects.boxes import BoxDraft
+    from domain.validation import projects, test_sessions
+    from domain.validation.projects import Criteria
+    from domain.validation.test_sessions import NewTestSession, TestSource
     from persistence.repositories import detection_comparison as comparisons_repo
     from persistence.repositories import episode as episodes_repo
     from persistence.repositories import test_frame as frames_repo

@@ -304,7 +304,7 @@ JUDGED = """query($id: ID!) { node(id: $id) { ... on TestSession { maxDetections
 async def test_difficult_boxes_are_ignored_and_a_detection_needs_no_score(client, setup, runtime):
     """Issue 15: a detection on a difficult box counted as a false alarm, a difficult box nobody found as
     a miss, and a detection without a score (optional in the schema) was refused."""
-    from domain.test_sessions import session_progress
+    from domain.validation.test_sessions import session_progress
     from tests.graph.test_analysis import job_id as number
 
     episode = setup["ids"][0]

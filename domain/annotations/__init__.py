@@ -1,0 +1,1 @@
+"""Episode annotations: saves, drafts, live annotation sessions, consensus and agreement."""

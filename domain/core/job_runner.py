@@ -1,0 +1,236 @@
+"""Jobs: anything longer than a request, run in the server process with progress and versions.
+
+A job row is committed before its work starts and every change is published on the `jobs`
+channel after commit. The work itself is an async function given a `JobContext`; it reports
+progress and records its outcome in the same transaction as its data (`ctx.finish`), so a
+completed job always has its data and a failed one left none. Every status change is checked
+against `job_states`, the job state machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.core.errors import DomainError, NotFound
+from domain.core.job_states import MOVES, JobStatus, check_move
+from persistence.columns import utcnow
+from persistence.documents import JobParameters, JobResult, JobSummary
+from persistence.engine import SessionFactory
+from persistence.events import EventHub
+from persistence.repositories import job as jobs_repo
+from persistence.tables import JobRow
+
+log = logging.getLogger(__name__)
+
+JOBS_CHANNEL = "jobs"
+# Progress is written at most this often; the last step is always written.
+PROGRESS_INTERVAL = 0.2
+
+
+class JobKind(StrEnum):
+    INDEXING = "INDEXING"
+    ANALYSIS = "ANALYSIS"
+    DETECTION = "DETECTION"
+    EXPORT = "EXPORT"
+    IMPORT = "IMPORT"
+    EVALUATION = "EVALUATION"
+
+
+class JobContext:
+    def __init__(self, runner: JobRunner, job: JobRow) -> None:
+        self._runner = runner
+        self.job = job
+        self._last_write = 0.0
+
+    async def progress(self, fraction: float, message: str | None = None) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_write < PROGRESS_INTERVAL:
+            return
+        self._last_write = now
+        await self._runner._update(self.job, progress=min(max(fraction, 0.0), 1.0), message=message)
+
+    async def finish(
+        self,
+        session: AsyncSession,
+        *,
+        summary: JobSummary | dict[str, Any],
+        result: JobResult | dict[str, Any] | None = None,
+        dataset_id: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Mark the job completed inside the caller's transaction (published after its commit).
+        `summary` and `result` are the kind's documents (persistence/documents/job.py) or their JSON
+        form, camelCase keys; the job's columns validate them."""
+        values = dict(
+            status=check_move(self.job.status, JobStatus.COMPLETED, self.job.id).value,
+            progress=1.0,
+            summary=summary,
+            result=result,
+            message=message,
+            finished_at=utcnow(),
+        )
+        if dataset_id is not None:
+            values["dataset_id"] = dataset_id
+        await jobs_repo.update_job(session, self.job.id, **values)
+        self._runner._finished_in_body.add(self.job.id)
+
+
+JobBody = Callable[[JobContext], Awaitable[None]]
+
+
+class JobRunner:
+    """Runs jobs as asyncio tasks of the server process (CPU work goes to threads or processes)."""
+
+    def __init__(self, sessions: SessionFactory, events: EventHub) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._finished_in_body: set[int] = set()
+        self._target_locks: dict[str, asyncio.Lock] = {}
+        self._version_locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def submit(
+        self,
+        *,
+        kind: JobKind,
+        target: str,
+        body: JobBody,
+        parameters: JobParameters | None = None,
+        dataset_id: int | None = None,
+    ) -> JobRow:
+        # One version per (kind, target): allocations in this process queue on a lock; another
+        # process taking the same number first makes the insert fail, and it takes the next one.
+        lock = self._version_locks.setdefault((kind.value, target), asyncio.Lock())
+        async with lock:
+            for attempt in range(20):
+                try:
+                    async with self._sessions() as session, session.begin():
+                        version = await jobs_repo.next_job_version(session, kind.value, target)
+                        job = await jobs_repo.create_job(
+                            session,
+                            kind=kind.value,
+                            status=JobStatus.PENDING.value,
+                            target=target,
+                            version=version,
+                            dataset_id=dataset_id,
+                            parameters=parameters if parameters is not None else JobParameters(),
+                        )
+                    break
+                except IntegrityError:
+                    if attempt == 19:
+                        raise
+                    await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        await self._publish(job)
+        self._tasks[job.id] = asyncio.create_task(self._run(job, target, body), name=f"job-{job.id}")
+        return job
+
+    async def _run(self, job: JobRow, target: str, body: JobBody) -> None:
+        # Jobs on one target run one after another: two indexings of one folder must not interleave.
+        lock = self._target_locks.setdefault(target, asyncio.Lock())
+        try:
+            async with lock:
+                await self._update(job, status=JobStatus.RUNNING.value, started_at=utcnow())
+                await body(JobContext(self, job))
+                if job.id in self._finished_in_body:
+                    self._finished_in_body.discard(job.id)
+                    await self._reload_and_publish(job.id)
+                else:
+                    await self._update(
+                        job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow()
+                    )
+        except asyncio.CancelledError:
+            await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
+            raise
+        except DomainError as exc:
+            await self._finish_quietly(
+                job, status=JobStatus.FAILED.value, error_code=exc.code, error_message=exc.message
+            )
+        except Exception:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            await self._finish_quietly(
+                job,
+                status=JobStatus.FAILED.value,
+                error_code="INTERNAL_SERVER_ERROR",
+                error_message="the job failed unexpectedly; the server log has the details",
+            )
+        finally:
+            self._tasks.pop(job.id, None)
+            self._finished_in_body.discard(job.id)
+
+    async def _finish_quietly(self, job: JobRow, **values) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
+
+    async def _update(self, job: JobRow, **values) -> None:
+        if "status" in values:  # the runner's own view of the job: it alone moves a running job
+            check_move(job.status, JobStatus(values["status"]), job.id)
+        async with self._sessions() as session, session.begin():
+            await jobs_repo.update_job(session, job.id, **values)
+        for key, value in values.items():
+            setattr(job, key, value)
+        await self._publish(job)
+
+    async def _reload_and_publish(self, job_id: int) -> None:
+        async with self._sessions() as session:
+            job = await jobs_repo.read_job(session, job_id)
+        if job is not None:
+            await self._publish(job)
+
+    async def _publish(self, job: JobRow) -> None:
+        try:
+            await self._events.publish(
+                JOBS_CHANNEL, {"id": job.id, "datasetId": job.dataset_id, "status": job.status}
+            )
+        except Exception:  # noqa: BLE001 - the job's state is committed; watchers re-read it later
+            log.warning("could not publish job %s", job.id, exc_info=True)
+
+    async def wait(self, job_id: int) -> JobRow:
+        """Wait for a job of this process to end and return its final row."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        async with self._sessions() as session:
+            job = await jobs_repo.read_job(session, job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        return job
+
+    async def cancel(self, job_id: int) -> JobRow:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+        return await self.wait(job_id)
+
+    async def recover(self) -> list[JobRow]:
+        """Mark jobs a stopped server left unfinished as failed; returns them (their owners undo what
+        they half did)."""
+        # Only one process runs jobs for now, so whatever was unfinished at start was interrupted.
+        async with self._sessions() as session, session.begin():
+            jobs = await jobs_repo.fail_unfinished_jobs(
+                session,
+                "interrupted: the server stopped",
+                utcnow(),
+                unfinished=MOVES.sources(JobStatus.FAILED),
+                failed=JobStatus.FAILED.value,
+            )
+        if jobs:
+            log.warning("marked %d interrupted job(s) as failed", len(jobs))
+        return jobs
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)

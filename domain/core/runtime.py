@@ -1,0 +1,89 @@
+"""Everything a running service holds once: engine, sessions, episode files, events, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.core.job_runner import JobRunner
+from domain.core.leftovers import sweep_partials
+from persistence.engine import SessionFactory, create_engine, create_session_factory
+from persistence.episode_sources.readers import EpisodeReaders
+from persistence.events import EventHub
+from persistence.settings import Settings
+from persistence.tables import JobRow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    files: EpisodeReaders
+    events: EventHub
+    jobs: JobRunner = field(init=False)
+    # (dataset id, episode index) -> (dataset, episode) rows for frame requests; short-lived so
+    # that re-indexing in another process shows within seconds.
+    frame_lookups: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
+    # token hash -> (token id, expiry, viewer): a request needs no query for a token seen in the
+    # last seconds. Revoking clears it here at once; other processes see it within the TTL.
+    verified_tokens: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
+    # name -> domain.core.watch.Watch: one poll loop per process for values many subscribers follow.
+    watches: dict = field(default_factory=dict)
+
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobRunner(self.sessions, self.events)
+
+    def workers(self) -> ProcessPoolExecutor:
+        """The process pool for CPU-bound jobs, started on first use. Spawned, not forked: a fork of
+        a process with an event loop and database threads is not safe."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.worker_count(), mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def worker_count(self) -> int:
+        """How many processes `workers()` runs: one per CPU."""
+        return max(1, os.cpu_count() or 1)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            files=EpisodeReaders(settings.file_cache_size),
+            events=EventHub(settings.broadcast_url, prefix=settings.event_prefix),
+        )
+
+    async def start(self, *, recover_jobs: bool = True) -> list[JobRow]:
+        """Connect; the server (not a CLI command beside it) fails jobs a previous run left unfinished
+        and sweeps their half-written files. Returns those jobs: their owners undo what they half did
+        (the server calls `episode_export.undo_interrupted_exports`; the runtime imports no service,
+        so that no service that takes a Runtime is imported back by it)."""
+        await self.events.connect()
+        if not recover_jobs:
+            return []
+        interrupted = await self.jobs.recover()
+        exports = self.settings.data_roots[0] / "exports"
+        await asyncio.to_thread(sweep_partials, self.settings.var_dir, exports)
+        return interrupted
+
+    async def stop(self) -> None:
+        await self.jobs.shutdown()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        await self.events.disconnect()
+        self.files.close()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Datasets and their episodes: registration, tasks, trajectories, frames, the demo."""

@@ -1,0 +1,407 @@
+"""`exportEpisodes`: write edited copies of episodes as a new HDF5 dataset folder, as a job.
+
+Every request is checked before the job starts (episodes exist, edits valid for each). A video episode
+is written as `timestamp` (its frames' times) and `observation.images.video`.
+The job writes `info.json` (`export_info`: what was exported),
+`episodes/episode_NNNNNN.hdf5` (domain.edits.write_edited_episode: frames
+in chunks, temporary name then rename) and `annotations.json` (annograph JSON: the episodes' boxes and
+episode annotations with frames renumbered and boxes moved by the crop, resize and rotation; boxes that
+leave the image or lie on removed frames are dropped and counted). The folder is assembled under a
+temporary name and renamed when whole; it becomes a zip to download or a new registered dataset with
+its annotations imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import threading
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+from domain.accounts.users import Viewer
+from domain.core.errors import BadUserInput, Conflict, DomainError, NotFound, check_text
+from domain.core.job_runner import JobContext, JobKind
+from domain.core.runtime import Runtime
+from domain.datasets import service as datasets
+from domain.datasets.tasks import tasks_by_datasets
+from domain.edits import (
+    EpisodeEdits,
+    WriteSummary,
+    kept_frames,
+    output_size,
+    renumber,
+    transform_box,
+    write_edited_episode,
+)
+from domain.edits.service import checked, edits_by_episodes
+from domain.objects.transfer import exports as annotation_export
+from domain.objects.transfer import imports as annotation_import
+from domain.objects.transfer.formats import annograph_json
+from domain.objects.transfer.formats.model import (
+    AnnotationSet,
+    BoxEntry,
+    ExportFormat,
+    ImageEntry,
+    image_file_name,
+)
+from persistence.documents import EpisodeExportParameters
+from persistence.episode_sources import episode_ref
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.tables import DatasetRow, EpisodeRow, JobRow
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class ExportOutput(StrEnum):
+    ZIP = "ZIP"
+    DATASET = "DATASET"
+
+
+@dataclass(frozen=True)
+class EpisodeChoice:
+    index: int
+    edits: dict | None = None  # the JSON form; None: the saved edits when use_saved, else none
+    use_saved: bool = False
+
+
+@dataclass(frozen=True)
+class ExportEpisodesRequest:
+    dataset_id: int
+    episodes: tuple[EpisodeChoice, ...]
+    output: ExportOutput = ExportOutput.ZIP
+    name: str | None = None
+
+
+async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesRequest) -> JobRow:
+    async with rt.sessions() as session:
+        dataset = await datasets_repo.read_dataset(session, req.dataset_id)
+        if dataset is None:
+            raise NotFound(
+                f"input.datasetId: dataset {req.dataset_id} does not exist", field="input.datasetId"
+            )
+        if not req.episodes:
+            raise BadUserInput("input.episodes: choose at least one episode", field="input.episodes")
+        rows = await episodes_repo.read_episodes_by_indexes(
+            session, [(dataset.id, c.index) for c in req.episodes]
+        )
+    by_index = {r.index: r for r in rows if r is not None}
+    saved = {r.episode_id: r for r in await edits_by_episodes(rt, [r.id for r in by_index.values()]) if r}
+    plan: list[tuple[EpisodeRow, EpisodeEdits]] = []
+    seen: set[int] = set()
+    for i, choice in enumerate(req.episodes):
+        where = f"input.episodes[{i}]"
+        episode = by_index.get(choice.index)
+        if episode is None:
+            raise BadUserInput(
+                f"{where}.index: dataset has no episode {choice.index}", field=f"{where}.index"
+            )
+        if choice.index in seen:
+            raise BadUserInput(
+                f"{where}.index: episode {choice.index} is chosen twice", field=f"{where}.index"
+            )
+        seen.add(choice.index)
+        # Every per-frame array is cut by the same frame indexes: a camera of another length cannot be.
+        short = {c: s[0] for c, s in episode.cameras.items() if s[0] != episode.length}
+        if short:
+            camera, frames = next(iter(short.items()))
+            raise BadUserInput(
+                f"{where}.index: episode {choice.index} has {episode.length} frames but camera {camera!r} "
+                f"has {frames}: its frames cannot be kept consistently (see the quality report)",
+                field=f"{where}.index",
+            )
+        data = choice.edits
+        if data is None and choice.use_saved:
+            if episode.id not in saved:
+                raise BadUserInput(
+                    f"{where}.useSaved: episode {choice.index} has no saved edits", field=f"{where}.useSaved"
+                )
+            data = saved[episode.id].edits
+        plan.append((episode, checked(data or {}, episode, f"{where}.edits")))
+    name = req.name or f"{dataset.name}-edited"
+    if not NAME.match(name):
+        raise BadUserInput(
+            f"input.name {name!r}: letters, digits, '.', '_' and '-' only (a folder name)", field="input.name"
+        )
+    name = check_text(name, "input.name", max_length=100)
+    target = rt.settings.data_roots[0] / "exports" / name
+    if req.output is ExportOutput.DATASET and await asyncio.to_thread(target.exists):
+        raise Conflict(f"input.name: exports/{name} exists; choose another name", field="input.name")
+
+    async def body(ctx: JobContext) -> None:
+        await _run(rt, ctx, viewer, req, dataset, plan, name, target)
+
+    return await rt.jobs.submit(
+        kind=JobKind.EXPORT,
+        target=f"export-episodes:dataset:{dataset.id}",
+        body=body,
+        parameters=EpisodeExportParameters(
+            dataset_id=dataset.id,
+            episodes=[{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
+            output=req.output.value,
+            name=name,
+            requested_by=viewer.user_id,
+        ),
+        dataset_id=dataset.id,
+    )
+
+
+def carry_annotations(
+    data: AnnotationSet, plan: list[tuple[EpisodeRow, EpisodeEdits]]
+) -> tuple[AnnotationSet, dict]:
+    """Renumber frames and move boxes as the edits do; what could not be carried is counted."""
+    new_index = {e.index: i for i, (e, _) in enumerate(plan)}
+    edits_of = {e.index: ed for e, ed in plan}
+    maps = {e.index: renumber(kept_frames(ed, e.length), e.length) for e, ed in plan}
+    images = {im.file_name: im for im in data.images}
+    dropped: Counter = Counter()
+    out_images: dict[str, ImageEntry] = {}
+    boxes: list[BoxEntry] = []
+    for box in data.boxes:
+        image = images[box.file_name]
+        frame = int(maps[image.episode_index][image.frame])
+        if frame < 0:
+            dropped["on removed frames"] += 1
+            continue
+        camera_edit = edits_of[image.episode_index].cameras.get(image.camera)
+        size = (image.height, image.width)
+        moved = (box.x, box.y, box.width, box.height)
+        if camera_edit is not None:
+            transformed = transform_box(*moved, camera_edit, size)
+            if transformed is None:
+                dropped["outside the edited image"] += 1
+                continue
+            moved = transformed
+            size = output_size(camera_edit, size)
+        index = new_index[image.episode_index]
+        file_name = image_file_name(index, image.camera, frame)
+        out_images.setdefault(file_name, ImageEntry(file_name, index, image.camera, frame, size[1], size[0]))
+        boxes.append(
+            replace(box, file_name=file_name, x=moved[0], y=moved[1], width=moved[2], height=moved[3])
+        )
+    annotations = []
+    for entry in data.episode_annotations:
+        mapping = maps[entry["episode_index"]]
+        content = dict(entry["content"] or {})
+        anomalies = []
+        for anomaly in content.get("anomalies") or []:
+            kept = [
+                int(mapping[f])
+                for f in range(anomaly["from_frame"], anomaly["to_frame"] + 1)
+                if mapping[f] >= 0
+            ]
+            if not kept:
+                dropped["anomalies on removed frames"] += 1
+                continue
+            anomalies.append({**anomaly, "from_frame": kept[0], "to_frame": kept[-1]})
+        content["anomalies"] = anomalies
+        annotations.append({**entry, "episode_index": new_index[entry["episode_index"]], "content": content})
+    carried = replace(data, images=list(out_images.values()), boxes=boxes, episode_annotations=annotations)
+    return carried, dict(dropped)
+
+
+async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, plan, name: str, target: Path):
+    work = (
+        target.with_name(f".{name}.{ctx.job.id}.partial")
+        if req.output is ExportOutput.DATASET
+        else annotation_export.artifact_dir(rt) / str(ctx.job.id) / name
+    )
+    total = sum(len(kept_frames(edits, e.length)) for e, edits in plan)
+    done_before = 0
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def progress(done: int, _total: int) -> None:
+        if stop.is_set():
+            raise asyncio.CancelledError  # unwinds the writer, which removes its partial file
+        fraction = 0.9 * (done_before + done) / max(total, 1)
+        loop.call_soon_threadsafe(
+            lambda: asyncio.ensure_future(ctx.progress(fraction, f"{done_before + done}/{total} frames"))
+        )
+
+    try:
+        await ctx.progress(0.0, f"0/{total} frames")
+        written: list[WriteSummary] = []
+        for i, (episode, edits) in enumerate(plan):
+            source = episode_ref(dataset, episode)
+            out = work / "episodes" / f"episode_{i:06d}.hdf5"
+            episode_written = await asyncio.to_thread(
+                write_edited_episode,
+                source,
+                out,
+                edits,
+                progress=progress,
+                attrs={"task_index": episode.task_index} if episode.task_index is not None else None,
+                source_name=f"{dataset.name} episode {episode.index}",
+            )
+            written.append(episode_written)
+            done_before += episode_written.frames
+        await ctx.progress(0.9, "carrying annotations over")
+        data = await annotation_export.gather(
+            rt,
+            annotation_export.ExportRequest(format=ExportFormat.ANNOGRAPH, dataset_id=dataset.id),
+            dataset,
+            [e for e, _ in plan],
+        )
+        carried, dropped = carry_annotations(data, plan)
+        carried = replace(carried, dataset={**carried.dataset, "name": name})
+        (tasks,) = await tasks_by_datasets(rt, [dataset.id])
+        info = export_info(dataset, tasks, name, plan, written)
+        annotations = await asyncio.to_thread(_write_folder_files, work, info, carried)
+    except BaseException:
+        stop.set()
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        raise
+    summary: dict[str, object] = {
+        "episodes": len(plan),
+        "frames": total,
+        "boxes": len(carried.boxes),
+        "episodeAnnotations": len(carried.episode_annotations),
+        "dropped": dropped,
+        "output": req.output.value,
+    }
+    if req.output is ExportOutput.ZIP:
+        path = annotation_export.artifact_path(rt, ctx.job.id, f"{name}.zip")
+        await asyncio.to_thread(_zip, work, path)
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        result = {"artifact": path.name, **summary}
+    else:
+        await asyncio.to_thread(work.rename, target)
+        try:
+            indexed = await _register(rt, target, name)
+            assert indexed.dataset_id is not None  # an indexing job's dataset
+            if carried.boxes or carried.episode_annotations:
+                await annotation_import.import_annotations(
+                    rt,
+                    viewer,
+                    annotation_import.ImportRequest(
+                        dataset_id=indexed.dataset_id,
+                        file_name="annotations.json",
+                        content=annotations,
+                        format=ExportFormat.ANNOGRAPH,
+                        create_missing_labels=True,
+                    ),
+                )
+        except BaseException:
+            # All or nothing: no registered dataset without its boxes, and the name free for a rerun.
+            await asyncio.shield(undo_dataset_export(rt, target, None))
+            raise
+        summary["datasetId"] = indexed.dataset_id
+        # Relative to the first data root: a job's result is readable by viewers, server paths are not.
+        result = {"path": str(target.relative_to(rt.settings.data_roots[0])), **summary}
+    async with rt.sessions() as session, session.begin():
+        await ctx.finish(session, summary=summary, result=result, message=f"{total}/{total} frames")
+
+
+async def _register(rt: Runtime, target: Path, name: str) -> JobRow:
+    """Register the exported folder and wait for its indexing job. Registration errors quote files by
+    their server path (admins register datasets); the reviewer who exported sees exports/<name>."""
+    try:
+        job = await datasets.register_dataset(rt, str(target), name)
+        indexed = await rt.jobs.wait(job.id)
+        why = None if indexed.status == "COMPLETED" else indexed.error_message or indexed.status
+    except DomainError as exc:
+        why = exc.message
+    if why is None:
+        return indexed
+    why = why.replace(str(target), f"exports/{name}")
+    for root in rt.settings.data_roots:
+        why = why.replace(str(root), "<data root>")
+    raise BadUserInput(f"the exported folder exports/{name} could not be registered: {why}")
+
+
+async def undo_dataset_export(rt: Runtime, target: Path, created_since) -> None:
+    """Remove what an export as a dataset made: the dataset registered from `target` (if created at or
+    after `created_since`) and the folder."""
+    async with rt.sessions() as session, session.begin():
+        await datasets_repo.delete_dataset_by_path(session, str(target), created_since)
+    await asyncio.to_thread(shutil.rmtree, target, True)
+    rt.frame_lookups.clear()
+
+
+async def undo_interrupted_exports(rt: Runtime, jobs: list) -> None:
+    """At start: exports as a dataset that a stopped server cut short are undone (the job is FAILED,
+    so nothing it made may stay)."""
+    for job in jobs:
+        parameters = job.parameters.as_kind(EpisodeExportParameters)  # None: an annotation export's
+        as_dataset = parameters is not None and parameters.output == ExportOutput.DATASET.value
+        if job.kind == JobKind.EXPORT.value and parameters is not None and as_dataset:
+            target = rt.settings.data_roots[0] / "exports" / parameters.name
+            if job.started_at is not None and target.parent.name == "exports":
+                await undo_dataset_export(rt, target, job.started_at)
+
+
+def export_info(dataset: DatasetRow, tasks: list, name: str, plan, written: list[WriteSummary]) -> dict:
+    """`info.json` of the exported folder (DESIGN.md's layout): what was written, not what the source
+    holds. Counts, cameras and `features` (dtype and shape per dataset, a dimension null where the
+    episodes' edits made it differ) come from the files as written; the tasks are those of the exported
+    episodes; `annograph_export` records, per episode, its source index, frames, cameras' sizes and
+    edits. The source is named by dataset name and id: server paths stay on the server."""
+    features: dict[str, dict] = {}
+    for summary in written:
+        for key, (dtype, shape) in summary.datasets.items():
+            entry = features.setdefault(key, {"dtype": dtype, "shape": list(shape)})
+            if len(entry["shape"]) != len(shape):
+                entry["shape"] = None
+            elif entry["shape"] is not None:
+                entry["shape"] = [a if a == b else None for a, b in zip(entry["shape"], shape, strict=True)]
+    for key, entry in features.items():  # the source's names of vector components, where they still fit
+        described = dataset.features.get(key) if isinstance(dataset.features, dict) else None
+        names = described.get("names") if isinstance(described, dict) else None
+        if isinstance(names, list) and entry["shape"] == [len(names)]:
+            entry["names"] = names
+    used = {e.task_index for e, _ in plan}
+    cameras = [c for c in dataset.cameras if any(c in s.cameras for s in written)]
+    return {
+        "name": name,
+        "fps": dataset.fps,
+        "robot_type": dataset.robot_type,
+        "joint_names": list(dataset.joint_names),
+        "cameras": cameras or sorted({c for s in written for c in s.cameras}),
+        "tasks": [{"index": t.index, "description": t.description} for t in tasks if t.index in used],
+        "total_episodes": len(written),
+        "total_frames": sum(s.frames for s in written),
+        "features": features,
+        "annograph_export": {
+            "source": {"dataset": dataset.name, "datasetId": dataset.id},
+            "episodes": [
+                {
+                    "index": i,
+                    "sourceIndex": episode.index,
+                    "frames": summary.frames,
+                    "cameras": {c: list(size) for c, size in summary.cameras.items()},
+                    "edits": edits.to_json(),
+                }
+                for i, ((episode, edits), summary) in enumerate(zip(plan, written, strict=True))
+            ],
+        },
+    }
+
+
+def _write_folder_files(work: Path, info: dict, carried: AnnotationSet) -> bytes:
+    (work / "info.json").write_text(json.dumps(info, indent=2))
+    files: dict[str, bytes] = {}
+    annograph_json.write(carried, lambda file, content: files.__setitem__(file, content))
+    content = next(iter(files.values()))
+    (work / "annotations.json").write_bytes(content)
+    return content
+
+
+def _zip(folder: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        # HDF5 images are gzip-compressed already: stored, not deflated again.
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    zf.write(file, f"{folder.name}/{file.relative_to(folder)}")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

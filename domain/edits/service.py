@@ -1,0 +1,68 @@
+"""Training edits saved on an episode: checked against the episode, versioned like annotations (a
+save names the version it replaces; anything else is a CONFLICT carrying the current one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from domain.accounts.users import Viewer
+from domain.core.errors import Conflict, NotFound
+from domain.core.runtime import Runtime
+from domain.edits import EpisodeEdits, EpisodeShape, validate_edits
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import episode_edit as repo
+from persistence.tables import EpisodeEditRow, EpisodeRow
+
+
+def shape_of(episode: EpisodeRow) -> EpisodeShape:
+    return EpisodeShape(
+        length=episode.length, cameras={c: (int(v[1]), int(v[2])) for c, v in episode.cameras.items()}
+    )
+
+
+def checked(data: dict, episode: EpisodeRow, field: str) -> EpisodeEdits:
+    """The edits of `data` (their JSON form), valid for this episode, or BAD_USER_INPUT naming the field."""
+    return validate_edits(EpisodeEdits.from_json(data, field), shape_of(episode), field)
+
+
+async def edits_by_episodes(rt: Runtime, ids: Sequence[int]) -> list[EpisodeEditRow | None]:
+    async with rt.sessions() as session:
+        rows = {r.episode_id: r for r in await repo.read_edits(session, ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def save_episode_edits(
+    rt: Runtime, viewer: Viewer, episode_id: int, data: dict, expected_version: int | None
+) -> EpisodeEditRow:
+    try:
+        # The episode the edits are checked against is read in the write's transaction.
+        async with rt.sessions() as session, session.begin():
+            found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
+            if not found:
+                raise NotFound(
+                    f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId"
+                )
+            edits = checked(data, found[0], "input.edits").to_json()
+            if expected_version is None:
+                return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
+            saved = await repo.update_edits_if_version(
+                session, episode_id, expected_version, edits, viewer.user_id
+            )
+    except IntegrityError:
+        saved = None  # someone saved the first version at the same time
+    if saved is None:
+        current = (await edits_by_episodes(rt, [episode_id]))[0]
+        raise Conflict(
+            "input.expectedVersion: "
+            + (
+                f"{expected_version} is not the current version"
+                if expected_version is not None
+                else "the episode has saved edits; name the version you replace"
+            ),
+            field="input.expectedVersion",
+            currentVersion=current.version if current else None,
+            current=current.edits if current else None,
+        )
+    return saved

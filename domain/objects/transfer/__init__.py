@@ -1,0 +1,1 @@
+"""Annotations in and out: import, export, the uploaded archive and the formats."""

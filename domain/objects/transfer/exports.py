@@ -1,0 +1,260 @@
+"""exportAnnotations: boxes (and for annograph JSON everything) of a dataset as a zip, run as a Job.
+
+The zip is written under a temporary name in the var dir and renamed when complete; the finished
+job names it (`result.artifact`) and the graph gives its download address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from domain.accounts.users import Viewer
+from domain.annotations.drafts import stored_content
+from domain.core.errors import BadUserInput, NotFound
+from domain.core.job_runner import JobContext, JobKind
+from domain.core.runtime import Runtime
+from domain.datasets.frames import encode_jpeg
+from domain.objects.transfer.formats import registry
+from domain.objects.transfer.formats.model import (
+    AnnotationSet,
+    BoxEntry,
+    ExportFormat,
+    ImageEntry,
+    LabelEntry,
+    image_file_name,
+)
+from persistence.documents import AnnotationExportParameters
+from persistence.episode_sources import episode_ref
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import episode_annotation as annotations_repo
+from persistence.repositories import label as labels_repo
+from persistence.repositories import object_annotation as boxes_repo
+from persistence.repositories import user as users_repo
+from persistence.tables import DatasetRow, EpisodeRow, JobRow
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    format: ExportFormat
+    dataset_id: int | None = None
+    episode_ids: tuple[int, ...] | None = None
+    cameras: tuple[str, ...] | None = None
+    only_validated: bool = False
+    include_images: bool = False
+
+
+def artifact_dir(rt: Runtime) -> Path:
+    return rt.settings.var_dir / "artifacts"
+
+
+def artifact_path(rt: Runtime, job_id: int, name: str) -> Path:
+    return artifact_dir(rt) / f"job_{job_id}" / name
+
+
+async def _selection(rt: Runtime, req: ExportRequest) -> tuple[DatasetRow, list[EpisodeRow]]:
+    if (req.dataset_id is None) == (req.episode_ids is None):
+        raise BadUserInput("give exactly one of datasetId and episodeIds", field="input.datasetId")
+    async with rt.sessions() as session:
+        if req.episode_ids is not None:
+            if not req.episode_ids:
+                raise BadUserInput("episodeIds must not be empty", field="input.episodeIds")
+            episodes = await episodes_repo.read_episodes_by_ids(session, list(req.episode_ids))
+            missing = sorted(set(req.episode_ids) - {e.id for e in episodes})
+            if missing:
+                raise NotFound(f"episodes {missing} do not exist", field="input.episodeIds")
+            if len({e.dataset_id for e in episodes}) > 1:
+                raise BadUserInput("episodeIds must all be of one dataset", field="input.episodeIds")
+            dataset = await datasets_repo.read_dataset(session, episodes[0].dataset_id)
+            assert dataset is not None  # the episodes' dataset (a foreign key)
+        else:
+            assert req.dataset_id is not None  # exactly one of the two is given (checked above)
+            dataset = await datasets_repo.read_dataset(session, req.dataset_id)
+            if dataset is None:
+                raise NotFound(f"dataset {req.dataset_id} does not exist", field="input.datasetId")
+            pages = await episodes_repo.list_episode_pages(
+                session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
+            )
+            episodes = pages[dataset.id]
+    unknown = sorted(set(req.cameras or ()) - set(dataset.cameras))
+    if unknown:
+        raise BadUserInput(
+            f"input.cameras: {unknown} are not cameras of the dataset ({', '.join(dataset.cameras)})",
+            field="input.cameras",
+        )
+    return dataset, sorted(episodes, key=lambda e: e.index)
+
+
+async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) -> JobRow:
+    """Check the request now (clear errors before any job exists), then export as a job."""
+    dataset, episodes = await _selection(rt, req)
+    parameters = AnnotationExportParameters(
+        format=req.format.value,
+        dataset_id=dataset.id,
+        episode_ids=[e.id for e in episodes] if req.episode_ids is not None else None,
+        cameras=list(req.cameras) if req.cameras else None,
+        only_validated=req.only_validated,
+        include_images=req.include_images,
+        requested_by=viewer.user_id,
+    )
+
+    async def body(ctx: JobContext) -> None:
+        await _run(rt, ctx, req, dataset, episodes)
+
+    return await rt.jobs.submit(
+        kind=JobKind.EXPORT,
+        target=f"export:dataset:{dataset.id}",
+        body=body,
+        parameters=parameters,
+        dataset_id=dataset.id,
+    )
+
+
+async def gather(
+    rt: Runtime, req: ExportRequest, dataset: DatasetRow, episodes: list[EpisodeRow]
+) -> AnnotationSet:
+    """The neutral form of what the request selects (boxes read as plain named rows, in a few statements)."""
+    by_id = {e.id: e for e in episodes}
+    async with rt.sessions() as session:
+        label_rows = await labels_repo.read_labels_by_datasets(session, [dataset.id])
+        rows = await boxes_repo.read_export_rows(session, list(by_id), req.cameras, req.only_validated)
+        reviewer_ids = {r.reviewed_by for r in rows if r.reviewed_by is not None}
+        annotations = []
+        if req.format == ExportFormat.ANNOGRAPH:
+            annotations = await annotations_repo.read_annotations_by_episodes(session, list(by_id))
+            reviewer_ids |= {a.annotator_id for a in annotations}
+        revisions = await annotations_repo.read_revisions_at(
+            session, [(a.id, a.version) for a in annotations]
+        )
+        users = {u.id: u.name for u in await users_repo.read_users_by_ids(session, list(reviewer_ids))}
+    labels = {r.id: r for r in label_rows}
+    data = AnnotationSet(
+        labels=[
+            LabelEntry(r.name, r.color, labels[r.parent_id].name if r.parent_id in labels else None)
+            for r in label_rows
+        ],
+        dataset={"name": dataset.name, "fps": dataset.fps},
+    )
+    images: dict[tuple, ImageEntry] = {}
+    for r in rows:
+        episode = by_id[r.episode_id]
+        image = images.get((r.episode_id, r.camera, r.frame))
+        if image is None:
+            _, height, width = episode.cameras[r.camera]
+            name = image_file_name(episode.index, r.camera, r.frame)
+            image = images[(r.episode_id, r.camera, r.frame)] = ImageEntry(
+                name, episode.index, r.camera, r.frame, width, height
+            )
+        data.boxes.append(
+            BoxEntry(
+                image.file_name,
+                labels[r.label_id].name,
+                r.x,
+                r.y,
+                r.width,
+                r.height,
+                track_id=r.track_id,
+                occluded=r.occluded,
+                truncated=r.truncated,
+                difficult=r.difficult,
+                outside=r.outside,
+                source=r.source,
+                score=r.score,
+                keyframe=r.keyframe,
+                notes=r.notes,
+                review=r.review,
+                reviewed_by=users.get(r.reviewed_by) if r.reviewed_by is not None else None,
+                reviewed_at=r.reviewed_at.isoformat() if r.reviewed_at else None,
+                reject_reason=r.reject_reason,
+            )
+        )
+    data.images = list(images.values())
+    # Exported under today's key names, whichever names the revision was saved with.
+    contents = {(r.annotation_id, r.version): stored_content(r.content) for r in revisions}
+    data.episode_annotations = [
+        {
+            "episode_index": by_id[a.episode_id].index,
+            "annotator": users.get(a.annotator_id),
+            "version": a.version,
+            "content": contents.get((a.id, a.version)),
+        }
+        for a in annotations
+    ]
+    return data
+
+
+def write_zip(
+    path: Path,
+    fmt: ExportFormat,
+    data: AnnotationSet,
+    image: Callable[[ImageEntry], bytes] | None,
+    progress: Callable[[float], None],
+) -> dict:
+    """Write the export zip to `path` (via a temporary name); returns the fidelity report."""
+    module = registry.writer(fmt)
+    tmp = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            fidelity = module.write(data, zf.writestr)
+            progress(0.1 if image else 0.9)
+            if image is not None:
+                folder = registry.image_dir(fmt)
+                total = max(len(data.images), 1)
+                for i, entry in enumerate(data.images):
+                    # JPEGs are compressed already: stored, not deflated again.
+                    zf.writestr(
+                        zipfile.ZipInfo(f"{folder}/{entry.file_name}", date_time=(2020, 1, 1, 0, 0, 0)),
+                        image(entry),
+                    )
+                    progress(0.1 + 0.85 * (i + 1) / total)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return fidelity.as_dict()
+
+
+async def _run(
+    rt: Runtime, ctx: JobContext, req: ExportRequest, dataset: DatasetRow, episodes: list[EpisodeRow]
+) -> None:
+    await ctx.progress(0.0, "reading annotations")
+    data = await gather(rt, req, dataset, episodes)
+    by_index = {e.index: e for e in episodes}
+    loop = asyncio.get_running_loop()
+
+    def report(fraction: float) -> None:
+        asyncio.run_coroutine_threadsafe(ctx.progress(fraction * 0.95, "writing"), loop)
+
+    def image(entry: ImageEntry) -> bytes:
+        episode = by_index[entry.episode_index]
+        pixels = rt.files.read_frame(episode_ref(dataset, episode), entry.camera, entry.frame)
+        return encode_jpeg(pixels, None, 95)
+
+    # An "outside" box says the object is out of view: a training format would read it as an object.
+    hidden = 0
+    if req.format is not ExportFormat.ANNOGRAPH:
+        visible = [b for b in data.boxes if not b.outside]
+        hidden, data = len(data.boxes) - len(visible), replace(data, boxes=visible)
+    name = f"annotations_{req.format.value.lower()}.zip"
+    path = artifact_path(rt, ctx.job.id, name)
+    fidelity = await asyncio.to_thread(
+        write_zip, path, req.format, data, image if req.include_images else None, report
+    )
+    if hidden:
+        fidelity["lost"].append(f"{hidden:,} outside keyframe(s) (the track left the view): left out")
+    summary = {
+        "boxes": len(data.boxes),
+        "images": len(data.images),
+        "episodes": len(episodes),
+        "format": req.format.value,
+        "bytes": path.stat().st_size,
+        "fidelity": fidelity,
+    }
+    async with rt.sessions() as session, session.begin():
+        await ctx.finish(
+            session, summary=summary, result={"artifact": name, **summary}, dataset_id=dataset.id
+        )

@@ -1,0 +1,109 @@
+"""A MODEL test session's run: the detector over every covered frame as a job, each batch stored as
+detection events with its frames' counts (so progress and a stop midway see it), then the evaluation.
+"""
+
+from __future__ import annotations
+
+from domain.accounts.users import Viewer
+from domain.core.job_runner import JobContext, JobKind
+from domain.core.runtime import Runtime
+from domain.detection.detector import check_model, detect_frames, stored_detector
+from domain.validation.evaluation import evaluate_session, update_frame_counts
+from domain.validation.events import publish
+from domain.validation.states import TestStatus, check_move, sources
+from persistence.columns import utcnow
+from persistence.documents import EvaluationParameters
+from persistence.episode_sources import episode_ref
+from persistence.repositories import dataset as datasets_repo
+from persistence.repositories import detection_event as events_repo
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import test_session as sessions_repo
+from persistence.tables import TestSessionRow
+
+
+async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> TestSessionRow:
+    assert row.model is not None  # a MODEL session names its detector
+    spec = await check_model(rt, row.model)
+    async with rt.sessions() as session:
+        episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
+        datasets = {
+            d.id: d
+            for d in await datasets_repo.read_datasets_by_ids(session, list({e.dataset_id for e in episodes}))
+        }
+    stride = row.settings.frame_stride or 1
+    work = [
+        (e.id, episode_ref(datasets[e.dataset_id], e), camera, list(range(0, e.length, stride)))
+        for e in sorted(episodes, key=lambda e: e.id)
+        for camera in (row.cameras if row.cameras is not None else list(e.cameras))
+    ]
+
+    async def body(ctx: JobContext) -> None:
+        await _run(rt, ctx, row, spec, work)
+
+    job = await rt.jobs.submit(
+        kind=JobKind.EVALUATION,
+        target=f"test_session:{row.id}",
+        body=body,
+        parameters=EvaluationParameters(test_session_id=row.id, model=row.model, requested_by=viewer.user_id),
+    )
+    async with rt.sessions() as session, session.begin():
+        updated = await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
+    assert updated is not None  # the session being submitted
+    return updated
+
+
+async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
+    try:
+        await _detect_and_evaluate(rt, ctx, row, spec, work)
+    except Exception as exc:
+        # The job records the failure; the session must not stay RUNNING with nothing behind it.
+        message = getattr(exc, "message", None) or "the detector failed; the server log has the details"
+        failed = check_move(row.status, TestStatus.FAILED, row.id)
+        async with rt.sessions() as session, session.begin():
+            # Guarded: a session a user stopped (and evaluated) meanwhile stays STOPPED.
+            moved = await sessions_repo.update_test_session(
+                session,
+                row.id,
+                {"status": failed.value, "stopped_at": utcnow(), "error_message": message},
+                only_if_status=sources(failed),
+            )
+        if moved is not None:
+            await publish(rt, row.id, failed.value)
+        raise
+
+
+async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
+    total = sum(len(frames) for *_, frames in work)
+    done = 0
+    detector = stored_detector(row.settings)
+    for episode_id, path, camera, frames in work:
+        async for batch, result in detect_frames(rt, spec, path, camera, frames, detector):
+            received = utcnow()
+            per_frame_ms = 1000.0 * result.inference_seconds / max(len(batch), 1)
+            values = [
+                {
+                    "session_id": row.id,
+                    "episode_id": episode_id,
+                    "camera": camera,
+                    "frame": frame,
+                    "label": d.label,
+                    "x": d.x,
+                    "y": d.y,
+                    "width": d.width,
+                    "height": d.height,
+                    "score": d.score,
+                    "received_at": received,
+                    "latency_ms": per_frame_ms,
+                }
+                for frame, detections in zip(batch, result.detections, strict=True)
+                for d in detections
+            ]
+            keys = [(episode_id, camera, f) for f in batch]
+            async with rt.sessions() as session, session.begin():
+                await events_repo.insert_events(session, values)
+                await update_frame_counts(session, row, keys, {k: per_frame_ms for k in keys})
+            done += len(batch)
+            await ctx.progress(min(done / max(total, 1), 0.99), f"{done}/{total} frames")
+            await publish(rt, row.id, row.status)
+    await evaluate_session(rt, row.id, stopped=False)
+    await ctx.progress(1.0, f"{done}/{total} frames")
