@@ -54,6 +54,18 @@ async def _start(env: dict) -> tuple[subprocess.Popen, str]:
             await asyncio.sleep(0.1)
 
 
+async def _until_heard(collector: Collector, act, heard, tries: int = 20) -> None:
+    """Do `act(attempt)` until `collector` receives what `heard(attempt)` matches."""
+    for attempt in range(1, tries + 1):
+        await act(attempt)
+        try:
+            await collector.wait_for(heard(attempt), timeout=1.0)
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError(f"the subscription heard nothing after {tries} attempts")
+
+
 @pytest.mark.parametrize("broadcast", ["redis", "postgres"])
 async def test_edits_through_one_process_reach_subscribers_of_the_other(
     broadcast, runtime, settings, tiny_dataset, tmp_path
@@ -85,7 +97,29 @@ async def test_edits_through_one_process_reach_subscribers_of_the_other(
             session_id = started["startAnnotationSession"]["id"]
             session_events = Collector(on_first, SESSION_EVENTS, {"id": session_id})
             episode_events = Collector(on_first, EPISODE_EVENTS, {"id": episode_id})
-            await asyncio.sleep(0.5)
+            # graphql-transport-ws does not say when a subscription is live on the server: act from
+            # the first process until each subscription hears it (a fixed sleep raced under load),
+            # then act from the second.
+            move = "mutation($s: ID!, $f: Int!) { moveCursor(sessionId: $s, frame: $f) { currentFrame } }"
+
+            async def move_on_first(frame: int) -> None:
+                await on_first.execute(document(move), variable_values={"s": session_id, "f": frame})
+
+            await _until_heard(session_events, move_on_first, lambda frame: kind("ParticipantMoved", frame=frame))
+            saved_version: list[int] = []
+
+            async def save_on_first(_attempt: int) -> None:
+                extra = {"expectedVersion": saved_version[-1]} if saved_version else {}
+                done = await on_first.execute(
+                    document(SAVE), variable_values={"input": payload(episode_id, notes="probe", **extra)}
+                )
+                saved_version.append(done["saveEpisodeAnnotation"]["version"])
+
+            await _until_heard(
+                episode_events,
+                save_on_first,
+                lambda _attempt: kind("EpisodeAnnotationSaved", by=lambda b: b["by"]["name"] == "alice"),
+            )
 
             await on_second.execute(
                 document("mutation($id: ID!) { joinAnnotationSession(id: $id) { id } }"),
@@ -103,7 +137,9 @@ async def test_edits_through_one_process_reach_subscribers_of_the_other(
                 kind("ParticipantJoined", participant=lambda b: b["participant"]["user"]["name"] == "bob")
             )
             await session_events.wait_for(kind("ParticipantMoved", frame=9))
-            saved = await episode_events.wait_for(kind("EpisodeAnnotationSaved", version=1))
+            saved = await episode_events.wait_for(
+                kind("EpisodeAnnotationSaved", version=1, by=lambda b: b["by"]["name"] == "bob")
+            )
             assert next(iter(saved.values()))["annotation"]["notes"] == "from two"
             await session_events.close()
             await episode_events.close()
