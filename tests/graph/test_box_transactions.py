@@ -9,7 +9,6 @@ from domain.accounts.users import Role, Viewer
 from domain.core.errors import BadUserInput, Conflict
 from domain.objects import service as object_annotations
 from domain.objects.boxes import BoxChanges, BoxDraft
-from persistence.engine import is_sqlite
 from persistence.repositories import object_annotation as boxes_repo
 from tests.conftest import register
 from tests.graph.objects_setup import labelled_dataset
@@ -70,13 +69,14 @@ async def test_bad_changes_name_their_field_and_write_nothing(runtime, episode_i
     assert (row.version, row.x) == (1, 10.0)
 
 
+# PostgreSQL only: SQLite's writers queue in one process, so no write can land inside another's
+# transaction there.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_an_edit_committed_during_the_checks_answers_conflict_with_it(
     runtime, episode_id, database_url, monkeypatch
 ):
     """Another writer commits between the edit's read and its write: the version-guarded write
     refuses, and CONFLICT carries the box as that writer left it (not the copy read first)."""
-    if is_sqlite(database_url):
-        pytest.skip("SQLite's writers queue in one process: no write can land inside another's transaction")
     made = await object_annotations.create_boxes(runtime, ADMIN, [draft(episode_id)])
     read_label_sets = object_annotations._label_sets
 
