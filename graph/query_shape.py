@@ -76,9 +76,7 @@ def fan_out(field: FieldNode, variables: dict, default_page: int) -> int:
     return max(first or 1, 1)
 
 
-def measure(
-    document: DocumentNode, operation_name: str | None, variables: dict, default_page: int
-) -> Shape:
+def measure(document: DocumentNode, operation_name: str | None, variables: dict, default_page: int) -> Shape:
     """The cost of the operation that would run, the deepest operation's depth, and the aliases of all."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     memo: dict[str, Shape] = {}

@@ -1,4 +1,4 @@
-"""The schema, assembled in one place from one module per entity."""
+"""The schema, assembled in one place from the feature folders' root fields."""
 
 from __future__ import annotations
 
@@ -8,37 +8,37 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from graph.accounts.user_mutations import UserMutations
+from graph.accounts.user_queries import UserQueries
+from graph.analysis.analysis_mutations import AnalysisMutations
+from graph.analysis.analysis_queries import AnalysisQueries
+from graph.analysis.dashboard_queries import DashboardQueries
+from graph.analysis.dashboard_subscriptions import DashboardSubscriptions
+from graph.annotations.annotation_session_mutations import AnnotationSessionMutations
+from graph.annotations.episode_annotation_mutations import EpisodeAnnotationMutations
+from graph.core.episode_subscriptions import EpisodeSubscriptions
+from graph.core.node_queries import NodeQueries
+from graph.datasets.dataset_mutations import DatasetMutations
+from graph.datasets.dataset_queries import DatasetQueries
+from graph.datasets.episode import Episode
+from graph.datasets.task import Task
+from graph.detection.detection_mutations import DetectionMutations
+from graph.edits.episode_edit_mutations import EpisodeEditMutations
+from graph.edits.episode_export_mutations import EpisodeExportMutations
 from graph.errors import ErrorCodes
+from graph.jobs.job_mutations import JobMutations
+from graph.jobs.job_queries import JobQueries
+from graph.jobs.job_subscriptions import JobSubscriptions
 from graph.limits import Limits
-from graph.mutations.analysis import AnalysisMutations
-from graph.mutations.annotation_session import AnnotationSessionMutations
-from graph.mutations.annotation_transfer import AnnotationTransferMutations
-from graph.mutations.dataset import DatasetMutations
-from graph.mutations.detection import DetectionMutations
-from graph.mutations.episode_annotation import EpisodeAnnotationMutations
-from graph.mutations.episode_edit import EpisodeEditMutations
-from graph.mutations.episode_export import EpisodeExportMutations
-from graph.mutations.job import JobMutations
-from graph.mutations.label import LabelMutations
-from graph.mutations.object_annotation import ObjectAnnotationMutations
-from graph.mutations.project import ProjectMutations
-from graph.mutations.test_session import TestSessionMutations
-from graph.mutations.user import UserMutations
-from graph.mutations.video import VideoMutations
-from graph.queries.analysis import AnalysisQueries
-from graph.queries.dashboard import DashboardQueries
-from graph.queries.dataset import DatasetQueries
-from graph.queries.job import JobQueries
-from graph.queries.node import NodeQueries
-from graph.queries.project import ProjectQueries
-from graph.queries.user import UserQueries
+from graph.objects.label_mutations import LabelMutations
+from graph.objects.object_annotation_mutations import ObjectAnnotationMutations
+from graph.objects.transfer_mutations import AnnotationTransferMutations
 from graph.scalars import SCALARS
-from graph.subscriptions.dashboard import DashboardSubscriptions
-from graph.subscriptions.episode import EpisodeSubscriptions
-from graph.subscriptions.job import JobSubscriptions
-from graph.subscriptions.test_session import TestSessionSubscriptions
-from graph.types.episode import Episode
-from graph.types.task import Task
+from graph.validation.project_mutations import ProjectMutations
+from graph.validation.project_queries import ProjectQueries
+from graph.validation.test_session_mutations import TestSessionMutations
+from graph.validation.test_session_subscriptions import TestSessionSubscriptions
+from graph.validation.video_mutations import VideoMutations
 
 Query = merge_types(
     "Query",

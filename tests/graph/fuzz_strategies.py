@@ -64,7 +64,9 @@ def node_type_names(schema: GraphQLSchema) -> list[str]:
 
 def ids(schema: GraphQLSchema) -> st.SearchStrategy:
     real = [to_base64(name, i) for name in node_type_names(schema) for i in (1, 2, 3)]
-    return st.one_of(st.sampled_from(real), st.sampled_from(real), st.sampled_from(MALFORMED_IDS)).map(nodes.String)
+    return st.one_of(st.sampled_from(real), st.sampled_from(real), st.sampled_from(MALFORMED_IDS)).map(
+        nodes.String
+    )
 
 
 def strings() -> st.SearchStrategy:
@@ -125,7 +127,9 @@ def as_variables(schema: GraphQLSchema, body: str) -> tuple[str, dict]:
                 return None
             name = f"v{len(definitions)}"
             definitions.append(
-                VariableDefinitionNode(variable=VariableNode(name=NameNode(value=name)), type=_type_node(arg_type))
+                VariableDefinitionNode(
+                    variable=VariableNode(name=NameNode(value=name)), type=_type_node(arg_type)
+                )
             )
             values[name] = value_from_ast_untyped(node.value)
             return ArgumentNode(name=node.name, value=VariableNode(name=NameNode(value=name)))

@@ -24,16 +24,28 @@ async def labelled_dataset(client) -> tuple[str, list[str]]:
     for name, parent in (("pedestrian", None), ("vehicle", None), ("cyclist", "vehicle")):
         parent_id = None
         if parent:
-            labels = await gql(client, "query($id: ID!) { node(id: $id) { ... on Dataset { labels { id name } } } }", id=dataset_id)
+            labels = await gql(
+                client,
+                "query($id: ID!) { node(id: $id) { ... on Dataset { labels { id name } } } }",
+                id=dataset_id,
+            )
             parent_id = next(lab["id"] for lab in labels["data"]["node"]["labels"] if lab["name"] == parent)
         made = await gql(client, LABEL, input={"datasetId": dataset_id, "name": name, "parentId": parent_id})
         assert "errors" not in made, made
     return dataset_id, [e["node"]["id"] for e in node["episodes"]["edges"]]
 
 
-def box(episode_id: str, frame: int = 0, x: float = 10, y: float = 5, w: float = 20, h: float = 30, **extra) -> dict:
-    return {"episodeId": episode_id, "camera": "front", "frame": frame, "label": "pedestrian",
-            "box": {"x": x, "y": y, "width": w, "height": h}, **extra}
+def box(
+    episode_id: str, frame: int = 0, x: float = 10, y: float = 5, w: float = 20, h: float = 30, **extra
+) -> dict:
+    return {
+        "episodeId": episode_id,
+        "camera": "front",
+        "frame": frame,
+        "label": "pedestrian",
+        "box": {"x": x, "y": y, "width": w, "height": h},
+        **extra,
+    }
 
 
 async def objects(client, episode_id: str, **filters) -> dict:

@@ -62,37 +62,112 @@ def _code(response: httpx.Response) -> str | None:
 
 # name, (method, path, request arguments, anonymous?), expected status, expected code
 ATTACKS = [
-    ("1 fragment fan-out, 40 levels", ("POST", "/graphql", {"json": {"query": _fan_out(40)}}, True), 200, "LIMIT_EXCEEDED"),
-    ("2 nodes with 2,000 ids asking trajectory", ("POST", "/graphql", {"json": {"query": _nodes(2000)}}, False), 200,
-     "LIMIT_EXCEEDED"),
+    (
+        "1 fragment fan-out, 40 levels",
+        ("POST", "/graphql", {"json": {"query": _fan_out(40)}}, True),
+        200,
+        "LIMIT_EXCEEDED",
+    ),
+    (
+        "2 nodes with 2,000 ids asking trajectory",
+        ("POST", "/graphql", {"json": {"query": _nodes(2000)}}, False),
+        200,
+        "LIMIT_EXCEEDED",
+    ),
     ("8 zip bomb", ("POST", "/graphql", "bomb", False), 200, "LIMIT_EXCEEDED"),
-    ("11 JSON body 200,000 deep", ("POST", "/graphql", _json("[" * 200_000 + "]" * 200_000), True), 400, "BAD_REQUEST"),
-    ("11 lone surrogate in a name", ("POST", "/graphql", _json(
-        '{"query": "mutation($n: String!) { createProject(input: {name: $n}) { id } }", "variables": {"n": "a\\ud800"}}'
-    ), False), 400, "BAD_REQUEST"),
-    ("11 number beyond 64 bits in /media", ("GET", "/media/datasets/" + "9" * 40 + "/episodes/0/cameras/front/frames/0.jpg",
-                                            {}, False), 404, "NOT_FOUND"),
-    ("11 number beyond 64 bits in /downloads", ("GET", "/downloads/jobs/" + "9" * 40 + "/x.zip", {}, False), 404,
-     "NOT_FOUND"),
-    ("11 registerDataset with ~user", ("POST", "/graphql", {"json": {
-        "query": 'mutation { registerDataset(input: {path: "~unknownuser/data"}) { id } }'}}, False), 200,
-     "BAD_USER_INPUT"),
-    ("12 a misspelt field with introspection off", ("POST", "/graphql", {"json": {"query": "{ tokenz { id } }"}}, True),
-     200, "GRAPHQL_VALIDATION_FAILED"),
-    ("14 login link followed from another site", ("GET", "/login?code=abc", {"headers": {"Sec-Fetch-Site": "cross-site"}},
-                                                  True), 403, None),
-    ("15 a 900 KB project description", ("POST", "/graphql", {"json": {
-        "query": "mutation($d: String) { createProject(input: {name: \"p\", description: $d}) { id } }",
-        "variables": {"d": "x" * 900_000}}}, False), 200, "BAD_USER_INPUT"),
-    ("15 50,000 project labels", ("POST", "/graphql", {"json": {
-        "query": "mutation($l: [String!]!) { createProject(input: {name: \"q\", labels: $l}) { id } }",
-        "variables": {"l": [f"l{i}" for i in range(50_000)]}}}, False), 200, "LIMIT_EXCEEDED|BAD_USER_INPUT"),
+    (
+        "11 JSON body 200,000 deep",
+        ("POST", "/graphql", _json("[" * 200_000 + "]" * 200_000), True),
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "11 lone surrogate in a name",
+        (
+            "POST",
+            "/graphql",
+            _json(
+                '{"query": "mutation($n: String!) { createProject(input: {name: $n}) { id } }", "variables": {"n": "a\\ud800"}}'
+            ),
+            False,
+        ),
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "11 number beyond 64 bits in /media",
+        ("GET", "/media/datasets/" + "9" * 40 + "/episodes/0/cameras/front/frames/0.jpg", {}, False),
+        404,
+        "NOT_FOUND",
+    ),
+    (
+        "11 number beyond 64 bits in /downloads",
+        ("GET", "/downloads/jobs/" + "9" * 40 + "/x.zip", {}, False),
+        404,
+        "NOT_FOUND",
+    ),
+    (
+        "11 registerDataset with ~user",
+        (
+            "POST",
+            "/graphql",
+            {"json": {"query": 'mutation { registerDataset(input: {path: "~unknownuser/data"}) { id } }'}},
+            False,
+        ),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "12 a misspelt field with introspection off",
+        ("POST", "/graphql", {"json": {"query": "{ tokenz { id } }"}}, True),
+        200,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
+        "14 login link followed from another site",
+        ("GET", "/login?code=abc", {"headers": {"Sec-Fetch-Site": "cross-site"}}, True),
+        403,
+        None,
+    ),
+    (
+        "15 a 900 KB project description",
+        (
+            "POST",
+            "/graphql",
+            {
+                "json": {
+                    "query": 'mutation($d: String) { createProject(input: {name: "p", description: $d}) { id } }',
+                    "variables": {"d": "x" * 900_000},
+                }
+            },
+            False,
+        ),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "15 50,000 project labels",
+        (
+            "POST",
+            "/graphql",
+            {
+                "json": {
+                    "query": 'mutation($l: [String!]!) { createProject(input: {name: "q", labels: $l}) { id } }',
+                    "variables": {"l": [f"l{i}" for i in range(50_000)]},
+                }
+            },
+            False,
+        ),
+        200,
+        "LIMIT_EXCEEDED|BAD_USER_INPUT",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name,request_,status,code", ATTACKS, ids=[a[0] for a in ATTACKS])
-async def test_the_attack_is_refused_while_health_answers(runtime, admin_token, tiny_dataset, monkeypatch,
-                                                         name, request_, status, code):
+async def test_the_attack_is_refused_while_health_answers(
+    runtime, admin_token, tiny_dataset, monkeypatch, name, request_, status, code
+):
     monkeypatch.setattr(runtime.settings, "introspection", False)
     monkeypatch.setattr(runtime.settings, "max_unpacked_bytes", 1_000_000)
     dataset_id = await register(runtime, tiny_dataset)
@@ -104,8 +179,10 @@ async def test_the_attack_is_refused_while_health_answers(runtime, admin_token, 
     headers = {} if anonymous else {"Authorization": f"Bearer {admin_token}"}
     async with serving(runtime) as address:
         base = f"http://{address}"
-        async with httpx.AsyncClient(base_url=base, timeout=120) as attacker, \
-                httpx.AsyncClient(base_url=base, timeout=120) as probe:
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=120) as attacker,
+            httpx.AsyncClient(base_url=base, timeout=120) as probe,
+        ):
             attacker.headers.update(headers)
             attack = asyncio.create_task(attacker.request(method, path, **arguments))
             probes = []  # /health asked again and again until the attack is answered

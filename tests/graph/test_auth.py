@@ -259,11 +259,17 @@ async def test_auth_off_refuses_other_sites_and_unknown_hosts(runtime, monkeypat
     before = await _user_count(runtime)
     evil = 'mutation { createUser(input: {name: "evil", role: ADMIN}) { id } }'
     async with http_client(app) as browser:
-        form = await browser.post("/graphql", data={"query": evil},
-                                  headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+        form = await browser.post(
+            "/graphql",
+            data={"query": evil},
+            headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        )
         assert form.status_code == 403 and form.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-        plain = await browser.post("/graphql", content=json.dumps({"query": evil}),
-                                   headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"})
+        plain = await browser.post(
+            "/graphql",
+            content=json.dumps({"query": evil}),
+            headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"},
+        )
         assert plain.status_code == 403
         # DNS rebinding: the attacker's name now points here; the Host header still says so.
         rebound = await browser.post("/graphql", json={"query": evil}, headers={"Host": "evil.example"})

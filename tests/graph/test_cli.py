@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from graph.cli import app
 from persistence.settings import get_settings
 from tests.factories import write_dataset
-from tests.graph.test_recording_formats import SAMPLES
+from tests.graph.datasets.test_recording_formats import SAMPLES
 
 runner = CliRunner()
 
@@ -118,7 +118,9 @@ async def _demo_state():
             episodes = await episodes_repo.read_episodes_by_indexes(session, [(1, 0), (1, 1)])
         episodes.sort(key=lambda e: e.index)
         reviews = await object_queries.review_by_episodes(rt, [e.id for e in episodes])
-        return [r.name for r in label_rows], [(e.index, r.total, r.validated) for e, r in zip(episodes, reviews, strict=True)]
+        return [r.name for r in label_rows], [
+            (e.index, r.total, r.validated) for e, r in zip(episodes, reviews, strict=True)
+        ]
     finally:
         await rt.engine.dispose()
 

@@ -25,9 +25,9 @@ from graph.schema import schema
 from persistence.documents import SessionSettings
 from persistence.tables import AnnotationRevisionRow, TestSessionRow
 from tests.conftest import gql, register
-from tests.graph import test_annotation_transfer as transfer
+from tests.graph.objects import test_annotation_transfer as transfer
+from tests.graph.objects.test_annotation_transfer import all_boxes, clear, export, upload
 from tests.graph.objects_setup import CREATE, box, labelled_dataset
-from tests.graph.test_annotation_transfer import all_boxes, clear, export, upload
 from tests.graph.validation_setup import project_with_episodes
 from tests.raw_json import write_raw_json
 
@@ -79,11 +79,22 @@ def test_every_deprecated_name_points_to_a_field_and_is_listed_in_the_readme():
 async def test_a_box_score_is_also_answered_and_taken_as_confidence(client, runtime, tiny_dataset):
     await register(runtime, tiny_dataset)
     _, episodes = await labelled_dataset(client)
-    made = await gql(client, CREATE, input=[box(episodes[0], 0, confidence=0.6), box(episodes[0], 1, score=0.7),
-                                            box(episodes[0], 2, score=0.8, confidence=0.8)])
+    made = await gql(
+        client,
+        CREATE,
+        input=[
+            box(episodes[0], 0, confidence=0.6),
+            box(episodes[0], 1, score=0.7),
+            box(episodes[0], 2, score=0.8, confidence=0.8),
+        ],
+    )
     assert "errors" not in made, made
     found = (await gql(client, SCORES, id=episodes[0]))["data"]["node"]["objects"]["edges"]
-    assert sorted((e["node"]["score"], e["node"]["confidence"]) for e in found) == [(0.6, 0.6), (0.7, 0.7), (0.8, 0.8)]
+    assert sorted((e["node"]["score"], e["node"]["confidence"]) for e in found) == [
+        (0.6, 0.6),
+        (0.7, 0.7),
+        (0.8, 0.8),
+    ]
     both = await gql(client, CREATE, input=[box(episodes[0], 3, score=0.5, confidence=0.6)])
     assert both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert both["errors"][0]["extensions"]["field"] == "input[0].score"
@@ -91,7 +102,9 @@ async def test_a_box_score_is_also_answered_and_taken_as_confidence(client, runt
     box_id = made["data"]["createObjectAnnotations"][0]["id"]
     changed = await gql(client, UPDATE, input={"id": box_id, "expectedVersion": 1, "confidence": 0.9})
     assert changed["data"]["updateObjectAnnotation"] == {"version": 2, "score": 0.9, "confidence": 0.9}
-    refused = await gql(client, UPDATE, input={"id": box_id, "expectedVersion": 2, "score": 0.1, "confidence": 0.2})
+    refused = await gql(
+        client, UPDATE, input={"id": box_id, "expectedVersion": 2, "score": 0.1, "confidence": 0.2}
+    )
     assert refused["errors"][0]["extensions"]["field"] == "input.score"
     stale = await gql(client, UPDATE, input={"id": box_id, "expectedVersion": 1, "score": 0.3})
     current = stale["errors"][0]["extensions"]["current"]
@@ -103,10 +116,19 @@ async def test_certainty_is_also_answered_and_taken_as_confidence(client, runtim
     await register(runtime, tiny_dataset)
     body = await gql(client, "{ datasets { edges { node { episode(index: 0) { id } } } } }")
     episode = body["data"]["datasets"]["edges"][0]["node"]["episode"]["id"]
-    old = await gql(client, SAVE, input={"episodeId": episode, "taskCompleteness": {"rating": "SUCCESS", "confidence": 4}})
+    old = await gql(
+        client, SAVE, input={"episodeId": episode, "taskCompleteness": {"rating": "SUCCESS", "confidence": 4}}
+    )
     assert old["data"]["saveEpisodeAnnotation"]["taskCompleteness"] == {"certainty": 4, "confidence": 4}
-    both = await gql(client, SAVE, input={"episodeId": episode, "expectedVersion": 1,
-                                          "taskCompleteness": {"rating": "SUCCESS", "certainty": 3, "confidence": 4}})
+    both = await gql(
+        client,
+        SAVE,
+        input={
+            "episodeId": episode,
+            "expectedVersion": 1,
+            "taskCompleteness": {"rating": "SUCCESS", "certainty": 3, "confidence": 4},
+        },
+    )
     assert both["errors"][0]["extensions"]["field"] == "input.taskCompleteness.certainty"
     # A revision saved before the rename holds "confidence": a CONFLICT answer still gives both names.
     async with runtime.sessions() as session, session.begin():
@@ -121,7 +143,9 @@ async def test_certainty_is_also_answered_and_taken_as_confidence(client, runtim
     assert current["certainty"] == current["confidence"] == 4 and current["rating"] == "SUCCESS"
 
 
-async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read(client, runtime, tiny_dataset):
+async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read(
+    client, runtime, tiny_dataset
+):
     await register(runtime, tiny_dataset)
     project, _, _ = await project_with_episodes(client, criteria={"iouThreshold": 0.6})
     base = {"projectId": project, "name": "s", "source": "EXTERNAL"}
@@ -147,7 +171,9 @@ async def test_test_session_knobs_take_the_old_names_and_old_criteria_still_read
     async with runtime.sessions() as db, db.begin():
         await write_raw_json(db, "project", "criteria", number(project), {"iouThreshold": 0.7})
     assert (await gql(client, CRITERIA, id=project))["data"]["node"]["criteria"] == {
-        "matchIou": 0.7, "iouThreshold": 0.7}
+        "matchIou": 0.7,
+        "iouThreshold": 0.7,
+    }
     default = await gql(client, SESSION, input=base)
     assert default["data"]["createTestSession"]["matchIou"] == 0.7
 
@@ -161,7 +187,9 @@ def test_detector_settings_saved_before_the_rename_still_read():
 def test_revision_content_under_the_old_key_reads_as_the_new_one():
     assert stored_content({"rating": "SUCCESS", "confidence": 4}) == {"rating": "SUCCESS", "certainty": 4}
     assert stored_content({"rating": "SUCCESS", "certainty": 4, "confidence": 4}) == {
-        "rating": "SUCCESS", "certainty": 4}
+        "rating": "SUCCESS",
+        "certainty": 4,
+    }
     with pytest.raises(ValueError, match="certainty"):
         stored_content({"certainty": 3, "confidence": 4})
     assert with_old_keys({"certainty": 2}) == {"certainty": 2, "confidence": 2}
@@ -190,7 +218,9 @@ async def test_an_annograph_file_written_before_the_renames_imports(client, runt
     document["boxes"][0]["score"] = 0.5  # both names, different values
     document["boxes"][0]["confidence"] = 0.25
     await clear(client, dataset_id)
-    both = await upload(client, dataset_id, "both.zip", zip_of(files | {"annograph.json": json.dumps(document)}))
+    both = await upload(
+        client, dataset_id, "both.zip", zip_of(files | {"annograph.json": json.dumps(document)})
+    )
     assert both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", both
     assert "boxes[0].score" in both["errors"][0]["message"]
 

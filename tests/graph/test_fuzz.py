@@ -51,9 +51,15 @@ KNOWN_CODES = {
 }
 
 # A JSON request cannot carry a file: whatever stands in for an Upload must be refused with a code.
-schemathesis.graphql.scalar("Upload", st.sampled_from([
-    schemathesis.graphql.nodes.String("not-a-file"), schemathesis.graphql.nodes.Null,
-]))
+schemathesis.graphql.scalar(
+    "Upload",
+    st.sampled_from(
+        [
+            schemathesis.graphql.nodes.String("not-a-file"),
+            schemathesis.graphql.nodes.Null,
+        ]
+    ),
+)
 schemathesis.graphql.scalar("ID", fs.ids(schema._schema))
 schemathesis.graphql.scalar("String", fs.strings())
 
@@ -93,8 +99,16 @@ def _problems(response, body: str, variables: dict, default_page: int) -> list[s
     return found
 
 
-def _checker(client, label, strategy, failures: list[str], headers: dict, examples: int, default_page: int,
-             lengths: tuple[int, ...] = (1, 1, 1, fs.LONG_LIST)):
+def _checker(
+    client,
+    label,
+    strategy,
+    failures: list[str],
+    headers: dict,
+    examples: int,
+    default_page: int,
+    lengths: tuple[int, ...] = (1, 1, 1, fs.LONG_LIST),
+):
     @hypothesis.settings(
         max_examples=examples,
         deadline=None,
@@ -119,8 +133,13 @@ def _checker(client, label, strategy, failures: list[str], headers: dict, exampl
     return check
 
 
-def _run(settings, secret: str, only: set[str] | None = None, anonymous: bool = True,
-         lengths: tuple[int, ...] = (1, 1, 1, fs.LONG_LIST)) -> list[str]:
+def _run(
+    settings,
+    secret: str,
+    only: set[str] | None = None,
+    anonymous: bool = True,
+    lengths: tuple[int, ...] = (1, 1, 1, fs.LONG_LIST),
+) -> list[str]:
     introspection = graphql_sync(schema._schema, get_introspection_query()).data
     fuzz_schema = schemathesis.graphql.from_dict(introspection)
     failures: list[str] = []
@@ -132,7 +151,9 @@ def _run(settings, secret: str, only: set[str] | None = None, anonymous: bool = 
             operation = result.ok()
             if only is not None and operation.label not in only:
                 continue
-            _checker(client, operation.label, operation.as_strategy(), failures, admin, EXAMPLES, page, lengths)()
+            _checker(
+                client, operation.label, operation.as_strategy(), failures, admin, EXAMPLES, page, lengths
+            )()
             if anonymous:
                 label = f"{operation.label} (anonymous)"
                 _checker(client, label, operation.as_strategy(), failures, {}, ANONYMOUS_EXAMPLES, page)()
@@ -165,8 +186,13 @@ def test_malformed_bodies_and_route_numbers_never_break_the_server(settings, tin
     failures: list[str] = []
     with TestClient(create_app(settings), base_url="http://localhost") as client:
 
-        @hypothesis.settings(max_examples=EXAMPLES * 2, deadline=None, database=None, derandomize=True,
-                             suppress_health_check=list(hypothesis.HealthCheck))
+        @hypothesis.settings(
+            max_examples=EXAMPLES * 2,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
         @hypothesis.given(
             variables=JSON_VALUES,
             depth=st.sampled_from([1, 50, 5_000, 200_000]),
@@ -177,14 +203,20 @@ def test_malformed_bodies_and_route_numbers_never_break_the_server(settings, tin
             query = "query($name: String) { datasets(first: 1) { edges { node { name } } } viewer { name } }"
             sent = [
                 _post(client, {"query": query, "variables": {"name": variables}}, headers),
-                client.post("/graphql", content=_deep(depth), headers={**headers, "content-type": "application/json"}),
-                client.get(f"/media/datasets/{numbers[0]}/episodes/{numbers[1]}/cameras/{camera}/frames/{numbers[2]}.jpg",
-                           headers=headers),
+                client.post(
+                    "/graphql", content=_deep(depth), headers={**headers, "content-type": "application/json"}
+                ),
+                client.get(
+                    f"/media/datasets/{numbers[0]}/episodes/{numbers[1]}/cameras/{camera}/frames/{numbers[2]}.jpg",
+                    headers=headers,
+                ),
                 client.get(f"/downloads/jobs/{numbers[0]}/{camera}", headers=headers),
             ]
             for response in sent:
                 if response.status_code >= 500:
-                    failures.append(f"HTTP {response.status_code} for {response.request.url} {variables!r} {depth}")
+                    failures.append(
+                        f"HTTP {response.status_code} for {response.request.url} {variables!r} {depth}"
+                    )
 
         check()
     assert failures == [], "\n".join(failures[:10])
@@ -212,5 +244,7 @@ def test_the_run_finds_ids_that_escape_the_cost(settings, fuzz_secret, monkeypat
 def test_the_run_finds_lone_surrogates_reaching_the_database(settings, fuzz_secret, monkeypatch):
     """With the lone-surrogate refusal gone (attack item 11), the run makes a server error."""
     monkeypatch.setattr(graph_app, "_has_lone_surrogate", lambda value: False)
-    failures = _run(settings, fuzz_secret, only={"Mutation.createProject", "Mutation.createLabel"}, anonymous=False)
+    failures = _run(
+        settings, fuzz_secret, only={"Mutation.createProject", "Mutation.createLabel"}, anonymous=False
+    )
     assert any("HTTP 500" in f or "INTERNAL" in f for f in failures), failures[:3]

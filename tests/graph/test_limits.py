@@ -119,7 +119,9 @@ async def test_fragment_fan_out_is_refused_at_the_cost_of_parsing(anonymous, cli
         refused = await anonymous.post("/graphql", json={"query": _fan_out(40)})
     assert _limit(refused.json()) == "cost"
     # Refused before validation; meanwhile /health answers (nothing blocked the event loop for long).
-    health, again = await asyncio.gather(client.get("/health"), client.post("/graphql", json={"query": _fan_out(21)}))
+    health, again = await asyncio.gather(
+        client.get("/health"), client.post("/graphql", json={"query": _fan_out(21)})
+    )
     assert health.status_code == 200 and _limit(again.json()) == "cost"
     # A small fan-out is an ordinary query.
     small = await gql(client, _fan_out(3))
@@ -137,7 +139,9 @@ async def test_depth_and_aliases_through_fragments(client):
 
 async def test_ids_multiply_the_cost_like_a_page(client, runtime, tiny_dataset):
     await register(runtime, tiny_dataset)
-    body = await gql(client, "{ datasets { edges { node { episodes(first: 1) { edges { node { id } } } } } } }")
+    body = await gql(
+        client, "{ datasets { edges { node { episodes(first: 1) { edges { node { id } } } } } } }"
+    )
     episode = body["data"]["datasets"]["edges"][0]["node"]["episodes"]["edges"][0]["node"]["id"]
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Episode { trajectory { frames } } } }"
     assert _limit(await gql(client, query, ids=[episode] * 2000)) == "cost"
@@ -152,8 +156,12 @@ async def test_without_introspection_errors_suggest_no_names(anonymous, client, 
     with_suggestions = await gql(client, "{ viewer { tokenz } }")
     assert "Did you mean 'tokens'?" in with_suggestions["errors"][0]["message"]
     monkeypatch.setattr(runtime.settings, "introspection", False)
-    for query in ("{ viewer { tokenz } }", "{ viewer { role } users(first: 1) { edgez } }", "{ userz }",
-                  "mutation { setUserRole(id: \"x\", role: ADMINN) { id } }"):
+    for query in (
+        "{ viewer { tokenz } }",
+        "{ viewer { role } users(first: 1) { edgez } }",
+        "{ userz }",
+        'mutation { setUserRole(id: "x", role: ADMINN) { id } }',
+    ):
         body = (await anonymous.post("/graphql", json={"query": query})).json()
         assert body["errors"], body
         assert all("Did you mean" not in e["message"] for e in body["errors"]), body

@@ -28,8 +28,9 @@ def _failed_as_graphql(response, caplog) -> None:
     assert logged and logged[0].exc_info is not None and "boom" in str(logged[0].exc_info[1])
 
 
-async def test_a_frame_that_fails_is_logged_and_answered_with_its_request_id(client, runtime, tiny_dataset,
-                                                                             monkeypatch, caplog):
+async def test_a_frame_that_fails_is_logged_and_answered_with_its_request_id(
+    client, runtime, tiny_dataset, monkeypatch, caplog
+):
     await register(runtime, tiny_dataset)
     url = await _frame_url(client)
 

@@ -34,16 +34,31 @@ FIRST_METRICS = {
     "detections": 5,
     "ignoredDetections": 1,
     "overall": {
-        "tp": 3, "fp": 1, "fn": 1, "precision": 0.75, "recall": 0.75, "f1": 0.75, "ap50": 0.7,
-        "ap50_95": 0.4, "precisionCi": [0.3, 0.95], "recallCi": [0.3, 0.95], "f1Ci": None, "ap50Ci": None,
+        "tp": 3,
+        "fp": 1,
+        "fn": 1,
+        "precision": 0.75,
+        "recall": 0.75,
+        "f1": 0.75,
+        "ap50": 0.7,
+        "ap50_95": 0.4,
+        "precisionCi": [0.3, 0.95],
+        "recallCi": [0.3, 0.95],
+        "f1Ci": None,
+        "ap50Ci": None,
     },
     "perLabel": [{"label": "pedestrian", "tp": 3, "fp": 1, "fn": 1, "precision": 0.75}],
     "latency": {"count": 2, "p50": 10.0, "p95": 19.0, "p99": 19.8, "max": 20.0, "withinTolerance": 1.0},
     "note": "evaluated on the 3 of 150 frames processed",
 }
 # test_session.settings and project.criteria as saved before the renames (issue 16).
-FIRST_SETTINGS = {"confidence": 0.3, "iou": 0.6, "frameStride": 2, "classMap": {"person": "pedestrian"},
-                  "imageSize": None}
+FIRST_SETTINGS = {
+    "confidence": 0.3,
+    "iou": 0.6,
+    "frameStride": 2,
+    "classMap": {"person": "pedestrian"},
+    "imageSize": None,
+}
 FIRST_CRITERIA = {"minPrecision": 0.9, "minRecall": None, "iouThreshold": 0.6}
 
 SESSION = """query($id: ID!) { node(id: $id) { ... on TestSession { matchIou maxDetections
@@ -59,7 +74,11 @@ SESSION = """query($id: ID!) { node(id: $id) { ... on TestSession { matchIou max
 def test_the_models_read_the_first_shapes():
     metrics = SessionMetrics.model_validate(FIRST_METRICS)
     assert (metrics.ground_truth, metrics.max_detections, metrics.difficult_boxes, metrics.verdict_notes) == (
-        4, 100, 0, [])
+        4,
+        100,
+        0,
+        [],
+    )
     assert metrics.overall.precision_ci == (0.3, 0.95) and metrics.overall.ap50_95 == 0.4
     assert metrics.per_label[0].recall is None and metrics.latency.within_tolerance == 1.0
     settings = SessionSettings.model_validate(FIRST_SETTINGS)
@@ -77,8 +96,14 @@ def test_a_model_stores_the_keys_rows_always_had():
     assert set(FIRST_METRICS) <= set(stored) and set(FIRST_METRICS["overall"]) <= set(stored["overall"])
     assert stored["overall"]["precisionCi"] == [0.3, 0.95]
     settings = SessionSettings.model_validate(FIRST_SETTINGS).model_dump(mode="json", by_alias=True)
-    assert settings == {"scoreThreshold": 0.3, "nmsIou": 0.6, "frameStride": 2,
-                        "classMap": {"person": "pedestrian"}, "imageSize": None, "maxDetections": None}
+    assert settings == {
+        "scoreThreshold": 0.3,
+        "nmsIou": 0.6,
+        "frameStride": 2,
+        "classMap": {"person": "pedestrian"},
+        "imageSize": None,
+        "maxDetections": None,
+    }
 
 
 async def test_a_test_session_written_in_the_first_shapes_reads(client, runtime, tiny_dataset):
@@ -86,14 +111,31 @@ async def test_a_test_session_written_in_the_first_shapes_reads(client, runtime,
     project, _, _ = await project_with_episodes(client)
     project_id = int(relay.GlobalID.from_id(project).node_id)
     async with runtime.sessions() as db, db.begin():
-        row = await sessions_repo.insert_test_session(db, {
-            "project_id": project_id, "name": "old", "source": "EXTERNAL", "status": "COMPLETED",
-            "episode_ids": [], "frames_total": 150, "passed": False, "partial": True, "match_iou": 0.6,
-            "tolerance_ms": 100.0, "settings": {}, "criteria": {},
-            "created_at": utcnow(), "evaluated_at": utcnow(),
-        })
-        for column, value in (("settings", FIRST_SETTINGS), ("criteria", FIRST_CRITERIA),
-                              ("metrics", FIRST_METRICS), ("reasons", ["precision 0.75 < 0.90"])):
+        row = await sessions_repo.insert_test_session(
+            db,
+            {
+                "project_id": project_id,
+                "name": "old",
+                "source": "EXTERNAL",
+                "status": "COMPLETED",
+                "episode_ids": [],
+                "frames_total": 150,
+                "passed": False,
+                "partial": True,
+                "match_iou": 0.6,
+                "tolerance_ms": 100.0,
+                "settings": {},
+                "criteria": {},
+                "created_at": utcnow(),
+                "evaluated_at": utcnow(),
+            },
+        )
+        for column, value in (
+            ("settings", FIRST_SETTINGS),
+            ("criteria", FIRST_CRITERIA),
+            ("metrics", FIRST_METRICS),
+            ("reasons", ["precision 0.75 < 0.90"]),
+        ):
             await write_raw_json(db, "test_session", column, row.id, value)
     async with runtime.sessions() as db:
         stored = await sessions_repo.read_test_session(db, row.id)
@@ -107,12 +149,21 @@ async def test_a_test_session_written_in_the_first_shapes_reads(client, runtime,
     evaluation = found["evaluation"]
     assert (evaluation["frames"], evaluation["groundTruthBoxes"], evaluation["difficultBoxes"]) == (3, 4, 0)
     assert (evaluation["maxDetections"], evaluation["detectionsBeyondLimit"], evaluation["partial"]) == (
-        100, 0, True)
+        100,
+        0,
+        True,
+    )
     assert evaluation["note"] == FIRST_METRICS["note"]
-    assert evaluation["overall"] == {"truePositives": 3, "precision": 0.75, "ap50To95": 0.4,
-                                     "precisionInterval": {"low": 0.3, "high": 0.95}, "f1Interval": None}
+    assert evaluation["overall"] == {
+        "truePositives": 3,
+        "precision": 0.75,
+        "ap50To95": 0.4,
+        "precisionInterval": {"low": 0.3, "high": 0.95},
+        "f1Interval": None,
+    }
     assert evaluation["perLabel"] == [
-        {"label": "pedestrian", "metrics": {"truePositives": 3, "falsePositives": 1, "ap50": None}}]
+        {"label": "pedestrian", "metrics": {"truePositives": 3, "falsePositives": 1, "ap50": None}}
+    ]
     assert evaluation["latency"] == {"count": 2, "p50Ms": 10.0, "maxMs": 20.0, "withinTolerance": 1.0}
     assert found["verdict"] == {"passed": False, "reasons": ["precision 0.75 < 0.90"], "notes": []}
 
@@ -123,14 +174,28 @@ async def test_a_typed_write_stores_camel_case_keys(client, runtime, tiny_datase
     query = text("SELECT criteria FROM project WHERE id = :id").columns(criteria=JSONType)
     async with runtime.sessions() as db:
         raw = (await db.execute(query, {"id": int(relay.GlobalID.from_id(project).node_id)})).scalar_one()
-    assert raw == {"minPrecision": 0.8, "minRecall": None, "minF1": None, "minAp50": None,
-                   "maxP95LatencyMs": None, "matchIou": 0.4}
+    assert raw == {
+        "minPrecision": 0.8,
+        "minRecall": None,
+        "minF1": None,
+        "minAp50": None,
+        "maxP95LatencyMs": None,
+        "matchIou": 0.4,
+    }
 
 
 def test_a_jobs_document_keeps_its_kinds_keys_and_reads_them_through_the_kinds_model():
     # A detection job's parameters as saved before the renames (confidence, iou).
-    stored = {"episodeId": 3, "camera": "front", "model": "m.pt", "frames": 10, "confidence": 0.3,
-              "iou": 0.6, "classMap": None, "requestedBy": 2}
+    stored = {
+        "episodeId": 3,
+        "camera": "front",
+        "model": "m.pt",
+        "frames": 10,
+        "confidence": 0.3,
+        "iou": 0.6,
+        "classMap": None,
+        "requestedBy": 2,
+    }
     parameters = JobParameters.model_validate(stored)
     assert parameters.requested_by == 2 and parameters.stored() == stored
     detection = parameters.as_kind(DetectionParameters)
@@ -145,21 +210,36 @@ JOB = """query($id: ID!) { node(id: $id) { ... on Job { parameters summary resul
 
 
 async def test_a_job_written_before_the_models_reads_as_it_was(client, runtime):
-    parameters = {"format": "COCO", "datasetId": 1, "episodeIds": None, "cameras": None,
-                  "onlyValidated": True, "includeImages": False, "requestedBy": 1}
+    parameters = {
+        "format": "COCO",
+        "datasetId": 1,
+        "episodeIds": None,
+        "cameras": None,
+        "onlyValidated": True,
+        "includeImages": False,
+        "requestedBy": 1,
+    }
     summary = {"boxes": 2, "format": "COCO", "fidelity": {"lost": []}}
     async with runtime.sessions() as db, db.begin():
-        job = await jobs_repo.create_job(db, kind="EXPORT", status="COMPLETED", target="export:dataset:1",
-                                         version=1)
+        job = await jobs_repo.create_job(
+            db, kind="EXPORT", status="COMPLETED", target="export:dataset:1", version=1
+        )
         await write_raw_json(db, "job", "parameters", job.id, parameters)
         await write_raw_json(db, "job", "summary", job.id, summary)
         await write_raw_json(db, "job", "result", job.id, {"artifact": "annotations_coco.zip", **summary})
     body = await gql(client, JOB, id=relay.to_base64("Job", job.id))
     assert "errors" not in body, body
     assert body["data"]["node"] == {
-        "parameters": parameters, "summary": summary, "result": {"artifact": "annotations_coco.zip", **summary},
-        "artifactUrl": f"/downloads/jobs/{job.id}/annotations_coco.zip"}
+        "parameters": parameters,
+        "summary": summary,
+        "result": {"artifact": "annotations_coco.zip", **summary},
+        "artifactUrl": f"/downloads/jobs/{job.id}/annotations_coco.zip",
+    }
     async with runtime.sessions() as db:
         (row,) = await jobs_repo.read_jobs_by_ids(db, [job.id])
     export = row.parameters.as_kind(AnnotationExportParameters)
-    assert export is not None and (export.dataset_id, export.only_validated, export.requested_by) == (1, True, 1)
+    assert export is not None and (export.dataset_id, export.only_validated, export.requested_by) == (
+        1,
+        True,
+        1,
+    )

@@ -15,9 +15,9 @@ import pytest
 from gql import gql as document
 
 from tests.conftest import PG_URL, make_user, register
+from tests.graph.annotations.test_episode_annotations import SAVE, payload
+from tests.graph.annotations.test_live_sessions import EPISODE_EVENTS, SESSION_EVENTS, kind
 from tests.graph.live import Collector, ws_client
-from tests.graph.test_episode_annotations import SAVE, payload
-from tests.graph.test_live_sessions import EPISODE_EVENTS, SESSION_EVENTS, kind
 
 ROOT = Path(__file__).resolve().parents[2]
 BROADCASTS = {
@@ -105,7 +105,9 @@ async def test_edits_through_one_process_reach_subscribers_of_the_other(
             async def move_on_first(frame: int) -> None:
                 await on_first.execute(document(move), variable_values={"s": session_id, "f": frame})
 
-            await _until_heard(session_events, move_on_first, lambda frame: kind("ParticipantMoved", frame=frame))
+            await _until_heard(
+                session_events, move_on_first, lambda frame: kind("ParticipantMoved", frame=frame)
+            )
             saved_version: list[int] = []
 
             async def save_on_first(_attempt: int) -> None:

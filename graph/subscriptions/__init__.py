@@ -1,1 +1,0 @@
-"""Root fields, one module per entity."""

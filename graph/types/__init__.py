@@ -1,1 +1,0 @@
-"""Strawberry types written by hand, each with a `from_row()` constructor: tables never leak."""
