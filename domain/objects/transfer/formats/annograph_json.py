@@ -29,6 +29,7 @@ from domain.objects.transfer.formats.model import (
     FormatError,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     base_name,
     checked_box,
     members,
@@ -59,6 +60,7 @@ _TYPES = {
     "bool": (bool,),
     "str | None": (str, type(None)),
     "float | None": (*_NUMBER, type(None)),
+    "dict[str, str | int | float | bool]": (dict,),
 }
 _EXPECTED = {
     (str,): "a string",
@@ -67,6 +69,7 @@ _EXPECTED = {
     (bool,): "true or false",
     (str, type(None)): "a string or null",
     (*_NUMBER, type(None)): "a number or null",
+    (dict,): "an object",
 }
 
 
@@ -86,7 +89,9 @@ _TOP = frozenset(("format", "version", "dataset", "labels", "images", "boxes", "
 _OLD_BOX_KEYS = {"confidence": "score"}
 
 
-def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
+def write(
+    data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
+) -> Fidelity:
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -124,6 +129,9 @@ def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
                 "reviewedBy": b.reviewed_by,
                 "reviewedAt": b.reviewed_at,
                 "rejectReason": b.reject_reason,
+                "crowd": b.crowd,
+                "attributes": b.attributes,
+                "split": b.split,
             }
             for b in data.boxes
         ],
@@ -144,7 +152,11 @@ def find(files: Mapping[str, bytes]) -> str | None:
     return next((p for p in jsons if _MARK.search(files[p])), None)
 
 
-def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | None]) -> AnnotationSet:
+def read(
+    files: Mapping[str, bytes],
+    size_of: Callable[[str], tuple[int, int] | None],
+    options: TransferOptions = TransferOptions(),
+) -> AnnotationSet:
     file = find(files)
     if file is None:
         raise FormatError(FILE, f'no {FILE} (or a JSON file with "format": "annograph")')

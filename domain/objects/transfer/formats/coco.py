@@ -22,6 +22,7 @@ from domain.objects.transfer.formats.model import (
     FormatError,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     base_name,
     checked_box,
     class_names,
@@ -52,7 +53,9 @@ _NONE: dict = {}
 _LOOKS_COCO = re.compile(rb'"(?:images|annotations|categories)"\s*:')
 
 
-def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
+def write(
+    data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
+) -> Fidelity:
     parents = {label.name: label.parent or "" for label in data.labels}
     names = class_names(data)
     category_ids = {name: i for i, name in enumerate(names, 1)}
@@ -124,7 +127,11 @@ def load_json(file: str, content: bytes) -> object:
         raise FormatError(file, "not readable JSON: nested too deeply") from None
 
 
-def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | None]) -> AnnotationSet:
+def read(
+    files: Mapping[str, bytes],
+    size_of: Callable[[str], tuple[int, int] | None],
+    options: TransferOptions = TransferOptions(),
+) -> AnnotationSet:
     file = find(files)
     if file is None:
         raise FormatError(FILE, f"no COCO file ({FILE}, or a JSON with images, annotations and categories)")

@@ -60,6 +60,24 @@ class BoxEntry:
     reviewed_by: str | None = None  # user name
     reviewed_at: str | None = None  # ISO 8601
     reject_reason: str | None = None
+    # COCO's iscrowd: a region of many objects; evaluation ignores detections on it (COCOeval's rule).
+    crowd: bool = False
+    # Custom attributes whose values are plain (CVAT's per-box attributes, say); others are dropped.
+    attributes: dict[str, str | int | float | bool] = field(default_factory=dict, hash=False)
+    split: str | None = None  # the subset a file placed it in (train / valid / test / default)
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """How a format's conventions are read and written where tools disagree.
+
+    voc_one_based: read and write Pascal VOC's xmin/ymin as the 1-based devkit does (x = xmin - 1).
+    The default follows CVAT and datumaro: xmin = x, xmax = x + width.
+    negatives: exports list frames without boxes too (background images, as Ultralytics counts them).
+    """
+
+    voc_one_based: bool = False
+    negatives: bool = False
 
 
 @dataclass
@@ -71,6 +89,9 @@ class AnnotationSet:
     # `content` as an episode annotation revision stores it.
     episode_annotations: list[dict] = field(default_factory=list)
     dataset: dict = field(default_factory=dict)  # {"name", "fps"}, informative
+    # What a reader met but the neutral form cannot carry, per kind ("rotation", "polygons", "masks",
+    # "keypoints", "custom attributes"), counted in boxes or items: an import's fidelity report.
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -6,16 +6,27 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from domain.objects.transfer.formats import annograph_json, coco, voc, yolo
-from domain.objects.transfer.formats.model import AnnotationSet, ExportFormat, Fidelity, FormatError
+from domain.objects.transfer.formats.model import (
+    AnnotationSet,
+    ExportFormat,
+    Fidelity,
+    FormatError,
+    TransferOptions,
+)
 
 
 class FormatModule(Protocol):
     IMAGE_DIR: str
 
-    def write(self, data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity: ...
+    def write(
+        self, data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = ...
+    ) -> Fidelity: ...
 
     def read(
-        self, files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | None]
+        self,
+        files: Mapping[str, bytes],
+        size_of: Callable[[str], tuple[int, int] | None],
+        options: TransferOptions = ...,
     ) -> AnnotationSet: ...
 
 

@@ -35,6 +35,7 @@ from domain.objects.transfer.formats.model import (
     FormatError,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     base_name,
     checked_box,
     class_names,
@@ -90,7 +91,9 @@ _OBJECT = """  <object>
 """
 
 
-def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
+def write(
+    data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
+) -> Fidelity:
     by_image: dict[str, list[BoxEntry]] = {image.file_name: [] for image in data.images}
     for b in data.boxes:
         if b.file_name not in by_image:
@@ -233,7 +236,11 @@ def find(files: Mapping[str, bytes]) -> list[str]:
     return [p for p in xmls if ANNOTATION_DIR in p.replace("\\", "/").split("/")[:-1]] or xmls
 
 
-def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | None]) -> AnnotationSet:
+def read(
+    files: Mapping[str, bytes],
+    size_of: Callable[[str], tuple[int, int] | None],
+    options: TransferOptions = TransferOptions(),
+) -> AnnotationSet:
     names: dict[str, None] = {}
     listed = [p for p in members(files, ".txt") if base_name(p) == LABELS_FILE]
     if listed:

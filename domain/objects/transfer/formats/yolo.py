@@ -25,6 +25,7 @@ from domain.objects.transfer.formats.model import (
     FormatError,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     base_name,
     checked_box,
     class_names,
@@ -45,7 +46,9 @@ def stem(file_name: str) -> str:
     return file_name.rsplit(".", 1)[0] if "." in file_name else file_name
 
 
-def write(data: AnnotationSet, add: Callable[[str, bytes], None]) -> Fidelity:
+def write(
+    data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
+) -> Fidelity:
     names = class_names(data)
     classes = {name: i for i, name in enumerate(names)}
     lines: dict[str, list[str]] = defaultdict(list)
@@ -135,7 +138,11 @@ def label_files(files: Mapping[str, bytes]) -> list[str]:
     return [p for p in members(files, ".txt") if LABEL_DIR in p.replace("\\", "/").split("/")[:-1]]
 
 
-def read(files: Mapping[str, bytes], size_of: Callable[[str], tuple[int, int] | None]) -> AnnotationSet:
+def read(
+    files: Mapping[str, bytes],
+    size_of: Callable[[str], tuple[int, int] | None],
+    options: TransferOptions = TransferOptions(),
+) -> AnnotationSet:
     names_file = find_names_file(files)
     if names_file is None:
         raise FormatError(DATA_FILE, "no data.yaml (or classes.txt) naming the classes")
