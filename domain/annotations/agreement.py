@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 import krippendorff
 import numpy as np
 
-from domain.annotations.consensus import RATINGS, SCORE_NAMES, SCORE_RANGE, Judgement
+from domain.annotations.consensus import GRADE_NAMES, GRADE_RANGE, RATINGS, Judgement
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = get_args(Level)
@@ -24,7 +24,7 @@ LEVELS: tuple[Level, ...] = get_args(Level)
 @dataclass(frozen=True)
 class DatasetAgreement:
     rating_alpha: float | None  # nominal
-    score_alphas: dict[str, float | None]  # ordinal, one per name in SCORE_NAMES
+    grade_alphas: dict[str, float | None]  # ordinal, one per name in GRADE_NAMES
     units: int  # episodes with at least 2 annotations (the only pairable ones)
 
 
@@ -68,21 +68,21 @@ def krippendorff_alpha(
 
 
 def dataset_agreement(episodes: Sequence[Sequence[Judgement]]) -> DatasetAgreement:
-    """Agreement on ratings (nominal) and on each 1..5 quality score (ordinal) across episodes."""
+    """Agreement on ratings (nominal) and on each 1-5 quality grade (ordinal) across episodes."""
     rating_units: list[dict[int, object]] = []
-    score_units: dict[str, list[dict[int, object]]] = {name: [] for name in SCORE_NAMES}
+    grade_units: dict[str, list[dict[int, object]]] = {name: [] for name in GRADE_NAMES}
     for judgements in episodes:
         ids = [j.annotator_id for j in judgements]
         if len(set(ids)) != len(ids):
             raise ValueError("each annotator may contribute at most one judgement per episode")
         rating_units.append({j.annotator_id: j.rating for j in judgements})
-        for name in SCORE_NAMES:
-            score_units[name].append({j.annotator_id: j.scores.get(name) for j in judgements})
+        for name in GRADE_NAMES:
+            grade_units[name].append({j.annotator_id: j.grades.get(name) for j in judgements})
     return DatasetAgreement(
         rating_alpha=krippendorff_alpha(rating_units, "nominal", value_domain=RATINGS),
-        score_alphas={
-            name: krippendorff_alpha(units, "ordinal", value_domain=list(SCORE_RANGE))
-            for name, units in score_units.items()
+        grade_alphas={
+            name: krippendorff_alpha(units, "ordinal", value_domain=list(GRADE_RANGE))
+            for name, units in grade_units.items()
         },
         units=sum(1 for judgements in episodes if len(judgements) >= 2),
     )

@@ -1,7 +1,7 @@
 """Pure computation: what several annotators of one episode agree on.
 
 Given every annotator's judgement of an episode, derive the majority rating and how strongly it
-is held, a mean and spread per quality score, and the anomaly ranges that at least two different
+is held, a mean and spread per quality grade (1-5), and the anomaly ranges that at least two different
 annotators marked at (roughly) the same time.
 """
 
@@ -18,8 +18,8 @@ RATINGS: tuple[str, ...] = ("SUCCESS", "PARTIAL", "FAILURE", "UNKNOWN")
 # Tie-break for the majority rating, most preferred first: a split vote about success must not
 # read as success, so the more cautious rating wins.
 CAUTION_ORDER: tuple[str, ...] = ("FAILURE", "PARTIAL", "UNKNOWN", "SUCCESS")
-SCORE_NAMES: tuple[str, ...] = ("smoothness", "efficiency", "safety", "precision", "video_quality")
-SCORE_RANGE = range(1, 6)
+GRADE_NAMES: tuple[str, ...] = ("smoothness", "efficiency", "safety", "precision", "video_quality")
+GRADE_RANGE = range(1, 6)  # a quality grade, 1-5
 SEVERITIES: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # least to most severe
 
 
@@ -47,17 +47,17 @@ class Judgement:
 
     annotator_id: int
     rating: str
-    scores: dict[str, int | None] = field(default_factory=dict)  # missing names count as None
+    grades: dict[str, int | None] = field(default_factory=dict)  # 1-5 each; missing names count as None
     anomalies: tuple[AnomalyMark, ...] = ()
 
     def __post_init__(self) -> None:
         if self.rating not in RATINGS:
             raise ValueError(f"unknown rating {self.rating!r}, expected one of {RATINGS}")
-        for name, value in self.scores.items():
-            if name not in SCORE_NAMES:
-                raise ValueError(f"unknown score {name!r}, expected one of {SCORE_NAMES}")
-            if value is not None and (isinstance(value, bool) or value not in SCORE_RANGE):
-                raise ValueError(f"score {name} must be an int 1..5 or None, got {value!r}")
+        for name, value in self.grades.items():
+            if name not in GRADE_NAMES:
+                raise ValueError(f"unknown grade {name!r}, expected one of {GRADE_NAMES}")
+            if value is not None and (isinstance(value, bool) or value not in GRADE_RANGE):
+                raise ValueError(f"grade {name} must be an int 1..5 or None, got {value!r}")
         for mark in self.anomalies:
             if mark.annotator_id != self.annotator_id:
                 raise ValueError(
@@ -66,9 +66,9 @@ class Judgement:
 
 
 @dataclass(frozen=True)
-class ScoreSummary:
+class GradeSummary:
     name: str
-    mean: float | None  # None when nobody gave this score
+    mean: float | None  # None when nobody gave this grade
     spread: float | None  # population standard deviation; None when nobody gave it
     count: int  # how many annotators gave it
 
@@ -91,7 +91,7 @@ class Consensus:
     rating: str | None  # majority rating, ties broken cautiously (see `consensus`)
     agreement: float | None  # share of annotators who chose `rating`
     rating_counts: dict[str, int]  # every rating, including zeros
-    scores: tuple[ScoreSummary, ...]  # in SCORE_NAMES order
+    grades: tuple[GradeSummary, ...]  # in GRADE_NAMES order
     anomalies: tuple[AgreedAnomaly, ...]  # sorted by from_frame
 
 
@@ -135,17 +135,17 @@ def consensus(judgements: Sequence[Judgement], iou_threshold: float = 0.5) -> Co
         rating=rating,
         agreement=agreement,
         rating_counts=rating_counts,
-        scores=tuple(_summarise(name, judgements) for name in SCORE_NAMES),
+        grades=tuple(_summarise(name, judgements) for name in GRADE_NAMES),
         anomalies=_agreed_anomalies([m for j in judgements for m in j.anomalies], iou_threshold),
     )
 
 
-def _summarise(name: str, judgements: Sequence[Judgement]) -> ScoreSummary:
-    values = [v for j in judgements if (v := j.scores.get(name)) is not None]
+def _summarise(name: str, judgements: Sequence[Judgement]) -> GradeSummary:
+    values = [v for j in judgements if (v := j.grades.get(name)) is not None]
     if not values:
-        return ScoreSummary(name, None, None, 0)
+        return GradeSummary(name, None, None, 0)
     # statistics works in exact arithmetic, so the result cannot depend on input order.
-    return ScoreSummary(name, float(statistics.mean(values)), statistics.pstdev(values), len(values))
+    return GradeSummary(name, float(statistics.mean(values)), statistics.pstdev(values), len(values))
 
 
 def _agreed_anomalies(marks: list[AnomalyMark], threshold: float) -> tuple[AgreedAnomaly, ...]:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from domain.core.errors import BadUserInput
 
 TEXT_MAX = 10_000
-SCORES = ("smoothness", "efficiency", "safety", "precision", "video_quality")
+GRADES = ("smoothness", "efficiency", "safety", "precision", "video_quality")  # quality grades, 1-5
 
 
 class Rating(StrEnum):
@@ -110,8 +110,8 @@ def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = "inpu
     path = {name: f"{prefix}.{where}" for name, where in FIELD_PATHS.items()}
     _range(draft.certainty, 1, 5, path["certainty"])
     _range(draft.completion, 0, 100, path["completion"])
-    for score in SCORES:
-        _range(getattr(draft, score), 1, 5, path[score])
+    for grade in GRADES:
+        _range(getattr(draft, grade), 1, 5, path[grade])
     for name in ("failure_reason", "subtask_reached", "data_notes", "notes"):
         _text(getattr(draft, name), path[name])
     for i, anomaly in enumerate(draft.anomalies):

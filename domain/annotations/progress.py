@@ -12,14 +12,15 @@ from domain.core.runtime import Runtime
 from persistence.repositories import episode_annotation as repo
 from persistence.tables import AnomalyRow, EpisodeAnnotationRow
 
-SCORE_COLUMNS = ("smoothness", "efficiency", "safety", "precision", "video_quality")
+# The quality grades (1-5) of an annotation row, by column name.
+GRADE_COLUMNS = ("smoothness", "efficiency", "safety", "precision", "video_quality")
 
 
 def judgement(row: EpisodeAnnotationRow, anomalies: Sequence[AnomalyRow] = ()) -> Judgement:
     return Judgement(
         annotator_id=row.annotator_id,
         rating=row.rating,
-        scores={name: getattr(row, name) for name in SCORE_COLUMNS},
+        grades={name: getattr(row, name) for name in GRADE_COLUMNS},
         anomalies=tuple(
             AnomalyMark(
                 annotator_id=row.annotator_id,

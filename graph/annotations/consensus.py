@@ -12,6 +12,7 @@ from domain.annotations.drafts import Severity as SeverityData
 from domain.annotations.progress import AnnotationProgress as ProgressData
 from graph.annotations.episode_annotation import AnomalyType, Rating, Severity
 from graph.context import Info
+from graph.deprecated import use
 
 if TYPE_CHECKING:
     from graph.accounts.user import User
@@ -23,8 +24,8 @@ class RatingCount:
     count: int = strawberry.field(description="Annotators who chose it.")
 
 
-@strawberry.type(description="Mean and spread of one quality score over the annotators who gave it.")
-class ScoreSummary:
+@strawberry.type(description="Mean and spread of one quality grade, 1-5, over the annotators who gave it.")
+class GradeSummary:
     name: str = strawberry.field(description="smoothness, efficiency, safety, precision or video_quality.")
     mean: float | None = strawberry.field(description="Mean; null when nobody gave it.")
     spread: float | None = strawberry.field(
@@ -75,7 +76,7 @@ class Consensus:
         description="Share of annotators who chose the majority rating."
     )
     rating_counts: list[RatingCount] = strawberry.field(description="How many chose each rating.")
-    scores: list[ScoreSummary] = strawberry.field(description="Mean and spread of each quality score.")
+    grades: list[GradeSummary] = strawberry.field(description="Mean and spread of each quality grade, 1-5.")
     anomalies: list[AgreedAnomaly] = strawberry.field(
         description="Anomaly ranges at least two annotators marked."
     )
@@ -87,16 +88,24 @@ class Consensus:
             rating=RatingData(data.rating) if data.rating else None,
             agreement=data.agreement,
             rating_counts=[RatingCount(rating=RatingData(r), count=n) for r, n in data.rating_counts.items()],
-            scores=[
-                ScoreSummary(name=s.name, mean=s.mean, spread=s.spread, count=s.count) for s in data.scores
+            grades=[
+                GradeSummary(name=g.name, mean=g.mean, spread=g.spread, count=g.count) for g in data.grades
             ],
             anomalies=[AgreedAnomaly.from_data(a) for a in data.anomalies],
         )
 
+    @strawberry.field(
+        description="Mean and spread of each quality grade, 1-5: `grades`.", deprecation_reason=use("grades")
+    )
+    def scores(self) -> list[GradeSummary]:
+        return self.grades
 
-@strawberry.type(description="Krippendorff's alpha of one quality score (ordinal).")
-class ScoreAgreement:
-    name: str = strawberry.field(description="The score.")
+
+@strawberry.type(description="Krippendorff's alpha of one quality grade, 1-5 (ordinal).")
+class GradeAgreement:
+    name: str = strawberry.field(
+        description="The grade: smoothness, efficiency, safety, precision or video_quality."
+    )
     alpha: float | None = strawberry.field(
         description="Alpha; null when undefined (no pairs, or no variation)."
     )
@@ -109,8 +118,8 @@ class AnnotationProgress:
     single_annotator: int = strawberry.field(description="Episodes one annotator annotated.")
     multiple_annotators: int = strawberry.field(description="Episodes two or more annotators annotated.")
     rating_alpha: float | None = strawberry.field(description="Krippendorff's alpha (nominal) of the rating.")
-    score_alphas: list[ScoreAgreement] = strawberry.field(
-        description="Krippendorff's alpha (ordinal) per score."
+    grade_alphas: list[GradeAgreement] = strawberry.field(
+        description="Krippendorff's alpha (ordinal) per quality grade, 1-5."
     )
     pairable_episodes: int = strawberry.field(
         description="Episodes with two or more annotations (alpha's units)."
@@ -124,6 +133,13 @@ class AnnotationProgress:
             single_annotator=data.single,
             multiple_annotators=data.multiple,
             rating_alpha=data.agreement.rating_alpha,
-            score_alphas=[ScoreAgreement(name=n, alpha=a) for n, a in data.agreement.score_alphas.items()],
+            grade_alphas=[GradeAgreement(name=n, alpha=a) for n, a in data.agreement.grade_alphas.items()],
             pairable_episodes=data.agreement.units,
         )
+
+    @strawberry.field(
+        description="Krippendorff's alpha (ordinal) per quality grade, 1-5: `gradeAlphas`.",
+        deprecation_reason=use("gradeAlphas"),
+    )
+    def score_alphas(self) -> list[GradeAgreement]:
+        return self.grade_alphas

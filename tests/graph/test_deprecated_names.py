@@ -1,4 +1,5 @@
-"""One word for one thing (issue 16): `score`, `scoreThreshold`, `nmsIou`, `matchIou`, `certainty`.
+"""One word for one thing (issue 16): `score`, `scoreThreshold`, `nmsIou`, `matchIou`, `certainty`, and
+`grade` for a 1-5 quality value (`grades`, `gradeAlphas`).
 
 The old names stay for one release: as deprecated output fields answering the same value, as deprecated
 input fields accepted like the new ones (both given with different values is BAD_USER_INPUT naming the
@@ -25,6 +26,7 @@ from graph.schema import schema
 from persistence.documents import SessionSettings
 from persistence.tables import AnnotationRevisionRow, TestSessionRow
 from tests.conftest import gql, register
+from tests.graph.annotations import test_consensus as consensus_tests
 from tests.graph.objects import test_annotation_transfer as transfer
 from tests.graph.objects.test_annotation_transfer import all_boxes, clear, export, upload
 from tests.graph.objects_setup import CREATE, box, labelled_dataset
@@ -32,6 +34,7 @@ from tests.graph.validation_setup import project_with_episodes
 from tests.raw_json import write_raw_json
 
 filled = transfer.filled  # a dataset with boxes of every kind and an episode annotation (a fixture)
+ids = consensus_tests.ids  # the tiny dataset registered: {"dataset": id, episode index: id} (a fixture)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 REASON = re.compile(r"^Use `(\w+)`; removed in the next release$")
@@ -67,13 +70,20 @@ def deprecated_fields() -> list[tuple[str, str, str]]:
 
 def test_every_deprecated_name_points_to_a_field_and_is_listed_in_the_readme():
     fields = deprecated_fields()
-    assert {old for _, old, _ in fields} == {"confidence", "iou", "iouThreshold"}
+    assert {old for _, old, _ in fields} == {"confidence", "iou", "iouThreshold", "scores", "scoreAlphas"}
     readme = README.read_text()
     section = readme.split("## Deprecated names", 1)[1].split("\n## ", 1)[0]
     for type_name, old, new in fields:
         gtype = schema._schema.type_map[type_name]
         assert new in gtype.fields, f"{type_name}.{old} points to {new}, which {type_name} lacks"
         assert f"`{type_name}.{old}`" in section, f"README's Deprecated names lacks {type_name}.{old}"
+
+
+def test_renamed_types_are_gone_and_listed_in_the_readme():
+    section = README.read_text().split("## Deprecated names", 1)[1].split("\n## ", 1)[0]
+    for old, new in (("ScoreSummary", "GradeSummary"), ("ScoreAgreement", "GradeAgreement")):
+        assert old not in schema._schema.type_map and new in schema._schema.type_map
+        assert f"`{old}`" in section and f"`{new}`" in section, f"README's Deprecated names lacks {old}"
 
 
 async def test_a_box_score_is_also_answered_and_taken_as_confidence(client, runtime, tiny_dataset):
@@ -231,3 +241,28 @@ def zip_of(files: dict[str, bytes | str]) -> bytes:
         for name, content in files.items():
             archive.writestr(name, content)
     return out.getvalue()
+
+
+CONSENSUS = """query($id: ID!) { node(id: $id) { ... on Episode { consensus {
+  grades { name mean spread count } scores { name mean spread count } } } } }"""
+PROGRESS = """query($id: ID!) { node(id: $id) { ... on Dataset { annotationProgress {
+  gradeAlphas { name alpha } scoreAlphas { name alpha } } } } }"""
+
+
+async def test_quality_grades_are_also_answered_as_scores(app, runtime, client, ids):
+    for name, rating, grades in (
+        ("g1", "SUCCESS", {"smoothness": 4, "safety": 5}),
+        ("g2", "SUCCESS", {"smoothness": 2, "safety": 5}),
+        ("g3", "FAILURE", {"smoothness": 3, "safety": 1}),
+    ):
+        await consensus_tests.annotate(app, runtime, name, ids[1], rating, grades)
+    await consensus_tests.annotate(app, runtime, "g4", ids[0], "SUCCESS", {"smoothness": 5, "safety": 4})
+    await consensus_tests.annotate(app, runtime, "g5", ids[0], "PARTIAL", {"smoothness": 1, "safety": 4})
+    consensus = (await gql(client, CONSENSUS, id=ids[1]))["data"]["node"]["consensus"]
+    smooth = next(g for g in consensus["grades"] if g["name"] == "smoothness")
+    assert smooth == {"name": "smoothness", "mean": 3.0, "spread": pytest.approx((2 / 3) ** 0.5), "count": 3}
+    assert consensus["scores"] == consensus["grades"]
+    progress = (await gql(client, PROGRESS, id=ids["dataset"]))["data"]["node"]["annotationProgress"]
+    alphas = {g["name"]: g["alpha"] for g in progress["gradeAlphas"]}
+    assert alphas["smoothness"] is not None and alphas["efficiency"] is None
+    assert progress["scoreAlphas"] == progress["gradeAlphas"]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.annotations.agreement import DatasetAgreement, dataset_agreement, krippendorff_alpha
-from domain.annotations.consensus import SCORE_NAMES, Judgement
+from domain.annotations.consensus import GRADE_NAMES, Judgement
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers, 12 units.
 _ = None
@@ -163,8 +163,8 @@ def test_matches_independent_transcription(units: list[dict[int, int | None]], l
         assert ours <= 1 + 1e-12
 
 
-def judgement(annotator: int, rating: str, **scores: int | None) -> Judgement:
-    return Judgement(annotator, rating, dict(scores))
+def judgement(annotator: int, rating: str, **grades: int | None) -> Judgement:
+    return Judgement(annotator, rating, dict(grades))
 
 
 def test_dataset_agreement() -> None:
@@ -187,20 +187,20 @@ def test_dataset_agreement() -> None:
     # sum(n_c n_k d) = 2 * (2*3 + 2*1 + 3*1) = 22; alpha = 1 - 5 * 2 / 22 = 6/11
     assert result.rating_alpha == pytest.approx(6 / 11)
     assert result.rating_alpha == pytest.approx(reference_alpha(ratings, "nominal"))
-    assert list(result.score_alphas) == list(SCORE_NAMES)
-    assert result.score_alphas["safety"] == pytest.approx(1.0)
+    assert list(result.grade_alphas) == list(GRADE_NAMES)
+    assert result.grade_alphas["safety"] == pytest.approx(1.0)
     smooth = reference_alpha([{1: 4, 2: 2}, {1: 3, 2: 3}], "ordinal")
-    assert result.score_alphas["smoothness"] == pytest.approx(smooth)
-    assert result.score_alphas["smoothness"] < 0
+    assert result.grade_alphas["smoothness"] == pytest.approx(smooth)
+    assert result.grade_alphas["smoothness"] < 0
     for name in ("efficiency", "precision", "video_quality"):
-        assert result.score_alphas[name] is None
+        assert result.grade_alphas[name] is None
 
 
 def test_dataset_agreement_of_nothing() -> None:
     result = dataset_agreement([])
     assert result.units == 0
     assert result.rating_alpha is None
-    assert set(result.score_alphas.values()) == {None}
+    assert set(result.grade_alphas.values()) == {None}
 
 
 def test_dataset_agreement_rejects_duplicate_annotators() -> None:

@@ -1,4 +1,4 @@
-"""Consensus of several annotators on one episode: rating, scores, agreed anomalies."""
+"""Consensus of several annotators on one episode: rating, grades, agreed anomalies."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.annotations.consensus import (
+    GRADE_NAMES,
     RATINGS,
-    SCORE_NAMES,
     SEVERITIES,
     AgreedAnomaly,
     AnomalyMark,
+    GradeSummary,
     Judgement,
-    ScoreSummary,
     consensus,
     temporal_iou,
 )
@@ -29,8 +29,8 @@ def mark(
     return AnomalyMark(annotator, type_, severity, start, end, start / 10, end / 10)
 
 
-def judge(annotator: int, rating: str = "SUCCESS", *marks: AnomalyMark, **scores: int | None) -> Judgement:
-    return Judgement(annotator, rating, dict(scores), tuple(marks))
+def judge(annotator: int, rating: str = "SUCCESS", *marks: AnomalyMark, **grades: int | None) -> Judgement:
+    return Judgement(annotator, rating, dict(grades), tuple(marks))
 
 
 # temporal_iou
@@ -94,10 +94,10 @@ def test_rejects_unknown_rating_and_duplicate_annotators() -> None:
         consensus([judge(1), judge(1, "FAILURE")])
 
 
-# scores
+# grades
 
 
-def test_score_mean_and_population_spread_skip_missing_values() -> None:
+def test_grade_mean_and_population_spread_skip_missing_values() -> None:
     result = consensus(
         [
             judge(1, smoothness=2, safety=5, efficiency=None),
@@ -106,22 +106,22 @@ def test_score_mean_and_population_spread_skip_missing_values() -> None:
             judge(4, smoothness=3),
         ]
     )
-    by_name = {s.name: s for s in result.scores}
-    assert [s.name for s in result.scores] == list(SCORE_NAMES)
+    by_name = {s.name: s for s in result.grades}
+    assert [s.name for s in result.grades] == list(GRADE_NAMES)
     # Population std of 2, 4, 3: sqrt(((-1)^2 + 1^2 + 0) / 3), not the sample std sqrt(2/2) = 1.
-    assert by_name["smoothness"] == ScoreSummary("smoothness", 3.0, math.sqrt(2 / 3), 3)
-    assert by_name["safety"] == ScoreSummary("safety", 5.0, 0.0, 3)
-    assert by_name["precision"] == ScoreSummary("precision", 3.0, 0.0, 1)
-    assert by_name["efficiency"] == ScoreSummary("efficiency", None, None, 0)
-    assert by_name["video_quality"] == ScoreSummary("video_quality", None, None, 0)
+    assert by_name["smoothness"] == GradeSummary("smoothness", 3.0, math.sqrt(2 / 3), 3)
+    assert by_name["safety"] == GradeSummary("safety", 5.0, 0.0, 3)
+    assert by_name["precision"] == GradeSummary("precision", 3.0, 0.0, 1)
+    assert by_name["efficiency"] == GradeSummary("efficiency", None, None, 0)
+    assert by_name["video_quality"] == GradeSummary("video_quality", None, None, 0)
 
 
-def test_rejects_out_of_range_or_unknown_scores() -> None:
+def test_rejects_out_of_range_or_unknown_grades() -> None:
     with pytest.raises(ValueError):
         judge(1, safety=6)
     with pytest.raises(ValueError):
         judge(1, safety=0)
-    with pytest.raises(ValueError, match="unknown score"):
+    with pytest.raises(ValueError, match="unknown grade"):
         judge(1, videoQuality=3)
 
 
@@ -235,7 +235,7 @@ def test_empty_input() -> None:
     assert result.rating is None
     assert result.agreement is None
     assert result.rating_counts == dict.fromkeys(RATINGS, 0)
-    assert result.scores == tuple(ScoreSummary(name, None, None, 0) for name in SCORE_NAMES)
+    assert result.grades == tuple(GradeSummary(name, None, None, 0) for name in GRADE_NAMES)
     assert result.anomalies == ()
 
 
@@ -260,8 +260,8 @@ def judgements(draw: st.DrawFn) -> list[Judgement]:
                     draw(st.sampled_from(SEVERITIES)),
                 )
             )
-        scores = {name: draw(st.one_of(st.none(), st.integers(1, 5))) for name in SCORE_NAMES}
-        result.append(Judgement(annotator, draw(st.sampled_from(RATINGS)), scores, tuple(marks)))
+        grades = {name: draw(st.one_of(st.none(), st.integers(1, 5))) for name in GRADE_NAMES}
+        result.append(Judgement(annotator, draw(st.sampled_from(RATINGS)), grades, tuple(marks)))
     return result
 
 
@@ -274,7 +274,7 @@ def test_consensus_ignores_order_of_judgements_and_anomalies(
     for j in given_judgements:
         marks = list(j.anomalies)
         rnd.shuffle(marks)
-        shuffled.append(Judgement(j.annotator_id, j.rating, dict(reversed(j.scores.items())), tuple(marks)))
+        shuffled.append(Judgement(j.annotator_id, j.rating, dict(reversed(j.grades.items())), tuple(marks)))
     rnd.shuffle(shuffled)
     assert consensus(shuffled, threshold) == consensus(given_judgements, threshold)
 

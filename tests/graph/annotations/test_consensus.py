@@ -17,7 +17,7 @@ async def ids(client, runtime, tiny_dataset) -> dict:
     return {"dataset": node["id"], **{e["node"]["index"]: e["node"]["id"] for e in node["episodes"]["edges"]}}
 
 
-async def annotate(app, runtime, name: str, episode_id: str, rating: str, scores: dict, anomalies=()) -> str:
+async def annotate(app, runtime, name: str, episode_id: str, rating: str, grades: dict, anomalies=()) -> str:
     token = await make_user(runtime, name, "ANNOTATOR")
     async with http_client(app, token) as c:
         body = await gql(
@@ -26,8 +26,8 @@ async def annotate(app, runtime, name: str, episode_id: str, rating: str, scores
             input=payload(
                 episode_id,
                 taskCompleteness={"rating": rating},
-                trajectoryQuality=scores,
-                dataQuality={"videoQuality": scores.get("smoothness")},
+                trajectoryQuality=grades,
+                dataQuality={"videoQuality": grades.get("smoothness")},
                 anomalies=list(anomalies),
             ),
         )
@@ -41,7 +41,7 @@ def anomaly(start: int, end: int, kind: str = "SLIP", severity: str = "LOW") -> 
 
 CONSENSUS = """query($id: ID!) { node(id: $id) { ... on Episode { consensus {
   annotatorCount rating agreement ratingCounts { rating count }
-  scores { name mean spread count }
+  grades { name mean spread count }
   anomalies { type severity fromFrame toFrame meanIou annotators { name } } } } } }"""
 
 
@@ -67,9 +67,9 @@ async def test_consensus_of_three_annotators(app, client, runtime, ids):
         "FAILURE": 1,
         "UNKNOWN": 0,
     }
-    smooth = next(s for s in consensus["scores"] if s["name"] == "smoothness")
+    smooth = next(s for s in consensus["grades"] if s["name"] == "smoothness")
     assert smooth["mean"] == pytest.approx(3.0) and smooth["spread"] == pytest.approx((2 / 3) ** 0.5)
-    safety = next(s for s in consensus["scores"] if s["name"] == "safety")
+    safety = next(s for s in consensus["grades"] if s["name"] == "safety")
     assert (safety["count"], safety["spread"]) == (2, 0.0)
     # 10-19 and 12-21 overlap by 8 of 12 frames (IoU 0.67): agreed. 30-35 and 40-45 stand alone.
     (agreed,) = consensus["anomalies"]
@@ -86,7 +86,7 @@ async def test_annotation_progress_and_alpha(app, client, runtime, ids):
     await annotate(app, runtime, "b3", ids[1], "FAILURE", {"smoothness": 2})
     query = """query($id: ID!) { node(id: $id) { ... on Dataset { annotationProgress {
       episodeCount unannotated singleAnnotator multipleAnnotators ratingAlpha pairableEpisodes
-      scoreAlphas { name alpha } } } } }"""
+      gradeAlphas { name alpha } } } } }"""
     progress = (await gql(client, query, id=ids["dataset"]))["data"]["node"]["annotationProgress"]
     assert (
         progress["episodeCount"],
@@ -103,7 +103,7 @@ async def test_annotation_progress_and_alpha(app, client, runtime, ids):
     # Units (S,S) and (F,S). By hand: n_S = 3, n_F = 1, n = 4; observed disagreement
     # D_o = (o_SF + o_FS) / n = 2/4; expected D_e = 2 * n_S * n_F / (n (n - 1)) = 6/12; alpha = 1 - D_o/D_e = 0.
     assert progress["ratingAlpha"] == pytest.approx(0.0, abs=1e-12)
-    names = {s["name"] for s in progress["scoreAlphas"]}
+    names = {s["name"] for s in progress["gradeAlphas"]}
     assert names == {"smoothness", "efficiency", "safety", "precision", "video_quality"}
 
 
