@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+from graphql import GraphQLArgument
 from graphql.error import GraphQLError
 from graphql.language import (
     FieldNode,
@@ -19,6 +20,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
 from domain.core.errors import BadUserInput, DomainError
+from graph.field_paths import client_message, client_path, field_definition
 
 log = logging.getLogger("annograph.errors")
 
@@ -77,11 +79,16 @@ class ErrorCodes(MaskErrors):
             original = self._bad_global_id(error, original)
         if isinstance(original, DomainError):
             extensions = {"code": original.code}
-            if original.field:
-                extensions["field"] = original.field
+            message = original.message
+            if original.field is not None:
+                # The domain names its field in its own terms; the client sees the argument it sent.
+                shown = client_path(original.field, self._arguments(error))
+                message = client_message(message, original.field, shown)
+                if shown:
+                    extensions["field"] = shown
             extensions.update(original.details)
             return GraphQLError(
-                original.message,
+                message,
                 nodes=error.nodes,
                 source=error.source,
                 positions=error.positions,
@@ -101,6 +108,19 @@ class ErrorCodes(MaskErrors):
         masked = self.anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return masked
+
+    def _arguments(self, error: GraphQLError) -> dict[str, GraphQLArgument | None]:
+        """The arguments of the field that failed, by GraphQL name: all its definitions when the schema
+        has the field, else the names the client sent."""
+        node = error.nodes[0] if error.nodes else None
+        if not isinstance(node, FieldNode):
+            return {}
+        context = self.execution_context
+        document = context.graphql_document
+        definition = field_definition(context.schema._schema, document, node) if document else None
+        if definition is not None:
+            return dict(definition.args)
+        return {argument.name.value: None for argument in node.arguments or ()}
 
     def _bad_global_id(self, error: GraphQLError, original: GlobalIDValueError) -> BadUserInput:
         """Strawberry refuses text that is no global id while converting a field's arguments, without

@@ -1,6 +1,19 @@
-"""Errors a client must handle; the graph maps `code` to `extensions.code`."""
+"""Errors a client must handle; the graph maps `code` to `extensions.code`.
+
+`field` names the value at fault in domain terms, relative to the request the service takes: a dotted
+snake_case path (`expected_version`, `episode_ids`, `criteria.min_ap50`, `boxes.3.label`, a number being
+a list index; "" the request as a whole), never a GraphQL argument path. A message that names its field
+starts with that path (`"frame_stride must be at least 1"`, `"criteria.min_ap50: ..."`). The graph shows
+both as the argument the client sent (`input.frameStride`, graph/field_paths.py).
+"""
 
 from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DomainError(Exception):
@@ -43,20 +56,40 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
-def validated(model, given: object, field: str, suffix: str = ""):
+class Invalid(ValueError):
+    """A request model's validator refusing a value: `message` for the client, and `field` (a path
+    relative to the model) when the value at fault is not the validator's own, as when a model
+    validator checks two fields together ("give exactly one of ...")."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def bad_input(exc: ValidationError, field: str = "", suffix: str = "") -> BadUserInput:
+    """The first error of a validation as BAD_USER_INPUT naming the value: the path of the object
+    validated (`field`, "" for a request validated whole) joined with the error's location
+    (`criteria.min_ap50`, `boxes.3.label`); the message starts with that path and ends with `suffix`."""
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    where = [*error["loc"]]
+    if isinstance(cause, Invalid) and cause.field:
+        where.append(cause.field)
+    path = ".".join(str(part) for part in (field, *where) if part != "")
+    reason = str(cause) if isinstance(cause, ValueError) else error["msg"]
+    return BadUserInput(f"{path}: {reason}{suffix}" if path else f"{reason}{suffix}", field=path)
+
+
+def validated(model: type[M], given: object, field: str, suffix: str = "") -> M:
     """`model` validated from an object a client sent under `field` (defaults filled in; `given` is any
     JSON value, None for none); the first wrong value is BAD_USER_INPUT naming it (`field.<name>`), with
     `suffix` after the message."""
-    from pydantic import ValidationError
-
     if given is not None and not isinstance(given, dict):
         raise BadUserInput(f"{field}: expected an object", field=field)
     try:
         return model.model_validate(given or {})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        path = ".".join(str(part) for part in (field, *error["loc"]))
-        raise BadUserInput(f"{path}: {error['msg']}{suffix}", field=path) from None
+        raise bad_input(exc, field, suffix) from None
 
 
 def check_text(value: str, field: str, *, max_length: int) -> str:
