@@ -10,6 +10,7 @@ from domain.objects.transfer import imports as annotation_import
 from domain.objects.transfer.formats.model import ExportFormat as ExportFormatData
 from graph.context import Info
 from graph.ids import decode_id
+from graph.inputs import checked
 from graph.jobs.job import Job
 from graph.permissions import IsReviewer, IsViewer
 
@@ -68,7 +69,8 @@ class AnnotationTransferMutations:
         permission_classes=[IsViewer],
     )
     async def export_annotations(self, info: Info, input: ExportAnnotationsInput) -> Job:
-        request = annotation_export.ExportRequest(
+        request = checked(
+            annotation_export.ExportRequest,
             format=ExportFormatData(input.format.value),
             dataset_id=decode_id(input.dataset_id, "Dataset", "input.datasetId"),
             episode_ids=tuple(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from domain.accounts.users import Viewer
 from domain.annotations.drafts import stored_content
-from domain.core.errors import BadUserInput, NotFound
+from domain.core.errors import BadUserInput, Invalid, NotFound
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.datasets.frames import encode_jpeg
@@ -38,14 +40,31 @@ from persistence.repositories import user as users_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
 
-@dataclass(frozen=True)
-class ExportRequest:
+class ExportRequest(BaseModel):
+    """What to export: a dataset or some of its episodes (exactly one of the two), in one format;
+    only some cameras, only validated boxes, with the frames or not."""
+
+    model_config = ConfigDict(frozen=True)
+
     format: ExportFormat
     dataset_id: int | None = None
     episode_ids: tuple[int, ...] | None = None
     cameras: tuple[str, ...] | None = None
     only_validated: bool = False
     include_images: bool = False
+
+    @field_validator("episode_ids")
+    @classmethod
+    def _some_episodes(cls, episode_ids: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if episode_ids is not None and not episode_ids:
+            raise ValueError("must not be empty")
+        return episode_ids
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> ExportRequest:
+        if (self.dataset_id is None) == (self.episode_ids is None):
+            raise Invalid("give exactly one of a dataset and episodes", field="dataset_id")
+        return self
 
 
 def artifact_dir(rt: Runtime) -> Path:
@@ -57,25 +76,21 @@ def artifact_path(rt: Runtime, job_id: int, name: str) -> Path:
 
 
 async def _selection(rt: Runtime, req: ExportRequest) -> tuple[DatasetRow, list[EpisodeRow]]:
-    if (req.dataset_id is None) == (req.episode_ids is None):
-        raise BadUserInput("give exactly one of datasetId and episodeIds", field="input.datasetId")
     async with rt.sessions() as session:
         if req.episode_ids is not None:
-            if not req.episode_ids:
-                raise BadUserInput("episodeIds must not be empty", field="input.episodeIds")
             episodes = await episodes_repo.read_episodes_by_ids(session, list(req.episode_ids))
             missing = sorted(set(req.episode_ids) - {e.id for e in episodes})
             if missing:
-                raise NotFound(f"episodes {missing} do not exist", field="input.episodeIds")
+                raise NotFound(f"episodes {missing} do not exist", field="episode_ids")
             if len({e.dataset_id for e in episodes}) > 1:
-                raise BadUserInput("episodeIds must all be of one dataset", field="input.episodeIds")
+                raise BadUserInput("episode_ids must all be of one dataset", field="episode_ids")
             dataset = await datasets_repo.read_dataset(session, episodes[0].dataset_id)
             assert dataset is not None  # the episodes' dataset (a foreign key)
         else:
-            assert req.dataset_id is not None  # exactly one of the two is given (checked above)
+            assert req.dataset_id is not None  # exactly one of the two is given (the model's check)
             dataset = await datasets_repo.read_dataset(session, req.dataset_id)
             if dataset is None:
-                raise NotFound(f"dataset {req.dataset_id} does not exist", field="input.datasetId")
+                raise NotFound(f"dataset {req.dataset_id} does not exist", field="dataset_id")
             pages = await episodes_repo.list_episode_pages(
                 session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
             )
@@ -83,8 +98,8 @@ async def _selection(rt: Runtime, req: ExportRequest) -> tuple[DatasetRow, list[
     unknown = sorted(set(req.cameras or ()) - set(dataset.cameras))
     if unknown:
         raise BadUserInput(
-            f"input.cameras: {unknown} are not cameras of the dataset ({', '.join(dataset.cameras)})",
-            field="input.cameras",
+            f"cameras: {unknown} are not cameras of the dataset ({', '.join(dataset.cameras)})",
+            field="cameras",
         )
     return dataset, sorted(episodes, key=lambda e: e.index)
 

@@ -259,6 +259,23 @@ async def test_export_filters_and_images(client, runtime, filled):
     assert both["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+async def test_a_wrong_selection_names_its_field_and_starts_no_job(client, runtime, filled):
+    dataset_id, episodes = filled
+    cases = [
+        ({"datasetId": dataset_id, "episodeIds": episodes[:1]}, "input.datasetId"),
+        ({}, "input.datasetId"),
+        ({"episodeIds": []}, "input.episodeIds"),
+        ({"datasetId": dataset_id, "cameras": ["front", "rear"]}, "input.cameras"),
+    ]
+    for given, field in cases:
+        body = await gql(client, EXPORT, input={"format": "COCO", **given})
+        (error,) = body["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == ("BAD_USER_INPUT", field), body
+        assert error["message"].startswith(f"{field}:"), error["message"]
+    jobs = await gql(client, "{ jobs(first: 10) { edges { node { kind } } } }")
+    assert [e["node"]["kind"] for e in jobs["data"]["jobs"]["edges"]].count("EXPORT") == 0
+
+
 async def test_downloads_need_a_signed_in_caller(app, client, runtime, filled):
     dataset_id, _ = filled
     node, _ = await export(client, runtime, datasetId=dataset_id, format="COCO")
