@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from domain.core.errors import BadUserInput
+from domain.core.errors import REQUEST, BadUserInput, inside
 
 TEXT_MAX = 10_000
 GRADES = ("smoothness", "efficiency", "safety", "precision", "video_quality")  # quality grades, 1-5
@@ -76,18 +76,19 @@ class AnnotationDraft:
         return values
 
 
-# Where each draft field sits in the GraphQL input, so an error names the field the client sent.
+# Where each draft field sits in an annotation's parts (task completeness, trajectory quality, data
+# quality), so an error names the field the client gave.
 FIELD_PATHS = {
-    "certainty": "taskCompleteness.certainty",
-    "completion": "taskCompleteness.completion",
-    "failure_reason": "taskCompleteness.failureReason",
-    "subtask_reached": "taskCompleteness.subtaskReached",
-    "smoothness": "trajectoryQuality.smoothness",
-    "efficiency": "trajectoryQuality.efficiency",
-    "safety": "trajectoryQuality.safety",
-    "precision": "trajectoryQuality.precision",
-    "video_quality": "dataQuality.videoQuality",
-    "data_notes": "dataQuality.notes",
+    "certainty": "task_completeness.certainty",
+    "completion": "task_completeness.completion",
+    "failure_reason": "task_completeness.failure_reason",
+    "subtask_reached": "task_completeness.subtask_reached",
+    "smoothness": "trajectory_quality.smoothness",
+    "efficiency": "trajectory_quality.efficiency",
+    "safety": "trajectory_quality.safety",
+    "precision": "trajectory_quality.precision",
+    "video_quality": "data_quality.video_quality",
+    "data_notes": "data_quality.notes",
     "notes": "notes",
 }
 
@@ -105,9 +106,9 @@ def _text(value: str | None, path: str) -> None:
             raise BadUserInput(f"{path} must not contain NUL characters", field=path)
 
 
-def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = "input") -> None:
-    """Raise BadUserInput naming the first field that is out of range."""
-    path = {name: f"{prefix}.{where}" for name, where in FIELD_PATHS.items()}
+def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = REQUEST) -> None:
+    """Raise BadUserInput naming the first field that is out of range (a path inside `prefix`)."""
+    path = {name: inside(prefix, where) for name, where in FIELD_PATHS.items()}
     _range(draft.certainty, 1, 5, path["certainty"])
     _range(draft.completion, 0, 100, path["completion"])
     for grade in GRADES:
@@ -115,23 +116,21 @@ def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = "inpu
     for name in ("failure_reason", "subtask_reached", "data_notes", "notes"):
         _text(getattr(draft, name), path[name])
     for i, anomaly in enumerate(draft.anomalies):
-        where = f"{prefix}.anomalies[{i}]"
+        first, last = inside(prefix, "anomalies", i, "from_frame"), inside(prefix, "anomalies", i, "to_frame")
         if not 0 <= anomaly.from_frame < episode_length:
             raise BadUserInput(
-                f"{where}.fromFrame must be between 0 and {episode_length - 1}, got {anomaly.from_frame}",
-                field=f"{where}.fromFrame",
+                f"{first} must be between 0 and {episode_length - 1}, got {anomaly.from_frame}", field=first
             )
         if not 0 <= anomaly.to_frame < episode_length:
             raise BadUserInput(
-                f"{where}.toFrame must be between 0 and {episode_length - 1}, got {anomaly.to_frame}",
-                field=f"{where}.toFrame",
+                f"{last} must be between 0 and {episode_length - 1}, got {anomaly.to_frame}", field=last
             )
         if anomaly.to_frame < anomaly.from_frame:
             raise BadUserInput(
-                f"{where}.toFrame ({anomaly.to_frame}) is before fromFrame ({anomaly.from_frame})",
-                field=f"{where}.toFrame",
+                f"{last} ({anomaly.to_frame}) is before the anomaly's first frame ({anomaly.from_frame})",
+                field=last,
             )
-        _text(anomaly.description, f"{where}.description")
+        _text(anomaly.description, inside(prefix, "anomalies", i, "description"))
 
 
 # Content keys that revisions saved before a rename hold, read as the new one: old -> new.

@@ -82,7 +82,7 @@ async def _current(rt: Runtime, episode_id: int, annotator_id: int) -> tuple[int
 async def _conflict(rt: Runtime, episode_id: int, annotator_id: int, why: str) -> Conflict:
     version, current = await _current(rt, episode_id, annotator_id)
     current = drafts.with_old_keys(current) if current is not None else None
-    return Conflict(why, field="input.expectedVersion", currentVersion=version, current=current)
+    return Conflict(why, field="expected_version", currentVersion=version, current=current)
 
 
 async def save_annotation(
@@ -98,7 +98,7 @@ async def save_annotation(
     async with rt.sessions() as session:
         found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
     if not found:
-        raise NotFound(f"episode {episode_id} does not exist", field="input.episodeId")
+        raise NotFound(f"episode {episode_id} does not exist", field="episode_id")
     episode = found[0]
     drafts.check_draft(draft, episode.length)
     times = await _times(rt, episode_id, [(a.from_frame, a.to_frame) for a in draft.anomalies])
@@ -152,11 +152,11 @@ async def save_annotation(
     except _Stale:
         # Built after the rollback, so the answer shows what is committed now.
         raise await _conflict(
-            rt, episode_id, annotator, f"expectedVersion {expected_version} is not the current version"
+            rt, episode_id, annotator, f"expected_version {expected_version} is not the current version"
         ) from None
     except IntegrityError:
         conflict = await _conflict(
-            rt, episode_id, annotator, "this annotation exists already: send expectedVersion to replace it"
+            rt, episode_id, annotator, "expected_version: this annotation exists already; send its version to replace it"
         )
         if conflict.details["currentVersion"] == 0:
             raise  # not the unique (episode, annotator) pair: a real error

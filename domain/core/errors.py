@@ -26,6 +26,17 @@ class DomainError(Exception):
         self.details = details
 
 
+# The field path naming the request as a whole (a batch refused whole): `input` when the graph field
+# takes one.
+REQUEST = ""
+
+
+def inside(path: str, *parts: str | int) -> str:
+    """The path of `parts` within `path` (`inside("boxes", 3, "label")` is `boxes.3.label`); `path` may
+    be REQUEST."""
+    return ".".join(str(part) for part in (path, *parts) if part != "")
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from domain.core.errors import BadUserInput
+from domain.core.errors import BadUserInput, inside
 
 NOTES_MAX = 10_000
 TRACK_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
@@ -94,24 +94,24 @@ def check_geometry(
     image_width, image_height = image
     for name, value in (("x", x), ("y", y), ("width", width), ("height", height)):
         if not math.isfinite(value):
-            raise BadUserInput(f"{path}.{name} must be a finite number", field=f"{path}.{name}")
+            raise BadUserInput(f"{inside(path, name)} must be a finite number", field=inside(path, name))
     if width <= 0:
-        raise BadUserInput(
-            f"{path}.width must be > 0 (a box needs an area), got {width:g}", field=f"{path}.width"
-        )
+        where = inside(path, "width")
+        raise BadUserInput(f"{where} must be > 0 (a box needs an area), got {width:g}", field=where)
     if height <= 0:
-        raise BadUserInput(
-            f"{path}.height must be > 0 (a box needs an area), got {height:g}", field=f"{path}.height"
-        )
+        where = inside(path, "height")
+        raise BadUserInput(f"{where} must be > 0 (a box needs an area), got {height:g}", field=where)
     if x < 0 or x + width > image_width:
+        where = inside(path, "x")
         raise BadUserInput(
-            f"{path}.x: the box spans x {x:g}..{x + width:g}, outside the image (0..{image_width})",
-            field=f"{path}.x",
+            f"{where}: the box spans x {x:g}..{x + width:g}, outside the image (0..{image_width})",
+            field=where,
         )
     if y < 0 or y + height > image_height:
+        where = inside(path, "y")
         raise BadUserInput(
-            f"{path}.y: the box spans y {y:g}..{y + height:g}, outside the image (0..{image_height})",
-            field=f"{path}.y",
+            f"{where}: the box spans y {y:g}..{y + height:g}, outside the image (0..{image_height})",
+            field=where,
         )
 
 
@@ -119,29 +119,27 @@ def check_place(cameras: dict, camera: str, frame: int, path: str) -> tuple[int,
     shape = camera_shape(cameras, camera)
     if shape is None:
         names = ", ".join(sorted(cameras)) or "none"
-        raise BadUserInput(
-            f"{path}.camera: no camera {camera!r} in this episode ({names})", field=f"{path}.camera"
-        )
+        where = inside(path, "camera")
+        raise BadUserInput(f"{where}: no camera {camera!r} in this episode ({names})", field=where)
     if not 0 <= frame < shape[0]:
-        raise BadUserInput(
-            f"{path}.frame must be between 0 and {shape[0] - 1}, got {frame}", field=f"{path}.frame"
-        )
+        where = inside(path, "frame")
+        raise BadUserInput(f"{where} must be between 0 and {shape[0] - 1}, got {frame}", field=where)
     return shape
 
 
 def check_details(*, track_id: str | None, notes: str | None, score: float | None, path: str) -> None:
     if track_id is not None and not TRACK_ID.match(track_id):
-        raise BadUserInput(
-            f"{path}.trackId must be 1-100 letters, digits or _ . : -, got {track_id!r}",
-            field=f"{path}.trackId",
-        )
+        where = inside(path, "track_id")
+        raise BadUserInput(f"{where} must be 1-100 letters, digits or _ . : -, got {track_id!r}", field=where)
     if notes is not None:
+        where = inside(path, "notes")
         if len(notes) > NOTES_MAX:
-            raise BadUserInput(f"{path}.notes may have at most {NOTES_MAX} characters", field=f"{path}.notes")
+            raise BadUserInput(f"{where} may have at most {NOTES_MAX} characters", field=where)
         if "\x00" in notes:
-            raise BadUserInput(f"{path}.notes must not contain NUL characters", field=f"{path}.notes")
+            raise BadUserInput(f"{where} must not contain NUL characters", field=where)
     if score is not None and not (math.isfinite(score) and 0 <= score <= 1):
-        raise BadUserInput(f"{path}.score must be between 0 and 1, got {score}", field=f"{path}.score")
+        where = inside(path, "score")
+        raise BadUserInput(f"{where} must be between 0 and 1, got {score}", field=where)
 
 
 def check_draft(draft: BoxDraft, cameras: dict, labels: dict[str, int], path: str) -> int:
@@ -152,7 +150,6 @@ def check_draft(draft: BoxDraft, cameras: dict, labels: dict[str, int], path: st
     label_id = labels.get(draft.label)
     if label_id is None:
         names = ", ".join(sorted(labels)) or "none: create labels first"
-        raise BadUserInput(
-            f"{path}.label: {draft.label!r} is not in the label set ({names})", field=f"{path}.label"
-        )
+        where = inside(path, "label")
+        raise BadUserInput(f"{where}: {draft.label!r} is not in the label set ({names})", field=where)
     return label_id

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.core.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.core.errors import REQUEST, BadUserInput, Conflict, NotFound, check_text, inside
 from domain.core.runtime import Runtime
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import label as repo
@@ -42,14 +42,20 @@ def default_color(name: str) -> str:
     return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
 
 
-def check_label(name: str, color: str | None, field: str) -> tuple[str, str]:
-    name = check_text(name, f"{field}.name", max_length=100)
+def check_label(name: str, color: str | None, field: str = REQUEST) -> tuple[str, str]:
+    """The name (stripped) and colour (lower case, a default for none) of a label; errors name
+    `field`.name and `field`.color."""
+    name = check_text(name, inside(field, "name"), max_length=100)
     if not NAME.match(name):
-        raise BadUserInput(f"{field}.name must not contain slashes, got {name!r}", field=f"{field}.name")
+        raise BadUserInput(
+            f"{inside(field, 'name')} must not contain slashes, got {name!r}", field=inside(field, "name")
+        )
     if color is None:
         return name, default_color(name)
     if not COLOR.match(color):
-        raise BadUserInput(f"{field}.color must look like #rrggbb, got {color!r}", field=f"{field}.color")
+        raise BadUserInput(
+            f"{inside(field, 'color')} must look like #rrggbb, got {color!r}", field=inside(field, "color")
+        )
     return name, color.lower()
 
 
@@ -88,21 +94,19 @@ async def ensure_labels(
 async def create_label(
     rt: Runtime, dataset_id: int, name: str, color: str | None, parent_id: int | None
 ) -> LabelRow:
-    name, color = check_label(name, color, "input")
+    name, color = check_label(name, color)
     try:
         async with rt.sessions() as session, session.begin():
             if await datasets_repo.read_dataset(session, dataset_id) is None:
-                raise NotFound(f"dataset {dataset_id} does not exist", field="input.datasetId")
+                raise NotFound(f"dataset {dataset_id} does not exist", field="dataset_id")
             if parent_id is not None:
                 parents = await repo.read_labels_by_ids(session, [parent_id])
                 if not parents or parents[0].dataset_id != dataset_id:
-                    raise BadUserInput(
-                        "input.parentId is not a label of this dataset", field="input.parentId"
-                    )
+                    raise BadUserInput("parent_id is not a label of this dataset", field="parent_id")
             values = {"dataset_id": dataset_id, "name": name, "color": color, "parent_id": parent_id}
             return (await repo.insert_labels(session, [values]))[0]
     except IntegrityError:
-        raise Conflict(f"the dataset has a label {name!r} already", field="input.name") from None
+        raise Conflict(f"the dataset has a label {name!r} already", field="name") from None
 
 
 async def update_label(
@@ -114,35 +118,31 @@ async def update_label(
         async with rt.sessions() as session, session.begin():
             found = await repo.read_labels_by_ids(session, [label_id])
             if not found:
-                raise NotFound(f"label {label_id} does not exist", field="input.id")
+                raise NotFound(f"label {label_id} does not exist", field="id")
             current = found[0]
-            new_name, new_color = check_label(name or current.name, color or current.color, "input")
+            new_name, new_color = check_label(name or current.name, color or current.color)
             values: dict[str, object] = {"name": new_name, "color": new_color}
             if clear_parent:
                 values["parent_id"] = None
             elif parent_id is not None:
                 if parent_id == label_id:
-                    raise BadUserInput("a label cannot be its own parent", field="input.parentId")
+                    raise BadUserInput("a label cannot be its own parent", field="parent_id")
                 chain = {label_id}
                 cursor: int | None = parent_id
                 while cursor is not None:  # walk up: a parent must be of the dataset and not form a cycle
                     rows = await repo.read_labels_by_ids(session, [cursor])
                     if not rows or rows[0].dataset_id != current.dataset_id:
-                        raise BadUserInput(
-                            "input.parentId is not a label of this dataset", field="input.parentId"
-                        )
+                        raise BadUserInput("parent_id is not a label of this dataset", field="parent_id")
                     if cursor in chain:
-                        raise BadUserInput(
-                            "input.parentId would make a cycle of parents", field="input.parentId"
-                        )
+                        raise BadUserInput("parent_id would make a cycle of parents", field="parent_id")
                     chain.add(cursor)
                     cursor = rows[0].parent_id
                 values["parent_id"] = parent_id
             row = await repo.update_label(session, label_id, values)
     except IntegrityError:
-        raise Conflict(f"the dataset has a label {new_name!r} already", field="input.name") from None
+        raise Conflict(f"the dataset has a label {new_name!r} already", field="name") from None
     if row is None:
-        raise NotFound(f"label {label_id} does not exist", field="input.id")
+        raise NotFound(f"label {label_id} does not exist", field="id")
     return row
 
 

@@ -22,7 +22,7 @@ from domain.core.episode_events import (
     publish,
     session_channel,
 )
-from domain.core.errors import BadUserInput, Conflict, Forbidden, LimitExceeded, NotFound
+from domain.core.errors import REQUEST, BadUserInput, Conflict, Forbidden, LimitExceeded, NotFound, inside
 from domain.core.runtime import Runtime
 from domain.objects import boxes
 from domain.objects.boxes import BoxChanges, BoxDraft, Review, Source
@@ -147,7 +147,7 @@ def _may_change(viewer: Viewer, row: ObjectAnnotationRow, action: str, path: str
 async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) -> list[ObjectAnnotationRow]:
     if len(drafts) > BATCH_MAX:
         raise LimitExceeded(
-            f"at most {BATCH_MAX} boxes per batch, got {len(drafts)}", field="input", limit="batch"
+            f"at most {BATCH_MAX} boxes per batch, got {len(drafts)}", field=REQUEST, limit="batch"
         )
     if not drafts:
         return []
@@ -158,26 +158,25 @@ async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) 
             episodes = await _episodes(session, {d.episode_id for d in drafts})
             for i, draft in enumerate(drafts):
                 if draft.episode_id not in episodes:
-                    raise NotFound(
-                        f"input[{i}].episodeId: episode does not exist", field=f"input[{i}].episodeId"
-                    )
+                    where = inside(REQUEST, i, "episode_id")
+                    raise NotFound(f"{where}: episode does not exist", field=where)
             label_sets = await _label_sets(session, {e.dataset_id for e in episodes.values()})
             label_ids, named = _checked_drafts(drafts, episodes, label_sets)
             stored = await repo.track_labels(session, list(dict.fromkeys(key for _, key in named)))
             for i, key in named:
                 if key in stored and stored[key] != label_ids[i]:
+                    where = inside(REQUEST, i, "label")
                     raise BadUserInput(
-                        f"input[{i}].label: track {key[2]} is labelled otherwise; one track, one label",
-                        field=f"input[{i}].label",
+                        f"{where}: track {key[2]} is labelled otherwise; one track, one label", field=where
                     )
             taken = await repo.existing_track_frames(
                 session, [(e, t, c, drafts[i].frame) for i, (e, c, t) in named if (e, c, t) in stored]
             )
             for i, (e, c, t) in named:
                 if (e, t, c, drafts[i].frame) in taken:
+                    where = inside(REQUEST, i, "frame")
                     raise BadUserInput(
-                        f"input[{i}].frame: track {t} has a box on frame {drafts[i].frame} already",
-                        field=f"input[{i}].frame",
+                        f"{where}: track {t} has a box on frame {drafts[i].frame} already", field=where
                     )
             values = await _values_with_tracks(
                 session, drafts, label_ids, label_sets, episodes, viewer.user_id, now
@@ -188,7 +187,7 @@ async def create_boxes(rt: Runtime, viewer: Viewer, drafts: Sequence[BoxDraft]) 
     except IntegrityError:
         # Another writer put a box on the same track and frame between our check and our insert.
         raise Conflict(
-            "a box was added to one of these tracks and frames meanwhile; reload and retry", field="input"
+            "a box was added to one of these tracks and frames meanwhile; reload and retry", field=REQUEST
         ) from None
     created = _grouped([(r.id, r.episode_id) for r in rows])
     await announce(rt, viewer.user_id, ObjectChange.CREATED, created, open_sessions)
@@ -203,7 +202,10 @@ def _checked_drafts(
     naming a track."""
     label_ids = [
         boxes.check_draft(
-            d, episodes[d.episode_id].cameras, label_sets[episodes[d.episode_id].dataset_id], f"input[{i}]"
+            d,
+            episodes[d.episode_id].cameras,
+            label_sets[episodes[d.episode_id].dataset_id],
+            inside(REQUEST, i),
         )
         for i, d in enumerate(drafts)
     ]
@@ -214,15 +216,14 @@ def _checked_drafts(
     for i, key in named:
         frame_key = (*key, drafts[i].frame)
         if frame_key in seen_frames:
+            where = inside(REQUEST, i, "frame")
             raise BadUserInput(
-                f"input[{i}].frame: track {key[2]} has two boxes on frame {drafts[i].frame}",
-                field=f"input[{i}].frame",
+                f"{where}: track {key[2]} has two boxes on frame {drafts[i].frame}", field=where
             )
         seen_frames.add(frame_key)
         if seen_labels.setdefault(key, label_ids[i]) != label_ids[i]:
-            raise BadUserInput(
-                f"input[{i}].label: track {key[2]} has another label in this batch", field=f"input[{i}].label"
-            )
+            where = inside(REQUEST, i, "label")
+            raise BadUserInput(f"{where}: track {key[2]} has another label in this batch", field=where)
     return label_ids, named
 
 
@@ -279,11 +280,11 @@ async def _conflict(session: AsyncSession, box_id: int, expected: int) -> Confli
     # The box read before the write sits in the session's identity map with what it held then;
     # expired, the read below loads what another writer committed since.
     session.expire_all()
-    current = await _read_box(session, box_id, "input.id")
+    current = await _read_box(session, box_id, "id")
     label = (await labels_repo.read_labels_by_ids(session, [current.label_id]))[0].name
     return Conflict(
-        f"expectedVersion {expected} is not the current version ({current.version})",
-        field="input.expectedVersion",
+        f"expected_version {expected} is not the current version ({current.version})",
+        field="expected_version",
         currentVersion=current.version,
         current=content(current, label),
     )
@@ -293,13 +294,13 @@ def _edited(
     row: ObjectAnnotationRow, changes: BoxChanges, cameras: dict, labels: dict[str, int]
 ) -> tuple[int, dict]:
     """The box with `changes` applied, checked against its episode's cameras and label set: its label
-    id and the row values to write (errors name input.<field>)."""
+    id and the row values to write (errors name the field changed)."""
     names = {v: k for k, v in labels.items()}
     merged = {name: getattr(row, name) for name in EDITABLE if name != "label"}
     merged["label"] = names[row.label_id]
     merged.update(changes.given())
     draft = BoxDraft(episode_id=row.episode_id, source=Source(row.source), **merged)
-    label_id = boxes.check_draft(draft, cameras, labels, "input")
+    label_id = boxes.check_draft(draft, cameras, labels, REQUEST)
     values = {name: merged[name] for name in EDITABLE if name != "label"}
     values["label_id"] = label_id
     if row.source == Source.INTERPOLATED:
@@ -315,14 +316,14 @@ async def update_box(
 ) -> ObjectAnnotationRow:
     """Apply `changes` if the box is still at `expected_version`; the box as it is then.
 
-    NOT_FOUND (input.id) for no such box, FORBIDDEN for a box the viewer may not edit, BAD_USER_INPUT
-    naming input.<field> for a change its episode, label set or track refuses, CONFLICT with the
-    current box (input.expectedVersion) when it is at another version. The reads, the checks and the
+    NOT_FOUND (id) for no such box, FORBIDDEN for a box the viewer may not edit, BAD_USER_INPUT naming
+    the field for a change its episode, label set or track refuses, CONFLICT with the current box
+    (expected_version) when it is at another version. The reads, the checks and the
     write are one transaction, the write guarded by the version (optimistic concurrency)."""
     try:
         async with rt.sessions() as session, session.begin():
-            row = await _read_box(session, box_id, "input.id")
-            _may_change(viewer, row, "edit", "input.id")
+            row = await _read_box(session, box_id, "id")
+            _may_change(viewer, row, "edit", "id")
             episode = (await _episodes(session, {row.episode_id}))[row.episode_id]
             labels = (await _label_sets(session, {episode.dataset_id}))[episode.dataset_id]
             label_id, values = _edited(row, changes, episode.cameras, labels)
@@ -332,8 +333,7 @@ async def update_box(
                 others = [r for r in await repo.read_track(session, *track) if r.id != row.id]
                 if any(r.label_id != label_id for r in others):
                     raise BadUserInput(
-                        f"input.label: track {track[2]} is labelled otherwise; one track, one label",
-                        field="input.label",
+                        f"label: track {track[2]} is labelled otherwise; one track, one label", field="label"
                     )
             updated = await repo.update_box_if_version(session, box_id, expected_version, values)
             if updated is None:
@@ -341,8 +341,8 @@ async def update_box(
             open_sessions = await open_sessions_of(session, [updated.episode_id])
     except IntegrityError:
         raise BadUserInput(
-            f"input.frame: track {values['track_id']} has a box on frame {values['frame']} already",
-            field="input.frame",
+            f"frame: track {values['track_id']} has a box on frame {values['frame']} already",
+            field="frame",
         ) from None
     changed = {updated.episode_id: [updated.id]}
     await announce(rt, viewer.user_id, ObjectChange.UPDATED, changed, open_sessions)
@@ -406,12 +406,12 @@ async def interpolate_track(
     async with rt.sessions() as session, session.begin():
         track = await repo.read_track(session, episode_id, camera, track_id)
         if not track:
-            raise NotFound(f"episode has no track {track_id!r} on camera {camera!r}", field="trackId")
+            raise NotFound(f"episode has no track {track_id!r} on camera {camera!r}", field="track_id")
         # The boxes about to be replaced are checked as an edit of each (as deleteObjectAnnotations does).
         for row in track:
             replaceable = not row.keyframe and row.review != Review.VALIDATED
             if row.source == Source.INTERPOLATED.value and replaceable:
-                _may_change(viewer, row, "replace", "trackId")
+                _may_change(viewer, row, "replace", "track_id")
         replaced = await repo.delete_interpolated(session, episode_id, camera, track_id)
         kept = [r for r in track if r.id not in set(replaced)]
         keyframes = {r.frame: r for r in kept if r.keyframe}

@@ -41,7 +41,7 @@ from persistence.repositories import object_annotation as boxes_repo
 from persistence.repositories import user as users_repo
 from persistence.tables import EpisodeRow
 
-FIELD = "input.file"
+FIELD = "file"  # the uploaded file (domain errors name domain fields: graph/field_paths.py)
 CHUNK = 5000
 
 
@@ -147,7 +147,7 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
     async with rt.sessions() as session:
         dataset = await datasets_repo.read_dataset(session, req.dataset_id)
         if dataset is None:
-            raise NotFound(f"dataset {req.dataset_id} does not exist", field="input.datasetId")
+            raise NotFound(f"dataset {req.dataset_id} does not exist", field="dataset_id")
         pages = await episodes_repo.list_episode_pages(
             session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
         )
@@ -159,10 +159,10 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
     fmt, data = await asyncio.to_thread(_parse, req, episodes, limit)
     if len(data.boxes) > rt.settings.max_import_boxes:
         raise LimitExceeded(
-            f"input.file: {len(data.boxes)} boxes, more than {rt.settings.max_import_boxes} in one import "
+            f"file: {len(data.boxes)} boxes, more than {rt.settings.max_import_boxes} in one import "
             "(ANNOGRAPH_MAX_IMPORT_BOXES): split the file",
             limit="importBoxes",
-            field="input.file",
+            field=FIELD,
         )
     targets = await asyncio.to_thread(_resolve_images, data, episodes, req.file_name)
     missing = [lab for lab in dict.fromkeys(b.label for b in data.boxes) if lab not in existing_labels]

@@ -58,10 +58,10 @@ async def test_each_box_change_opens_one_session(runtime, episode_id, monkeypatc
 async def test_bad_changes_name_their_field_and_write_nothing(runtime, episode_id):
     made = await object_annotations.create_boxes(runtime, ADMIN, [draft(episode_id)])
     for changes, field in (
-        (BoxChanges(x=60.0), "input.x"),
-        (BoxChanges(label="nobody"), "input.label"),
-        (BoxChanges(camera="back"), "input.camera"),
-        (BoxChanges(score=2.0), "input.score"),
+        (BoxChanges(x=60.0), "x"),
+        (BoxChanges(label="nobody"), "label"),
+        (BoxChanges(camera="back"), "camera"),
+        (BoxChanges(score=2.0), "score"),
     ):
         with pytest.raises(BadUserInput) as raised:
             await object_annotations.update_box(runtime, ADMIN, made[0].id, 1, changes)
