@@ -24,6 +24,7 @@ from graph.core.pagination import (
     page_size,
 )
 from graph.datasets.task import Task
+from graph.deprecated import use
 from graph.ids import decode_id
 from graph.objects.label import Label
 from graph.objects.object_annotation import ReviewCounts
@@ -129,8 +130,18 @@ class EpisodeFilter:
 class EpisodeOrder(Enum):
     INDEX = "INDEX"
     # Worst first, so annotators start where the machine sees trouble.
-    OVERALL_SCORE = "SCORE"
+    OVERALL_GRADE = strawberry.enum_value(
+        "GRADE", description="Overall grade, 1-5, worst first; ungraded last."
+    )
     UNVERIFIED_SUGGESTIONS = "SUGGESTIONS"
+    # The first name of OVERALL_GRADE, for one release: the same order and cursors (see `order_name`).
+    OVERALL_SCORE = strawberry.enum_value(
+        "SCORE", description="Overall grade, 1-5: `OVERALL_GRADE`.", deprecation_reason=use("OVERALL_GRADE")
+    )
+
+    def order_name(self) -> str:
+        """The repository's name of this order (persistence.repositories.episode.ORDER_KEYS, or INDEX)."""
+        return "GRADE" if self is EpisodeOrder.OVERALL_SCORE else str(self.value)
 
 
 @strawberry.type(description="A folder of episodes registered from under a data root.")
@@ -215,14 +226,14 @@ class Dataset(relay.Node):
         order_by: Annotated[
             EpisodeOrder,
             strawberry.argument(
-                description="INDEX, OVERALL_SCORE (worst first, unscored last), UNVERIFIED_SUGGESTIONS"
+                description="INDEX, OVERALL_GRADE (worst first, ungraded last), UNVERIFIED_SUGGESTIONS"
             ),
         ] = EpisodeOrder.INDEX,
     ) -> Annotated[EpisodeConnection, strawberry.lazy("graph.datasets.episode")]:
         from graph.datasets.episode import Episode, EpisodeConnection
 
         limit = page_size(first, info.context.runtime.settings)
-        order = order_by.value
+        order = order_by.order_name()
         after_key = None
         if order == "INDEX":
             after_index = decode_cursor(after, "episode")

@@ -46,18 +46,19 @@ class EpisodeFilter:
         return clauses
 
 
-# Review orders: a sort key, then the index. Unscored episodes come after the worst scored ones.
-UNSCORED = 99
+# Review orders: a sort key, then the index. Ungraded episodes come after the worst graded ones
+# (an overall grade is 1-5).
+UNGRADED = 99
 ORDER_KEYS = {
-    "SCORE": func.coalesce(EpisodeRow.overall_score, UNSCORED),
+    "GRADE": func.coalesce(EpisodeRow.overall_score, UNGRADED),
     "SUGGESTIONS": -EpisodeRow.open_suggestions,
 }
 
 
 def order_key(order: str, row: EpisodeRow) -> int:
     """The sort key of `row` under `order` (what a cursor carries beside the index)."""
-    if order == "SCORE":
-        return UNSCORED if row.overall_score is None else row.overall_score
+    if order == "GRADE":
+        return UNGRADED if row.overall_score is None else row.overall_score
     return -row.open_suggestions
 
 

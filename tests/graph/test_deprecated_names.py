@@ -17,14 +17,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLInputObjectType, GraphQLObjectType
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
 from sqlalchemy import select, update
 
 from domain.annotations.drafts import stored_content, with_old_keys
 from domain.detection.detector import stored_detector
 from graph.schema import schema
 from persistence.documents import SessionSettings
-from persistence.tables import AnnotationRevisionRow, TestSessionRow
+from persistence.tables import AnnotationRevisionRow, EpisodeRow, TestSessionRow
 from tests.conftest import gql, register
 from tests.graph.annotations import test_consensus as consensus_tests
 from tests.graph.objects import test_annotation_transfer as transfer
@@ -55,27 +55,42 @@ def number(global_id: str) -> int:
 
 
 def deprecated_fields() -> list[tuple[str, str, str]]:
-    """(type, old field, new field) of every deprecated field and input field the schema serves."""
+    """(type, old field, new field) of every deprecated field, input field and enum value the schema
+    serves."""
     found = []
     for name, gtype in schema._schema.type_map.items():
-        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType | GraphQLInputObjectType):
+        if name.startswith("__"):
             continue
-        for field_name, field in gtype.fields.items():
-            if field.deprecation_reason:
-                match = REASON.match(field.deprecation_reason)
-                assert match, f"{name}.{field_name}: {field.deprecation_reason!r}"
-                found.append((name, field_name, match.group(1)))
+        if isinstance(gtype, GraphQLObjectType | GraphQLInputObjectType):
+            members = {field_name: field.deprecation_reason for field_name, field in gtype.fields.items()}
+        elif isinstance(gtype, GraphQLEnumType):
+            members = {value_name: value.deprecation_reason for value_name, value in gtype.values.items()}
+        else:
+            continue
+        for member, reason in members.items():
+            if reason:
+                match = REASON.match(reason)
+                assert match, f"{name}.{member}: {reason!r}"
+                found.append((name, member, match.group(1)))
     return found
 
 
 def test_every_deprecated_name_points_to_a_field_and_is_listed_in_the_readme():
     fields = deprecated_fields()
-    assert {old for _, old, _ in fields} == {"confidence", "iou", "iouThreshold", "scores", "scoreAlphas"}
+    assert {old for _, old, _ in fields} == {
+        "confidence",
+        "iou",
+        "iouThreshold",
+        "scores",
+        "scoreAlphas",
+        "OVERALL_SCORE",
+    }
     readme = README.read_text()
     section = readme.split("## Deprecated names", 1)[1].split("\n## ", 1)[0]
     for type_name, old, new in fields:
         gtype = schema._schema.type_map[type_name]
-        assert new in gtype.fields, f"{type_name}.{old} points to {new}, which {type_name} lacks"
+        members = gtype.values if isinstance(gtype, GraphQLEnumType) else gtype.fields
+        assert new in members, f"{type_name}.{old} points to {new}, which {type_name} lacks"
         assert f"`{type_name}.{old}`" in section, f"README's Deprecated names lacks {type_name}.{old}"
 
 
@@ -266,3 +281,32 @@ async def test_quality_grades_are_also_answered_as_scores(app, runtime, client, 
     alphas = {g["name"]: g["alpha"] for g in progress["gradeAlphas"]}
     assert alphas["smoothness"] is not None and alphas["efficiency"] is None
     assert progress["scoreAlphas"] == progress["gradeAlphas"]
+
+
+ORDERED = """query($id: ID!, $order: EpisodeOrder, $after: String) { node(id: $id) { ... on Dataset {
+  episodes(first: 1, orderBy: $order, after: $after) { pageInfo { endCursor } edges { node { index } } }
+} } }"""
+
+
+async def test_the_overall_score_order_sorts_as_the_overall_grade_order(client, runtime, ids):
+    async with runtime.sessions() as session, session.begin():
+        for episode, grade in ((ids[0], 4), (ids[2], 2)):  # episode 1 has no grade: last
+            await session.execute(
+                update(EpisodeRow).where(EpisodeRow.id == number(episode)).values(overall_score=grade)
+            )
+
+    async def walk(*orders: str) -> list[int]:
+        """The indexes page by page (one episode a page), each page asked in the next of `orders`."""
+        indexes, after = [], None
+        for order in orders:
+            body = await gql(client, ORDERED, id=ids["dataset"], order=order, after=after)
+            assert "errors" not in body, body
+            page = body["data"]["node"]["episodes"]
+            indexes += [e["node"]["index"] for e in page["edges"]]
+            after = page["pageInfo"]["endCursor"]
+        return indexes
+
+    assert await walk("OVERALL_GRADE", "OVERALL_GRADE", "OVERALL_GRADE") == [2, 0, 1]
+    assert await walk("OVERALL_SCORE", "OVERALL_SCORE", "OVERALL_SCORE") == [2, 0, 1]
+    # A cursor of one name pages on under the other.
+    assert await walk("OVERALL_SCORE", "OVERALL_GRADE", "OVERALL_SCORE") == [2, 0, 1]

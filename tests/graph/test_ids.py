@@ -67,7 +67,7 @@ async def test_cursors_out_of_range_or_malformed_are_bad_user_input(client, runt
         "user": "{ users(after: $after) { totalCount } }",
         "episode": f'{{ node(id: "{did}") {{ ... on Dataset {{ episodes(after: $after) {{ totalCount }} }} }} }}',
         "episode-SCORE": f'{{ node(id: "{did}") {{ ... on Dataset {{ episodes(after: $after, '
-        "orderBy: OVERALL_SCORE) { totalCount } } } }",
+        "orderBy: OVERALL_GRADE) { totalCount } } } }",
     }
     for kind, selection in lists.items():
         keys = (

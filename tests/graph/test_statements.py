@@ -167,7 +167,7 @@ async def test_box_fields_do_not_multiply_statements(client, runtime):
 ANALYSED = """query($first: Int) { datasets(first: 3) { edges { node {
   analyses(kind: TRAJECTORY_METRICS) { latest { version } runs { version } }
   clusters { k } qualityReport { version }
-  episodes(first: $first, orderBy: OVERALL_SCORE) { edges { node { index overallScore flagged cluster
+  episodes(first: $first, orderBy: OVERALL_GRADE) { edges { node { index overallScore flagged cluster
     metrics { smoothness flags } suggestions { type fromFrame } } } } } } } }"""
 
 

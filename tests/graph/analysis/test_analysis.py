@@ -150,7 +150,7 @@ async def test_review_order_filters_and_pages(client, runtime, demo):
     by_score = sorted(everything, key=lambda e: (e["overallScore"], e["index"]))
     walked, after = [], None
     while True:
-        body = await gql(client, EPISODES, id=demo, first=5, after=after, order="OVERALL_SCORE")
+        body = await gql(client, EPISODES, id=demo, first=5, after=after, order="OVERALL_GRADE")
         page = body["data"]["node"]["episodes"]
         walked += [e["node"]["index"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
@@ -162,7 +162,7 @@ async def test_review_order_filters_and_pages(client, runtime, demo):
     assert counts == sorted(counts, reverse=True) and counts[0] > 0
     flagged = await episodes(client, demo, flagged=True)
     assert {e["index"] for e in flagged} == {e["index"] for e in everything if e["flagged"]} >= set(DEFECTS)
-    wrong = await gql(client, EPISODES, id=demo, first=5, after="bm9wZQ==", order="OVERALL_SCORE")
+    wrong = await gql(client, EPISODES, id=demo, first=5, after="bm9wZQ==", order="OVERALL_GRADE")
     assert wrong["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

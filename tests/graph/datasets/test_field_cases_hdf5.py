@@ -193,7 +193,7 @@ async def test_an_empty_episode_has_no_metrics_and_sorts_last(client, runtime, d
     dataset = job["dataset"]["id"]
     summary = await _analyse(client, runtime, dataset, "TRAJECTORY_METRICS")
     assert summary["episodes"] == 3 and summary["unmeasured"] == 1 and summary["unmeasuredEpisodes"] == [0]
-    by_score = await _ordered(client, dataset, "OVERALL_SCORE")
+    by_score = await _ordered(client, dataset, "OVERALL_GRADE")
     assert [e["index"] for e in by_score][-1] == 0
     empty = by_score[-1]
     assert empty["length"] == 0 and empty["metrics"] is None and empty["overallScore"] is None
