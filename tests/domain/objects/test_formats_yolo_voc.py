@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -9,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from domain.objects.transfer.formats import voc, yolo
+from domain.objects.transfer.formats import registry, voc, yolo
 from domain.objects.transfer.formats.model import (
+    AnnotationSet,
     BoxEntry,
     ExportFormat,
     FormatError,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     image_file_name,
 )
 from tests.domain.objects.format_samples import (
@@ -25,6 +28,7 @@ from tests.domain.objects.format_samples import (
     by_image,
     carried,
     export,
+    image,
     jpeg,
     sample,
     sizes,
@@ -126,14 +130,122 @@ def test_yolo_reads_other_tools_layouts_and_clamps_rounding():
     size = {f"{stem}.png": (64, 48), "unknown.jpg": (10, 10)}
     back = yolo.read(files, size.get)
     assert back.labels == [LabelEntry("car"), LabelEntry("person")]
-    assert [m.file_name for m in back.images] == [f"{stem}.png", "unknown.jpg"]
-    assert back.boxes[0] == BoxEntry(f"{stem}.png", "person", 24.0, 12.0, 16.0, 24.0, score=0.75)
+    # labels/train/ is the train split; an empty label file of an image the upload lacks holds nothing
+    assert [m.file_name for m in back.images] == [f"{stem}.png"]
+    assert back.boxes[0] == BoxEntry(f"{stem}.png", "person", 24.0, 12.0, 16.0, 24.0, score=0.75, split="train")
     clamped = back.boxes[1]  # 63.04..64.32: sticks out by a third of a pixel, clamped into the image
     end = clamped.x + clamped.width
     assert clamped.x == pytest.approx(63.04) and end <= 64 and end == pytest.approx(64)
     with pytest.raises(FormatError) as caught:
         yolo.read(files, {"unknown.jpg": (10, 10)}.get)
     assert caught.value.file == f"set/labels/train/{stem}.txt" and "is not known" in caught.value.reason
+    with pytest.raises(FormatError) as caught:  # boxes of an image the upload lacks: an error, not skipped
+        yolo.read({**files, "set/labels/train/unknown.txt": b"0 0.5 0.5 0.1 0.1\n"}, size.get)
+    assert caught.value.file == "set/labels/train/unknown.txt" and "no image of the upload" in caught.value.reason
+
+
+def _ultralytics_reads(tmp_path: Path, utils, files: dict[str, bytes], image: str, classes: int) -> tuple:
+    """verify_image_label's (labels, segments, missing, found, empty, corrupt) for `image` of `files`,
+    written with real JPEGs of 64 x 48."""
+    write_tree(tmp_path, {p: (jpeg(64, 48) if p.endswith(".jpg") else c) for p, c in files.items()})
+    image_file = tmp_path / image
+    label_file = Path(utils.img2label_paths([str(image_file)])[0])
+    result = utils.verify_image_label((str(image_file), str(label_file), "", False, classes, 0, 0, False))
+    return result[1], result[3], *result[5:9]
+
+
+def test_yolo_segments_come_in_as_the_boxes_ultralytics_trains_on(tmp_path, ultralytics_utils):
+    stem = image_file_name(1, "front", 3)[:-4]
+    image = f"{stem}.jpg"
+    segments = b"1 0.1 0.2 0.5 0.25 0.3 0.75\n0 0.5 0.5 0.75 0.5 0.625 0.875 0.5 0.75\n"
+    files = {"data.yaml": b"names: [car, person]\n", f"labels/{stem}.txt": segments, f"images/{image}": b""}
+    back = yolo.read(files, {image: (64, 48)}.get)
+    assert back.boxes == [BoxEntry(image, "person", 6.4, 9.6, 25.6, 26.4), BoxEntry(image, "car", 32.0, 24.0, 16.0, 18.0)]
+    assert back.dropped == {"polygons": 2}  # the outlines: only the box around each comes in
+
+    labels, outlines, missing, found, empty, corrupt = _ultralytics_reads(
+        tmp_path, ultralytics_utils, files, f"images/{image}", 2)
+    assert (missing, found, empty, corrupt) == (0, 1, 0, 0) and len(outlines) == 2
+    ours = [[{"car": 0, "person": 1}[b.label], (b.x + b.width / 2) / 64, (b.y + b.height / 2) / 48, b.width / 64,
+             b.height / 48] for b in back.boxes]
+    assert np.allclose(labels, ours, atol=1e-6, rtol=0), (labels, ours)
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ("0 0.5 0.5 0.2 0.2", "a box row (class cx cy w h) in a file of segment rows"),
+    ("0 0.5 0.5 0.2 0.2 0.9", "a segment row is a class and 3 or more x y pairs, got 6 numbers"),
+    ("0 0.1 0.1 0.2 0.1 0.2 0.2 0.3", "a segment row is a class and 3 or more x y pairs, got 8 numbers"),
+    ("0 0.1 0.1 0.2 0.1 0.2 1.5", "y3 1.5 is outside 0..1"),
+])
+def test_yolo_segment_files_ultralytics_refuses_are_refused(tmp_path, ultralytics_utils, row, reason):
+    stem = image_file_name(1, "front", 3)[:-4]
+    files = {"data.yaml": b"names: [car]\n", f"labels/{stem}.txt": f"0 0.1 0.2 0.5 0.25 0.3 0.75\n{row}\n".encode(),
+             f"images/{stem}.jpg": b""}
+    with pytest.raises(FormatError) as caught:
+        yolo.read(files, {f"{stem}.jpg": (64, 48)}.get)
+    assert (caught.value.file, caught.value.line) == (f"labels/{stem}.txt", 2) and reason in caught.value.reason
+    *_, corrupt = _ultralytics_reads(tmp_path, ultralytics_utils, files, f"images/{stem}.jpg", 1)
+    assert corrupt == 1  # Ultralytics refuses the file too
+
+
+def test_yolo_reads_cvat_yolo_1_1_by_its_subset_lists():
+    files = {
+        "obj.names": b"car\nperson\n",
+        "obj.data": b"classes = 2\ntrain = data/train.txt\nvalid = data/valid.txt\nnames = data/obj.names\nbackup = backup/\n",
+        "train.txt": b"data/obj_train_data/a.png\n",
+        "valid.txt": b"data/obj_valid_data/b.jpg\n",
+        "obj_train_data/a.txt": b"1 0.5 0.5 0.25 0.5\n",
+        "obj_train_data/a.png": b"",
+        "obj_valid_data/b.txt": b"0 0.5 0.5 0.5 0.5\n",
+    }
+    size = {"a.png": (64, 48), "b.jpg": (64, 48)}
+    back = yolo.read(files, size.get)
+    assert back.labels == [LabelEntry("car"), LabelEntry("person")]
+    assert [m.file_name for m in back.images] == ["a.png", "b.jpg"]  # b.jpg: named by valid.txt, not uploaded
+    assert back.boxes == [BoxEntry("a.png", "person", 24.0, 12.0, 16.0, 24.0, split="train"),
+                          BoxEntry("b.jpg", "car", 16.0, 12.0, 32.0, 24.0, split="valid")]
+    with pytest.raises(FormatError) as caught:  # boxes of an image neither uploaded nor listed
+        yolo.read({**files, "obj_train_data/c.txt": b"0 0.5 0.5 0.5 0.5\n"}, size.get)
+    assert caught.value.file == "obj_train_data/c.txt" and "no image of the upload pairs" in caught.value.reason
+
+    # Without lists or images, the folder says the subset and the label file's stem the image.
+    bare = {"cvat/obj.names": b"car\n", "cvat/obj_train_data/d.txt": b"0 0.5 0.5 0.5 0.5\n"}
+    assert yolo.read(bare, {"d.jpg": (64, 48)}.get).boxes == [BoxEntry("d.jpg", "car", 16.0, 12.0, 32.0, 24.0,
+                                                                        split="train")]
+
+
+def test_yolo_label_files_elsewhere_are_read_beside_their_image_or_named():
+    files = {"classes.txt": b"car\n", "shots/a.jpg": b"", "shots/a.txt": b"0 0.5 0.5 0.5 0.5\n",
+             "README.txt": b"labelled by hand\n"}  # LabelImg: each image's .txt beside it
+    back = yolo.read(files, {"a.jpg": (64, 48)}.get)
+    assert back.boxes == [BoxEntry("a.jpg", "car", 16.0, 12.0, 32.0, 24.0)]
+    with pytest.raises(FormatError) as caught:  # YOLO rows that pair with no image: never skipped in silence
+        yolo.read({**files, "stray/b.txt": b"0 0.5 0.5 0.5 0.5\n"}, {"a.jpg": (64, 48)}.get)
+    assert caught.value.file == "stray/b.txt" and "no image of the upload pairs" in caught.value.reason
+    with pytest.raises(FormatError) as caught:
+        yolo.read({"data.yaml": b"names: [car]\n", "images/a.jpg": b""}, {"a.jpg": (64, 48)}.get)
+    assert caught.value.file == "data.yaml" and "no label files" in caught.value.reason
+
+
+def test_label_studio_notes_json_beside_yolo_labels_is_not_coco():
+    notes = json.dumps({"categories": [{"id": 0, "name": "car"}], "info": {"contributor": "Label Studio"}})
+    files = {"classes.txt": b"car\n", "notes.json": notes.encode(), "labels/a.txt": b"0 0.5 0.5 0.5 0.5\n",
+             "images/a.jpg": b""}
+    assert registry.detect_format(files) == ExportFormat.YOLO
+    assert registry.detect_format({"notes.json": notes.encode()}) == ExportFormat.COCO  # alone: COCO's to judge
+
+
+def test_yolo_negatives_are_empty_label_files_ultralytics_counts_as_background(tmp_path, ultralytics_utils):
+    shot, empty = image(0, "front", 0), image(0, "front", 1)
+    data = AnnotationSet([LabelEntry("car")], [shot, empty], [BoxEntry(shot.file_name, "car", 16, 12, 32, 24)])
+    files: dict[str, bytes] = {}
+    yolo.write(data, files.__setitem__, TransferOptions(negatives=True))
+    assert files[f"labels/{empty.file_name[:-4]}.txt"] == b""
+    files.update({f"images/{m.file_name}": b"" for m in data.images})
+    _, _, missing, found, is_empty, corrupt = _ultralytics_reads(
+        tmp_path, ultralytics_utils, files, f"images/{empty.file_name}", 1)
+    assert (missing, found, is_empty, corrupt) == (0, 1, 1, 0)
+    assert yolo.read(files, sizes(data).get).images == data.images
 
 
 # --- Pascal VOC -------------------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ def detect_format(files: Mapping[str, bytes]) -> ExportFormat | None:
 
     Looks only at names and a cheap scan of JSON files; the reader then checks the content.
     """
+    if yolo.looks_like(files):  # class names and label files: Label Studio's notes.json is not COCO
+        return ExportFormat.YOLO
     for fmt, find in ((ExportFormat.ANNOGRAPH, annograph_json.find), (ExportFormat.COCO, coco.find)):
         try:
             if find(files) is not None:

@@ -1,19 +1,42 @@
-"""YOLO detection labels as Ultralytics reads them.
+"""YOLO detection labels as Ultralytics, CVAT (YOLO 1.1), Label Studio and Roboflow lay them out.
 
-`data.yaml` names the classes (`names: {0: first, 1: ...}`, 0-based in label order) with
-`train: images`, `val: images` and no `path`, so Ultralytics resolves the folders beside the yaml file.
-`labels/<stem>.txt` beside `images/<stem>.jpg` holds one line per box, `class cx cy w h`: the box
-centre and size divided by the image width and height, 6 decimals. An image
-without boxes gets an empty .txt. Reading also takes a 6th number per line as the confidence (YOLO's word
-for annograph's `score`), rounds the pixel corners to 1/1000 pixel (so whole-pixel boxes come back whole)
-and clamps a box that sticks out of the image by at most a pixel (rounding) into it.
+Writing (Ultralytics): `data.yaml` names the classes (`names: {0: first, 1: ...}`, 0-based in label order)
+with `train: images`, `val: images` and no `path`, so Ultralytics resolves the folders beside the yaml file.
+`labels/<stem>.txt` beside `images/<stem>.jpg` holds one line per box, `class cx cy w h`: the box centre
+and size divided by the image width and height, 6 decimals. Every image in `data.images` gets a label
+file, an image without boxes an empty one (a background image, as Ultralytics counts it).
+
+Reading takes the classes from `data.yaml` (any .yaml), else `classes.txt` (Label Studio) or `obj.names`
+(CVAT's YOLO 1.1), and the label files from
+- `labels/` folders at any depth, paired with the image Ultralytics would pair them with (the last
+  `labels` folder of the path read as `images`): Ultralytics, Label Studio, Roboflow
+  (`train|valid|test/labels/`), `labels/<split>/`;
+- `obj_<subset>_data/` folders (CVAT's YOLO 1.1), paired through the subset lists `obj.data` names
+  (`train = data/train.txt`, one `data/obj_train_data/<image>` a line);
+- any other .txt beside an image of its stem (LabelImg).
+A label file pairs with the image at that place, else the image a CVAT list names, else the one image of
+its stem in the upload; when the upload holds no images (annotations only) the image is `<stem>.jpg`.
+A label file with lines that pairs with no image is an error naming it, as is any other .txt whose lines
+read as YOLO boxes: nothing is skipped without a word. A box's `split` is its subset: CVAT's, or the
+folder beside `labels` that names a split (`train/labels/`, `labels/val/`; a folder `data.yaml` uses, or
+train/val/valid/test...).
+
+A line is `class cx cy w h`, with a 6th number taken as the confidence (YOLO's word for annograph's
+`score`). A file with any line of more than 6 numbers holds segments, as Ultralytics reads it: each line
+`class x1 y1 x2 y2 ...` (3 points or more) comes in as the box around its points, which is what
+Ultralytics trains a detector on, and the outline is counted in `dropped["polygons"]`; a file mixing
+segment and box lines is refused, as Ultralytics refuses it. Pixel corners are rounded to 1/1000 pixel (so
+whole-pixel boxes come back whole) and a box that sticks out of the image by at most a pixel (rounding) is
+clamped into it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import yaml
 
@@ -37,9 +60,16 @@ from domain.objects.transfer.formats.model import (
 IMAGE_DIR = "images"
 LABEL_DIR = "labels"
 DATA_FILE = "data.yaml"
+CVAT_DATA_FILE = "obj.data"
 CARRIED: set[str] = set()  # boxes' class and geometry only
 SLACK = 1.0  # pixels outside the image that 6-decimal rounding (ours or another tool's) explains
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# Folder names that say which subset a folder beside `labels` is (besides those data.yaml uses).
+SPLIT_NAMES = frozenset({"train", "training", "val", "valid", "validation", "test", "testing", "default"})
+_CVAT_FOLDER = re.compile(r"^obj_(.+)_data$")
+_CVAT_RESERVED = frozenset({"classes", "names", "backup"})  # obj.data keys that are not subsets
+_NAMES_FILES = ("classes.txt", "obj.names")
+_SMALLEST = 1e-6  # a normalised size that 6 decimals still show: no box is written 0 wide
 
 
 def stem(file_name: str) -> str:
@@ -49,6 +79,8 @@ def stem(file_name: str) -> str:
 def write(
     data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
 ) -> Fidelity:
+    """`labels/<stem>.txt` for every image of `data.images` (images without boxes too: the exporter
+    passes them when `options.negatives` asks for background images) and `data.yaml`."""
     names = class_names(data)
     classes = {name: i for i, name in enumerate(names)}
     lines: dict[str, list[str]] = defaultdict(list)
@@ -60,7 +92,7 @@ def write(
         w, h = size
         lines[b.file_name].append(
             f"{classes[b.label]} {(b.x + b.width / 2) / w:.6f} {(b.y + b.height / 2) / h:.6f} "
-            f"{b.width / w:.6f} {b.height / h:.6f}\n"
+            f"{max(b.width / w, _SMALLEST):.6f} {max(b.height / h, _SMALLEST):.6f}\n"
         )
     written: set[str] = set()
     for image in data.images:
@@ -76,12 +108,11 @@ def write(
 
 
 def find_names_file(files: Mapping[str, bytes]) -> str | None:
-    """The file naming the classes: data.yaml (any .yaml when none is so named), else classes.txt."""
+    """The file naming the classes: data.yaml (any .yaml when none is so named), else classes.txt
+    (Label Studio) or obj.names (CVAT's YOLO 1.1)."""
     yamls = members(files, ".yaml", ".yml")
     found = [p for p in yamls if base_name(p).lower() in ("data.yaml", "data.yml")] or yamls
-    found = found or [
-        p for p in members(files, ".txt", ".names") if base_name(p).lower() in ("classes.txt", "obj.names")
-    ]
+    found = found or [p for p in members(files, ".txt", ".names") if base_name(p).lower() in _NAMES_FILES]
     return min(found, key=lambda p: (p.count("/"), p)) if found else None
 
 
@@ -99,13 +130,17 @@ def _text(file: str, content: bytes) -> str:
         raise FormatError(file, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _yaml_names(file: str, content: bytes) -> list[str]:
+def _yaml(file: str, content: bytes) -> object:
     try:
-        spec = yaml.safe_load(_text(file, content))
+        return yaml.safe_load(_text(file, content))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise FormatError(file, f"not valid YAML: {problem}", line=mark.line + 1 if mark else None) from None
+
+
+def _yaml_names(file: str, content: bytes) -> list[str]:
+    spec = _yaml(file, content)
     if not isinstance(spec, dict) or spec.get("names") is None:
         raise FormatError(file, "names is missing: data.yaml must name the classes", where="names")
     names = spec["names"]
@@ -133,9 +168,125 @@ def _yaml_names(file: str, content: bytes) -> list[str]:
     return [by_class[i] for i in range(len(by_class))]
 
 
+def _folders(path: str) -> list[str]:
+    return path.replace("\\", "/").split("/")[:-1]
+
+
 def label_files(files: Mapping[str, bytes]) -> list[str]:
-    """The .txt files in a `labels` folder (at any depth, e.g. labels/train/x.txt)."""
-    return [p for p in members(files, ".txt") if LABEL_DIR in p.replace("\\", "/").split("/")[:-1]]
+    """The .txt files in a `labels` folder (at any depth, e.g. labels/train/x.txt, train/labels/x.txt) or in
+    an `obj_<subset>_data` folder (CVAT's YOLO 1.1)."""
+    return [
+        p
+        for p in members(files, ".txt")
+        if any(part == LABEL_DIR or _CVAT_FOLDER.match(part) for part in _folders(p))
+    ]
+
+
+def looks_like(files: Mapping[str, bytes]) -> bool:
+    """A names file and label files: YOLO, whatever JSON lies beside them (Label Studio's notes.json)."""
+    return find_names_file(files) is not None and bool(label_files(files))
+
+
+@dataclass(frozen=True)
+class _Images:
+    """Where the upload's images are: by path without suffix, and by stem."""
+
+    by_path: dict[str, str]  # "train/images/x" -> "train/images/x.jpg"
+    by_stem: dict[str, list[str]]  # "x" -> ["train/images/x.jpg", ...]
+    # What CVAT's subset lists name: "obj_train_data/x" -> ("obj_train_data/x.jpg", "train")
+    listed: dict[str, tuple[str, str]]
+
+    @property
+    def none(self) -> bool:
+        return not self.by_path and not self.listed
+
+
+def _images(files: Mapping[str, bytes]) -> _Images:
+    by_path: dict[str, str] = {}
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    for path in members(files, *IMAGE_SUFFIXES):
+        normal = path.replace("\\", "/")
+        by_path[stem(normal)] = normal
+        by_stem[stem(base_name(normal))].append(normal)
+    return _Images(by_path, by_stem, _cvat_lists(files))
+
+
+def _cvat_lists(files: Mapping[str, bytes]) -> dict[str, tuple[str, str]]:
+    """The images CVAT's subset lists name, by path without suffix: {path stem: (image path, subset)}.
+
+    obj.data holds `key = value` lines; every key but classes, names and backup names a subset and its
+    list file. Paths in it and in the lists start with `data/`, the folder obj.data lies in."""
+    listed: dict[str, tuple[str, str]] = {}
+    for data_file in (p for p in members(files, ".data") if base_name(p).lower() == CVAT_DATA_FILE):
+        root = data_file.replace("\\", "/")[: -len(base_name(data_file))]
+        for line in _text(data_file, files[data_file]).splitlines():
+            key, _, value = (part.strip() for part in line.partition("="))
+            if not value or key.lower() in _CVAT_RESERVED:
+                continue
+            list_file = _within(root, value)
+            content = files.get(list_file)
+            if content is None:
+                continue  # the folder obj_<subset>_data/ still says the subset
+            for entry in _text(list_file, content).splitlines():
+                if entry.strip():
+                    image = _within(root, entry.strip())
+                    listed[stem(image)] = (image, key)
+    return listed
+
+
+def _within(root: str, path: str) -> str:
+    """A path of obj.data or a CVAT list (`data/obj_train_data/x.jpg`) as a member of the upload."""
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return root + (path[len("data/") :] if path.startswith("data/") else path)
+
+
+def _split_names(files: Mapping[str, bytes], names_file: str) -> set[str]:
+    """Folder names that say a subset: SPLIT_NAMES and the folders data.yaml's train/val/test name."""
+    names = set(SPLIT_NAMES)
+    if not names_file.lower().endswith((".yaml", ".yml")):
+        return names
+    spec = _yaml(names_file, files[names_file])
+    for key in ("train", "val", "test"):
+        value = spec.get(key) if isinstance(spec, dict) else None
+        for path in value if isinstance(value, list) else [value]:
+            if isinstance(path, str):
+                names |= {
+                    p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..", IMAGE_DIR)
+                }
+    return names
+
+
+def _pair(label_file: str, images: _Images, splits: set[str]) -> tuple[str, str | None] | None:
+    """(the image path or name a label file is for, its split), or None when no image pairs with it."""
+    normal = label_file.replace("\\", "/")
+    parts = normal.split("/")
+    folders = parts[:-1]
+    split = None
+    if LABEL_DIR in folders:
+        last = len(folders) - 1 - folders[::-1].index(LABEL_DIR)
+        wanted = "/".join([*folders[:last], IMAGE_DIR, *folders[last + 1 :], stem(parts[-1])])
+        # The folders labels/<here>/ and <here>/labels/, in that order.
+        beside = folders[last + 1 : last + 2] + folders[max(last - 1, 0) : last]
+        split = next((f for f in beside if f in splits or f.lower() in splits), None)
+    else:
+        wanted = stem(normal)
+        cvat = next((m.group(1) for f in folders[::-1] if (m := _CVAT_FOLDER.match(f))), None)
+        split = cvat
+    if wanted in images.by_path:
+        return images.by_path[wanted], split
+    if stem(normal) in images.listed:
+        image, subset = images.listed[stem(normal)]
+        return image, subset
+    same_stem = images.by_stem.get(stem(parts[-1]), [])
+    if len(same_stem) == 1:
+        return same_stem[0], split
+    if len(same_stem) > 1:
+        raise FormatError(label_file, f"several images could be its image ({', '.join(same_stem)})")
+    if images.none:
+        return stem(parts[-1]) + ".jpg", split
+    return None
 
 
 def read(
@@ -145,52 +296,99 @@ def read(
 ) -> AnnotationSet:
     names_file = find_names_file(files)
     if names_file is None:
-        raise FormatError(DATA_FILE, "no data.yaml (or classes.txt) naming the classes")
+        raise FormatError(DATA_FILE, "no data.yaml (or classes.txt, obj.names) naming the classes")
     names = read_names(names_file, files[names_file])
-    images_by_stem = _images_by_stem(files)
+    images = _images(files)
+    splits = _split_names(files, names_file)
     data = AnnotationSet(labels=[LabelEntry(name) for name in dict.fromkeys(names)])
-    seen: set[str] = set()
-    for file in label_files(files):
-        name = _image_name(file, images_by_stem)
+    seen: dict[str, str] = {}
+    candidates = _candidates(files, images)
+    if not candidates:
+        raise FormatError(
+            names_file,
+            "no label files: labels/<image>.txt (or obj_<subset>_data/<image>.txt, CVAT's YOLO 1.1)",
+        )
+    for file in candidates:
+        lines = _lines(file, files[file])
+        paired = _pair(file, images, splits)
+        if paired is None:
+            if lines:
+                raise FormatError(
+                    file,
+                    "no image of the upload pairs with this label file (Ultralytics pairs labels/<name>.txt "
+                    "with images/<name>.<ext>, CVAT lists its images in train.txt)",
+                )
+            continue  # an empty label file of an image not in the upload: nothing of it is lost
+        path, split = paired
+        name = base_name(path)
         if name in seen:
-            raise FormatError(file, f"a second label file for image {name!r}")
-        seen.add(name)
+            raise FormatError(file, f"a second label file for image {name!r} (the first is {seen[name]})")
+        seen[name] = file
         size = size_of(name)
         if size is None:
             raise FormatError(file, f"the size of image {name!r} is not known: YOLO boxes are relative to it")
         index, camera, frame = parse_image_file_name(name) or (-1, "", -1)
         data.images.append(ImageEntry(name, index, camera, frame, size[0], size[1]))
-        for number, line in enumerate(_text(file, files[file]).splitlines(), 1):
-            if line.strip():
-                data.boxes.append(_box(line, names, names_file, name, size, file, number))
+        polygons = any(len(parts) > 6 for _, parts in lines)
+        for number, parts in lines:
+            data.boxes.append(_box(parts, polygons, names, names_file, name, size, file, number, split))
+        if polygons:
+            data.dropped["polygons"] = data.dropped.get("polygons", 0) + len(lines)
     return data
 
 
-def _images_by_stem(files: Mapping[str, bytes]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = defaultdict(list)
-    for path in members(files, *IMAGE_SUFFIXES):
-        found[stem(base_name(path))].append(path.replace("\\", "/"))
+def _candidates(files: Mapping[str, bytes], images: _Images) -> list[str]:
+    """The label files, and every other .txt whose lines read as YOLO boxes (so a label file in a place
+    no tool reads is an error, not 0 boxes): a .txt beside an image of its stem pairs with it."""
+    found = label_files(files)
+    known = set(found)
+    for path in members(files, ".txt"):
+        if path in known or base_name(path).lower() in _NAMES_FILES:
+            continue
+        if stem(path.replace("\\", "/")) in images.by_path or _looks_like_labels(path, files[path]):
+            found.append(path)
     return found
 
 
-def _image_name(label_file: str, images_by_stem: dict[str, list[str]]) -> str:
-    """The image a label file is for: the one where Ultralytics looks (the last labels/ folder of its path
-    read as images/), else any image with that stem, else <stem>.jpg."""
-    parts = label_file.replace("\\", "/").split("/")
-    last = len(parts) - 2 - parts[-2::-1].index(LABEL_DIR)
-    wanted = "/".join([*parts[:last], IMAGE_DIR, *parts[last + 1 : -1], stem(parts[-1])])
-    candidates = images_by_stem.get(stem(parts[-1]), [])
-    for candidate in candidates:
-        if stem(candidate) == wanted:
-            return base_name(candidate)
-    return base_name(candidates[0]) if candidates else stem(parts[-1]) + ".jpg"
+def _looks_like_labels(file: str, content: bytes) -> bool:
+    try:
+        rows = [line.split() for line in content.decode("utf-8-sig").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        return False
+    return bool(rows) and all(len(row) >= 5 and all(_is_number(p) for p in row) for row in rows)
+
+
+def _lines(file: str, content: bytes) -> list[tuple[int, list[str]]]:
+    """(line number, the line's numbers as text) of each non-empty line."""
+    return [(n, line.split()) for n, line in enumerate(_text(file, content).splitlines(), 1) if line.strip()]
 
 
 def _box(
-    line: str, names: list[str], names_file: str, image: str, size: tuple[int, int], file: str, number: int
+    parts: list[str],
+    polygons: bool,
+    names: list[str],
+    names_file: str,
+    image: str,
+    size: tuple[int, int],
+    file: str,
+    number: int,
+    split: str | None,
 ) -> BoxEntry:
-    parts = line.split()
-    if len(parts) not in (5, 6):
+    if polygons:
+        # Ultralytics reads such a file as segments; box rows among them it refuses (not two readings).
+        if len(parts) == 5:
+            raise FormatError(
+                file,
+                "a box row (class cx cy w h) in a file of segment rows (class x1 y1 x2 y2 ...)",
+                line=number,
+            )
+        if len(parts) < 7 or len(parts) % 2 == 0:
+            raise FormatError(
+                file,
+                f"a segment row is a class and 3 or more x y pairs, got {len(parts)} numbers",
+                line=number,
+            )
+    elif len(parts) not in (5, 6):
         expected = "expected 5 numbers (class cx cy w h) or 6 (and a confidence)"
         raise FormatError(file, f"{expected}, got {len(parts)}", line=number)
     try:
@@ -203,25 +401,34 @@ def _box(
     if not klass.is_integer() or not 0 <= klass < len(names):
         where = f"{base_name(names_file)} names (0..{len(names) - 1})"
         raise FormatError(file, f"class {parts[0]} is not in {where}", line=number)
-    for key, text, value in zip(("cx", "cy", "w", "h"), parts[1:5], values[1:5], strict=True):
+    keys = ["cx", "cy", "w", "h"]
+    if polygons:
+        keys = [f"{axis}{i}" for i in range(1, len(parts) // 2 + 1) for axis in "xy"]
+    for key, text, value in zip(keys, parts[1:], values[1:], strict=False):
         if not (math.isfinite(value) and 0 <= value <= 1):
             raise FormatError(
                 file, f"{key} {text} is outside 0..1 (YOLO values are divided by the image size)", line=number
             )
-    cx, cy, w, h = values[1:5]
-    if w <= 0 or h <= 0:
-        raise FormatError(file, "width and height must be > 0", line=number)
-    confidence = values[5] if len(values) == 6 else None
-    if confidence is not None and not (math.isfinite(confidence) and 0 <= confidence <= 1):
-        raise FormatError(file, f"confidence {parts[5]} must be between 0 and 1", line=number)
     width, height = size
-    # Corners to 1/1000 pixel, about what 6 normalised decimals carry: whole-pixel boxes come back whole.
-    x0, x1 = round((cx - w / 2) * width, 3), round((cx + w / 2) * width, 3)
-    y0, y1 = round((cy - h / 2) * height, 3), round((cy + h / 2) * height, 3)
+    confidence = None
+    if polygons:
+        xs, ys = values[1::2], values[2::2]
+        x0, x1 = round(min(xs) * width, 3), round(max(xs) * width, 3)
+        y0, y1 = round(min(ys) * height, 3), round(max(ys) * height, 3)
+    else:
+        cx, cy, w, h = values[1:5]
+        if w <= 0 or h <= 0:
+            raise FormatError(file, "width and height must be > 0", line=number)
+        confidence = values[5] if len(values) == 6 else None
+        if confidence is not None and not (math.isfinite(confidence) and 0 <= confidence <= 1):
+            raise FormatError(file, f"confidence {parts[5]} must be between 0 and 1", line=number)
+        # Corners to 1/1000 pixel, about what 6 normalised decimals carry: whole-pixel boxes come back whole.
+        x0, x1 = round((cx - w / 2) * width, 3), round((cx + w / 2) * width, 3)
+        y0, y1 = round((cy - h / 2) * height, 3), round((cy + h / 2) * height, 3)
     x, y, bw, bh = checked_box(
         x0, y0, round(x1 - x0, 3), round(y1 - y0, 3), size, slack=SLACK, file=file, line=number
     )
-    return BoxEntry(image, names[int(klass)], x, y, bw, bh, score=confidence)
+    return BoxEntry(image, names[int(klass)], x, y, bw, bh, score=confidence, split=split)
 
 
 def _is_number(text: str) -> bool:
