@@ -3,12 +3,22 @@ each is read as an import reads it (image files by name only) and must give exac
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from domain.objects.transfer.formats import registry, yolo
-from domain.objects.transfer.formats.model import BoxEntry, ExportFormat, ImageEntry, LabelEntry
+from domain.objects.transfer.formats import registry, voc, yolo
+from domain.objects.transfer.formats.model import (
+    AnnotationSet,
+    BoxEntry,
+    ExportFormat,
+    FormatError,
+    ImageEntry,
+    LabelEntry,
+    TransferOptions,
+)
 
 CASES = Path(__file__).resolve().parents[2] / "field_cases" / "annotations"
 SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -102,3 +112,103 @@ def test_label_files_pair_with_the_images_ultralytics_pairs_them_with(case, monk
         rows = files[label_path].decode().split()
         name = image_path.rsplit("/", 1)[-1]
         assert len([b for b in back.boxes if b.file_name == name]) * 5 == len(rows), (image_path, label_path)
+
+
+# --- Pascal VOC -------------------------------------------------------------------------------------------
+
+
+def export_corners(data: AnnotationSet, options: TransferOptions = TransferOptions()) -> list[list[float]]:
+    """[xmin, ymin, xmax, ymax] of every object our VOC export of `data` writes."""
+    files: dict[str, bytes] = {}
+    voc.write(data, files.__setitem__, options)
+    return [
+        [float(thing.findtext(f"bndbox/{k}") or "nan") for k in ("xmin", "ymin", "xmax", "ymax")]
+        for name, content in files.items()
+        if name.endswith(".xml")
+        for thing in ET.fromstring(content).findall("object")
+    ]
+
+
+def test_cvat_voc_reads_its_corners_colours_and_track():
+    """CVAT's PASCAL VOC 1.1: float corners (xmin = x), labelmap.txt with colours, track_id, keyframe and
+    rotation 0 as attributes."""
+    files = case_files("cvat_voc")
+    assert registry.detect_format(files) == ExportFormat.VOC
+    back = voc.read(files, size_of)
+    name = "episode_000001_front_000010.jpg"
+    assert back.labels == [LabelEntry("pedestrian", "#fa3253"), LabelEntry("cyclist", "#33ddff")]
+    assert back.images == [ImageEntry(name, 1, "front", 10, 320, 240)]
+    assert back.boxes == [
+        BoxEntry(name, "pedestrian", 10.0, 20.0, 20.0, 30.0, track_id="3", keyframe=True, split="default")
+    ]
+    assert back.dropped == {}  # rotation 0: nothing lost
+    assert export_corners(back) == [[10.0, 20.0, 30.0, 50.0]]  # written back as CVAT wrote it
+
+
+def test_voc_float_corners_without_size():
+    """No <size>: the image's size comes from the dataset; corners with fractions keep them."""
+    files = case_files("voc_float_nosize")
+    assert registry.detect_format(files) == ExportFormat.VOC
+    back = voc.read(files, size_of)
+    name = "episode_000001_front_000010.jpg"
+    assert back.images == [ImageEntry(name, 1, "front", 10, 320, 240)]
+    assert back.boxes == [
+        BoxEntry(name, "pedestrian", 10.5, 20.25, 20.25, 30.25),
+        BoxEntry(name, "cyclist", 0.0, 0.0, 320.0, 240.0, truncated=True),
+    ]
+    with pytest.raises(FormatError) as caught:
+        voc.read(files, lambda name: None)
+    assert caught.value.where == "annotation/size" and "image size is missing" in caught.value.reason
+    assert all(c[0] < c[2] and c[1] < c[3] for c in export_corners(back))
+
+
+def test_voc_width1_our_old_export_and_datumaros_reading_of_it_agree_now():
+    """Our old export wrote a 1 px wide box (x 167, y 100, 1 x 3) with the devkit's corners, xmin = xmax = 168;
+    datumaro read that as [168, 101, 0, 2], a box of no width. Read by default we now read the corners as
+    datumaro does (and refuse the empty box, naming the devkit option); the devkit option reads what the
+    export meant; our export of that box now is what datumaro reads back as the same box."""
+    files = case_files("voc_width1/annograph_export")
+    coco = json.loads((CASES / "voc_width1/datumaro_coco/annotations/instances_default.json").read_bytes())
+    (datumaro,) = [a["bbox"] for a in coco["annotations"]]
+    assert datumaro == [168.0, 101.0, 0.0, 2.0]
+    xml = ET.fromstring(files["Annotations/episode_000000_side_000008.xml"])
+    xmin, ymin, xmax, ymax = (
+        float(xml.findtext(f"object/bndbox/{k}") or "nan") for k in ("xmin", "ymin", "xmax", "ymax")
+    )
+    assert [xmin, ymin, xmax - xmin, ymax - ymin] == datumaro  # the default reading is datumaro's
+
+    with pytest.raises(FormatError) as caught:
+        voc.read(files, size_of)
+    assert caught.value.file == "Annotations/episode_000000_side_000008.xml"
+    assert (
+        caught.value.reason.startswith("xmax equals xmin (168)")
+        and "1-based VOC option" in caught.value.reason
+    )
+
+    meant = voc.read(files, size_of, TransferOptions(voc_one_based=True))
+    name = "episode_000000_side_000008.jpg"
+    assert meant.labels == [LabelEntry("pedestrian"), LabelEntry("cyclist")]
+    assert meant.boxes == [BoxEntry(name, "cyclist", 167.0, 100.0, 1.0, 3.0, split="default")]
+
+    (corners,) = export_corners(meant)
+    assert corners == [167.0, 100.0, 168.0, 103.0] and corners[0] != corners[2]
+    assert [corners[0], corners[1], corners[2] - corners[0], corners[3] - corners[1]] == [
+        167.0,
+        100.0,
+        1.0,
+        3.0,
+    ]
+    assert export_corners(meant, TransferOptions(voc_one_based=True)) == [
+        [168.0, 101.0, 168.0, 103.0]
+    ]  # devkit
+
+
+@pytest.mark.parametrize(
+    "case", ["cvat_voc", "voc_float_nosize", "cvat_yolo11", "labelstudio_yolo", "yolo_roboflow_renamed"]
+)
+def test_no_export_of_a_field_case_writes_a_box_without_width(case):
+    files = case_files(case)
+    data = registry.reader(registry.detect_format(files) or ExportFormat.VOC).read(files, size_of)
+    assert data.boxes
+    for c in export_corners(data):
+        assert c[0] < c[2] and c[1] < c[3], (case, c)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -250,25 +251,110 @@ def test_yolo_negatives_are_empty_label_files_ultralytics_counts_as_background(t
 
 # --- Pascal VOC -------------------------------------------------------------------------------------------
 
-def test_voc_round_trips_whole_pixels_exactly_and_rounds_the_rest():
+VOC_CARRIED = ("occluded", "truncated", "difficult", "track_id", "keyframe")
+
+
+def voc_export(data: AnnotationSet, one_based: bool = False, negatives: bool = False) -> tuple[dict[str, bytes], list[str]]:
+    files: dict[str, bytes] = {}
+    fidelity = voc.write(data, files.__setitem__, TransferOptions(voc_one_based=one_based, negatives=negatives))
+    return files, fidelity.lost
+
+
+def voc_corners(files: dict[str, bytes]) -> dict[str, list[tuple[str, list[float]]]]:
+    """{annotation file: [(label, [xmin, ymin, xmax, ymax]) per object]} as the XML holds them."""
+    found = {}
+    for name, content in files.items():
+        if name.endswith(".xml"):
+            root = ET.fromstring(content)
+            found[name] = [(thing.findtext("name"), [float(thing.findtext(f"bndbox/{k}"))
+                                                     for k in ("xmin", "ymin", "xmax", "ymax")])
+                           for thing in root.findall("object")]
+    return found
+
+
+@pytest.mark.parametrize("one_based", [False, True])
+def test_voc_round_trips_whole_pixels_exactly_and_rounds_the_rest(one_based):
+    """Written and read back in the same convention (CVAT/datumaro by default, the devkit's 1-based one)."""
     data = sample()
-    files, lost = export(ExportFormat.VOC, data)
-    assert lost == [loss for loss in BOX_LOSSES if "flags of" not in loss or "keyframe" in loss] + LABEL_LOSSES + [
-        "sub-pixel corners of 2 boxes (rounded to whole pixels)"]
-    assert files["labels.txt"] == b"person\ncyclist\ncone\n"
+    files, lost = voc_export(data, one_based)
+    assert lost == [loss for loss in BOX_LOSSES if not loss.startswith(("track ids", "occluded", "truncated",
+                                                                         "difficult", "keyframe"))] + [
+        "parents of 1 label", "episode annotations (2)", "sub-pixel corners of 2 boxes (rounded to whole pixels)"]
+    assert files["labelmap.txt"] == b"# label:color_rgb:parts:actions\nperson:230,25,75::\ncyclist:60,180,75::\ncone:::\n"
     assert files["ImageSets/Main/default.txt"].decode().split() == [m.file_name[:-4] for m in data.images]
-    back = voc.read(files, lambda name: None)
-    assert back.labels == [LabelEntry("person"), LabelEntry("cyclist"), LabelEntry("cone")]
+    back = voc.read(files, lambda name: None, TransferOptions(voc_one_based=one_based))
+    assert back.labels == [LabelEntry("person", "#e6194b"), LabelEntry("cyclist", "#3cb44b"), LabelEntry("cone")]
     assert sorted(back.images, key=lambda m: m.file_name) == sorted(data.images, key=lambda m: m.file_name)
-    want = [carried(b, "occluded", "truncated", "difficult") for b in data.boxes]
+    want = [replace(carried(b, *VOC_CARRIED), split="default") for b in data.boxes]
     assert_near(back.boxes, want, 1.0)
     whole = [b for b in want if all(float(v).is_integer() for v in (b.x, b.y, b.width, b.height))]
     assert len(whole) == 6 and set(whole) <= set(back.boxes)
+    assert back.dropped == {}
+
+
+def test_voc_corners_are_cvat_and_datumaros_by_default_and_the_devkits_as_an_option():
+    data = sample()
+    default, _ = voc_export(data)
+    devkit, _ = voc_export(data, one_based=True)
+    grouped = by_image(data.boxes)
+    for m in data.images:
+        name = f"Annotations/{m.file_name[:-4]}.xml"
+        boxes = grouped.get(m.file_name, [])
+        pixel = [[math.floor(b.x + 0.5), math.floor(b.y + 0.5), math.floor(b.x + b.width + 0.5),
+                  math.floor(b.y + b.height + 0.5)] for b in boxes]
+        assert voc_corners(default)[name] == [(b.label, p) for b, p in zip(boxes, pixel, strict=True)]
+        assert voc_corners(devkit)[name] == [(b.label, [p[0] + 1, p[1] + 1, p[2], p[3]])
+                                             for b, p in zip(boxes, pixel, strict=True)]
+    # What datumaro makes of our default export (x = xmin, w = xmax - xmin) is what we read back.
+    back = voc.read(default, lambda name: None)
+    datumaro = sorted((label, c[0], c[1], c[2] - c[0], c[3] - c[1]) for objects in voc_corners(default).values()
+                      for label, c in objects)
+    assert datumaro == sorted((b.label, b.x, b.y, b.width, b.height) for b in back.boxes)
+
+
+THIN = [  # boxes a careless rounding writes with xmin = xmax: 1 px wide, sub-pixel, on the far border
+    BoxEntry("t.jpg", "a", 167.0, 100.0, 1.0, 3.0),
+    BoxEntry("t.jpg", "a", 10.2, 5.0, 0.3, 0.4),
+    BoxEntry("t.jpg", "a", 10.5, 7.5, 0.4, 0.2),
+    BoxEntry("t.jpg", "a", 319.8, 239.7, 0.2, 0.3),
+    BoxEntry("t.jpg", "a", 0.0, 0.0, 0.49, 320.0 - 80.0),
+]
+
+
+def test_no_voc_export_writes_a_box_without_width():
+    data = AnnotationSet([LabelEntry("a")], [ImageEntry("t.jpg", -1, "", -1, 320, 240)], THIN)
+    files, lost = voc_export(data)
+    for _, c in voc_corners(files)["Annotations/t.xml"]:
+        assert 0 <= c[0] < c[2] <= 320 and 0 <= c[1] < c[3] <= 240, c  # xmin = xmax nowhere
+    back = voc.read(files, lambda name: None)
+    assert back.boxes[0] == replace(THIN[0], split="default")  # a whole 1 px box comes back as it was
+    assert all(b.width >= 1 and b.height >= 1 for b in back.boxes)
+    assert lost == ["sub-pixel corners of 4 boxes (rounded to whole pixels)"]
+    # The devkit's corners are inclusive: xmax >= xmin, a 1 px box with both the same, as the devkit means.
+    devkit, _ = voc_export(data, one_based=True)
+    corners = [c for _, c in voc_corners(devkit)["Annotations/t.xml"]]
+    assert corners[0] == [168, 101, 168, 103]
+    assert all(1 <= c[0] <= c[2] <= 320 and 1 <= c[1] <= c[3] <= 240 for c in corners), corners
+    again = voc.read(devkit, lambda name: None, TransferOptions(voc_one_based=True))
+    assert [(b.x, b.y, b.width, b.height) for b in again.boxes] == [(b.x, b.y, b.width, b.height) for b in back.boxes]
+
+
+def test_voc_refuses_a_box_without_width_and_names_the_devkit_option():
+    xml = (b"<annotation><filename>a.jpg</filename><size><width>320</width><height>240</height></size>\n"
+           b"<object><name>a</name>\n<bndbox><xmin>168</xmin><ymin>101</ymin><xmax>168</xmax><ymax>103</ymax></bndbox>"
+           b"</object></annotation>")
+    with pytest.raises(FormatError) as caught:
+        voc.read({"Annotations/a.xml": xml}, lambda name: None)
+    error = caught.value
+    assert (error.file, error.line, error.where) == ("Annotations/a.xml", 3, "annotation/object[1]/bndbox")
+    assert error.reason.startswith("xmax equals xmin (168)") and "1-based VOC option" in error.reason
+    back = voc.read({"Annotations/a.xml": xml}, lambda name: None, TransferOptions(voc_one_based=True))
+    assert back.boxes == [BoxEntry("a.jpg", "a", 167.0, 100.0, 1.0, 3.0)]
 
 
 def test_voc_xml_as_elementtree_reads_it():
     data = sample()
-    files, _ = export(ExportFormat.VOC, data)
+    files, _ = voc_export(data)
     grouped = by_image(data.boxes)
     for m in data.images:
         root = ET.fromstring(files[f"Annotations/{m.file_name[:-4]}.xml"])
@@ -282,9 +368,84 @@ def test_voc_xml_as_elementtree_reads_it():
             assert [thing.findtext(k) for k in ("truncated", "difficult", "occluded")] == [
                 str(int(b.truncated)), str(int(b.difficult)), str(int(b.occluded))]
             corners = [int(thing.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
-            assert corners == [math.floor(b.x + 0.5) + 1, math.floor(b.y + 0.5) + 1,
-                               math.floor(b.x + b.width + 0.5), math.floor(b.y + b.height + 0.5)]
-            assert 1 <= corners[0] <= corners[2] <= m.width and 1 <= corners[1] <= corners[3] <= m.height
+            assert 0 <= corners[0] < corners[2] <= m.width and 0 <= corners[1] < corners[3] <= m.height
+            # CVAT's per-box attributes: the track and whether this box is one of its keyframes
+            attributes = {a.findtext("name"): a.findtext("value") for a in thing.findall("attributes/attribute")}
+            assert attributes == ({"track_id": b.track_id, "keyframe": str(b.keyframe)} if b.track_id else {})
+
+
+def test_voc_reads_cvat_attributes_and_counts_what_it_drops():
+    xml = b"""<annotation><filename>a.jpg</filename><size><width>64</width><height>48</height></size>
+<segmented>1</segmented>
+<object><name>car</name><pose>Left</pose><occluded>0</occluded>
+  <bndbox><xmin>1.5</xmin><ymin>2</ymin><xmax>11.5</xmax><ymax>22.25</ymax></bndbox>
+  <attributes>
+    <attribute><name>track_id</name><value>7</value></attribute>
+    <attribute><name>keyframe</name><value>False</value></attribute>
+    <attribute><name>occluded</name><value>true</value></attribute>
+    <attribute><name>rotation</name><value>30.5</value></attribute>
+    <attribute><name>color</name><value>red</value></attribute>
+    <attribute><name>doors</name><value>4</value></attribute>
+  </attributes>
+  <part><name>wheel</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></part>
+  <part><name>wheel</name><bndbox><xmin>5</xmin><ymin>2</ymin><xmax>7</xmax><ymax>4</ymax></bndbox></part>
+  <actions><driving>1</driving></actions>
+</object>
+<object><name>car</name><bndbox><xmin>20</xmin><ymin>2</ymin><xmax>30</xmax><ymax>12</ymax></bndbox>
+  <attributes><attribute><name>rotation</name><value>360.0</value></attribute></attributes>
+</object>
+</annotation>"""
+    back = voc.read({"Annotations/a.xml": xml, "ImageSets/Main/train.txt": b"a\n",
+                     "ImageSets/Main/car_train.txt": b"a 1\n"}, lambda name: None)
+    assert back.boxes == [
+        BoxEntry("a.jpg", "car", 1.5, 2.0, 10.0, 20.25, track_id="7", occluded=True, keyframe=False,
+                 attributes={"color": "red", "doors": "4", "pose": "Left"}, split="train"),
+        BoxEntry("a.jpg", "car", 20.0, 2.0, 10.0, 10.0, split="train"),
+    ]
+    assert back.dropped == {"masks": 1, "parts": 2, "actions": 1, "rotation": 1}
+
+    bad = xml.replace(b"<value>False</value>", b"<value>maybe</value>")
+    with pytest.raises(FormatError) as caught:
+        voc.read({"Annotations/a.xml": bad}, lambda name: None)
+    assert caught.value.where == "annotation/object[1]/attributes" and "keyframe must be true or false" in str(caught.value)
+    assert caught.value.line == 3
+
+
+def test_voc_writes_tracks_attributes_splits_and_negatives_as_it_reads_them():
+    shot, empty, other = image(0, "front", 0), image(0, "front", 1), image(0, "wrist", 0)
+    boxes = [
+        BoxEntry(shot.file_name, "car", 1, 2, 10, 20, "t1", keyframe=False, attributes={"color": "red", "pose": "Left"},
+                 split="train"),
+        BoxEntry(other.file_name, "car", 3, 4, 5, 6, attributes={"doors": 4, "new": True}, split="valid_2"),
+    ]
+    data = AnnotationSet([LabelEntry("car", "#ff0000")], [shot, empty, other], boxes)
+    files, lost = voc_export(data, negatives=True)
+    assert lost == []
+    assert files["ImageSets/Main/train.txt"] == f"{shot.file_name[:-4]}\n".encode()
+    assert files["ImageSets/Main/default.txt"] == f"{empty.file_name[:-4]}\n".encode()  # a background image
+    assert files["ImageSets/Main/valid-2.txt"] == f"{other.file_name[:-4]}\n".encode()  # datumaro skips "_"
+    assert ET.fromstring(files[f"Annotations/{empty.file_name[:-4]}.xml"]).findall("object") == []
+    back = voc.read(files, lambda name: None)
+    assert sorted(back.images, key=lambda m: m.file_name) == sorted(data.images, key=lambda m: m.file_name)
+    assert back.labels == [LabelEntry("car", "#ff0000")]
+    assert back.boxes == [  # plain attributes come back as the text VOC holds
+        replace(boxes[0], attributes={"color": "red", "pose": "Left"}),
+        replace(boxes[1], attributes={"doors": "4", "new": "True"}, split="valid-2"),
+    ]
+
+
+def test_voc_label_lists():
+    xml = b"<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height></size></annotation>"
+    labelmap = b"# label:color_rgb:parts:actions\nbackground:0,0,0::\nperson:250,50,83:head,hand:walking\ncar:::\n"
+    back = voc.read({"Annotations/a.xml": xml, "labelmap.txt": labelmap}, lambda name: None)
+    assert back.labels == [LabelEntry("background", "#000000"), LabelEntry("person", "#fa3253"), LabelEntry("car")]
+    old = voc.read({"Annotations/a.xml": xml, "labels.txt": b"person\ncar\n"}, lambda name: None)  # our old exports
+    assert old.labels == [LabelEntry("person"), LabelEntry("car")]
+    with pytest.raises(FormatError) as caught:
+        voc.read({"Annotations/a.xml": xml, "labelmap.txt": b"# x\nperson:250,50::\n"}, lambda name: None)
+    assert (caught.value.file, caught.value.line) == ("labelmap.txt", 2) and "must be r,g,b" in caught.value.reason
+    with pytest.raises(ValueError, match="cannot be written to labelmap.txt"):
+        voc_export(AnnotationSet([LabelEntry("a:b")], [], []))
 
 
 def test_voc_names_the_file_element_and_line():
@@ -295,10 +456,10 @@ def test_voc_names_the_file_element_and_line():
     with pytest.raises(FormatError) as caught:
         voc.read({**files, name: text.encode()}, lambda name: None)
     error = caught.value
-    assert (error.file, error.where, error.reason) == (name, "annotation/object[2]/bndbox", "xmax (40) is less than xmin (45)")
+    assert (error.file, error.where, error.reason) == (name, "annotation/object[2]/bndbox", "xmax (40) is less than xmin (44)")
     assert text.splitlines()[error.line - 1].strip() == "<bndbox>"
 
-    text = files[name].decode().replace("<ymin>6</ymin>", "<ymin>six</ymin>")
+    text = files[name].decode().replace("<ymin>5</ymin>", "<ymin>six</ymin>")
     with pytest.raises(FormatError) as caught:
         voc.read({name: text.encode()}, lambda name: None)
     assert caught.value.where == "annotation/object[1]/bndbox/ymin" and "must be a number" in caught.value.reason
@@ -319,13 +480,15 @@ def test_voc_refuses_entity_expansion():
     assert caught.value.file == "Annotations/x.xml" and "refused unsafe XML" in caught.value.reason
 
 
-def test_voc_from_other_tools_zero_based_and_without_sizes():
+def test_voc_from_other_tools_without_sizes_and_a_pixel_outside():
     xml = b"""<annotation><filename>img/cam_1.jpg</filename><size><width>0</width><height>0</height></size>
 <object><name>dog</name><bndbox><xmin>0</xmin><ymin>3</ymin><xmax>10</xmax><ymax>21</ymax></bndbox></object>
 </annotation>"""
     back = voc.read({"cam_1.xml": xml}, {"cam_1.jpg": (10, 20)}.get)
     assert back.images == [ImageEntry("cam_1.jpg", -1, "", -1, 10, 20)]
-    assert back.boxes == [BoxEntry("cam_1.jpg", "dog", 0.0, 2.0, 10.0, 18.0)]  # clamped by a pixel each way
+    assert back.boxes == [BoxEntry("cam_1.jpg", "dog", 0.0, 3.0, 10.0, 17.0)]  # ymax 21: clamped into the image
+    devkit = voc.read({"cam_1.xml": xml}, {"cam_1.jpg": (10, 20)}.get, TransferOptions(voc_one_based=True))
+    assert devkit.boxes == [BoxEntry("cam_1.jpg", "dog", 0.0, 2.0, 10.0, 18.0)]  # xmin 0 (-1): clamped
     with pytest.raises(FormatError) as caught:
         voc.read({"cam_1.xml": xml}, lambda name: None)
     assert "image size is missing" in caught.value.reason and caught.value.where == "annotation/size"

@@ -171,12 +171,17 @@ async def test_each_format_returns_the_same_boxes(client, runtime, filled, fmt):
         assert geometry(after) == geometry(before)
     else:
         assert {b["source"] for b in after} == {"IMPORTED"}
+    if fmt == "VOC":  # CVAT's way: track ids and keyframe flags under <attributes>, VOC's own flags
+        keys = ("trackId", "keyframe", "occluded", "truncated", "difficult")
+        assert [{k: b[k] for k in keys} for b in after] == [{k: b[k] for k in keys} for b in before]
+    if fmt == "YOLO":
         assert all(b["trackId"].startswith("DET_") for b in after)
 
 
 async def test_exports_are_read_by_the_tools_that_use_them(client, runtime, filled, tmp_path, monkeypatch):
     """pycocotools scores the COCO export against itself, Ultralytics checks the YOLO export with its
-    images, and the VOC XML holds the stored boxes in VOC's 1-based inclusive pixel corners."""
+    images, and the VOC XML holds the stored boxes in the corners CVAT and datumaro read (xmin = x,
+    xmax = x + width), whole pixels, never without width."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -231,8 +236,8 @@ async def test_exports_are_read_by_the_tools_that_use_them(client, runtime, fill
             b["frame"],
             b["label"]["name"],
             [
-                pixel(b["box"]["x"]) + 1,
-                pixel(b["box"]["y"]) + 1,
+                pixel(b["box"]["x"]),
+                pixel(b["box"]["y"]),
                 pixel(b["box"]["x"] + b["box"]["width"]),
                 pixel(b["box"]["y"] + b["box"]["height"]),
             ],
@@ -240,6 +245,7 @@ async def test_exports_are_read_by_the_tools_that_use_them(client, runtime, fill
         for b in stored
     ]
     assert sorted(found) == sorted(want)
+    assert all(c[0] < c[2] and c[1] < c[3] for *_, c in found)
 
 
 async def test_export_filters_and_images(client, runtime, filled):
