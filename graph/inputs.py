@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from domain.core.errors import bad_input
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
-def checked(model: type[M], **values: Any) -> M:
-    """`model(**values)`, or BAD_USER_INPUT naming the first value it refuses."""
+def checked(request: type[M], /, **values: Any) -> M:
+    """`request(**values)`, or BAD_USER_INPUT naming the first value it refuses. `request` is a
+    pydantic model or a pydantic dataclass (positional only: a request may have a field `request`)."""
     try:
-        return model(**values)
+        return request(**values)
     except ValidationError as exc:
         raise bad_input(exc) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,7 +80,8 @@ class Invalid(ValueError):
 def bad_input(exc: ValidationError, field: str = "", suffix: str = "") -> BadUserInput:
     """The first error of a validation as BAD_USER_INPUT naming the value: the path of the object
     validated (`field`, "" for a request validated whole) joined with the error's location
-    (`criteria.min_ap50`, `boxes.3.label`); the message starts with that path and ends with `suffix`."""
+    (`criteria.min_ap50`, `boxes.3.label`); the message starts with that path, says the number given
+    to a bound it broke, and ends with `suffix`."""
     error = exc.errors()[0]
     cause = error.get("ctx", {}).get("error")
     where = [*error["loc"]]
@@ -88,6 +89,9 @@ def bad_input(exc: ValidationError, field: str = "", suffix: str = "") -> BadUse
         where.append(cause.field)
     path = ".".join(str(part) for part in (field, *where) if part != "")
     reason = str(cause) if isinstance(cause, ValueError) else error["msg"]
+    given = error.get("input")
+    if not isinstance(cause, ValueError) and isinstance(given, int | float) and not isinstance(given, bool):
+        reason = f"{reason}, got {given!r}"
     return BadUserInput(f"{path}: {reason}{suffix}" if path else f"{reason}{suffix}", field=path)
 
 
@@ -103,13 +107,34 @@ def validated(model: type[M], given: object, field: str, suffix: str = "") -> M:
         raise bad_input(exc, field, suffix) from None
 
 
+def _text_problem(value: str, max_length: int) -> str | None:
+    if not value:
+        return "must not be empty"
+    if len(value) > max_length:
+        return f"may have at most {max_length} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "must not contain control characters"
+    return None
+
+
 def check_text(value: str, field: str, *, max_length: int) -> str:
     """Text a person typed: stripped, not empty, no control characters (PostgreSQL refuses NUL)."""
     value = value.strip()
-    if not value:
-        raise BadUserInput(f"{field} must not be empty", field=field)
-    if len(value) > max_length:
-        raise BadUserInput(f"{field} may have at most {max_length} characters", field=field)
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise BadUserInput(f"{field} must not contain control characters", field=field)
+    problem = _text_problem(value, max_length)
+    if problem is not None:
+        raise BadUserInput(f"{field} {problem}", field=field)
     return value
+
+
+def text(max_length: int) -> AfterValidator:
+    """check_text for a request model's field: `name: Annotated[str, text(200)]` holds the stripped
+    text; a problem is the field's validation error."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        problem = _text_problem(value, max_length)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)

@@ -6,9 +6,10 @@ and `test_session_runs`, which therefore need not import each other or `test_ses
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
-from domain.core.errors import BadUserInput
+from pydantic import Field
+from pydantic.dataclasses import dataclass
+
 from domain.core.runtime import Runtime
 from persistence.documents import SessionSettings
 from persistence.episode_sources import SourceRef
@@ -22,40 +23,19 @@ DEFAULT_NMS_IOU = 0.7  # Ultralytics' own default `iou` for predict
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """How a MODEL session runs its detector: `score_threshold` is the lowest score kept, `nms_iou` the
-    IoU above which non-maximum suppression keeps only the better scored of two boxes."""
+    """How a MODEL session runs its detector: `score_threshold` (0-1) is the lowest score kept,
+    `nms_iou` (0-1] the IoU above which non-maximum suppression keeps only the better scored of two
+    boxes, every `frame_stride`-th frame, `image_size` the inference size in pixels (32-4096; None: the
+    model's own). A pydantic dataclass: the graph checks it as it builds it (graph/inputs.py)."""
 
-    score_threshold: float = DEFAULT_SCORE_THRESHOLD
-    nms_iou: float = DEFAULT_NMS_IOU
-    frame_stride: int = 1
+    score_threshold: float = Field(default=DEFAULT_SCORE_THRESHOLD, ge=0, le=1)
+    nms_iou: float = Field(default=DEFAULT_NMS_IOU, gt=0, le=1)
+    frame_stride: int = Field(default=1, ge=1)
     class_map: dict[str, str] | None = None
-    image_size: int | None = None
+    image_size: int | None = Field(default=None, ge=32, le=4096)
 
 
-def check_detector(settings: DetectorSettings, field: str) -> DetectorSettings:
-    if not (0.0 <= settings.score_threshold <= 1.0):
-        raise BadUserInput(
-            f"{field}.scoreThreshold must be in [0, 1], got {settings.score_threshold}",
-            field=f"{field}.scoreThreshold",
-        )
-    if not (0.0 < settings.nms_iou <= 1.0):
-        raise BadUserInput(
-            f"{field}.nmsIou must be in (0, 1], got {settings.nms_iou}", field=f"{field}.nmsIou"
-        )
-    if settings.frame_stride < 1:
-        raise BadUserInput(
-            f"{field}.frameStride must be at least 1, got {settings.frame_stride}",
-            field=f"{field}.frameStride",
-        )
-    if settings.image_size is not None and not (32 <= settings.image_size <= 4096):
-        raise BadUserInput(
-            f"{field}.imageSize must be between 32 and 4096, got {settings.image_size}",
-            field=f"{field}.imageSize",
-        )
-    return settings
-
-
-async def check_model(rt: Runtime, name: str, field: str = "input.model"):
+async def check_model(rt: Runtime, name: str, field: str = "model"):
     """The model spec the server may load for `name` (clear errors for anything else). In a thread: the
     first call imports torch and Ultralytics, seconds of work."""
     from domain.detection.models import require_ultralytics, resolve_model

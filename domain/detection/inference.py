@@ -75,7 +75,7 @@ def read_frames(source: SourceRef, camera: str, frames: Sequence[int]) -> list[n
     try:
         return process_readers().read_frames(source, camera, frames)
     except FrameRequestError as exc:
-        raise DetectionInputError(str(exc), field=f"input.{exc.what}") from None
+        raise DetectionInputError(str(exc), field=exc.what) from None
 
 
 def detect_batch(
@@ -98,14 +98,12 @@ def detect_batch(
     """
     frames = [operator.index(f) for f in frames]
     if len(set(frames)) != len(frames):
-        raise DetectionInputError("frames must not repeat", field="input.frames")
-    for value, name in ((score_threshold, "scoreThreshold"), (nms_iou, "nmsIou")):
+        raise DetectionInputError("frames must not repeat", field="frames")
+    for value, name in ((score_threshold, "score_threshold"), (nms_iou, "nms_iou")):
         if not 0.0 <= value <= 1.0:
-            raise BadUserInput(f"{name} must be between 0 and 1, not {value}", field=f"input.{name}")
+            raise BadUserInput(f"{name} must be between 0 and 1, not {value}", field=name)
     if image_size is not None and not 32 <= image_size <= 4096:
-        raise BadUserInput(
-            f"imageSize must be between 32 and 4096, not {image_size}", field="input.imageSize"
-        )
+        raise BadUserInput(f"image_size must be between 32 and 4096, not {image_size}", field="image_size")
 
     images = read_frames(path, camera, frames)
     height, width = (images[0].shape[:2]) if images else (0, 0)

@@ -17,7 +17,7 @@ from typing import Any
 from domain.core.errors import BadUserInput
 from domain.detection.errors import DetectorUnavailable, ModelLoadError
 
-FIELD = "input.model"
+FIELD = "model"  # the request's model name (domain errors name domain fields: graph/field_paths.py)
 INSTALL_HINT = "object detection needs Ultralytics and PyTorch: pip install 'annograph[detect]'"
 MODEL_SUFFIXES = (".pt", ".yaml", ".yml")
 # Tasks whose results carry `boxes`; classify and obb results do not.

@@ -10,19 +10,20 @@ without a label are dropped and counted in the job's summary.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass
 
 from domain.accounts.users import Viewer
 from domain.core.episode_events import ObjectChange
-from domain.core.errors import BadUserInput, NotFound
+from domain.core.errors import BadUserInput, Invalid, NotFound
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.detection.detector import (
     DEFAULT_NMS_IOU,
     DEFAULT_SCORE_THRESHOLD,
     DetectorSettings,
-    check_detector,
     check_model,
     detect_frames,
 )
@@ -44,57 +45,60 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DetectRequest:
+    """What to detect on: some frames (or every `frame_stride`-th, default every one) of one camera of
+    an episode, with a model; detections scored under `score_threshold` (0-1) are dropped, `nms_iou`
+    (0-1] is the overlap above which the detector keeps only the better of two boxes, `image_size` the
+    inference size in pixels (32-4096; None: the model's own), `class_map` the model's class names to
+    label names. A pydantic dataclass: the graph checks it as it builds it (graph/inputs.py)."""
+
     episode_id: int
     camera: str
     model: str
     frames: list[int] | None = None
-    frame_stride: int | None = None
-    score_threshold: float = DEFAULT_SCORE_THRESHOLD
-    nms_iou: float = DEFAULT_NMS_IOU
+    frame_stride: int | None = Field(default=None, ge=1)
+    score_threshold: float = Field(default=DEFAULT_SCORE_THRESHOLD, ge=0, le=1)
+    nms_iou: float = Field(default=DEFAULT_NMS_IOU, gt=0, le=1)
     class_map: dict[str, str] | None = None
-    image_size: int | None = None
+    image_size: int | None = Field(default=None, ge=32, le=4096)
+
+    @field_validator("frames")
+    @classmethod
+    def _some_frames(cls, frames: list[int] | None) -> list[int] | None:
+        if frames is not None and not frames:
+            raise ValueError("give at least one frame")
+        return frames
+
+    @model_validator(mode="after")
+    def _frames_or_stride(self) -> DetectRequest:
+        if self.frames is not None and self.frame_stride is not None:
+            raise Invalid("give frames or a frame stride, not both", field="frames")
+        return self
 
 
 def frame_list(frames: list[int] | None, stride: int | None, length: int) -> list[int]:
-    if frames is not None and stride is not None:
-        raise BadUserInput("input.frames: give frames or frameStride, not both", field="input.frames")
+    """The frames to detect on, in order: those given (each once), or every `stride`-th (default 1);
+    BAD_USER_INPUT (frames) for a frame outside the episode's `length`."""
     if frames is not None:
-        if not frames:
-            raise BadUserInput("input.frames: give at least one frame", field="input.frames")
         bad = [f for f in frames if not (0 <= f < length)]
         if bad:
-            raise BadUserInput(
-                f"input.frames: {bad[:5]} outside the episode (0..{length - 1})", field="input.frames"
-            )
+            raise BadUserInput(f"frames: {bad[:5]} outside the episode (0..{length - 1})", field="frames")
         return sorted(set(frames))
-    stride = stride or 1
-    if stride < 1:
-        raise BadUserInput(f"input.frameStride must be at least 1, got {stride}", field="input.frameStride")
-    return list(range(0, length, stride))
+    return list(range(0, length, stride or 1))
 
 
 async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> JobRow:
-    check_detector(
-        DetectorSettings(
-            score_threshold=req.score_threshold, nms_iou=req.nms_iou, image_size=req.image_size
-        ),
-        "input",
-    )
     async with rt.sessions() as session:
         found = await episodes_repo.read_episodes_by_ids(session, [req.episode_id])
         episode = found[0] if found else None
         if episode is None:
-            raise NotFound(
-                f"input.episodeId: episode {req.episode_id} does not exist", field="input.episodeId"
-            )
+            raise NotFound(f"episode_id: episode {req.episode_id} does not exist", field="episode_id")
         dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
         assert dataset is not None  # the episode's dataset (a foreign key)
         labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
     if req.camera not in episode.cameras:
         raise BadUserInput(
-            f"input.camera: episode {episode.id} has no camera {req.camera!r} "
-            f"(it has {list(episode.cameras)})",
-            field="input.camera",
+            f"camera: episode {episode.id} has no camera {req.camera!r} (it has {list(episode.cameras)})",
+            field="camera",
         )
     frames = frame_list(req.frames, req.frame_stride, episode.length)
     spec = await check_model(rt, req.model)

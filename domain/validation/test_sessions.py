@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass
 
 from domain.accounts.users import Viewer
-from domain.core.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.core.errors import BadUserInput, Conflict, Invalid, NotFound, text
 from domain.core.job_states import FINISHED, JobStatus
 from domain.core.runtime import Runtime
-from domain.detection.detector import DetectorSettings, check_detector, check_model
+from domain.detection.detector import DetectorSettings, check_model
 from domain.validation.evaluation import evaluate_session
 from domain.validation.events import publish
 from domain.validation.projects import Criteria, check_iou, lock_writable_project, read_writable_project
@@ -32,67 +36,61 @@ from persistence.repositories import test_session as repo
 from persistence.repositories.test_frame import FrameTotals
 from persistence.tables import JobRow, TestSessionRow
 
-
-@dataclass(frozen=True)
-class NewTestSession:
-    project_id: int
-    name: str
-    source: TestSource
-    model: str | None = None
-    episode_ids: Sequence[int] | None = None
-    cameras: Sequence[str] | None = None
-    match_iou: float | None = None  # None: the project's
-    tolerance_ms: float = 100.0
-    detector: DetectorSettings = field(default_factory=DetectorSettings)
-    # AP's detections per frame and label (COCO's maxDets; its default 100).
-    max_detections: int = 100
-
-
 # A frame may hold many objects (crowds, shelves): a limit well above COCO's 100, still bounded.
 MAX_DETECTIONS_LIMIT = 10_000
 
 
+@dataclass(frozen=True)
+class NewTestSession:
+    """A test session to create: a MODEL one names its detector's model, an EXTERNAL one none. A
+    pydantic dataclass: the graph checks it as it builds it (graph/inputs.py); the project, episodes,
+    cameras and model file are checked against what is stored."""
+
+    project_id: int
+    name: Annotated[str, text(200)]
+    source: TestSource
+    model: str | None = None
+    episode_ids: Sequence[int] | None = None
+    cameras: Sequence[str] | None = None
+    match_iou: float | None = Field(default=None, gt=0, le=1)  # None: the project's
+    tolerance_ms: float = Field(default=100.0, gt=0, allow_inf_nan=False)
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    # AP's detections per frame and label (COCO's maxDets; its default 100).
+    max_detections: int = Field(default=100, ge=1, le=MAX_DETECTIONS_LIMIT)
+
+    @model_validator(mode="after")
+    def _model_of_source(self) -> NewTestSession:
+        if self.source is TestSource.MODEL and not self.model:
+            raise Invalid("a MODEL session needs a model", field="model")
+        if self.source is not TestSource.MODEL and self.model:
+            raise Invalid("an EXTERNAL session receives detections; leave model out", field="model")
+        return self
+
+
 async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) -> TestSessionRow:
-    name = check_text(new.name, "input.name", max_length=200)
-    if not (new.tolerance_ms > 0 and math.isfinite(new.tolerance_ms)):
-        raise BadUserInput(
-            f"input.toleranceMs must be positive, got {new.tolerance_ms}", field="input.toleranceMs"
-        )
-    detector = check_detector(new.detector, "input")
-    if not (1 <= new.max_detections <= MAX_DETECTIONS_LIMIT):
-        raise BadUserInput(
-            f"input.maxDetections must be between 1 and {MAX_DETECTIONS_LIMIT}, got {new.max_detections}",
-            field="input.maxDetections",
-        )
-    project = await read_writable_project(rt, new.project_id, "input.projectId")
+    name, detector = new.name, new.detector
+    project = await read_writable_project(rt, new.project_id, "project_id")
     match_iou = check_iou(
         new.match_iou if new.match_iou is not None else Criteria.of(project.criteria).match_iou,
-        "input.matchIou",
+        "match_iou",
     )
     model = None
     if new.source is TestSource.MODEL:
-        if not new.model:
-            raise BadUserInput("input.model: a MODEL session needs a model", field="input.model")
+        assert new.model is not None  # the request's own check
         await check_model(rt, new.model)
         model = new.model
-    elif new.model:
-        raise BadUserInput(
-            "input.model: an EXTERNAL session receives detections; leave model out", field="input.model"
-        )
     async with rt.sessions() as session, session.begin():
-        project = await lock_writable_project(session, project.id, "input.projectId")
+        project = await lock_writable_project(session, project.id, "project_id")
         linked = await projects_repo.linked_episode_ids(session, project.id)
         episode_ids = list(dict.fromkeys(new.episode_ids)) if new.episode_ids is not None else linked
         if not episode_ids:
             raise BadUserInput(
-                "input.episodeIds: the project links no episodes; link some or name them",
-                field="input.episodeIds",
+                "episode_ids: the project links no episodes; link some or name them", field="episode_ids"
             )
         unlinked = sorted(set(episode_ids) - set(linked))
         if unlinked:
             raise BadUserInput(
-                f"input.episodeIds: episodes {unlinked} are not linked to the project",
-                field="input.episodeIds",
+                f"episode_ids: episodes {unlinked} are not linked to the project", field="episode_ids"
             )
         episodes = await episodes_repo.read_episodes_by_ids(session, episode_ids)
         total = 0
@@ -102,9 +100,8 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
                 unknown = sorted(set(new.cameras) - set(cameras))
                 if unknown:
                     raise BadUserInput(
-                        f"input.cameras: episode {episode.id} has no camera {unknown[0]!r} "
-                        f"(it has {cameras})",
-                        field="input.cameras",
+                        f"cameras: episode {episode.id} has no camera {unknown[0]!r} (it has {cameras})",
+                        field="cameras",
                     )
                 cameras = list(new.cameras)
             total += len(cameras) * math.ceil(episode.length / detector.frame_stride)

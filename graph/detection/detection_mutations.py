@@ -10,6 +10,7 @@ from domain.detection.service import DetectRequest
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id
+from graph.inputs import checked
 from graph.jobs.job import Job
 from graph.permissions import IsAnnotator
 from graph.validation.test_session_mutations import class_map_of
@@ -59,7 +60,8 @@ class DetectionMutations:
         row = await object_detection.detect_objects(
             info.context.runtime,
             info.context.require_viewer(),
-            DetectRequest(
+            checked(
+                DetectRequest,
                 episode_id=decode_id(input.episode_id, "Episode", "input.episodeId"),
                 camera=input.camera,
                 model=input.model,

@@ -16,6 +16,7 @@ from domain.validation.test_sessions import DetectorSettings, NewTestSession, Te
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids
+from graph.inputs import checked
 from graph.permissions import IsAnnotator, IsReviewer
 from graph.validation.test_session import TestSession
 from graph.validation.test_session import TestSource as TestSourceEnum
@@ -117,7 +118,8 @@ class TestSessionMutations:
         description="Create a test session of a project (reviewers).", permission_classes=[IsReviewer]
     )
     async def create_test_session(self, info: Info, input: CreateTestSessionInput) -> TestSession:
-        new = NewTestSession(
+        new = checked(
+            NewTestSession,
             project_id=decode_id(input.project_id, "Project", "input.projectId"),
             name=input.name,
             source=TestSource(input.source.value),
@@ -130,7 +132,8 @@ class TestSessionMutations:
                 input.match_iou, input.iou_threshold, field="input.matchIou", old="iouThreshold"
             ),
             tolerance_ms=input.tolerance_ms,
-            detector=DetectorSettings(
+            detector=checked(
+                DetectorSettings,
                 score_threshold=renamed(
                     input.score_threshold,
                     input.confidence,

@@ -191,15 +191,15 @@ def test_missing_camera_and_frames_out_of_range_are_named(tmp_path: Path):
     with pytest.raises(DetectionInputError) as error:
         detect_batch(spec, path_ref(path), "top", [0], 0.25, 0.5, None)
     assert error.value.message == "the episode has no camera 'top' (it has: front, wrist)"
-    assert error.value.field == "input.camera"
+    assert error.value.field == "camera"
     for frame in (FRAMES, -1):
         with pytest.raises(DetectionInputError) as error:
             detect_batch(spec, path_ref(path), "front", [0, frame], 0.25, 0.5, None)
         assert error.value.message == f"frame {frame} is out of range: camera 'front' has 6 frames (0..5)"
-        assert error.value.field == "input.frames"
+        assert error.value.field == "frames"
     with pytest.raises(DetectionInputError, match="must not repeat"):
         detect_batch(spec, path_ref(path), "front", [1, 1], 0.25, 0.5, None)
-    with pytest.raises(BadUserInput, match="scoreThreshold must be between 0 and 1"):
+    with pytest.raises(BadUserInput, match="score_threshold must be between 0 and 1"):
         detect_batch(spec, path_ref(path), "front", [1], 1.5, 0.5, None)
     assert inference._models == {}  # nothing was loaded for refused input
 
@@ -264,4 +264,4 @@ def test_detect_batch_works_in_a_spawned_worker_process(confident_model: Path, e
         assert [d.label for d in mine.detections] == [d.label for d in theirs.detections]
         assert [d.x for d in mine.detections] == pytest.approx([d.x for d in theirs.detections], abs=1e-3)
     assert there.load_seconds > 0 and cached.load_seconds == 0.0  # the worker kept the model
-    assert isinstance(refused, DetectionInputError) and refused.field == "input.camera"
+    assert isinstance(refused, DetectionInputError) and refused.field == "camera"

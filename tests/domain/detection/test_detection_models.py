@@ -66,14 +66,14 @@ def test_a_replaced_file_is_a_new_spec(models_dir: Path):
 def test_dot_dot_is_refused(models_dir: Path, name: str):
     with pytest.raises(BadUserInput, match=r"must not contain '\.\.'") as error:
         resolve_model(name, models_dir)
-    assert error.value.field == "input.model"
+    assert error.value.field == "model"
 
 
 def test_absolute_paths_and_urls_are_refused_even_inside_the_folder(models_dir: Path):
     for name in [str(models_dir / "custom.yaml"), "https://example.com/yolo11n.pt", "C:\\models\\a.pt"]:
         with pytest.raises(BadUserInput, match="not an absolute path or URL") as error:
             resolve_model(name, models_dir)
-        assert error.value.field == "input.model"
+        assert error.value.field == "model"
 
 
 def test_symlinks_leading_outside_are_refused(models_dir: Path, tmp_path: Path):
@@ -126,14 +126,14 @@ def test_an_unknown_name_lists_what_the_folder_holds(models_dir: Path):
     message = error.value.message
     assert "unknown model 'yolo11n.pt'" in message
     assert "The models folder holds: custom.yaml, team/best.pt" in message
-    assert error.value.field == "input.model"
+    assert error.value.field == "model"
     assert error.value.details["available"] == ["custom.yaml", "team/best.pt"]
     assert not (models_dir / "yolo11n.pt").exists() and not Path("yolo11n.pt").exists()
     with pytest.raises(BadUserInput, match="holds: nothing"):
         resolve_model("yolo11q.yaml", models_dir / "missing")
     with pytest.raises(BadUserInput) as error:
-        resolve_model("../outside.pt", models_dir, field="input.detector.model")
-    assert error.value.field == "input.detector.model"
+        resolve_model("../outside.pt", models_dir, field="detector.model")
+    assert error.value.field == "detector.model"
 
 
 # --- loading -------------------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_a_corrupt_checkpoint_is_a_model_load_error_naming_the_file(models_dir: 
         load_model(spec)
     assert error.value.message.startswith(f"model file '{file_name}' cannot be loaded:")
     assert str(models_dir) not in error.value.message
-    assert error.value.field == "input.model" and error.value.details == {"file": file_name}
+    assert error.value.field == "model" and error.value.details == {"file": file_name}
     assert error.value.code == "BAD_USER_INPUT"
     assert (models_dir / file_name).read_bytes() == corrupt
 
@@ -164,11 +164,11 @@ def test_a_file_removed_after_resolving_is_not_fetched(models_dir: Path):
 
 
 def test_errors_keep_their_field_and_details_through_pickle():
-    error = pickle.loads(pickle.dumps(ModelLoadError("bad", field="input.model", file="a.pt")))
+    error = pickle.loads(pickle.dumps(ModelLoadError("bad", field="model", file="a.pt")))
     assert (type(error), error.message, error.field, error.details) == (
         ModelLoadError,
         "bad",
-        "input.model",
+        "model",
         {"file": "a.pt"},
     )
 
