@@ -8,6 +8,7 @@ from domain.analysis.kinds import AnalysisKind
 from domain.analysis.runs import analysis_target
 from domain.core.job_runner import JobKind
 from domain.core.runtime import Runtime
+from persistence.documents import EpisodeMetrics
 from persistence.repositories import episode_analysis as results_repo
 from persistence.repositories import job as jobs_repo
 from persistence.repositories import suggestion as suggestions_repo
@@ -24,10 +25,12 @@ async def analysis_runs(rt: Runtime, keys: Sequence[tuple[int, AnalysisKind]]) -
     return [grouped[t] for t in targets]
 
 
-async def metrics_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[dict | None]:
+async def metrics_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[EpisodeMetrics | None]:
+    """Each episode's trajectory metrics from the newest run that covered it; None before one, and for an
+    episode that run found too short to measure."""
     async with rt.sessions() as session:
         found = await results_repo.latest_results(session, episode_ids, AnalysisKind.TRAJECTORY_METRICS.value)
-    return [found.get(e) for e in episode_ids]
+    return [found[e].as_kind(EpisodeMetrics) if e in found else None for e in episode_ids]
 
 
 async def suggestions_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[list[AnomalyRow]]:

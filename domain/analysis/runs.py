@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from domain.accounts.users import Viewer
 from domain.analysis.episode_work import analyse_episode, plain
@@ -22,7 +22,16 @@ from domain.analysis.kinds import AnalysisKind, validate_parameters
 from domain.core.errors import BadUserInput, NotFound
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
-from persistence.documents import AnalysisParameters
+from persistence.documents import (
+    AnalysisParameters,
+    AnalysisValues,
+    ClusterMember,
+    EpisodeMetrics,
+    EpisodeQualityValues,
+    SuggestionCount,
+    TrajectoryValues,
+    UnmeasuredEpisode,
+)
 from persistence.episode_sources import SourceRef
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -31,6 +40,9 @@ from persistence.repositories import suggestion as suggestions_repo
 from persistence.tables import DatasetRow, JobRow
 
 log = logging.getLogger(__name__)
+
+# A worker's trajectory metrics of one episode (a plain dict from the process pool), as stored.
+_TRAJECTORY: TypeAdapter[EpisodeMetrics | UnmeasuredEpisode] = TypeAdapter(TrajectoryValues)
 
 
 def analysis_target(dataset_id: int, kind: AnalysisKind) -> str:
@@ -126,16 +138,16 @@ async def _run(
     index_of = {e[0]: e[1] for e in episodes}
     summary: dict = {"kind": kind.value, "episodes": len(results)}
     result: dict = {}
-    stored: dict[int, dict] = {}
+    stored: dict[int, AnalysisValues] = {}  # episode id -> what episode_analysis keeps for it
     suggested: dict[int, list[dict]] = {}  # ANOMALY_DETECTION: episode id -> its suggestions
     cluster_of: dict[int, int] = {}  # CLUSTERING: episode id -> its cluster
     if kind is AnalysisKind.TRAJECTORY_METRICS:
-        stored = {e: r["metrics"] for e, r in results.items()}
-        measured = {e: m for e, m in stored.items() if m.get("measured", True)}
-        scores = [m["overall_score"] for m in measured.values()]
+        stored = {e: _TRAJECTORY.validate_python(r["metrics"]) for e, r in results.items()}
+        measured = {e: m for e, m in stored.items() if isinstance(m, EpisodeMetrics)}
+        scores = [m.overall_score for m in measured.values()]
         metric_flags: dict[str, int] = {}
         for m in measured.values():
-            for flag in m["flags"]:
+            for flag in m.flags:
                 metric_flags[flag] = metric_flags.get(flag, 0) + 1
         summary |= {
             "meanScore": sum(scores) / len(scores) if scores else None,
@@ -147,7 +159,7 @@ async def _run(
         }
     elif kind is AnalysisKind.ANOMALY_DETECTION:
         found = {e: r["suggestions"] for e, r in results.items()}
-        stored = {e: {"suggestions": len(s)} for e, s in found.items()}
+        stored = {e: SuggestionCount(suggestions=len(s)) for e, s in found.items()}
         counts: dict[str, int] = {}
         for items in found.values():
             for s in items:
@@ -163,7 +175,7 @@ async def _run(
 
         assert isinstance(params, QualityParams)  # parameter_model(kind)
 
-        stored = {e: r["quality"] for e, r in results.items()}
+        stored = {e: EpisodeQualityValues.model_validate(r["quality"]) for e, r in results.items()}
         ordered = sorted(results, key=lambda e: index_of[e])
         report = summarise(
             [(index_of[e], EpisodeQuality(**results[e]["quality"]), results[e]["length"]) for e in ordered],
@@ -186,7 +198,7 @@ async def _run(
         labels = [int(v) for v in clustering.labels]
         outliers = {ordered[i] for i in clustering.outliers}
         stored = {
-            e: {"cluster": labels[i], "outlier": e in outliers, "features": features[i]}
+            e: ClusterMember(cluster=labels[i], outlier=e in outliers, features=features[i])
             for i, e in enumerate(ordered)
         }
         result = {
@@ -213,7 +225,7 @@ async def _run(
             await results_repo.set_scores(
                 session,
                 {
-                    e: (m["overall_score"], list(m["flags"])) if m.get("measured", True) else (None, [])
+                    e: (m.overall_score, list(m.flags)) if isinstance(m, EpisodeMetrics) else (None, [])
                     for e, m in stored.items()
                 },
             )

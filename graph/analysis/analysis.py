@@ -4,6 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
+from persistence.documents import EpisodeMetrics
 
 # A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
 # and returns it), so annotations name a class the type checker knows.
@@ -43,20 +44,17 @@ class TrajectoryMetrics:
     values: JSON = strawberry.field(description="Every value the run computed, by name.")
 
     @classmethod
-    def from_values(cls, v: dict) -> TrajectoryMetrics | None:
-        """None for an episode the run found too short to measure (`measured: false`)."""
-        if not v.get("measured", True):
-            return None
+    def from_metrics(cls, m: EpisodeMetrics) -> TrajectoryMetrics:
         return cls(
-            smoothness=v["smoothness"],
-            efficiency=v["efficiency"],
-            jitter=v["jitter"],
-            hesitation_count=v["hesitation_count"],
-            correction_count=v["correction_count"],
-            path_length=v["path_length"],
-            overall_score=v["overall_score"],
-            flags=list(v["flags"]),
-            values=JSON(v),
+            smoothness=m.smoothness,
+            efficiency=m.efficiency,
+            jitter=m.jitter,
+            hesitation_count=m.hesitation_count,
+            correction_count=m.correction_count,
+            path_length=m.path_length,
+            overall_score=m.overall_score,
+            flags=list(m.flags),
+            values=JSON(m.stored()),
         )
 
 

@@ -230,8 +230,8 @@ class Episode(relay.Node):
         )
     )
     async def metrics(self, info: Info) -> TrajectoryMetrics | None:
-        values = await info.context.loaders.episode_metrics.load(self.id)
-        return TrajectoryMetrics.from_values(values) if values else None
+        metrics = await info.context.loaders.episode_metrics.load(self.id)
+        return TrajectoryMetrics.from_metrics(metrics) if metrics is not None else None
 
     @strawberry.field(
         description=(

@@ -2,13 +2,23 @@
 persistence.columns.TypedJSON, which validates a value on write and on read.
 
 A leaf package (it imports pydantic alone), so the tables, the domain that writes these values and the
-graph that shows them share one type. Keys are stored camelCase and read as snake_case attributes;
-what rows written before hold stays readable (defaults for keys added since, validation aliases for
-keys renamed since), so no row needs migrating.
+graph that shows them share one type. Keys are stored camelCase and read as snake_case attributes (a
+NamedDocument's stay snake_case: the columns that held those before their model); what rows written
+before hold stays readable (defaults for keys added since, validation aliases for keys renamed since),
+so no row needs migrating.
 """
 
-from persistence.documents.base import Document
-from persistence.documents.dataset import SourceField
+from persistence.documents.base import Document, NamedDocument
+from persistence.documents.dataset import RegistrationOptions, SourceFeatures, SourceField
+from persistence.documents.episode_analysis import (
+    AnalysisValues,
+    ClusterMember,
+    EpisodeMetrics,
+    EpisodeQualityValues,
+    SuggestionCount,
+    TrajectoryValues,
+    UnmeasuredEpisode,
+)
 from persistence.documents.job import (
     AnalysisParameters,
     AnnotationExportParameters,
@@ -35,12 +45,16 @@ from persistence.documents.test_session import (
 
 __all__ = [
     "AnalysisParameters",
+    "AnalysisValues",
     "AnnotationExportParameters",
+    "ClusterMember",
     "ClusteringResult",
     "DetectionCounts",
     "DetectionParameters",
     "Document",
     "EpisodeExportParameters",
+    "EpisodeMetrics",
+    "EpisodeQualityValues",
     "EvaluationParameters",
     "IndexingParameters",
     "IndexingSummary",
@@ -50,9 +64,15 @@ __all__ = [
     "JobSummary",
     "LabelCounts",
     "LatencySummary",
+    "NamedDocument",
     "QualityReportResult",
+    "RegistrationOptions",
     "SessionMetrics",
     "SessionSettings",
+    "SourceFeatures",
     "SourceField",
     "StoredCriteria",
+    "SuggestionCount",
+    "TrajectoryValues",
+    "UnmeasuredEpisode",
 ]

@@ -1,6 +1,8 @@
-"""The base model of what a JSON column holds."""
+"""The base models of what a JSON column holds."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -14,3 +16,14 @@ class Document(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, frozen=True, extra="ignore"
     )
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON form, as stored (what the graph shows): the keys given, none added."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class NamedDocument(Document):
+    """A Document stored under its fields' own names (snake_case, the domain's words): the columns whose
+    keys were snake_case before the models (analysis values, annotation revisions) keep them."""
+
+    model_config = ConfigDict(alias_generator=None)

@@ -27,10 +27,6 @@ class JobDocument(Document):
         except ValidationError:
             return None
 
-    def stored(self) -> dict[str, Any]:
-        """The JSON form, as stored (what the graph shows): the keys given, none added."""
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
 
 class JobParameters(JobDocument):
     """What every job was started with: who asked (None: the server or the command line)."""
@@ -76,6 +72,8 @@ class AnnotationExportParameters(JobParameters):
     cameras: list[str] | None = None
     only_validated: bool = False
     include_images: bool = False
+    negatives: bool = False  # frames without boxes listed too (background images)
+    voc_one_based: bool = False  # Pascal VOC written as the 1-based devkit reads it
 
 
 class EpisodeExportParameters(JobParameters):

@@ -7,13 +7,17 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.documents import AnalysisValues
 from persistence.tables import AnomalyRow, EpisodeAnalysisRow, EpisodeRow, JobRow
 
 # Core table for executemany updates keyed by id (the ORM form refuses to synchronise them).
 _EPISODE = EpisodeRow.__table__
 
 
-async def insert_results(session: AsyncSession, job_id: int, kind: str, values: dict[int, dict]) -> None:
+async def insert_results(
+    session: AsyncSession, job_id: int, kind: str, values: dict[int, AnalysisValues]
+) -> None:
+    """Each episode's values (episode id -> the kind's model) of the run `job_id`."""
     if values:
         await session.execute(
             insert(EpisodeAnalysisRow),
@@ -21,8 +25,11 @@ async def insert_results(session: AsyncSession, job_id: int, kind: str, values: 
         )
 
 
-async def latest_results(session: AsyncSession, episode_ids: Sequence[int], kind: str) -> dict[int, dict]:
-    """Each episode's result of the newest completed run of `kind` that covered it."""
+async def latest_results(
+    session: AsyncSession, episode_ids: Sequence[int], kind: str
+) -> dict[int, AnalysisValues]:
+    """Each episode's result of the newest completed run of `kind` that covered it (read it with
+    `as_kind`)."""
     newest = (
         select(EpisodeAnalysisRow.episode_id, func.max(EpisodeAnalysisRow.job_id).label("job_id"))
         .join(JobRow, JobRow.id == EpisodeAnalysisRow.job_id)

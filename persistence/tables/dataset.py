@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, String
 from sqlmodel import Field
 
-from persistence.columns import JSONType, TypedJSON, UTCDateTime, utcnow
-from persistence.documents import SourceField
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import RegistrationOptions, SourceFeatures, SourceField
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -26,8 +26,9 @@ class DatasetRow(SQLModel, table=True):
     # How a bag's streams were put on one clock.
     clock: str | None = Field(default=None, sa_column=Column(String(500)))
     # The registration options (the format's pydantic model, as JSON).
-    options: dict = Field(
-        default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
+    options: RegistrationOptions = Field(
+        default_factory=dict,
+        sa_column=Column(TypedJSON(RegistrationOptions), nullable=False, server_default="{}"),
     )
     # Every array, column, dataset or topic found, and the standard name it was mapped to (or none).
     mapping: list[SourceField] = Field(
@@ -40,7 +41,9 @@ class DatasetRow(SQLModel, table=True):
     joint_names: list[str] = Field(
         default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False)
     )
-    features: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    features: SourceFeatures = Field(
+        default_factory=dict, sa_column=Column(TypedJSON(SourceFeatures), nullable=False)
+    )
     episode_count: int = 0
     frame_count: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -3,7 +3,8 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field
 
-from persistence.columns import JSONType
+from persistence.columns import TypedJSON
+from persistence.documents import AnalysisValues
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -24,4 +25,7 @@ class EpisodeAnalysisRow(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), nullable=False)
     )
     kind: str = Field(sa_column=Column(String(40), nullable=False))
-    values: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # The kind's values (persistence/documents/episode_analysis.py), read through its model.
+    values: AnalysisValues = Field(
+        default_factory=AnalysisValues, sa_column=Column(TypedJSON(AnalysisValues), nullable=False)
+    )

@@ -6,23 +6,30 @@ from __future__ import annotations
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import text
+from sqlalchemy import select, text
 from strawberry import relay
 
 from persistence.columns import JSONType, utcnow
 from persistence.documents import (
+    AnalysisValues,
     AnnotationExportParameters,
+    ClusterMember,
     DetectionParameters,
     EpisodeExportParameters,
+    EpisodeMetrics,
     JobParameters,
     JobResult,
     SessionMetrics,
     SessionSettings,
     SourceField,
     StoredCriteria,
+    UnmeasuredEpisode,
 )
+from persistence.repositories import episode as episodes_repo
+from persistence.repositories import episode_analysis as results_repo
 from persistence.repositories import job as jobs_repo
 from persistence.repositories import test_session as sessions_repo
+from persistence.tables import DatasetRow, EpisodeAnalysisRow
 from tests.conftest import gql, register
 from tests.graph.validation_setup import project_with_episodes
 from tests.raw_json import write_raw_json
@@ -243,3 +250,154 @@ async def test_a_job_written_before_the_models_reads_as_it_was(client, runtime):
         True,
         1,
     )
+
+
+# episode_analysis.values of TRAJECTORY_METRICS as the first runs wrote them (before unmeasured episodes:
+# no "measured"), and an unmeasured episode's.
+FIRST_TRAJECTORY = {
+    "smoothness": 0.5,
+    "efficiency": 0.9,
+    "jitter": 0.1,
+    "hesitation_count": 0,
+    "correction_count": 1,
+    "path_length": 2.0,
+    "overall_score": 4,
+    "flags": ["jittery"],
+    "mean_speed": 0.3,
+    "max_speed": 1.2,
+    "duration": 1.5,
+    "samples": 30,
+}
+UNMEASURED = {
+    "measured": False,
+    "samples": 2,
+    "reason": "2 finite sample(s) of joint positions; the metrics need at least 4",
+}
+
+
+def test_analysis_values_read_through_their_kinds_model():
+    values = AnalysisValues.model_validate(FIRST_TRAJECTORY)
+    metrics = values.as_kind(EpisodeMetrics)
+    assert metrics is not None and (metrics.measured, metrics.overall_score, metrics.flags) == (
+        True,
+        4,
+        ["jittery"],
+    )
+    assert metrics.stored() == FIRST_TRAJECTORY  # stored as given: snake_case, no "measured" added
+    assert AnalysisValues.model_validate(UNMEASURED).as_kind(EpisodeMetrics) is None  # no metrics
+    assert AnalysisValues.model_validate({"suggestions": 3}).as_kind(EpisodeMetrics) is None  # another kind's
+    member = ClusterMember(cluster=1, outlier=False, features=[0.5, 2.0])
+    assert member.stored() == {"cluster": 1, "outlier": False, "features": [0.5, 2.0]}
+
+
+EPISODES = """{ datasets { edges { node { options episodes { edges { node { index
+  metrics { smoothness overallScore flags values } } } } } } } }"""
+
+
+async def test_dataset_and_analysis_documents_written_before_the_models_read(client, runtime, tiny_dataset):
+    dataset_id = await register(runtime, tiny_dataset)
+    raw = text("SELECT options, features FROM dataset WHERE id = :id").columns(
+        options=JSONType, features=JSONType
+    )
+    async with runtime.sessions() as db:
+        options, features = (await db.execute(raw, {"id": dataset_id})).one()
+    assert options == {}  # the HDF5 format has no options: a typed write stores them as before
+    assert features == {"observation.state": {"dtype": "float32", "shape": [7]}}  # info.json's, as given
+    # Options as another format dumps its model (snake_case keys, nulls kept); features of any JSON.
+    old_options = {"fps": 25.0, "joint_names": None, "gripper_indexes": [6, 13], "jpeg_swap_red_blue": True}
+    old_features = {
+        "env_args": {"env_name": "Lift", "env_kwargs": {"control_freq": 20}},
+        "total": 30,
+        "filter_keys": {"train": ["demo_0"]},
+        "sim": True,
+        "codec": None,
+    }
+    async with runtime.sessions() as db, db.begin():
+        await write_raw_json(db, "dataset", "options", dataset_id, old_options)
+        await write_raw_json(db, "dataset", "features", dataset_id, old_features)
+        episodes = await episodes_repo.list_episode_files(db, dataset_id, None)
+        job = await jobs_repo.create_job(
+            db,
+            kind="ANALYSIS",
+            status="COMPLETED",
+            version=1,
+            target=f"dataset:{dataset_id}:analysis:TRAJECTORY_METRICS",
+            dataset_id=dataset_id,
+        )
+        (first, _), (second, _) = episodes[0][:2], episodes[1][:2]
+        await results_repo.insert_results(
+            db, job.id, "TRAJECTORY_METRICS", {first: AnalysisValues(), second: AnalysisValues()}
+        )
+        ids = dict((await db.execute(select(EpisodeAnalysisRow.episode_id, EpisodeAnalysisRow.id))).all())
+        await write_raw_json(db, "episode_analysis", '"values"', ids[first], FIRST_TRAJECTORY)
+        await write_raw_json(db, "episode_analysis", '"values"', ids[second], UNMEASURED)
+    async with runtime.sessions() as db:
+        row = await db.get(DatasetRow, dataset_id)
+        found = await results_repo.latest_results(db, [first, second], "TRAJECTORY_METRICS")
+    assert row is not None and (row.options, row.features) == (old_options, old_features)
+    assert found[second].as_kind(UnmeasuredEpisode) == UnmeasuredEpisode.model_validate(UNMEASURED)
+    body = await gql(client, EPISODES)
+    assert "errors" not in body, body
+    node = body["data"]["datasets"]["edges"][0]["node"]
+    assert node["options"] == old_options
+    metrics = {e["node"]["index"]: e["node"]["metrics"] for e in node["episodes"]["edges"]}
+    assert metrics[0] == {
+        "smoothness": 0.5,
+        "overallScore": 4,
+        "flags": ["jittery"],
+        "values": FIRST_TRAJECTORY,
+    }
+    assert metrics[1] is None  # too short to measure
+
+
+RUN = "mutation($input: RunAnalysisInput!) { runAnalysis(input: $input) { id } }"
+# The keys each kind's run stored per episode before the models.
+RUN_KEYS = {
+    "TRAJECTORY_METRICS": {
+        "measured",
+        "smoothness",
+        "efficiency",
+        "jitter",
+        "hesitation_count",
+        "correction_count",
+        "path_length",
+        "overall_score",
+        "flags",
+        "mean_speed",
+        "max_speed",
+        "duration",
+        "samples",
+    },
+    "ANOMALY_DETECTION": {"suggestions"},
+    "QUALITY_REPORT": {
+        "nan_frames",
+        "nan_values",
+        "gaps",
+        "non_increasing",
+        "frame_counts",
+        "count_mismatch",
+        "frozen_joints",
+        "dark_frames",
+        "frozen_frames",
+    },
+    "CLUSTERING": {"cluster", "outlier", "features"},
+}
+
+
+async def test_analysis_runs_store_the_keys_they_always_did(client, runtime, tiny_dataset):
+    dataset_id = await register(runtime, tiny_dataset)
+    for kind in RUN_KEYS:
+        started = await gql(
+            client, RUN, input={"datasetId": relay.to_base64("Dataset", dataset_id), "kind": kind}
+        )
+        assert "errors" not in started, started
+        done = await runtime.jobs.wait(
+            int(relay.GlobalID.from_id(started["data"]["runAnalysis"]["id"]).node_id)
+        )
+        assert done.status == "COMPLETED", (kind, done.error_message)
+    raw = text('SELECT kind, "values" FROM episode_analysis').columns(values=JSONType)
+    async with runtime.sessions() as db:
+        stored = (await db.execute(raw)).all()
+    assert {kind for kind, _ in stored} == set(RUN_KEYS)
+    for kind, values in stored:
+        assert set(values) == RUN_KEYS[kind], kind
