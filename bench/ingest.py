@@ -174,7 +174,7 @@ async def seed(rt, folder: Path, frames: int):
     async with rt.sessions() as session, session.begin():
         for start in range(0, len(values), 5000):
             await boxes_repo.insert_boxes(session, values[start : start + 5000])
-    project = await create_project(rt, viewer, "bench ingest", None, list(LABELS), Criteria())
+    project = await create_project(rt, viewer, NewProject("bench ingest", None, list(LABELS), Criteria()))
     await link_episodes(rt, viewer, project.id, episode_ids, None)
     row = await create_test_session(
         rt, viewer, NewTestSession(project_id=project.id, name="device", source=TestSource.EXTERNAL)

@@ -107,7 +107,8 @@ def validated(model: type[M], given: object, field: str, suffix: str = "") -> M:
         raise bad_input(exc, field, suffix) from None
 
 
-def _text_problem(value: str, max_length: int) -> str | None:
+def text_problem(value: str, max_length: int) -> str | None:
+    """What is wrong with `value` (stripped) as text a person typed, or None."""
     if not value:
         return "must not be empty"
     if len(value) > max_length:
@@ -120,7 +121,7 @@ def _text_problem(value: str, max_length: int) -> str | None:
 def check_text(value: str, field: str, *, max_length: int) -> str:
     """Text a person typed: stripped, not empty, no control characters (PostgreSQL refuses NUL)."""
     value = value.strip()
-    problem = _text_problem(value, max_length)
+    problem = text_problem(value, max_length)
     if problem is not None:
         raise BadUserInput(f"{field} {problem}", field=field)
     return value
@@ -132,7 +133,7 @@ def text(max_length: int) -> AfterValidator:
 
     def check(value: str) -> str:
         value = value.strip()
-        problem = _text_problem(value, max_length)
+        problem = text_problem(value, max_length)
         if problem is not None:
             raise ValueError(problem)
         return value

@@ -14,11 +14,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import AfterValidator, Field
+from pydantic import dataclasses as pydantic_dataclasses
 from sqlalchemy.exc import IntegrityError
 
 from domain.accounts.users import Role, Viewer
-from domain.core.errors import BadUserInput, Conflict, Forbidden, NotFound, check_text
+from domain.core.errors import BadUserInput, Conflict, Forbidden, Invalid, NotFound, text, text_problem
 from domain.core.runtime import Runtime
 from domain.validation.metrics.verdict import Criteria as VerdictCriteria
 from domain.validation.states import TestStatus
@@ -68,24 +71,17 @@ class Criteria(VerdictCriteria):
         )
 
 
-def check_criteria(criteria: Criteria, field: str) -> Criteria:
-    for name, value in (
-        ("minPrecision", criteria.min_precision),
-        ("minRecall", criteria.min_recall),
-        ("minF1", criteria.min_f1),
-        ("minAp50", criteria.min_ap50),
-    ):
+def _criteria_in_range(criteria: Criteria) -> Criteria:
+    """Rates within 0..1, a positive finite latency and an IoU in (0, 1] (a request model's check)."""
+    for name in ("min_precision", "min_recall", "min_f1", "min_ap50"):
+        value = getattr(criteria, name)
         if value is not None and not (0.0 <= value <= 1.0):
-            raise BadUserInput(
-                f"{field}.{name} must be between 0 and 1, got {value}", field=f"{field}.{name}"
-            )
+            raise Invalid(f"must be between 0 and 1, got {value}", field=name)
     latency = criteria.max_p95_latency_ms
     if latency is not None and not (latency > 0 and math.isfinite(latency)):
-        raise BadUserInput(
-            f"{field}.maxP95LatencyMs must be a positive number of ms, got {latency}",
-            field=f"{field}.maxP95LatencyMs",
-        )
-    check_iou(criteria.match_iou, f"{field}.matchIou")
+        raise Invalid(f"must be a positive number of ms, got {latency}", field="max_p95_latency_ms")
+    if not (0.0 < criteria.match_iou <= 1.0):
+        raise Invalid(f"must be in (0, 1], got {criteria.match_iou}", field="match_iou")
     return criteria
 
 
@@ -100,30 +96,75 @@ MAX_LABELS = 1000
 MAX_DESCRIPTION = 10_000
 
 
-def check_label_names(names: Sequence[str], field: str) -> list[str]:
+def _label_names(names: list[str]) -> list[str]:
+    """At most MAX_LABELS names, each text of at most 100 characters (stripped) and listed once."""
     if len(names) > MAX_LABELS:
-        raise BadUserInput(f"{field}: at most {MAX_LABELS} labels, got {len(names)}", field=field)
+        raise ValueError(f"at most {MAX_LABELS} labels, got {len(names)}")
     out: list[str] = []
     seen: set[str] = set()
     for i, name in enumerate(names):
-        name = check_text(name, f"{field}[{i}]", max_length=100)
+        name = name.strip()
+        problem = text_problem(name, 100)
+        if problem is not None:
+            raise Invalid(problem, field=str(i))
         if name in seen:
-            raise BadUserInput(f"{field}[{i}]: {name!r} is listed twice", field=f"{field}[{i}]")
+            raise Invalid(f"{name!r} is listed twice", field=str(i))
         seen.add(name)
         out.append(name)
     return out
 
 
-def check_description(description: str | None, field: str) -> str | None:
+def _description(description: str | None) -> str | None:
     """Free text of several lines: at most MAX_DESCRIPTION characters, no control characters but line
-    breaks and tabs (PostgreSQL refuses NUL)."""
+    breaks and tabs (PostgreSQL refuses NUL). Blank text is kept: it clears a description."""
     if description is None or not description.strip():
-        return None
+        return description
     if len(description) > MAX_DESCRIPTION:
-        raise BadUserInput(f"{field} may have at most {MAX_DESCRIPTION} characters", field=field)
+        raise ValueError(f"may have at most {MAX_DESCRIPTION} characters")
     if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in description):
-        raise BadUserInput(f"{field} must not contain control characters", field=field)
+        raise ValueError("must not contain control characters")
     return description
+
+
+ProjectName = Annotated[str, text(200)]
+Description = Annotated[str | None, AfterValidator(_description)]
+LabelNames = Annotated[list[str], AfterValidator(_label_names)]
+CheckedCriteria = Annotated[Criteria, AfterValidator(_criteria_in_range)]
+
+
+@pydantic_dataclasses.dataclass(frozen=True)
+class NewProject:
+    """A project to create: a unique name, a description (blank: none), the label names it validates
+    and its pass/fail criteria. A pydantic dataclass: the graph checks it as it builds it
+    (graph/inputs.py); the name's uniqueness is checked as it is written."""
+
+    name: ProjectName
+    description: Description = None
+    labels: LabelNames = Field(default_factory=list)
+    criteria: CheckedCriteria = Field(default_factory=Criteria)
+
+
+@pydantic_dataclasses.dataclass(frozen=True)
+class ProjectChanges:
+    """What updateProject changes; None leaves a value as it is, a blank description clears it."""
+
+    name: ProjectName | None = None
+    description: Description = None
+    labels: LabelNames | None = None
+    criteria: CheckedCriteria | None = None
+
+    def values(self) -> dict:
+        """The project row's values to write."""
+        values: dict = {}
+        if self.name is not None:
+            values["name"] = self.name
+        if self.description is not None:
+            values["description"] = self.description if self.description.strip() else None
+        if self.labels is not None:
+            values["labels"] = self.labels
+        if self.criteria is not None:
+            values["criteria"] = self.criteria.stored()
+        return values
 
 
 async def read_project(rt: Runtime, project_id: int, field: str = "id") -> ProjectRow:
@@ -173,19 +214,13 @@ async def count_projects(rt: Runtime, status: str | None) -> int:
         return await repo.count_projects(session, status)
 
 
-async def create_project(
-    rt: Runtime,
-    viewer: Viewer,
-    name: str,
-    description: str | None,
-    labels: Sequence[str],
-    criteria: Criteria,
-) -> ProjectRow:
+async def create_project(rt: Runtime, viewer: Viewer, new: NewProject) -> ProjectRow:
+    """The project, ACTIVE and owned by the viewer; CONFLICT (name) when the name is taken."""
     values = {
-        "name": check_text(name, "input.name", max_length=200),
-        "description": check_description(description, "input.description"),
-        "labels": check_label_names(labels, "input.labels"),
-        "criteria": check_criteria(criteria, "input.criteria").stored(),
+        "name": new.name,
+        "description": new.description if new.description and new.description.strip() else None,
+        "labels": new.labels,
+        "criteria": new.criteria.stored(),
         "owner_id": viewer.user_id,
         "status": ProjectStatus.ACTIVE.value,
     }
@@ -193,32 +228,21 @@ async def create_project(
         async with rt.sessions() as session, session.begin():
             return await repo.insert_project(session, values)
     except IntegrityError:
-        raise Conflict(f"input.name: a project named {values['name']!r} exists", field="input.name") from None
+        raise Conflict(f"name: a project named {values['name']!r} exists", field="name") from None
 
 
 async def update_project(
     rt: Runtime,
     viewer: Viewer,
     project_id: int,
+    changes: ProjectChanges | None = None,
     *,
-    name: str | None = None,
-    description: str | None = None,
-    labels: Sequence[str] | None = None,
-    criteria: Criteria | None = None,
     status: ProjectStatus | None = None,
-    field: str = "input.id",
+    field: str = "id",
 ) -> ProjectRow:
-    """Change what is given (`field` names the argument that gave the project's id). Only its owner or
-    an admin may; an archived project only changes its status."""
-    values: dict = {}
-    if name is not None:
-        values["name"] = check_text(name, "input.name", max_length=200)
-    if description is not None:
-        values["description"] = check_description(description, "input.description")
-    if labels is not None:
-        values["labels"] = check_label_names(labels, "input.labels")
-    if criteria is not None:
-        values["criteria"] = check_criteria(criteria, "input.criteria").stored()
+    """Make the `changes` and set the `status` given (`field` names the value that gave the project's
+    id). Only its owner or an admin may; an archived project only changes its status."""
+    values = changes.values() if changes is not None else {}
     try:
         async with rt.sessions() as session, session.begin():
             row = await repo.lock_project(session, project_id)
@@ -235,7 +259,7 @@ async def update_project(
                 return row
             updated = await repo.update_project(session, project_id, values)
     except IntegrityError:
-        raise Conflict(f"input.name: a project named {values['name']!r} exists", field="input.name") from None
+        raise Conflict(f"name: a project named {values['name']!r} exists", field="name") from None
     if updated is None:
         raise NotFound(f"{field}: project {project_id} does not exist", field=field)
     return updated

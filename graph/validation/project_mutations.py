@@ -4,10 +4,11 @@ import strawberry
 from strawberry import relay
 
 from domain.validation import projects
-from domain.validation.projects import DEFAULT_MATCH_IOU, Criteria, ProjectStatus
+from domain.validation.projects import DEFAULT_MATCH_IOU, Criteria, NewProject, ProjectChanges, ProjectStatus
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids
+from graph.inputs import checked
 from graph.permissions import IsReviewer
 from graph.validation.project import Project
 
@@ -75,14 +76,14 @@ class ProjectMutations:
         description="Create a validation project (reviewers).", permission_classes=[IsReviewer]
     )
     async def create_project(self, info: Info, input: CreateProjectInput) -> Project:
-        row = await projects.create_project(
-            info.context.runtime,
-            info.context.require_viewer(),
-            input.name,
-            input.description,
-            input.labels,
-            input.criteria.to_domain("input.criteria") if input.criteria else Criteria(),
+        new = checked(
+            NewProject,
+            name=input.name,
+            description=input.description,
+            labels=input.labels,
+            criteria=input.criteria.to_domain("input.criteria") if input.criteria else Criteria(),
         )
+        row = await projects.create_project(info.context.runtime, info.context.require_viewer(), new)
         return Project.from_row(row)
 
     @strawberry.mutation(
@@ -94,10 +95,13 @@ class ProjectMutations:
             info.context.runtime,
             info.context.require_viewer(),
             decode_id(input.id, "Project", "input.id"),
-            name=input.name,
-            description=input.description,
-            labels=input.labels,
-            criteria=input.criteria.to_domain("input.criteria") if input.criteria else None,
+            checked(
+                ProjectChanges,
+                name=input.name,
+                description=input.description,
+                labels=input.labels,
+                criteria=input.criteria.to_domain("input.criteria") if input.criteria else None,
+            ),
         )
         return Project.from_row(row)
 
@@ -112,8 +116,8 @@ class ProjectMutations:
             info.context.runtime,
             info.context.require_viewer(),
             decode_id(project_id, "Project", "projectId"),
-            criteria=criteria.to_domain("criteria"),
-            field="projectId",
+            checked(ProjectChanges, criteria=criteria.to_domain("criteria")),
+            field="project_id",
         )
         return Project.from_row(row)
 

@@ -270,7 +270,9 @@ async def seed_projects(runtime, count: int, start: int) -> None:
         episode_ids = [e.id for e in await episodes_repo.read_episodes_by_ids(session, list(range(1, 31)))]
         await labels.ensure_labels(session, 1, [("a", None, None)])
     for i in range(start, start + count):
-        row = await projects.create_project(runtime, owner, f"project {i}", None, ["a"], Criteria())
+        row = await projects.create_project(
+            runtime, owner, projects.NewProject(f"project {i}", None, ["a"], Criteria())
+        )
         await projects.link_episodes(runtime, owner, row.id, episode_ids[i : i + 5], "seed")
         (box,) = await object_annotations.create_boxes(
             runtime, owner, [BoxDraft(episode_ids[i], "front", 0, 1, 1, 5, 5, "a", track_id="t")]

@@ -20,6 +20,7 @@ class ExportFormat(StrEnum):
     YOLO = "YOLO"
     VOC = "VOC"
     ANNOGRAPH = "ANNOGRAPH"
+    CVAT = "CVAT"  # CVAT for video 1.1 XML (tracks); CVAT for images 1.1 reads too
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class AnnotationSet:
     # What a reader met but the neutral form cannot carry, per kind ("rotation", "polygons", "masks",
     # "keypoints", "custom attributes"), counted in boxes or items: an import's fidelity report.
     dropped: dict[str, int] = field(default_factory=dict)
+    # Frames per (episode index, camera), where the writer knows them: the frame-numbered formats (CVAT for
+    # video, MOT) write a video's length; without it they take the last listed frame as its end.
+    video_lengths: dict[tuple[int, str], int] = field(default_factory=dict)
 
 
 @dataclass

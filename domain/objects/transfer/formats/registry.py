@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from domain.objects.transfer.formats import annograph_json, coco, voc, yolo
+from domain.objects.transfer.formats import annograph_json, coco, cvat_xml, voc, yolo
 from domain.objects.transfer.formats.model import (
     AnnotationSet,
     ExportFormat,
@@ -35,6 +35,7 @@ FORMATS: dict[ExportFormat, FormatModule] = {
     ExportFormat.YOLO: yolo,
     ExportFormat.VOC: voc,
     ExportFormat.ANNOGRAPH: annograph_json,
+    ExportFormat.CVAT: cvat_xml,
 }
 
 
@@ -64,6 +65,8 @@ def detect_format(files: Mapping[str, bytes]) -> ExportFormat | None:
                 return fmt
         except FormatError:  # several candidate files: it is this format; its reader says what is wrong
             return fmt
+    if cvat_xml.find(files):  # an .xml whose root is <annotations> (VOC's is <annotation>)
+        return ExportFormat.CVAT
     if yolo.find_names_file(files) is not None or yolo.label_files(files):
         return ExportFormat.YOLO
     if voc.find(files):
