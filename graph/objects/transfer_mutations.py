@@ -20,7 +20,11 @@ AnnotationFormat = ExportFormatData
 strawberry.enum(
     AnnotationFormat,
     name="AnnotationFormat",
-    description="COCO detection JSON, YOLO (Ultralytics), Pascal VOC XML, or annograph JSON (lossless).",
+    description=(
+        "COCO detection JSON, YOLO (Ultralytics), Pascal VOC XML, annograph JSON (lossless), CVAT for video "
+        "1.1 XML (tracks with keyframes and outside marks; CVAT for images 1.1 reads too) or MOT 1.1 "
+        "(gt/gt.txt)."
+    ),
 )
 
 

@@ -1,4 +1,4 @@
-"""CVAT for video 1.1 XML: tracks, keyframes and outside marks in and out."""
+"""CVAT for video 1.1 XML and MOT 1.1: tracks, keyframes and outside marks in and out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.objects.transfer.formats import cvat_xml, registry
+from domain.objects.transfer.formats import cvat_xml, mot, registry
 from domain.objects.transfer.formats.model import (
     AnnotationSet,
     BoxEntry,
@@ -602,10 +602,177 @@ def test_cvat_writer_refuses_what_a_video_cannot_hold():
         export(ExportFormat.CVAT, data)
 
 
+# --- MOT 1.1 --------------------------------------------------------------------------------------------------
+
+
+def test_the_mot_field_case_reads_frames_from_one_and_no_outside_after_the_last_row():
+    files = field_case("mot")
+    assert registry.detect_format(files) == ExportFormat.MOT
+    back = mot.read(files, {"frame_000010.jpg": (100, 80), "frame_000011.jpg": (100, 80)}.get)
+    assert back.labels == [LabelEntry("pedestrian")]
+    # MOT's frame 11 is our frame 10.
+    assert back.images == [
+        ImageEntry("frame_000010.jpg", -1, "", 10, 100, 80),
+        ImageEntry("frame_000011.jpg", -1, "", 11, 100, 80),
+    ]
+    assert back.boxes == [
+        BoxEntry("frame_000010.jpg", "pedestrian", 10.0, 20.0, 20.0, 30.0, "1"),
+        BoxEntry("frame_000011.jpg", "pedestrian", 12.0, 20.0, 20.0, 30.0, "1"),
+    ]
+    ours = mot.read(field_case("mot", "up/episode_000001_front/"), lambda name: (100, 80))
+    assert ours.images[0] == ImageEntry("episode_000001_front/frame_000010.jpg", 1, "front", 10, 100, 80)
+
+
+def test_mot_round_trips_what_it_can_carry_and_names_the_rest():
+    data = tracked()
+    files, lost = export(ExportFormat.MOT, data)
+    assert sorted(files) == [
+        f"episode_00000{i}/{name}"
+        for i in ("1_front", "2_wrist")
+        for name in ("gt/gt.txt", "gt/labels.txt", "seqinfo.ini")
+    ]
+    assert lost == [
+        "sources (MANUAL/MODEL/INTERPOLATED) of 11 boxes",
+        "colours of 2 labels",
+        "custom attributes of 7 boxes (MOT has a column for none)",
+        "splits (train / valid / ...) of 3 boxes (MOT has a column for none)",
+        "track ids of 8 boxes (MOT numbers tracks: written as 1, 2, ...)",
+        "keyframe flags (not a keyframe) of 1 box (every MOT row reads as a keyframe)",
+        "outside marks (the track left the view) of 1 box (MOT has none: a gap in a track reads as one)",
+        "outside marks added after 1 box (a gap in a track reads as leaving the view)",
+    ]
+    front = files["episode_000001_front/gt/gt.txt"].decode().splitlines()
+    assert front[:3] == [
+        "1,1,10.0,5.0,20.0,30.0,1,1,1.0",
+        "2,1,11.0,5.5,20.0,30.0,1,1,1.0",
+        "2,2,0.30000000000000004,0.0,10.7,12.3,1,2,1.0",
+    ]
+    assert "3,1,12.0,6.0,20.0,30.0,1,1,1.0" in front and "3,-1,1.0,2.0,3.0,4.0,1,2,1.0" in front
+    assert "7,1,30.5,6.0,20.0,30.0,1,1,0.0" in front and not any(
+        row.startswith(("4,", "10,1,")) for row in front
+    )
+    assert files["episode_000001_front/gt/labels.txt"] == b"person\ncone\n"
+    assert files["episode_000001_front/seqinfo.ini"].decode().splitlines() == [
+        "[Sequence]",
+        "name=episode_000001_front",
+        "imDir=img1",
+        "frameRate=30",
+        "seqLength=10",
+        "imWidth=64",
+        "imHeight=48",
+        "imExt=.jpg",
+    ]
+    back = mot.read(files, lambda name: None)  # sizes from seqinfo.ini
+    numbers = {"DET_PERSON_0001": "1", "cone-7": "2", "7": "7", "12": "12"}
+    expected = []
+    for b in data.boxes:
+        if b.outside and b.file_name != data.images[3].file_name:
+            continue  # the track's last outside mark: MOT ends a track at its last row
+        expected.append(
+            BoxEntry(
+                b.file_name,
+                b.label,
+                b.x,
+                b.y,
+                b.width,
+                b.height,
+                numbers.get(b.track_id or ""),
+                occluded=b.occluded,
+                outside=b.outside,
+            )
+        )
+    # The gap in the cone track (frames 1 -> 5) reads as the cone leaving the view on frame 2.
+    expected.append(BoxEntry(data.images[2].file_name, "cone", 0.1 + 0.2, 0.0, 10.7, 12.3, "2", outside=True))
+    assert_same_boxes(back, replace(data, boxes=expected), tolerance=0.0)
+    assert back.labels == [LabelEntry("person"), LabelEntry("cone")]
+
+
+def test_mot_keeps_whole_number_track_ids_crowd_and_occlusion():
+    images = [frame(0, "side", f) for f in (0, 1, 2, 3)]
+    boxes = [
+        BoxEntry(images[0].file_name, "a", 1.0, 2.0, 3.0, 4.0, "5", occluded=True),
+        BoxEntry(images[1].file_name, "a", 1.0, 2.0, 3.0, 4.0, "5", occluded=True, outside=True),
+        BoxEntry(images[3].file_name, "a", 2.0, 2.0, 3.0, 4.0, "5"),
+        BoxEntry(images[2].file_name, "b", 0.0, 0.0, 64.0, 48.0, crowd=True),
+    ]
+    data = AnnotationSet([LabelEntry("a"), LabelEntry("b")], images, boxes)
+    files, lost = export(ExportFormat.MOT, data)
+    assert lost == []
+    assert files["episode_000000_side/gt/gt.txt"] == (
+        b"1,5,1.0,2.0,3.0,4.0,1,1,0.0\n3,-1,0.0,0.0,64.0,48.0,0,2,1.0\n4,5,2.0,2.0,3.0,4.0,1,1,1.0\n"
+    )
+    back = mot.read(files, lambda name: None)
+    # The outside mark is the box before the gap, as it was written: exactly the same.
+    assert_same_boxes(back, data, tolerance=0.0)
+
+
+def test_mot_from_other_tools_reads_defaults_gaps_and_clamps():
+    rows = (
+        "1, 3, -4, 10, 20, 20, 1, 2, 0.4\n"  # visible enough; reaches 4 px left of the image: clamped
+        "4.0,3,0,10,20,20,1,2,0\n"  # after a gap; invisible: occluded
+        "\n"
+        "2,-1,5,5,5,5,0,8\n"  # no track, ignored (a crowd region), no visibility column
+        "2,0,6,6,5,5\n"
+    )  # no track; 6 columns: every default
+    with pytest.raises(FormatError) as caught:
+        mot.read({"seq/gt/gt.txt": rows.encode()}, lambda name: (100, 50))
+    assert (caught.value.file, caught.value.line) == ("seq/gt/gt.txt", 5)
+    assert "names no class" in caught.value.reason
+    back = mot.read({"seq/gt/gt.txt": rows.rsplit("2,0", 1)[0].encode()}, lambda name: (100, 50))
+    name = "seq/frame_{:06d}.jpg".format
+    assert back.labels == [LabelEntry("person on vehicle"), LabelEntry("distractor")]  # MOT's own classes
+    assert back.boxes == [
+        BoxEntry(name(0), "person on vehicle", 0.0, 10.0, 16.0, 20.0, "3"),
+        BoxEntry(name(1), "person on vehicle", 0.0, 10.0, 16.0, 20.0, "3", outside=True),
+        BoxEntry(name(1), "distractor", 5.0, 5.0, 5.0, 5.0, crowd=True),
+        BoxEntry(name(3), "person on vehicle", 0.0, 10.0, 20.0, 20.0, "3", occluded=True),
+    ]
+    assert back.dropped == {"clamped to the image": 1}
+    assert [m.file_name for m in back.images] == [name(0), name(3), name(1)]
+
+
+BAD_MOT = [
+    ("1,1,1,1,2,2,1,1,1\n1,1,1,1\n", 2, "expected comma-separated frame,track,x,y,w,h"),
+    ("0,1,1,1,2,2,1,1,1\n", 1, "frame must be >= 1 (MOT counts from 1), got 0"),
+    ("1,1.5,1,1,2,2,1,1,1\n", 1, "track id must be a whole number, got '1.5'"),
+    ("1,1,one,1,2,2,1,1,1\n", 1, "x must be a number, got 'one'"),
+    ("\n1,1,1,1,2,2,1,3,1\n", 2, "class 3 is not in 1..2 (gt/labels.txt)"),
+    ("1,1,1,1,2,2,1,-1,1\n", 1, "the row names no class"),
+    ("1,1,1,1,2,2,1,1,1\n1,1,1,1,2,2,1,1,1\n", 2, "track 1 has two rows on frame 1"),
+    ("1,1,1,1,0,2,1,1,1\n", 1, "width and height must be > 0"),
+    ("1,1,1,1,2,2,1,1,x\n", 1, "visibility must be a number, got 'x'"),
+    ("1,1,200,1,2,2,1,1,1\n", 1, "once clamped into the image"),
+]
+
+
+@pytest.mark.parametrize(("rows", "line", "reason"), BAD_MOT)
+def test_a_malformed_mot_file_names_the_file_and_line(rows, line, reason):
+    files = {"v/gt/gt.txt": rows.encode(), "v/gt/labels.txt": b"a\nb\n"}
+    with pytest.raises(FormatError) as caught:
+        mot.read(files, lambda name: (100, 50))
+    assert (caught.value.file, caught.value.line) == ("v/gt/gt.txt", line), caught.value
+    assert reason in caught.value.reason, caught.value
+
+
+def test_mot_without_a_frame_size_or_classes_says_so():
+    with pytest.raises(FormatError) as caught:
+        mot.read({"gt/gt.txt": b"3,1,1,1,2,2,1,1,1\n"}, lambda name: None)
+    assert (caught.value.file, caught.value.line) == ("gt/gt.txt", 1)
+    assert "the size of frame 3 is not known: no seqinfo.ini" in caught.value.reason
+    with pytest.raises(FormatError, match="no class names"):
+        mot.read({"gt/gt.txt": b"1,1,1,1,2,2,1,1,1\n", "gt/labels.txt": b"\n"}, lambda name: (9, 9))
+    with pytest.raises(FormatError) as caught:
+        mot.read(
+            {"gt/gt.txt": b"1,1,1,1,2,2,1,1,1\n", "seqinfo.ini": b"[Sequence]\nimWidth=wide\nimHeight=5\n"},
+            lambda name: None,
+        )
+    assert (caught.value.file, caught.value.line) == ("seqinfo.ini", 2)
+
+
 # --- Both -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", [ExportFormat.CVAT])
+@pytest.mark.parametrize("fmt", [ExportFormat.CVAT, ExportFormat.MOT])
 def test_100000_tracked_boxes_write_and_read_back(fmt):
     images = [
         ImageEntry(image_file_name(e, "front", f), e, "front", f, 320, 240)
@@ -620,5 +787,5 @@ def test_100000_tracked_boxes_write_and_read_back(fmt):
     data = AnnotationSet([LabelEntry("a"), LabelEntry("b")], images, boxes)
     files, _ = export(fmt, data)  # speed: bench/
     back = registry.reader(fmt).read(files, lambda name: None)
-    source = "MANUAL"
+    source = "MANUAL" if fmt == ExportFormat.CVAT else "IMPORTED"
     assert_same_boxes(back, replace(data, boxes=[replace(b, source=source) for b in boxes]), tolerance=0.0)

@@ -21,6 +21,7 @@ class ExportFormat(StrEnum):
     VOC = "VOC"
     ANNOGRAPH = "ANNOGRAPH"
     CVAT = "CVAT"  # CVAT for video 1.1 XML (tracks); CVAT for images 1.1 reads too
+    MOT = "MOT"  # MOT 1.1 (gt/gt.txt) as CVAT and datumaro write it
 
 
 @dataclass(frozen=True)

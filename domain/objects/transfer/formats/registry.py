@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from domain.objects.transfer.formats import annograph_json, coco, cvat_xml, voc, yolo
+from domain.objects.transfer.formats import annograph_json, coco, cvat_xml, mot, voc, yolo
 from domain.objects.transfer.formats.model import (
     AnnotationSet,
     ExportFormat,
@@ -36,6 +36,7 @@ FORMATS: dict[ExportFormat, FormatModule] = {
     ExportFormat.VOC: voc,
     ExportFormat.ANNOGRAPH: annograph_json,
     ExportFormat.CVAT: cvat_xml,
+    ExportFormat.MOT: mot,
 }
 
 
@@ -67,6 +68,8 @@ def detect_format(files: Mapping[str, bytes]) -> ExportFormat | None:
             return fmt
     if cvat_xml.find(files):  # an .xml whose root is <annotations> (VOC's is <annotation>)
         return ExportFormat.CVAT
+    if mot.find(files):  # gt/gt.txt
+        return ExportFormat.MOT
     if yolo.find_names_file(files) is not None or yolo.label_files(files):
         return ExportFormat.YOLO
     if voc.find(files):
