@@ -113,7 +113,7 @@ async def seed(rt, folder: Path, frames: int):
     from domain.accounts.users import Role, create_user, viewer_of
     from domain.datasets.service import register_dataset
     from domain.objects.labels import create_label
-    from domain.validation.projects import Criteria, create_project, link_episodes
+    from domain.validation.projects import Criteria, NewProject, create_project, link_episodes
     from domain.validation.test_sessions import (
         NewTestSession,
         TestSource,
