@@ -6,6 +6,12 @@ BIN := $(VENV)/bin
 # `detect` extra (Ultralytics + PyTorch, several GB, from local wheels where the machine has them).
 BASE_STAMP := $(VENV)/.base-stamp
 STAMP := $(VENV)/.installed-stamp
+# datumaro, which tests read our exports with, pins older Pillow and pyarrow than the service and adds
+# opencv-python-headless beside Ultralytics' opencv-python: it gets a venv of its own, built for `make test`
+# (tests/domain/objects/test_datumaro_reads.py runs it in a subprocess). The stamp names the version.
+DATUMARO := 1.13.12
+DATUMARO_VENV := .venv-datumaro
+DATUMARO_STAMP := $(DATUMARO_VENV)/.stamp-$(DATUMARO)
 
 .PHONY: serve test lint schema bench fuzz clean
 
@@ -21,12 +27,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $(BASE_STAMP)
 
+$(DATUMARO_STAMP):
+	@test -x $(DATUMARO_VENV)/bin/python || $(PYTHON) -m venv $(DATUMARO_VENV)
+	$(DATUMARO_VENV)/bin/pip install --quiet --upgrade pip
+	$(DATUMARO_VENV)/bin/pip install --quiet datumaro==$(DATUMARO)
+	@touch $(DATUMARO_STAMP)
+
 serve: $(BASE_STAMP)
 	$(BIN)/annograph migrate
 	$(BIN)/annograph demo --if-empty
 	$(BIN)/annograph serve
 
-test: $(STAMP)
+test: $(STAMP) $(DATUMARO_STAMP)
 	$(BIN)/pytest
 
 # The schemathesis run of `make test` with 10 times the examples per root field and caller (admin and
@@ -60,4 +72,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.limits
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(DATUMARO_VENV) var
