@@ -45,12 +45,12 @@ async def issue_token(
 ) -> tuple[ApiTokenRow, str]:
     """A new token and its secret; the secret is never stored and cannot be shown again."""
     if expires_at is not None and expires_at <= utcnow():
-        raise BadUserInput("expiresAt must be in the future", field="input.expiresAt")
-    name = check_text(name, "input.name", max_length=100) if name.strip() else kind.value.lower()
+        raise BadUserInput("expires_at must be in the future", field="expires_at")
+    name = check_text(name, "name", max_length=100) if name.strip() else kind.value.lower()
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with rt.sessions() as session, session.begin():
         if await users_repo.read_user(session, user_id) is None:
-            raise NotFound(f"user {user_id} does not exist", field="input.userId")
+            raise NotFound(f"user {user_id} does not exist", field="user_id")
         row = await tokens_repo.create_token(
             session,
             user_id=user_id,
