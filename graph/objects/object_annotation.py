@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from domain.objects import boxes
 from domain.objects.queries import ReviewCounts as ReviewCountsData
@@ -53,6 +54,24 @@ class ObjectAnnotation(relay.Node):
         description="The detector's score, 0-1, for MODEL boxes (higher is surer); null for the others."
     )
     keyframe: bool = strawberry.field(description="Set by a person (interpolation keeps it).")
+    crowd: bool = strawberry.field(
+        description=(
+            "A region of many objects in one box (COCO's iscrowd): test sessions ignore it as COCOeval "
+            "does, a detection on it is neither a true nor a false positive, and nobody must find it."
+        )
+    )
+    attributes: JSON = strawberry.field(
+        description=(
+            "Custom attributes with plain values (string, number, true/false) by name, as another tool "
+            "carried them (CVAT's per-shape attributes); {} when none."
+        )
+    )
+    split: str | None = strawberry.field(
+        description=(
+            "The subset the imported file placed the box in (train, valid, test, default...); null when "
+            "none. COCO exports write each subset to annotations/instances_<split>.json."
+        )
+    )
     version: int = strawberry.field(description="Rises by one with every change; send it as expectedVersion.")
     review: ReviewState = strawberry.field(description="PENDING, VALIDATED or REJECTED.")
     validated: bool = strawberry.field(description="A reviewer accepted it as ground truth.")
@@ -78,6 +97,9 @@ class ObjectAnnotation(relay.Node):
             source=boxes.Source(row.source),
             score=row.score,
             keyframe=row.keyframe,
+            crowd=row.crowd,
+            attributes=JSON(dict(row.attributes)),
+            split=row.split,
             version=row.version,
             review=boxes.Review(row.review),
             validated=row.review == boxes.Review.VALIDATED,

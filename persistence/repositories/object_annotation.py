@@ -8,6 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.documents.object_annotation import BoxAttributes
 from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import EpisodeRow, ObjectAnnotationRow
 
@@ -294,6 +295,9 @@ class ExportBox(NamedTuple):
     reviewed_by: int | None
     reviewed_at: datetime | None
     reject_reason: str | None
+    crowd: bool
+    attributes: BoxAttributes
+    split: str | None
 
 
 # The columns named as ExportBox's fields, so each row is built by name.
@@ -326,6 +330,7 @@ class TruthBox(NamedTuple):
     width: float
     height: float
     difficult: bool
+    crowd: bool  # COCO's iscrowd: ignored ground truth, matched by intersection over the detection's area
 
 
 async def read_validated_boxes(
@@ -335,7 +340,8 @@ async def read_validated_boxes(
     frames: Sequence[tuple[int, str, int]] | None = None,
 ) -> list[TruthBox]:
     """Validated, visible boxes of the episodes (on `frames`, (episode id, camera, frame) keys, when
-    given): the ground truth a test session is judged against (difficult boxes are ignored there)."""
+    given): the ground truth a test session is judged against (difficult and crowd boxes are ignored
+    there)."""
     from persistence.tables import LabelRow
 
     # The columns named as TruthBox's fields, so each row is built by name.

@@ -2,10 +2,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field
 
-from persistence.columns import UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents.object_annotation import BoxAttributes
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -52,6 +64,16 @@ class ObjectAnnotationRow(SQLModel, table=True):
     # its key, the name Python and SQL expressions use, is "score".
     score: float | None = Field(default=None, sa_column=Column("confidence", Float, key="score"))
     keyframe: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    # COCO's iscrowd: a region of many objects (a crowd, a shelf of items), one box around them all.
+    # Evaluation ignores it as COCOeval does: a detection on it is neither a hit nor a false alarm.
+    crowd: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # Custom attributes with plain values, as another tool carried them (CVAT's per-shape attributes).
+    attributes: BoxAttributes = Field(
+        default_factory=dict,
+        sa_column=Column(TypedJSON(BoxAttributes), nullable=False, server_default="{}"),
+    )
+    # The subset the imported file placed the box in (train / valid / test / default); exports write it.
+    split: str | None = Field(default=None, sa_column=Column(String(100)))
     version: int = 1
     review: str = Field(default="PENDING", sa_column=Column(String(10), nullable=False))
     reviewed_by: int | None = Field(

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import get_origin
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Table, delete, insert, text
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Table, delete, insert, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.columns import TypedJSON
@@ -52,12 +52,24 @@ def _value(column, parents: dict[str, dict]):
     return datetime.now(UTC)  # UTCDateTime
 
 
-async def _one_row_each(connection: AsyncConnection) -> dict[str, dict]:
-    """A row in every table, parents first; returns each row's primary key values."""
+def _columns(connection) -> dict[str, set[str]]:
+    """The columns each table has in the database (an older revision lacks those added since)."""
+    found = inspect(connection)
+    return {name: {c["name"] for c in found.get_columns(name)} for name in found.get_table_names()}
+
+
+async def _one_row_each(connection: AsyncConnection, old: bool = False) -> dict[str, dict]:
+    """A row in every table, parents first; returns each row's primary key values. `old`: only the
+    columns the database has (a database at an older revision)."""
     keys: dict[str, dict] = {}
+    present = await connection.run_sync(_columns) if old else None
     for table in metadata.sorted_tables:
         # By key: a renamed attribute's column keeps its name (object_annotation.score is "confidence").
-        values = {c.key: _value(c, keys) for c in table.columns if not (c.primary_key and c.name == "id")}
+        values = {
+            c.key: _value(c, keys)
+            for c in table.columns
+            if not (c.primary_key and c.name == "id") and (present is None or c.name in present[table.name])
+        }
         result = await connection.execute(insert(table).values(values).returning(*table.primary_key.columns))
         keys[table.name] = dict(result.mappings().one())
     return keys
@@ -108,7 +120,7 @@ def test_migrating_a_database_with_rows_keeps_every_row_and_reference(tmp_path):
         engine = create_engine(url)
         try:
             async with engine.begin() as connection:
-                return await _one_row_each(connection)
+                return await _one_row_each(connection, old=True)
         finally:
             await engine.dispose()
 

@@ -8,6 +8,7 @@ them); class names map to labels. The first problem fails the whole import with 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -272,6 +273,7 @@ def _box_values(
                 "source": _source(b, file, where),
                 "score": b.score,
                 "keyframe": b.keyframe,
+                **_extras(b, file, where),
                 "version": 1,
                 **_review(b, users, file, where),
                 "created_by": user_id,
@@ -288,6 +290,37 @@ def _source(b: BoxEntry, file: str, where: str) -> str:
         return Source(b.source).value
     except ValueError:
         raise _bad(f"{file}: {where}: unknown source {b.source!r}", file=file, where=where) from None
+
+
+SPLIT_MAX = 100  # characters: the width of object_annotation.split
+ATTRIBUTE_NAME_MAX = 100
+
+
+def _extras(b: BoxEntry, file: str, where: str) -> dict:
+    """crowd, attributes and split as stored. A split has 1-100 characters; an attribute a name of 1-100
+    characters and a plain value (true/false, an integer, a finite number, a string); no text holds NUL
+    (PostgreSQL refuses it). The readers keep only plain values: these checks catch a reader's slip."""
+    split, attributes = b.split, b.attributes
+    if split is not None and not (0 < len(split) <= SPLIT_MAX and "\x00" not in split):
+        raise _bad(
+            f"{file}: {where}: split must have 1-{SPLIT_MAX} characters, got {split[:40]!r}",
+            file=file,
+            where=where,
+        )
+    for name, value in attributes.items():
+        plain = (
+            (isinstance(value, str) and "\x00" not in value)
+            or isinstance(value, int)  # bool too
+            or (isinstance(value, float) and math.isfinite(value))
+        )
+        if not (plain and type(name) is str and 0 < len(name) <= ATTRIBUTE_NAME_MAX and "\x00" not in name):
+            raise _bad(
+                f"{file}: {where}: attribute {str(name)[:40]!r} must have a name of 1-{ATTRIBUTE_NAME_MAX} "
+                f"characters and a plain value (string, number, true/false), got {str(value)[:40]!r}",
+                file=file,
+                where=where,
+            )
+    return {"crowd": b.crowd, "attributes": attributes, "split": split}
 
 
 def _review(b: BoxEntry, users: dict[str, int], file: str, where: str) -> dict:
