@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -76,18 +77,20 @@ COCO_FIELDS = ("track_id", "occluded", "truncated", "difficult", "outside", "sou
 def test_coco_round_trips_geometry_tracks_flags_and_sources_exactly():
     data = sample()
     files, lost = export(ExportFormat.COCO, data)
-    assert list(files) == ["annotations.json"]
+    assert list(files) == ["annotations/instances_default.json"]  # boxes without a split: datumaro's default
     assert lost == ["notes of 1 box", "review state of 3 boxes", "colours of 2 labels", "episode annotations (2)"]
     back = coco.read(files, lambda name: None)
-    assert back.boxes == [carried(b, *COCO_FIELDS) for b in data.boxes]
-    assert back.images == data.images
+    assert back.boxes == [replace(carried(b, *COCO_FIELDS), split="default") for b in data.boxes]
+    assert back.images == data.images and back.dropped == {}
     assert back.labels == [LabelEntry("person"), LabelEntry("cyclist", parent="person"), LabelEntry("cone")]
-    document = json.loads(files["annotations.json"])
+    document = json.loads(files["annotations/instances_default.json"])
     assert document["categories"][1] == {"id": 2, "name": "cyclist", "supercategory": "person"}
     first = document["annotations"][0]
     assert first["bbox"] == [10.0, 5.0, 20.0, 30.0] and first["area"] == 600.0 and first["iscrowd"] == 0
     assert "score" not in first and document["annotations"][3]["score"] == 0.87
-    assert b", " not in files["annotations.json"]  # compact
+    assert first["attributes"] == {"occluded": False, "track_id": "t1", "keyframe": True, "truncated": False,
+                                   "difficult": False, "outside": False, "source": "MANUAL"}
+    assert b", " not in files["annotations/instances_default.json"]  # compact
 
 
 def test_coco_is_evaluated_by_pycocotools_as_a_perfect_match_of_itself(tmp_path):
@@ -97,7 +100,7 @@ def test_coco_is_evaluated_by_pycocotools_as_a_perfect_match_of_itself(tmp_path)
     data = sample()
     files, _ = export(ExportFormat.COCO, data)
     write_tree(tmp_path, files)
-    truth = COCO(str(tmp_path / "annotations.json"))
+    truth = COCO(str(tmp_path / "annotations" / "instances_default.json"))
     ids = {m["file_name"]: m["id"] for m in truth.dataset["images"]}
     categories = {c["name"]: c["id"] for c in truth.dataset["categories"]}
     results = [{"image_id": ids[b.file_name], "category_id": categories[b.label],
@@ -130,11 +133,13 @@ def test_coco_from_another_tool_reads_with_defaults():
     back = coco.read({"instances_val.json": json.dumps(document, indent=2).encode()},
                      {"other.png": (100, 50)}.get)
     assert back.labels == [LabelEntry("vehicle car"), LabelEntry("dog")]
-    assert back.images == [ImageEntry(image_file_name(2, "front", 4), 2, "front", 4, 64, 48),
-                           ImageEntry("other.png", -1, "", -1, 100, 50)]
+    # Names as the file has them, folders included (the import's name mapping reads them).
+    framed = "frames/" + image_file_name(2, "front", 4)
+    assert back.images == [ImageEntry(framed, 2, "front", 4, 64, 48), ImageEntry("other.png", -1, "", -1, 100, 50)]
     assert back.boxes == [
-        BoxEntry(image_file_name(2, "front", 4), "vehicle car", 1.0, 2.0, 3.0, 4.0),
-        BoxEntry("other.png", "dog", 5.5, 6.0, 7.0, 8.0, "4", occluded=True, score=0.25),
+        BoxEntry(framed, "vehicle car", 1.0, 2.0, 3.0, 4.0),
+        BoxEntry("other.png", "dog", 5.5, 6.0, 7.0, 8.0, "4", occluded=True, score=0.25,
+                 attributes={"custom": "ignored"}),
     ]
 
 
@@ -155,7 +160,7 @@ def test_coco_from_another_tool_reads_with_defaults():
 ])
 def test_coco_names_the_first_bad_entry(change, where, reason):
     files, _ = export(ExportFormat.COCO, sample())
-    document = json.loads(files["annotations.json"])
+    document = json.loads(files["annotations/instances_default.json"])
     change(document)
     with pytest.raises(FormatError) as caught:
         coco.read({"export/annotations.json": json.dumps(document).encode()}, lambda name: None)
@@ -171,7 +176,7 @@ def test_coco_write_and_read_of_100000_boxes_lose_nothing():
     data = AnnotationSet([LabelEntry("a"), LabelEntry("b")], images, boxes)
     files, _ = export(ExportFormat.COCO, data)  # its speed is measured in bench/ground_truth.py
     back = coco.read(files, lambda name: None)
-    assert back.boxes == boxes
+    assert back.boxes == [replace(b, split="default") for b in boxes]
 
 
 # --- registry ---------------------------------------------------------------------------------------------
@@ -192,7 +197,7 @@ def test_every_format_is_detected_and_read_in_a_folder(fmt):
 def test_detecting_single_files_and_unknown_uploads():
     coco_files, _ = export(ExportFormat.COCO, sample())
     graph_files, _ = export(ExportFormat.ANNOGRAPH, sample())
-    assert registry.detect_format({"mine.json": coco_files["annotations.json"]}) == ExportFormat.COCO
+    assert registry.detect_format({"mine.json": coco_files["annotations/instances_default.json"]}) == ExportFormat.COCO
     assert registry.detect_format({"mine.json": graph_files["annograph.json"]}) == ExportFormat.ANNOGRAPH
     assert registry.detect_format({"x.xml": b"<annotation/>"}) == ExportFormat.VOC
     assert registry.detect_format({"notes.txt": b"hello", "a.json": b"[1, 2]"}) is None

@@ -189,7 +189,7 @@ async def test_exports_are_read_by_the_tools_that_use_them(client, runtime, fill
     stored = [b for b in await all_boxes(client, dataset_id) if not b["outside"]]
     _, archive = await export(client, runtime, datasetId=dataset_id, format="COCO")
     archive.extractall(tmp_path / "coco")
-    truth = COCO(str(tmp_path / "coco" / "annotations.json"))
+    truth = COCO(str(tmp_path / "coco" / "annotations" / "instances_default.json"))  # no splits: default
     detections = [
         dict(image_id=a["image_id"], category_id=a["category_id"], bbox=a["bbox"], score=1.0)
         for a in truth.dataset["annotations"]

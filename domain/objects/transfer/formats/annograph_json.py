@@ -51,6 +51,7 @@ def _camel(name: str) -> str:
 # (JSON key, dataclass field, allowed Python types, default or _REQUIRED), per entry kind.
 _REQUIRED = object()
 _NUMBER = (int, float)
+_PLAIN = (str, int, float, bool)  # a custom attribute's value
 
 
 _TYPES = {
@@ -235,6 +236,13 @@ def read(
             raise bad(
                 f"review must be one of {', '.join(REVIEWS)}, got {values['review']!r}", where + ".review"
             )
+        for name, value in values["attributes"].items():
+            if type(value) not in _PLAIN or (type(value) is float and not math.isfinite(value)):
+                raise bad(
+                    f"attribute {name!r} must be a string, a number or true/false, "
+                    f"got {json.dumps(value)[:40]}",
+                    f"{where}.attributes.{name}",
+                )
         data.boxes.append(BoxEntry(**values))
     for i, item in enumerate(lists["episodeAnnotations"]):
         if type(item) is not dict:

@@ -1,17 +1,39 @@
-"""COCO detection JSON: `annotations.json` with "images", "annotations" and "categories".
+"""COCO detection JSON, laid out as datumaro and CVAT write and look for it.
+
+Export: `annotations/instances_<subset>.json`, one file per subset, a box's subset its `split`
+(`default` when it has none; a frame whose boxes lie in several subsets is listed in each, with the boxes
+of that subset), and the images under `images/<subset>/` (image_paths; an export without the frames
+still has those folders: datumaro recognises COCO by them). A frame without boxes is listed (a
+background image) in `default`.
 
 A bbox is [x, y, width, height] in pixels, exactly as BoxEntry holds it. Categories are numbered from 1 in
-label order, with the parent label's name as "supercategory" ("" for none). What COCO has no field for
-rides in each annotation's "attributes" (track_id, occluded, truncated, difficult, outside, keyframe,
-source) and in "score" (a detector's score). Files from other tools read too: attributes and scores are
-optional, category and image ids arbitrary.
+label order, with the parent label's name as "supercategory" ("" for none). `iscrowd` is the box's crowd
+mark, "segmentation" empty (a box has no outline). What COCO has no field for rides in each annotation's
+"attributes" as CVAT writes them (track_id, an integer when the id is one, occluded, keyframe), with ours
+beside them (truncated, difficult, outside, source) and the box's custom attributes; a detector's score in
+"score".
+
+Import reads files from other tools too: attributes and scores are optional, category and image ids
+arbitrary (each file's own), image names kept as the file has them (folders included: the import's name
+mapping reads them). An upload may hold several files, read in one go, each box's split set:
+datumaro's and CVAT's `annotations/instances_<subset>.json` (split: the subset), Roboflow's
+`<split>/_annotations.coco.json` (split: the folder), else one `annotations.json` or one JSON that looks
+like COCO (Label Studio's `result.json`; no split).
+
+An `iscrowd: 1` region (RLE or polygon outline) comes in as a crowd box from its bbox. What a box cannot
+carry is counted in the set's `dropped`, per kind: "masks" (an RLE segmentation), "polygons" (a
+non-crowd polygon outline that is more than its bbox's rectangle), "keypoints" (an annotation with a
+visible keypoint), "rotation" (CVAT's `rotation` attribute, when not a multiple of 360 degrees: the
+box is read as its unrotated bbox) and "custom attributes" (values that are not plain: lists, objects,
+null). Plain custom attributes are kept in the box's `attributes`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from domain.objects.transfer.formats.model import (
     SOURCES,
@@ -32,7 +54,10 @@ from domain.objects.transfer.formats.model import (
 )
 
 IMAGE_DIR = "images"
-FILE = "annotations.json"
+FILE = "annotations.json"  # a single file (our exports before issue 17, most tools' one-file COCO)
+ANNOTATIONS_DIR = "annotations"
+DEFAULT_SUBSET = "default"  # datumaro's and CVAT's subset of items without one
+ROBOFLOW_FILE = "_annotations.coco.json"
 CARRIED = {
     "track_id",
     "occluded",
@@ -43,77 +68,171 @@ CARRIED = {
     "source",
     "score",
     "label_parent",
+    "crowd",
+    "attributes",
+    "split",
 }
 SLACK = 0.01  # pixels: float noise from other tools' exports, clamped
 _FLAGS = ("occluded", "truncated", "difficult", "outside", "keyframe")
+# The attribute names read into fields (or, rotation, counted): any other is a custom attribute.
+_MAPPED = frozenset(("track_id", "source", "rotation", *_FLAGS))
 _NUMBER = (int, float)
 _ID = (int, str)
+_PLAIN = (bool, int, float, str)
 _SOURCES = frozenset(SOURCES)
 _NONE: dict = {}
 _LOOKS_COCO = re.compile(rb'"(?:images|annotations|categories)"\s*:')
+_INSTANCES = re.compile(r"(?:^|/)" + ANNOTATIONS_DIR + r"/instances_([^/]+)\.json$", re.IGNORECASE)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+# --- Writing ----------------------------------------------------------------------------------------------
+
+
+def subset_name(split: str | None) -> str:
+    """The subset a box of `split` is written in, safe as a file name: `default` for none; characters other
+    than letters, digits, _ . - become _."""
+    if not split:
+        return DEFAULT_SUBSET
+    name = _UNSAFE.sub("_", split)
+    return DEFAULT_SUBSET if name in (".", "..") else name
+
+
+def annotation_file(subset: str) -> str:
+    return f"{ANNOTATIONS_DIR}/instances_{subset}.json"
+
+
+def _subsets(data: AnnotationSet) -> dict[str, tuple[list[ImageEntry], list[BoxEntry]]]:
+    """subset -> (its images in data.images order, its boxes in data.boxes order), subsets sorted by name.
+    An image is in the subsets of its boxes; one without boxes in `default`."""
+    images = {image.file_name: image for image in data.images}
+    boxes: dict[str, list[BoxEntry]] = {}
+    used: dict[str, set[str]] = {}  # image name -> subsets
+    for b in data.boxes:
+        if b.file_name not in images:
+            raise ValueError(f"a box lies on image {b.file_name!r}, which data.images lacks")
+        subset = subset_name(b.split)
+        boxes.setdefault(subset, []).append(b)
+        used.setdefault(b.file_name, set()).add(subset)
+    listed: dict[str, list[ImageEntry]] = {}
+    for image in data.images:
+        for subset in used.get(image.file_name, (DEFAULT_SUBSET,)):
+            listed.setdefault(subset, []).append(image)
+    return {s: (listed.get(s, []), boxes.get(s, [])) for s in sorted(listed)}
+
+
+def image_paths(data: AnnotationSet) -> Iterable[tuple[ImageEntry, str]]:
+    """Where each image goes in an export zip: images/<subset>/<file name>, once per subset listing it."""
+    for subset, (images, _) in _subsets(data).items():
+        for image in images:
+            yield image, f"{IMAGE_DIR}/{subset}/{image.file_name}"
+
+
+def _track(track_id: str) -> int | str:
+    """CVAT numbers its tracks: an id that is an integer is written as one (it reads back as the same id)."""
+    if track_id.isdigit() and track_id.isascii() and str(int(track_id)) == track_id:
+        return int(track_id)
+    return track_id
 
 
 def write(
     data: AnnotationSet, add: Callable[[str, bytes], None], options: TransferOptions = TransferOptions()
 ) -> Fidelity:
+    """One annotations/instances_<subset>.json per subset (see the module's docstring). Every image of
+    `data.images` is listed, with boxes or without (exports add frames without boxes when asked for
+    negatives)."""
     parents = {label.name: label.parent or "" for label in data.labels}
     names = class_names(data)
     category_ids = {name: i for i, name in enumerate(names, 1)}
-    image_ids = {image.file_name: i for i, image in enumerate(data.images, 1)}
-    annotations: list[dict] = []
-    append = annotations.append
-    for i, b in enumerate(data.boxes, 1):
-        image_id = image_ids.get(b.file_name)
-        if image_id is None:
-            raise ValueError(f"a box lies on image {b.file_name!r}, which data.images lacks")
-        annotation = {
-            "id": i,
-            "image_id": image_id,
-            "category_id": category_ids[b.label],
-            "bbox": [b.x, b.y, b.width, b.height],
-            "area": b.width * b.height,
-            "iscrowd": 0,
-            "attributes": {
-                "track_id": b.track_id,
+    categories = [{"id": category_ids[n], "name": n, "supercategory": parents.get(n, "")} for n in names]
+    info = {"description": str(data.dataset.get("name", "")), "contributor": "annograph"}
+    for subset, (images, boxes) in _subsets(data).items():
+        image_ids = {image.file_name: i for i, image in enumerate(images, 1)}
+        annotations: list[dict] = []
+        append = annotations.append
+        for i, b in enumerate(boxes, 1):
+            attributes = {
                 "occluded": b.occluded,
+                "keyframe": b.keyframe,
                 "truncated": b.truncated,
                 "difficult": b.difficult,
                 "outside": b.outside,
-                "keyframe": b.keyframe,
                 "source": b.source,
-            },
+            }
+            if b.track_id is not None:
+                attributes["track_id"] = _track(b.track_id)
+            if b.attributes:  # the custom ones; a field of the box wins over a custom attribute of its name
+                attributes = {**b.attributes, **attributes}
+            annotation = {
+                "id": i,
+                "image_id": image_ids[b.file_name],
+                "category_id": category_ids[b.label],
+                "bbox": [b.x, b.y, b.width, b.height],
+                "area": b.width * b.height,
+                "segmentation": [],  # a box has no outline; CVAT writes [] (datumaro warns when it is absent)
+                "iscrowd": 1 if b.crowd else 0,
+                "attributes": attributes,
+            }
+            if b.score is not None:
+                annotation["score"] = b.score
+            append(annotation)
+        document = {
+            "info": info,
+            "licenses": [],
+            "images": [
+                {"id": i, "file_name": e.file_name, "width": e.width, "height": e.height}
+                for i, e in enumerate(images, 1)
+            ],
+            "annotations": annotations,
+            "categories": categories,
         }
-        if b.score is not None:
-            annotation["score"] = b.score
-        append(annotation)
-    document = {
-        "info": {"description": str(data.dataset.get("name", "")), "contributor": "annograph"},
-        "licenses": [],
-        "images": [
-            {"id": i, "file_name": e.file_name, "width": e.width, "height": e.height}
-            for i, e in enumerate(data.images, 1)
-        ],
-        "annotations": annotations,
-        "categories": [
-            {"id": category_ids[n], "name": n, "supercategory": parents.get(n, "")} for n in names
-        ],
-    }
-    add(FILE, json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        add(annotation_file(subset), text.encode())
     return Fidelity(ExportFormat.COCO, lost_details(data, CARRIED))
 
 
-def find(files: Mapping[str, bytes]) -> str | None:
-    """The COCO file among `files`: annotations.json anywhere, else the one JSON that looks like COCO."""
+# --- Finding the files ------------------------------------------------------------------------------------
+
+
+def find_all(files: Mapping[str, bytes]) -> list[tuple[str, str | None]]:
+    """The COCO files among `files`, each with the split it places its boxes in, in the first layout
+    found of: annotations/instances_<subset>.json (datumaro, CVAT; split: the subset), Roboflow's
+    <split>/_annotations.coco.json (split: the folder; none at the top), one annotations.json, one JSON
+    that looks like COCO (both: no split). [] when none; FormatError when a layout has two files for one
+    split, or two candidates where one is read."""
     jsons = members(files, ".json")
+    found: list[tuple[str, str | None]] = []
+    for path in jsons:
+        match = _INSTANCES.search(path.replace("\\", "/"))
+        if match is not None:
+            found.append((path, match.group(1)))
+    if not found:
+        for path in jsons:
+            if base_name(path) == ROBOFLOW_FILE:
+                parts = path.replace("\\", "/").split("/")
+                found.append((path, parts[-2] if len(parts) > 1 else None))
+    if found:
+        splits: dict[str | None, str] = {}
+        for path, split in found:
+            if split in splits:
+                raise FormatError(path, f"two COCO files for split {split!r} ({splits[split]}, {path})")
+            splits[split] = path
+        return found
     named = [p for p in jsons if base_name(p) == FILE]
     if len(named) > 1:
         raise FormatError(named[1], f"several {FILE} files ({', '.join(named)}): upload one")
     if named:
-        return named[0]
+        return [(named[0], None)]
     looks = [p for p in jsons if _LOOKS_COCO.search(files[p])]
     if len(looks) > 1:
         raise FormatError(looks[1], f"several COCO files ({', '.join(looks)}): upload one")
-    return looks[0] if looks else None
+    return [(looks[0], None)] if looks else []
+
+
+def find(files: Mapping[str, bytes]) -> str | None:
+    """The first COCO file among `files` (see find_all), or None."""
+    found = find_all(files)
+    return found[0][0] if found else None
 
 
 def load_json(file: str, content: bytes) -> object:
@@ -127,15 +246,52 @@ def load_json(file: str, content: bytes) -> object:
         raise FormatError(file, "not readable JSON: nested too deeply") from None
 
 
+# --- Reading ----------------------------------------------------------------------------------------------
+
+
 def read(
     files: Mapping[str, bytes],
     size_of: Callable[[str], tuple[int, int] | None],
     options: TransferOptions = TransferOptions(),
 ) -> AnnotationSet:
-    file = find(files)
-    if file is None:
+    """Every COCO file of the upload (find_all) into one set: labels merged by name (the first file's
+    parent wins), an image listed by several files once (their sizes must agree), each file's boxes
+    with its split, `dropped` summed over the files."""
+    found = find_all(files)
+    if not found:
         raise FormatError(FILE, f"no COCO file ({FILE}, or a JSON with images, annotations and categories)")
-    document = load_json(file, files[file])
+    data = AnnotationSet()
+    labels: dict[str, LabelEntry] = {}
+    sizes: dict[str, tuple[str, tuple[int, int]]] = {}  # image name -> (file listing it first, size)
+    for file, split in found:
+        part = _read_file(file, files[file], size_of, split, data.dropped)
+        for label in part.labels:
+            labels.setdefault(label.name, label)
+        for i, image in enumerate(part.images):
+            size = (image.width, image.height)
+            first = sizes.setdefault(image.file_name, (file, size))
+            if first[0] == file:
+                data.images.append(image)
+            elif first[1] != size:
+                raise FormatError(
+                    file,
+                    f"image {image.file_name!r} is {size[0]}x{size[1]} here, {first[1][0]}x{first[1][1]} "
+                    f"in {first[0]}",
+                    where=f"images[{i}]",
+                )
+        data.boxes += part.boxes
+    data.labels = list(labels.values())
+    return data
+
+
+def _read_file(
+    file: str,
+    content: bytes,
+    size_of: Callable[[str], tuple[int, int] | None],
+    split: str | None,
+    dropped: dict[str, int],
+) -> AnnotationSet:
+    document = load_json(file, content)
     if not isinstance(document, dict):
         raise FormatError(file, "the top level must be a JSON object", where="$")
 
@@ -163,10 +319,12 @@ def read(
             label = categories[category_id]
             x, y, w, h = a["bbox"]
             attributes = _NONE if attributes is None else attributes
-            track, source, score = (
+            track, source, score, crowd, rotation = (
                 attributes.get("track_id"),
                 attributes.get("source", "IMPORTED"),
                 a.get("score"),
+                a.get("iscrowd", 0),
+                attributes.get("rotation"),
             )
             occluded, truncated, difficult, outside, keyframe = (
                 attributes.get("occluded", False),
@@ -175,6 +333,8 @@ def read(
                 attributes.get("outside", False),
                 attributes.get("keyframe", True),
             )
+            if type(track) is int:  # CVAT numbers its tracks
+                track = str(track)
             ok = (
                 type(image_id) in _ID
                 and type(category_id) in _ID
@@ -193,6 +353,9 @@ def read(
                 and source in _SOURCES
                 and type(occluded) is type(truncated) is type(difficult) is type(outside) is bool
                 and type(keyframe) is bool
+                and (crowd == 0 or crowd == 1)
+                and type(crowd) in (int, bool)
+                and (rotation is None or type(rotation) in _NUMBER)
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             ok = False
@@ -212,7 +375,17 @@ def read(
                 source,
                 score,
                 keyframe,
+                crowd,
             ) = _checked(a, f"annotations[{i}]", sizes, categories, file, bad)
+            attributes = a.get("attributes") or _NONE  # an object: _checked made sure
+            rotation = attributes.get("rotation")
+        custom: dict = {}
+        if attributes and not _MAPPED.issuperset(attributes):
+            custom = _custom(attributes, dropped)
+        if rotation and rotation % 360:
+            dropped["rotation"] = dropped.get("rotation", 0) + 1
+        if a.get("segmentation") or a.get("keypoints"):
+            _shapes(a, bool(crowd), x, y, w, h, dropped, f"annotations[{i}]", bad)
         append(
             BoxEntry(
                 image,
@@ -229,9 +402,75 @@ def read(
                 source,
                 score,
                 keyframe,
+                crowd=bool(crowd),
+                attributes=custom,
+                split=split,
             )
         )
     return AnnotationSet(labels=labels, images=images, boxes=boxes)
+
+
+def _custom(attributes: dict, dropped: dict[str, int]) -> dict[str, str | int | float | bool]:
+    """The custom attributes with plain values; the others counted as dropped "custom attributes"."""
+    kept: dict[str, str | int | float | bool] = {}
+    for name, value in attributes.items():
+        if name in _MAPPED:
+            continue
+        if type(value) in _PLAIN and (type(value) is not float or math.isfinite(value)):
+            kept[name] = value
+        else:
+            dropped["custom attributes"] = dropped.get("custom attributes", 0) + 1
+    return kept
+
+
+def _shapes(
+    a: dict,
+    crowd: bool,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    dropped: dict[str, int],
+    where: str,
+    bad: Callable[[str, str], FormatError],
+) -> None:
+    """Count what of an annotation's segmentation and keypoints its box does not carry (see the module's
+    docstring): masks, polygons beyond the bbox's rectangle, visible keypoints."""
+    segmentation = a.get("segmentation")
+    if type(segmentation) is dict:
+        dropped["masks"] = dropped.get("masks", 0) + 1
+    elif type(segmentation) is list:
+        if not crowd and not _is_rectangle(segmentation, x, y, w, h):
+            dropped["polygons"] = dropped.get("polygons", 0) + 1
+    elif segmentation:
+        raise bad("segmentation must be a list of polygons or an RLE object", where + ".segmentation")
+    keypoints = a.get("keypoints")
+    if keypoints:
+        if type(keypoints) is not list or not all(type(v) in _NUMBER for v in keypoints):
+            raise bad("keypoints must be a list of numbers [x, y, v, ...]", where + ".keypoints")
+        if any(v > 0 for v in keypoints[2::3]):
+            dropped["keypoints"] = dropped.get("keypoints", 0) + 1
+
+
+def _is_rectangle(polygons: list, x: float, y: float, w: float, h: float) -> bool:
+    """Whether a COCO polygon list outlines no more than the bbox: no points at all, or one polygon whose
+    points are the bbox's corners (each corner met, within SLACK; CVAT and Label Studio write a box so)."""
+    parts = [p for p in polygons if p]
+    if not parts:
+        return True
+    if len(parts) > 1 or type(parts[0]) is not list or len(parts[0]) % 2 or len(parts[0]) < 8:
+        return False
+    points = parts[0]
+    if not all(type(v) in _NUMBER for v in points):
+        return False
+    corners = set()
+    for px, py in zip(points[0::2], points[1::2], strict=True):
+        cx = 0 if abs(px - x) <= SLACK else 1 if abs(px - (x + w)) <= SLACK else None
+        cy = 0 if abs(py - y) <= SLACK else 1 if abs(py - (y + h)) <= SLACK else None
+        if cx is None or cy is None:
+            return False
+        corners.add((cx, cy))
+    return len(corners) == 4
 
 
 def _checked(
@@ -255,13 +494,16 @@ def _checked(
     score = a.get("score")
     if score is not None and not (type(score) in _NUMBER and 0 <= score <= 1):
         raise bad(f"score must be a number between 0 and 1, got {_show(score)}", where + ".score")
+    crowd = a.get("iscrowd", 0)
+    if type(crowd) not in (int, bool) or crowd not in (0, 1):
+        raise bad(f"iscrowd must be 0 or 1, got {_show(crowd)}", where + ".iscrowd")
     attributes = a.get("attributes")
     if attributes is None:
         attributes = _NONE
     elif type(attributes) is not dict:
         raise bad("attributes must be an object", where + ".attributes")
     track, flags, source = _attributes(attributes, bad, where + ".attributes")
-    return (image[0], label, x, y, w, h, track, *flags[:4], source, score, flags[4])
+    return (image[0], label, x, y, w, h, track, *flags[:4], source, score, flags[4], crowd)
 
 
 def _show(value: object) -> str:
@@ -318,8 +560,8 @@ def _images(
                 and key not in by_id
                 and name not in seen
                 and name
-                and "/" not in name
                 and "\\" not in name
+                and not name.endswith("/")
             )
         except (KeyError, TypeError):
             ok = False
@@ -350,7 +592,7 @@ def _checked_image(
     name = m.get("file_name")
     if type(name) is not str or not base_name(name):
         raise bad("file_name must be a non-empty string", where + ".file_name")
-    name = base_name(name)
+    name = name.replace("\\", "/")  # as the file has it, folders included, with one kind of slash
     if name in seen:
         raise bad(f"image {name!r} appears twice", where + ".file_name")
     missing = m.get("width") is None or m.get("height") is None
@@ -393,4 +635,7 @@ def _attributes(
     source = attributes.get("source", "IMPORTED")
     if source not in SOURCES:
         raise bad(f"source must be one of {', '.join(SOURCES)}, got {_show(source)}", where + ".source")
+    rotation = attributes.get("rotation")
+    if rotation is not None and (type(rotation) not in _NUMBER or not math.isfinite(rotation)):
+        raise bad(f"rotation must be a number of degrees, got {_show(rotation)}", where + ".rotation")
     return track, flags, source

@@ -254,6 +254,10 @@ def lost_details(data: AnnotationSet, carried: set[str]) -> list[str]:
             named = "/".join([s for s in SOURCES if s in used] + sorted(used - set(SOURCES)))
             boxes_where("source", f"sources ({named})", lambda b: b.source != "IMPORTED")
     boxes_where("score", "scores", lambda b: b.score is not None)
+    # A crowd region written as an ordinary box is one a model learns, or is judged on, as one object.
+    boxes_where("crowd", "crowd marks (COCO's iscrowd: written as ordinary boxes)", attrgetter("crowd"))
+    boxes_where("attributes", "custom attributes", lambda b: bool(b.attributes))
+    boxes_where("split", "splits (train / valid / ...)", lambda b: b.split is not None)
     boxes_where("notes", "notes", lambda b: b.notes is not None)
     boxes_where(
         "review",
