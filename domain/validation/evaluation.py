@@ -3,8 +3,10 @@ processed. Running counts per frame while it runs; the full evaluation (optimal 
 intervals, latency, verdict) once, when it ends, stored with its comparisons in one transaction.
 
 Boxes marked `difficult` are ignored ground truth, as Pascal VOC's evaluation ignores difficult
-objects and COCO's its crowd regions: a detection on one is neither a TP nor an FP, and a difficult
-box nobody found is not an FN (both are kept as IGNORED comparisons). AP keeps the session's
+objects, and so are `crowd` boxes, as COCOeval ignores its crowd regions (iscrowd): a detection on one
+is neither a TP nor an FP, and one nobody found is not an FN (both are kept as IGNORED comparisons). A
+detection is on a crowd box when it lies inside it (intersection over the detection's own area, COCO's
+iscrowd IoU), and a crowd box may take any number of detections. AP keeps the session's
 `maxDetections` best detections per frame and label (COCO's maxDets, default 100).
 """
 
@@ -73,6 +75,7 @@ def _arrays(
         label=np.asarray([label_of[r.label] for r in gt_keep], dtype=np.int64),
         boxes=np.asarray([(r.x, r.y, r.width, r.height) for r in gt_keep], dtype=np.float64).reshape(-1, 4),
         ignore=np.asarray([r.difficult for r in gt_keep], dtype=bool),
+        crowd=np.asarray([r.crowd for r in gt_keep], dtype=bool),
     )
     det = Detections(
         image=np.asarray([image_of[(r.episode_id, r.camera, r.frame)] for r in det_keep], dtype=np.int64),

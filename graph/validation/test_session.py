@@ -129,11 +129,15 @@ class TestEvaluation:
     )
     difficult_boxes: int = strawberry.field(
         description=(
-            "Validated boxes marked difficult among groundTruthBoxes: ignored, as VOC does (never an FN)."
+            "Validated boxes marked difficult or crowd among groundTruthBoxes: ignored, as VOC ignores "
+            "difficult objects and COCOeval crowd regions (never an FN)."
         )
     )
     detections_on_difficult: int = strawberry.field(
-        description="Detections matched to a difficult box at matchIou: neither TP nor FP."
+        description=(
+            "Detections matched to a difficult or crowd box at matchIou (for a crowd box, the part of the "
+            "detection inside it): neither TP nor FP."
+        )
     )
     max_detections: int = strawberry.field(
         description="The session's limit of detections per frame and label in AP (COCO's maxDets)."
