@@ -40,6 +40,21 @@ class ExportAnnotationsInput:
     include_images: bool = strawberry.field(
         default=False, description="Put the frames (JPEG) in the zip too."
     )
+    negatives: bool = strawberry.field(
+        default=False,
+        description=(
+            "Also list frames without boxes, as background images (Ultralytics counts them): every frame "
+            "of the selected episodes and cameras, so the export has as many images as the selection has "
+            "frames (with includeImages, a JPEG each). COCO lists them in its `default` subset."
+        ),
+    )
+    voc_one_based: bool = strawberry.field(
+        default=False,
+        description=(
+            "Pascal VOC: write xmin/ymin as the 1-based devkit reads them (xmin = x + 1). Default: as CVAT "
+            "and datumaro read them (xmin = x, xmax = x + width)."
+        ),
+    )
 
 
 @strawberry.input(description="A file of annotations to add to a dataset (all or nothing).")
@@ -85,6 +100,8 @@ class AnnotationTransferMutations:
             cameras=tuple(input.cameras) if input.cameras else None,
             only_validated=input.only_validated,
             include_images=input.include_images,
+            negatives=input.negatives,
+            voc_one_based=input.voc_one_based,
         )
         job = await annotation_export.export_annotations(
             info.context.runtime, info.context.require_viewer(), request

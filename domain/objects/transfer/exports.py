@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from domain.objects.transfer.formats.model import (
     ExportFormat,
     ImageEntry,
     LabelEntry,
+    TransferOptions,
     image_file_name,
 )
 from persistence.documents import AnnotationExportParameters
@@ -42,7 +43,12 @@ from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
 class ExportRequest(BaseModel):
     """What to export: a dataset or some of its episodes (exactly one of the two), in one format;
-    only some cameras, only validated boxes, with the frames or not."""
+    only some cameras, only validated boxes, with the frames or not.
+
+    negatives: also list the frames without a box (background images, as Ultralytics counts them):
+    every frame of the selected episodes and cameras, so as many images as the selection has frames
+    (an entry each in memory and in the file, and a JPEG each with include_images).
+    voc_one_based: Pascal VOC coordinates as the 1-based devkit reads them (TransferOptions)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -52,6 +58,8 @@ class ExportRequest(BaseModel):
     cameras: tuple[str, ...] | None = None
     only_validated: bool = False
     include_images: bool = False
+    negatives: bool = False
+    voc_one_based: bool = False
 
     @field_validator("episode_ids")
     @classmethod
@@ -114,6 +122,8 @@ async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) ->
         cameras=list(req.cameras) if req.cameras else None,
         only_validated=req.only_validated,
         include_images=req.include_images,
+        negatives=req.negatives,
+        voc_one_based=req.voc_one_based,
         requested_by=viewer.user_id,
     )
 
@@ -132,7 +142,9 @@ async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) ->
 async def gather(
     rt: Runtime, req: ExportRequest, dataset: DatasetRow, episodes: list[EpisodeRow]
 ) -> AnnotationSet:
-    """The neutral form of what the request selects (boxes read as plain named rows, in a few statements)."""
+    """The neutral form of what the request selects (boxes read as plain named rows, in a few statements).
+    Images are the frames with a box; with `negatives`, every frame of the selected episodes and cameras,
+    by episode, camera and frame (one pass over the frames, each looked up once)."""
     by_id = {e.id: e for e in episodes}
     async with rt.sessions() as session:
         label_rows = await labels_repo.read_labels_by_datasets(session, [dataset.id])
@@ -185,9 +197,12 @@ async def gather(
                 reviewed_by=users.get(r.reviewed_by) if r.reviewed_by is not None else None,
                 reviewed_at=r.reviewed_at.isoformat() if r.reviewed_at else None,
                 reject_reason=r.reject_reason,
+                crowd=r.crowd,
+                attributes=r.attributes,
+                split=r.split,
             )
         )
-    data.images = list(images.values())
+    data.images = list(_with_negatives(images, episodes, req.cameras) if req.negatives else images.values())
     # Exported under today's key names, whichever names the revision was saved with.
     contents = {(r.annotation_id, r.version): stored_content(r.content) for r in revisions}
     data.episode_annotations = [
@@ -202,12 +217,42 @@ async def gather(
     return data
 
 
+def _with_negatives(
+    images: dict[tuple, ImageEntry], episodes: list[EpisodeRow], cameras: tuple[str, ...] | None
+) -> Iterator[ImageEntry]:
+    """Every frame of the episodes' cameras (`cameras`, all when None) as an image, by episode, camera and
+    frame: those with boxes as `images` has them (keyed (episode id, camera, frame)), the others new."""
+    for episode in episodes:
+        for camera in sorted(episode.cameras):
+            if cameras and camera not in cameras:
+                continue
+            frames, height, width = episode.cameras[camera]
+            for frame in range(frames):
+                entry = images.get((episode.id, camera, frame))
+                if entry is None:
+                    name = image_file_name(episode.index, camera, frame)
+                    entry = ImageEntry(name, episode.index, camera, frame, width, height)
+                yield entry
+
+
+def _image_paths(fmt: ExportFormat, data: AnnotationSet) -> Iterable[tuple[ImageEntry, str]]:
+    """(image, its path in the zip): the format's own layout (COCO's images/<subset>/) or its image
+    folder and the image's name."""
+    module = registry.writer(fmt)
+    own = getattr(module, "image_paths", None)
+    if own is not None:
+        return own(data)
+    folder = registry.image_dir(fmt)
+    return ((entry, f"{folder}/{entry.file_name}") for entry in data.images)
+
+
 def write_zip(
     path: Path,
     fmt: ExportFormat,
     data: AnnotationSet,
     image: Callable[[ImageEntry], bytes] | None,
     progress: Callable[[float], None],
+    options: TransferOptions = TransferOptions(),
 ) -> dict:
     """Write the export zip to `path` (via a temporary name); returns the fidelity report."""
     module = registry.writer(fmt)
@@ -215,18 +260,20 @@ def write_zip(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            fidelity = module.write(data, zf.writestr)
+            fidelity = module.write(data, zf.writestr, options)
             progress(0.1 if image else 0.9)
             if image is not None:
-                folder = registry.image_dir(fmt)
                 total = max(len(data.images), 1)
-                for i, entry in enumerate(data.images):
+                for i, (entry, member) in enumerate(_image_paths(fmt, data)):
                     # JPEGs are compressed already: stored, not deflated again.
-                    zf.writestr(
-                        zipfile.ZipInfo(f"{folder}/{entry.file_name}", date_time=(2020, 1, 1, 0, 0, 0)),
-                        image(entry),
-                    )
-                    progress(0.1 + 0.85 * (i + 1) / total)
+                    zf.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), image(entry))
+                    progress(0.1 + 0.85 * min(i + 1, total) / total)
+            elif getattr(module, "image_paths", None) is not None:
+                # Without the frames, the folders they go in (COCO's images/<subset>/): datumaro recognises a
+                # COCO export by its images folder.
+                folders = dict.fromkeys(member.rsplit("/", 1)[0] for _, member in _image_paths(fmt, data))
+                for folder in folders:
+                    zf.writestr(zipfile.ZipInfo(folder + "/", date_time=(2020, 1, 1, 0, 0, 0)), b"")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -254,10 +301,14 @@ async def _run(
     if req.format is not ExportFormat.ANNOGRAPH:
         visible = [b for b in data.boxes if not b.outside]
         hidden, data = len(data.boxes) - len(visible), replace(data, boxes=visible)
+        if hidden and not req.negatives:  # a frame left without boxes is a background image: not asked for
+            on = {b.file_name for b in visible}
+            data = replace(data, images=[m for m in data.images if m.file_name in on])
     name = f"annotations_{req.format.value.lower()}.zip"
     path = artifact_path(rt, ctx.job.id, name)
+    options = TransferOptions(voc_one_based=req.voc_one_based, negatives=req.negatives)
     fidelity = await asyncio.to_thread(
-        write_zip, path, req.format, data, image if req.include_images else None, report
+        write_zip, path, req.format, data, image if req.include_images else None, report, options
     )
     if hidden:
         fidelity["lost"].append(f"{hidden:,} outside keyframe(s) (the track left the view): left out")
