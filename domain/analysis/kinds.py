@@ -36,6 +36,6 @@ def parameter_schemas() -> dict[AnalysisKind, dict]:
     return {kind: parameter_model(kind).model_json_schema() for kind in AnalysisKind}
 
 
-def validate_parameters(kind: AnalysisKind, given: object, field: str = "input.parameters") -> BaseModel:
+def validate_parameters(kind: AnalysisKind, given: object, field: str = "parameters") -> BaseModel:
     """The kind's parameters with defaults filled in; the first wrong one is BAD_USER_INPUT naming it."""
     return validated(parameter_model(kind), given, field)

@@ -63,21 +63,18 @@ async def run_analysis(
     async with rt.sessions() as session:
         dataset = await datasets_repo.read_dataset(session, dataset_id)
         if dataset is None:
-            raise NotFound(f"dataset {dataset_id} does not exist", field="input.datasetId")
+            raise NotFound(f"dataset {dataset_id} does not exist", field="dataset_id")
         if episode_ids is not None and not episode_ids:
-            raise BadUserInput(
-                "input.episodeIds: give at least one episode, or leave it out", field="input.episodeIds"
-            )
+            raise BadUserInput("episode_ids: give at least one episode, or leave it out", field="episode_ids")
         episodes = await episodes_repo.list_episode_files(session, dataset.id, episode_ids)
     if episode_ids is not None:
         foreign = sorted(set(episode_ids) - {e[0] for e in episodes})
         if foreign:
             raise BadUserInput(
-                f"input.episodeIds: {foreign} are not episodes of dataset {dataset.id}",
-                field="input.episodeIds",
+                f"episode_ids: {foreign} are not episodes of dataset {dataset.id}", field="episode_ids"
             )
     if not episodes:
-        raise BadUserInput("the dataset has no episodes to analyse", field="input.datasetId")
+        raise BadUserInput("the dataset has no episodes to analyse", field="dataset_id")
 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, kind, params, dataset, episodes)
