@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain.accounts.users import Role, Viewer, viewer_of
 from domain.core.errors import BadUserInput, Forbidden, NotFound, Unauthenticated, check_text
 from domain.core.runtime import Runtime
@@ -47,19 +49,26 @@ async def issue_token(
     if expires_at is not None and expires_at <= utcnow():
         raise BadUserInput("expires_at must be in the future", field="expires_at")
     name = check_text(name, "name", max_length=100) if name.strip() else kind.value.lower()
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with rt.sessions() as session, session.begin():
-        if await users_repo.read_user(session, user_id) is None:
-            raise NotFound(f"user {user_id} does not exist", field="user_id")
-        row = await tokens_repo.create_token(
-            session,
-            user_id=user_id,
-            kind=kind.value,
-            name=name[:100],
-            token_hash=hash_secret(secret),
-            prefix=secret[:10],
-            expires_at=expires_at,
-        )
+        return await _insert_token(session, user_id, name, kind, expires_at)
+
+
+async def _insert_token(
+    session: AsyncSession, user_id: int, name: str, kind: TokenKind, expires_at: datetime | None
+) -> tuple[ApiTokenRow, str]:
+    """A new token of the user, in the caller's transaction, and its secret; NOT_FOUND (user_id)."""
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    if await users_repo.read_user(session, user_id) is None:
+        raise NotFound(f"user {user_id} does not exist", field="user_id")
+    row = await tokens_repo.create_token(
+        session,
+        user_id=user_id,
+        kind=kind.value,
+        name=name[:100],
+        token_hash=hash_secret(secret),
+        prefix=secret[:10],
+        expires_at=expires_at,
+    )
     return row, secret
 
 
@@ -94,6 +103,8 @@ async def authenticate(rt: Runtime, secret: str, *, kinds: Sequence[TokenKind]) 
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("the token has expired")
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+        # Apart from the read: a request's token lookup takes no write transaction, this bookkeeping
+        # one at most once a minute per token.
         async with rt.sessions() as session, session.begin():
             await tokens_repo.touch_token(session, token.id, now)
     viewer = viewer_of(user)
@@ -109,19 +120,20 @@ async def create_login_code(rt: Runtime, user_id: int) -> str:
 
 
 async def exchange_login_code(rt: Runtime, code: str) -> str:
-    """Use a login code (once) and return a session secret for the cookie."""
-    async with rt.sessions() as session:
-        found = await tokens_repo.read_token_with_user(session, hash_secret(code))
-    if found is None or found[0].kind != TokenKind.LOGIN:
-        raise Unauthenticated("the login code is not valid")
-    token, user = found
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        raise Unauthenticated("the login code has expired")
+    """Use a login code (once) and return a session secret for the cookie. The code's checks, its use
+    and the session token are one transaction: a code is spent only on a session issued."""
     async with rt.sessions() as session, session.begin():
+        found = await tokens_repo.read_token_with_user(session, hash_secret(code))
+        if found is None or found[0].kind != TokenKind.LOGIN:
+            raise Unauthenticated("the login code is not valid")
+        token, user = found
+        if token.expires_at is not None and token.expires_at <= utcnow():
+            raise Unauthenticated("the login code has expired")
+        # Guarded: of two uses at once, one revokes it and the other finds it revoked.
         if not await tokens_repo.revoke_token(session, token.id, utcnow()):
             raise Unauthenticated("the login code was used already")
-    expires = utcnow() + timedelta(days=rt.settings.session_days)
-    _, secret = await issue_token(rt, user.id, "browser session", kind=TokenKind.SESSION, expires_at=expires)
+        expires = utcnow() + timedelta(days=rt.settings.session_days)
+        _, secret = await _insert_token(session, user.id, "browser session", TokenKind.SESSION, expires)
     return secret
 
 

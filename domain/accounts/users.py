@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.core.errors import BadUserInput, NotFound, check_text
 from domain.core.runtime import Runtime
@@ -70,14 +71,23 @@ async def set_role(rt: Runtime, user_id: int, role: Role) -> UserRow:
 async def ensure_user(rt: Runtime, name: str, role: Role) -> UserRow:
     """The user of this name, created with `role` if absent (the local admin, the first admin)."""
     async with rt.sessions() as session:
-        row = await users_repo.read_user_by_name(session, name)
-    if row is not None:
-        return row
+        return await _ensure_user(session, name, role)
+
+
+async def _ensure_user(session: AsyncSession, name: str, role: Role, first_of_role: bool = False) -> UserRow:
+    """The user of this name (with `first_of_role`: the first user with `role`, if any), created with
+    `role` if absent: the read and the insert are one transaction of `session`, which must have none."""
     try:
-        return await create_user(rt, name, role)
-    except BadUserInput:  # created meanwhile by another process
-        async with rt.sessions() as session:
-            row = await users_repo.read_user_by_name(session, name)
+        async with session.begin():
+            row = await users_repo.first_user_with_role(session, role.value) if first_of_role else None
+            row = row or await users_repo.read_user_by_name(session, name)
+            if row is not None:
+                return row
+            return await users_repo.create_user(
+                session, check_text(name, "name", max_length=NAME_MAX), role.value
+            )
+    except IntegrityError:  # created meanwhile by another process: read after the rollback
+        row = await users_repo.read_user_by_name(session, name)
         assert row is not None  # the other process committed it
         return row
 
@@ -91,9 +101,9 @@ async def find_user(rt: Runtime, name: str) -> UserRow:
 
 
 async def first_admin(rt: Runtime, default_name: str = "admin") -> UserRow:
+    """The first admin, or the user `default_name` (created as an admin if absent)."""
     async with rt.sessions() as session:
-        row = await users_repo.first_user_with_role(session, Role.ADMIN.value)
-    return row or await ensure_user(rt, default_name, Role.ADMIN)
+        return await _ensure_user(session, default_name, Role.ADMIN, first_of_role=True)
 
 
 async def users_by_ids(rt: Runtime, ids: Sequence[int]) -> list[UserRow | None]:

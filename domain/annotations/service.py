@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.accounts.users import Role, Viewer
 from domain.annotations import drafts
@@ -25,7 +26,7 @@ from persistence.repositories import annotation_session as sessions_repo
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as repo
-from persistence.tables import AnomalyRow, EpisodeAnnotationRow
+from persistence.tables import AnomalyRow, EpisodeAnnotationRow, EpisodeRow
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,14 @@ def _annotator(viewer: Viewer, annotator_id: int | None, action: str) -> int:
     return annotator_id
 
 
-async def _times(rt: Runtime, episode_id: int, ranges: list[tuple[int, int]]) -> list[tuple[float, float]]:
+async def _times(
+    rt: Runtime, session: AsyncSession, episode: EpisodeRow, ranges: list[tuple[int, int]]
+) -> list[tuple[float, float]]:
     """Seconds of each frame range from the episode's own timestamps (frame / fps where missing)."""
-    async with rt.sessions() as session:
-        episode = (await episodes_repo.read_episodes_by_ids(session, [episode_id]))[0]
-        dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
-    assert dataset is not None  # the episode's dataset (a foreign key)
     if not ranges:
         return []
+    dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
+    assert dataset is not None  # the episode's dataset (a foreign key)
     fps = dataset.fps
     stamps = None
     if "timestamp" not in episode.missing:
@@ -70,17 +71,16 @@ async def _times(rt: Runtime, episode_id: int, ranges: list[tuple[int, int]]) ->
     return [(at(start), at(end)) for start, end in ranges]
 
 
-async def _current(rt: Runtime, episode_id: int, annotator_id: int) -> tuple[int, dict | None]:
-    async with rt.sessions() as session:
-        row = await repo.read_annotation(session, episode_id, annotator_id)
-        if row is None:
-            return 0, None
-        revisions = await repo.read_revisions(session, row.id)
+async def _current(session: AsyncSession, episode_id: int, annotator_id: int) -> tuple[int, dict | None]:
+    row = await repo.read_annotation(session, episode_id, annotator_id)
+    if row is None:
+        return 0, None
+    revisions = await repo.read_revisions(session, row.id)
     return row.version, drafts.stored_content(revisions[-1].content) if revisions else None
 
 
-async def _conflict(rt: Runtime, episode_id: int, annotator_id: int, why: str) -> Conflict:
-    version, current = await _current(rt, episode_id, annotator_id)
+async def _conflict(session: AsyncSession, episode_id: int, annotator_id: int, why: str) -> Conflict:
+    version, current = await _current(session, episode_id, annotator_id)
     current = drafts.with_old_keys(current) if current is not None else None
     return Conflict(why, field="expected_version", currentVersion=version, current=current)
 
@@ -96,71 +96,30 @@ async def save_annotation(
 ) -> EpisodeAnnotationRow:
     annotator = _annotator(viewer, annotator_id, "save")
     async with rt.sessions() as session:
-        found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
-    if not found:
-        raise NotFound(f"episode {episode_id} does not exist", field="episode_id")
-    episode = found[0]
-    drafts.check_draft(draft, episode.length)
-    times = await _times(rt, episode_id, [(a.from_frame, a.to_frame) for a in draft.anomalies])
-    content = drafts.content(draft, times)
-    now = utcnow()
-    values = {**draft.columns(), "updated_by": viewer.user_id, "updated_at": now}
-    try:
-        async with rt.sessions() as session, session.begin():
-            # The write comes first in the transaction: the version check is in the UPDATE itself.
-            if expected_version is None:
-                annotation_id = await repo.insert_annotation(
-                    session,
-                    {
-                        **values,
-                        "episode_id": episode_id,
-                        "annotator_id": annotator,
-                        "version": 1,
-                        "created_at": now,
-                    },
+        try:
+            # The episode, the draft's checks, the anomalies' times and the write: one transaction.
+            async with session.begin():
+                row, sessions = await _save(
+                    rt, session, viewer, episode_id, draft, expected_version, annotator
                 )
-                version = 1
-            else:
-                updated = await repo.update_annotation_if_version(
-                    session, episode_id, annotator, expected_version, values
-                )
-                if updated is None:
-                    raise _Stale
-                annotation_id = updated
-                version = expected_version + 1
-            await repo.replace_anomalies(
+        except _Stale:
+            # Built after the rollback, so the answer shows what is committed now.
+            raise await _conflict(
                 session,
-                annotation_id,
-                [
-                    {
-                        "type": a.type.value,
-                        "severity": a.severity.value,
-                        "from_frame": a.from_frame,
-                        "to_frame": a.to_frame,
-                        "from_time": start,
-                        "to_time": end,
-                        "description": a.description,
-                        "auto_detected": a.auto_detected,
-                        "verified": a.verified,
-                    }
-                    for a, (start, end) in zip(draft.anomalies, times, strict=True)
-                ],
+                episode_id,
+                annotator,
+                f"expected_version {expected_version} is not the current version",
+            ) from None
+        except IntegrityError:
+            conflict = await _conflict(
+                session,
+                episode_id,
+                annotator,
+                "expected_version: this annotation exists already; send its version to replace it",
             )
-            await repo.add_revision(session, annotation_id, version, content, viewer.user_id)
-            sessions = await sessions_repo.open_session_ids(session, episode_id)
-            row = (await repo.read_annotations_by_ids(session, [annotation_id]))[0]
-    except _Stale:
-        # Built after the rollback, so the answer shows what is committed now.
-        raise await _conflict(
-            rt, episode_id, annotator, f"expected_version {expected_version} is not the current version"
-        ) from None
-    except IntegrityError:
-        conflict = await _conflict(
-            rt, episode_id, annotator, "expected_version: this annotation exists already; send its version to replace it"
-        )
-        if conflict.details["currentVersion"] == 0:
-            raise  # not the unique (episode, annotator) pair: a real error
-        raise conflict from None
+            if conflict.details["currentVersion"] == 0:
+                raise  # not the unique (episode, annotator) pair: a real error
+            raise conflict from None
     channels = [episode_channel(episode_id), *(session_channel(s) for s in sessions)]
     await publish(
         rt,
@@ -173,6 +132,72 @@ async def save_annotation(
         byUserId=viewer.user_id,
     )
     return row
+
+
+async def _save(
+    rt: Runtime,
+    session: AsyncSession,
+    viewer: Viewer,
+    episode_id: int,
+    draft: drafts.AnnotationDraft,
+    expected_version: int | None,
+    annotator: int,
+) -> tuple[EpisodeAnnotationRow, list[int]]:
+    """Check and write the draft in the caller's transaction: the annotation as saved and the episode's
+    open annotation sessions. NOT_FOUND (episode_id), BAD_USER_INPUT naming the draft's field,
+    _Stale when the stored version is not `expected_version`."""
+    found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
+    if not found:
+        raise NotFound(f"episode {episode_id} does not exist", field="episode_id")
+    episode = found[0]
+    drafts.check_draft(draft, episode.length)
+    times = await _times(rt, session, episode, [(a.from_frame, a.to_frame) for a in draft.anomalies])
+    content = drafts.content(draft, times)
+    now = utcnow()
+    values = {**draft.columns(), "updated_by": viewer.user_id, "updated_at": now}
+    # The version check is in the UPDATE itself.
+    if expected_version is None:
+        annotation_id = await repo.insert_annotation(
+            session,
+            {
+                **values,
+                "episode_id": episode_id,
+                "annotator_id": annotator,
+                "version": 1,
+                "created_at": now,
+            },
+        )
+        version = 1
+    else:
+        updated = await repo.update_annotation_if_version(
+            session, episode_id, annotator, expected_version, values
+        )
+        if updated is None:
+            raise _Stale
+        annotation_id = updated
+        version = expected_version + 1
+    await repo.replace_anomalies(
+        session,
+        annotation_id,
+        [
+            {
+                "type": a.type.value,
+                "severity": a.severity.value,
+                "from_frame": a.from_frame,
+                "to_frame": a.to_frame,
+                "from_time": start,
+                "to_time": end,
+                "description": a.description,
+                "auto_detected": a.auto_detected,
+                "verified": a.verified,
+            }
+            for a, (start, end) in zip(draft.anomalies, times, strict=True)
+        ],
+    )
+    await repo.add_revision(session, annotation_id, version, content, viewer.user_id)
+    sessions = await sessions_repo.open_session_ids(session, episode_id)
+    row = (await repo.read_annotations_by_ids(session, [annotation_id]))[0]
+    return row, sessions
 
 
 async def delete_annotation(rt: Runtime, viewer: Viewer, episode_id: int, annotator_id: int | None) -> bool:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain.accounts.users import Role, Viewer
 from domain.annotations.session_states import SessionStatus, check_move, sources
 from domain.core.episode_events import EventKind, episode_channel, publish, session_channel
@@ -29,9 +31,9 @@ def _channels(row: AnnotationSessionRow) -> list[str]:
     return [session_channel(row.id), episode_channel(row.episode_id)]
 
 
-async def _session(rt: Runtime, session_id: int, field: str = "id") -> AnnotationSessionRow:
-    async with rt.sessions() as session:
-        row = await repo.read_session(session, session_id)
+async def _session(session: AsyncSession, session_id: int, field: str = "id") -> AnnotationSessionRow:
+    """The annotation session, read in the caller's transaction; NOT_FOUND naming `field`."""
+    row = await repo.read_session(session, session_id)
     if row is None:
         raise NotFound(f"annotation session {session_id} does not exist", field=field)
     return row
@@ -57,11 +59,11 @@ async def start_session(rt: Runtime, viewer: Viewer, episode_id: int) -> Annotat
 
 
 async def join_session(rt: Runtime, viewer: Viewer, session_id: int) -> AnnotationSessionRow:
-    row = await _session(rt, session_id)
-    if row.status == SessionStatus.COMPLETED:
-        raise BadUserInput(f"annotation session {session_id} is completed", field="id")
     now = utcnow()
     async with rt.sessions() as session, session.begin():
+        row = await _session(session, session_id)
+        if row.status == SessionStatus.COMPLETED:
+            raise BadUserInput(f"annotation session {session_id} is completed", field="id")
         participant = await repo.read_participant(session, session_id, viewer.user_id)
         if participant is None:
             session.add(SessionParticipantRow(session_id=session_id, user_id=viewer.user_id))
@@ -80,8 +82,8 @@ async def join_session(rt: Runtime, viewer: Viewer, session_id: int) -> Annotati
 
 
 async def leave_session(rt: Runtime, viewer: Viewer, session_id: int) -> AnnotationSessionRow:
-    row = await _session(rt, session_id)
     async with rt.sessions() as session, session.begin():
+        row = await _session(session, session_id)
         participant = await repo.read_participant(session, session_id, viewer.user_id)
         if participant is None or participant.left_at is not None:
             raise BadUserInput(f"you are not in annotation session {session_id}", field="id")
@@ -99,8 +101,8 @@ async def leave_session(rt: Runtime, viewer: Viewer, session_id: int) -> Annotat
 
 
 async def move_cursor(rt: Runtime, viewer: Viewer, session_id: int, frame: int) -> SessionParticipantRow:
-    row = await _session(rt, session_id, field="sessionId")
     async with rt.sessions() as session, session.begin():
+        row = await _session(session, session_id, field="sessionId")
         episode = (await episodes_repo.read_episodes_by_ids(session, [row.episode_id]))[0]
         if not 0 <= frame < episode.length:
             raise BadUserInput(
@@ -129,16 +131,19 @@ async def set_status(
     """Pause, resume or complete the session (the moves `annotation_session_states` allows); any
     other move, such as reopening a completed session or setting the status it has, is CONFLICT
     naming the current status. Its creator or a reviewer only (else FORBIDDEN)."""
-    row = await _session(rt, session_id)
-    if row.created_by != viewer.user_id and not viewer.can(Role.REVIEWER):
-        raise Forbidden("only the session's creator or a reviewer may change its status")
-    status = check_move(row.status, status, session_id)
     async with rt.sessions() as session, session.begin():
+        row = await _session(session, session_id)
+        if row.created_by != viewer.user_id and not viewer.can(Role.REVIEWER):
+            raise Forbidden("only the session's creator or a reviewer may change its status")
+        status = check_move(row.status, status, session_id)
+        # Guarded: on PostgreSQL another transaction may have moved it since the read above.
         current = await repo.update_status(
             session, session_id, status.value, utcnow(), only_if_status=sources(status)
         )
-    if current is None:  # moved by someone else since it was read
-        raise Conflict(f"id: annotation session {session_id} changed meanwhile; read it again", field="id")
+        if current is None:  # moved by someone else since it was read
+            raise Conflict(
+                f"id: annotation session {session_id} changed meanwhile; read it again", field="id"
+            )
     await publish(
         rt,
         _channels(row),

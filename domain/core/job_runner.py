@@ -115,24 +115,46 @@ class JobRunner:
             for attempt in range(20):
                 try:
                     async with self._sessions() as session, session.begin():
-                        version = await jobs_repo.next_job_version(session, kind.value, target)
-                        job = await jobs_repo.create_job(
-                            session,
-                            kind=kind.value,
-                            status=JobStatus.PENDING.value,
-                            target=target,
-                            version=version,
-                            dataset_id=dataset_id,
-                            parameters=parameters if parameters is not None else JobParameters(),
+                        job = await self.add(
+                            session, kind=kind, target=target, parameters=parameters, dataset_id=dataset_id
                         )
                     break
                 except IntegrityError:
                     if attempt == 19:
                         raise
                     await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-        await self._publish(job)
-        self._tasks[job.id] = asyncio.create_task(self._run(job, target, body), name=f"job-{job.id}")
+        await self.start(job, body)
         return job
+
+    async def add(
+        self,
+        session: AsyncSession,
+        *,
+        kind: JobKind,
+        target: str,
+        parameters: JobParameters | None = None,
+        dataset_id: int | None = None,
+    ) -> JobRow:
+        """A PENDING job inserted in the caller's transaction, for a service whose write and job stand
+        or fall together; `start` it after the commit. Its version is the next of (kind, target) as the
+        transaction sees it: the caller serialises submissions to one target (a guarded update of the
+        row the job works on), else a concurrent one fails the commit with IntegrityError (`submit`
+        retries instead)."""
+        version = await jobs_repo.next_job_version(session, kind.value, target)
+        return await jobs_repo.create_job(
+            session,
+            kind=kind.value,
+            status=JobStatus.PENDING.value,
+            target=target,
+            version=version,
+            dataset_id=dataset_id,
+            parameters=parameters if parameters is not None else JobParameters(),
+        )
+
+    async def start(self, job: JobRow, body: JobBody) -> None:
+        """Publish a committed PENDING job and run `body` for it (on its target's queue)."""
+        await self._publish(job)
+        self._tasks[job.id] = asyncio.create_task(self._run(job, job.target, body), name=f"job-{job.id}")
 
     async def _run(self, job: JobRow, target: str, body: JobBody) -> None:
         # Jobs on one target run one after another: two indexings of one folder must not interleave.

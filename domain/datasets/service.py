@@ -99,6 +99,7 @@ async def register_dataset(
         raise source_error(exc, field, target) from None
     async with rt.sessions() as session:
         existing = await datasets_repo.read_dataset_by_path(session, str(target))
+    # The runner commits the job in its own transaction (a version another process took is retried).
     return await rt.jobs.submit(
         kind=JobKind.INDEXING,
         target=f"path:{target}",
@@ -138,6 +139,7 @@ async def _previous_scans(rt: Runtime, target: Path, format: str) -> dict[str, E
 async def _index_dataset(
     rt: Runtime, target: Path, name: str | None, format: str, options: BaseModel, ctx: JobContext
 ) -> None:
+    # Read apart from the write below: the scan between takes minutes, no transaction stays open over it.
     previous = await _previous_scans(rt, target, format)
     loop = asyncio.get_running_loop()
 

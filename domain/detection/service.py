@@ -29,7 +29,7 @@ from domain.detection.detector import (
 )
 from domain.objects import boxes
 from domain.objects.boxes import Review, Source
-from domain.objects.service import announce
+from domain.objects.service import announce, open_sessions_of
 from persistence.columns import utcnow
 from persistence.documents import DetectionParameters
 from persistence.episode_sources import episode_ref
@@ -107,6 +107,7 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, viewer, req, spec, path, episode.id, frames, labels)
 
+    # The runner commits the job in its own transaction (a version another process took is retried).
     return await rt.jobs.submit(
         kind=JobKind.DETECTION,
         target=f"episode:{episode.id}:detect:{req.camera}",
@@ -180,6 +181,7 @@ async def _run(
             for n, (frame, d) in enumerate(found)
         ]
         ids = await boxes_repo.insert_boxes(session, values)
+        open_sessions = await open_sessions_of(session, [episode_id] if ids else [])
         await ctx.finish(
             session,
             summary={
@@ -191,4 +193,4 @@ async def _run(
             },
             message=f"{len(frames)}/{len(frames)} frames",
         )
-    await announce(rt, viewer.user_id, ObjectChange.CREATED, {episode_id: ids} if ids else {})
+    await announce(rt, viewer.user_id, ObjectChange.CREATED, {episode_id: ids} if ids else {}, open_sessions)

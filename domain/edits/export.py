@@ -39,7 +39,7 @@ from domain.edits import (
     transform_box,
     write_edited_episode,
 )
-from domain.edits.service import checked, edits_by_episodes
+from domain.edits.service import checked
 from domain.objects.transfer import exports as annotation_export
 from domain.objects.transfer import imports as annotation_import
 from domain.objects.transfer.formats import annograph_json
@@ -54,6 +54,7 @@ from persistence.documents import EpisodeExportParameters
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
+from persistence.repositories import episode_edit as edits_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -91,8 +92,10 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         rows = await episodes_repo.read_episodes_by_indexes(
             session, [(dataset.id, c.index) for c in req.episodes]
         )
-    by_index = {r.index: r for r in rows if r is not None}
-    saved = {r.episode_id: r for r in await edits_by_episodes(rt, [r.id for r in by_index.values()]) if r}
+        by_index = {r.index: r for r in rows if r is not None}
+        saved = {
+            r.episode_id: r for r in await edits_repo.read_edits(session, [r.id for r in by_index.values()])
+        }
     plan: list[tuple[EpisodeRow, EpisodeEdits]] = []
     seen: set[int] = set()
     for i, choice in enumerate(req.episodes):
@@ -137,6 +140,7 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, viewer, req, dataset, plan, name, target)
 
+    # The runner commits the job in its own transaction (a version another process took is retried).
     return await rt.jobs.submit(
         kind=JobKind.EXPORT,
         target=f"export-episodes:dataset:{dataset.id}",
@@ -207,6 +211,7 @@ def carry_annotations(
 
 
 async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, plan, name: str, target: Path):
+    # A job of minutes: each step reads or writes in its own sessions; the last commits its outcome.
     work = (
         target.with_name(f".{name}.{ctx.job.id}.partial")
         if req.output is ExportOutput.DATASET

@@ -26,6 +26,8 @@ async def locate_edited_frame(
 ) -> FrameTarget:
     """`locate_frame` with the camera's saved edit to apply; NotFound for a frame the edits remove.
     The ETag carries the edits' version, so a new save is a new picture."""
+    # Two reads, no write: the episode mostly from locate_frame's short-lived cache (no session), the
+    # edits always fresh.
     target = await locate_frame(rt, dataset_id, index, camera, frame, width, quality)
     edit, version = await _saved_camera_edit(rt, target.episode_id, target.episode_length, frame, camera)
     etag = f'{target.etag[:-1]}-e{version}"'

@@ -36,33 +36,38 @@ async def edits_by_episodes(rt: Runtime, ids: Sequence[int]) -> list[EpisodeEdit
 async def save_episode_edits(
     rt: Runtime, viewer: Viewer, episode_id: int, data: dict, expected_version: int | None
 ) -> EpisodeEditRow:
-    try:
-        # The episode the edits are checked against is read in the write's transaction.
-        async with rt.sessions() as session, session.begin():
-            found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
-            if not found:
-                raise NotFound(
-                    f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId"
+    async with rt.sessions() as session:
+        try:
+            # The episode the edits are checked against is read in the write's transaction.
+            async with session.begin():
+                found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
+                if not found:
+                    raise NotFound(
+                        f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId"
+                    )
+                edits = checked(data, found[0], "input.edits").to_json()
+                if expected_version is None:
+                    return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
+                saved = await repo.update_edits_if_version(
+                    session, episode_id, expected_version, edits, viewer.user_id
                 )
-            edits = checked(data, found[0], "input.edits").to_json()
-            if expected_version is None:
-                return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
-            saved = await repo.update_edits_if_version(
-                session, episode_id, expected_version, edits, viewer.user_id
+        except IntegrityError:
+            saved = None  # someone saved the first version at the same time
+        if saved is None:
+            # Read after the write's transaction ended (nothing kept from it), so the answer shows what
+            # is committed now.
+            session.expire_all()
+            found_edits = await repo.read_edits(session, [episode_id])
+            current = found_edits[0] if found_edits else None
+            raise Conflict(
+                "input.expectedVersion: "
+                + (
+                    f"{expected_version} is not the current version"
+                    if expected_version is not None
+                    else "the episode has saved edits; name the version you replace"
+                ),
+                field="input.expectedVersion",
+                currentVersion=current.version if current else None,
+                current=current.edits if current else None,
             )
-    except IntegrityError:
-        saved = None  # someone saved the first version at the same time
-    if saved is None:
-        current = (await edits_by_episodes(rt, [episode_id]))[0]
-        raise Conflict(
-            "input.expectedVersion: "
-            + (
-                f"{expected_version} is not the current version"
-                if expected_version is not None
-                else "the episode has saved edits; name the version you replace"
-            ),
-            field="input.expectedVersion",
-            currentVersion=current.version if current else None,
-            current=current.edits if current else None,
-        )
     return saved

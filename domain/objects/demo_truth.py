@@ -34,7 +34,8 @@ def _read_truth(folder: Path, indexes: list[int]) -> dict[int, dict]:
 async def load_demo_truth(rt: Runtime, folder: Path) -> int:
     """Give the dataset registered from `folder` the demo labels and load the true boxes of its even
     episodes as validated ground truth; returns the number of boxes (0 when it has boxes already)."""
-    async with rt.sessions() as session:
+    # The check for boxes already there, the reads and the writes: one transaction.
+    async with rt.sessions() as session, session.begin():
         dataset = await datasets_repo.read_dataset_by_path(session, str(folder.resolve()))
         if dataset is None:
             raise LookupError(f"no dataset is registered from {folder}")
@@ -43,40 +44,39 @@ async def load_demo_truth(rt: Runtime, folder: Path) -> int:
         episodes = await episodes_repo.list_episode_pages(
             session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=1_000_000
         )
-    by_index = {e.index: e for e in episodes[dataset.id]}
-    docs = await asyncio.to_thread(_read_truth, folder, [i for i in sorted(by_index) if i % 2 == 0])
-    now = utcnow()
-    values = [
-        {
-            "episode_id": by_index[index].id,
-            "camera": camera,
-            "frame": b["frame"],
-            "x": b["x"],
-            "y": b["y"],
-            "width": b["width"],
-            "height": b["height"],
-            "label": b["label"],
-            "track_id": b["track_id"],
-            "occluded": b.get("occluded", False),
-            "truncated": b.get("truncated", False),
-            "difficult": False,
-            "outside": False,
-            "notes": None,
-            "source": Source.IMPORTED.value,
-            "score": None,
-            "keyframe": True,
-            "version": 1,
-            "review": Review.VALIDATED.value,
-            "reviewed_by": None,
-            "reviewed_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for index, doc in docs.items()
-        for camera, camera_boxes in doc["cameras"].items()
-        for b in camera_boxes
-    ]
-    async with rt.sessions() as session, session.begin():
+        by_index = {e.index: e for e in episodes[dataset.id]}
+        docs = await asyncio.to_thread(_read_truth, folder, [i for i in sorted(by_index) if i % 2 == 0])
+        now = utcnow()
+        values = [
+            {
+                "episode_id": by_index[index].id,
+                "camera": camera,
+                "frame": b["frame"],
+                "x": b["x"],
+                "y": b["y"],
+                "width": b["width"],
+                "height": b["height"],
+                "label": b["label"],
+                "track_id": b["track_id"],
+                "occluded": b.get("occluded", False),
+                "truncated": b.get("truncated", False),
+                "difficult": False,
+                "outside": False,
+                "notes": None,
+                "source": Source.IMPORTED.value,
+                "score": None,
+                "keyframe": True,
+                "version": 1,
+                "review": Review.VALIDATED.value,
+                "reviewed_by": None,
+                "reviewed_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for index, doc in docs.items()
+            for camera, camera_boxes in doc["cameras"].items()
+            for b in camera_boxes
+        ]
         ids, _ = await labels.ensure_labels(session, dataset.id, [(name, None, None) for name in DEMO_LABELS])
         for value in values:
             value["label_id"] = ids[value.pop("label")]

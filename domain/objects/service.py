@@ -92,15 +92,12 @@ async def announce(
     by: int,
     action: ObjectChange,
     ids_by_episode: dict[int, list[int]],
-    open_sessions: dict[int, list[int]] | None = None,
+    open_sessions: dict[int, list[int]],
 ) -> None:
     """Publish one event per episode touched, on the episode and its open sessions (after commit).
-    `open_sessions` as open_sessions_of read them inside the change's transaction; None reads them."""
+    `open_sessions` as open_sessions_of read them inside the change's transaction."""
     if not ids_by_episode:
         return
-    if open_sessions is None:
-        async with rt.sessions() as session:
-            open_sessions = await open_sessions_of(session, ids_by_episode)
     for episode_id, ids in ids_by_episode.items():
         channels = [episode_channel(episode_id), *(session_channel(s) for s in open_sessions[episode_id])]
         await publish(

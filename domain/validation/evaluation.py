@@ -259,7 +259,8 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
     if partial:
         note = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
         metrics = metrics.model_copy(update={"note": note})
-    # Checked against the row read above; the guarded UPDATE below catches a move made meanwhile.
+    # Checked against the row read above; the guarded UPDATE below catches a move made meanwhile. A
+    # second session: no transaction stays open over the seconds the worker computes.
     status = check_move(row.status, TestStatus.STOPPED if stopped else TestStatus.COMPLETED, session_id)
     now = utcnow()
     async with rt.sessions() as session, session.begin():

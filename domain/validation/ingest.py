@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from cachetools import LRUCache
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.accounts.users import Viewer
 from domain.core.errors import BadUserInput, Conflict
@@ -29,12 +30,13 @@ from domain.core.runtime import Runtime
 from domain.validation.evaluation import update_frame_counts
 from domain.validation.events import publish
 from domain.validation.states import TestSource, TestStatus
-from domain.validation.test_sessions import read_test_session
+from domain.validation.test_sessions import read_test_session_in
 from persistence.columns import utcnow
 from persistence.episode_sources import SourceRef, episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import episode as episodes_repo
+from persistence.tables import TestSessionRow
 
 MAX_EVENTS = 10_000
 # Episode timestamps by (episode id, file mtime): devices stream many batches per episode.
@@ -63,9 +65,28 @@ DEFAULT_SCORE = 1.0  # a detection sent without a score (see the module docstrin
 async def ingest_detection_events(
     rt: Runtime, viewer: Viewer, session_id: int, events: Sequence[DetectionEventInput]
 ) -> int:
-    """Store a batch of a device's detections; the number of detections stored."""
+    """Store a batch of a device's detections; the number of detections stored.
+
+    The session (locked: batches and a stop wait for one another), its episodes, the checks and the
+    writes are one transaction. NOT_FOUND (sessionId); BAD_USER_INPUT for a MODEL session, an empty or
+    too large batch, or an event naming its field (events[i].<field>), and nothing is written; CONFLICT
+    when the session is not RUNNING."""
     received = utcnow()
-    row = await read_test_session(rt, session_id, "sessionId")
+    async with rt.sessions() as session, session.begin():
+        row = await read_test_session_in(session, session_id, "sessionId", lock=True)
+        values, frames = await _checked_events(rt, session, row, events, received)
+        await events_repo.insert_events(session, values)
+        await update_frame_counts(session, row, sorted(frames))
+    await publish(rt, row.id, row.status)
+    return len(values)
+
+
+async def _checked_events(
+    rt: Runtime, session: AsyncSession, row: TestSessionRow, events: Sequence[DetectionEventInput], received
+) -> tuple[list[dict], set[tuple[int, str, int]]]:
+    """The batch checked against the session and its episodes: the detection rows to insert and the
+    (episode id, camera, frame) keys the batch processed."""
+    session_id = row.id
     if row.source != TestSource.EXTERNAL:
         raise BadUserInput("sessionId: a MODEL session makes its own detections", field="sessionId")
     if row.status != TestStatus.RUNNING:
@@ -77,14 +98,13 @@ async def ingest_detection_events(
     if len(events) > MAX_EVENTS:
         raise BadUserInput(f"events: at most {MAX_EVENTS} per batch, got {len(events)}", field="events")
     allowed = set(row.episode_ids)
-    async with rt.sessions() as session:
-        episodes = {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(allowed))}
-        datasets = {
-            d.id: d
-            for d in await datasets_repo.read_datasets_by_ids(
-                session, list({e.dataset_id for e in episodes.values()})
-            )
-        }
+    episodes = {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(allowed))}
+    datasets = {
+        d.id: d
+        for d in await datasets_repo.read_datasets_by_ids(
+            session, list({e.dataset_id for e in episodes.values()})
+        )
+    }
     timed = {
         e.episode_id
         for e in events
@@ -145,11 +165,7 @@ async def ingest_detection_events(
                 "latency_ms": latency,
             }
         )
-    async with rt.sessions() as session, session.begin():
-        await events_repo.insert_events(session, values)
-        await update_frame_counts(session, row, sorted(frames))
-    await publish(rt, row.id, row.status)
-    return len(values)
+    return values, frames
 
 
 def _check_box(event: DetectionEventInput, where: str) -> dict:

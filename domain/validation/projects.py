@@ -169,7 +169,12 @@ class ProjectChanges:
 
 async def read_project(rt: Runtime, project_id: int, field: str = "id") -> ProjectRow:
     async with rt.sessions() as session:
-        row = await repo.read_project(session, project_id)
+        return await read_project_in(session, project_id, field)
+
+
+async def read_project_in(session, project_id: int, field: str = "id") -> ProjectRow:
+    """The project read in the caller's session; NOT_FOUND naming `field`."""
+    row = await repo.read_project(session, project_id)
     if row is None:
         raise NotFound(f"{field}: project {project_id} does not exist", field=field)
     return row
@@ -340,8 +345,8 @@ async def linked_episode_ids(rt: Runtime, project_ids: Sequence[int]) -> list[li
 
 async def suggest_episodes(rt: Runtime, project_id: int, limit: int) -> list[tuple[EpisodeRow, int]]:
     """Unlinked episodes ranked by how many validated boxes of the project's labels they hold."""
-    project = await read_project(rt, project_id, "projectId")
-    if not project.labels:
-        return []
     async with rt.sessions() as session:
+        project = await read_project_in(session, project_id, "projectId")
+        if not project.labels:
+            return []
         return await repo.rank_unlinked_episodes(session, project_id, project.labels, limit)

@@ -4,8 +4,10 @@ detection events with its frames' counts (so progress and a stop midway see it),
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain.accounts.users import Viewer
-from domain.core.job_runner import JobContext, JobKind
+from domain.core.job_runner import JobBody, JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.detection.detector import check_model, detect_frames, stored_detector
 from domain.validation.evaluation import evaluate_session, update_frame_counts
@@ -18,18 +20,24 @@ from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import test_session as sessions_repo
-from persistence.tables import TestSessionRow
+from persistence.tables import JobRow, TestSessionRow
 
 
-async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> TestSessionRow:
+async def add_model_run(
+    rt: Runtime, session: AsyncSession, viewer: Viewer, row: TestSessionRow
+) -> tuple[TestSessionRow, tuple[JobRow, JobBody]]:
+    """The detector job of a MODEL session that is moving to RUNNING, added in the caller's transaction
+    with the session's job_id: the session as updated, and (job, body) for `rt.jobs.start` after the
+    commit. BAD_USER_INPUT (model) when the model is no longer there."""
     assert row.model is not None  # a MODEL session names its detector
+    # In the transaction, so that a session whose model is gone does not start (seconds on a process's
+    # first use: it imports torch).
     spec = await check_model(rt, row.model)
-    async with rt.sessions() as session:
-        episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
-        datasets = {
-            d.id: d
-            for d in await datasets_repo.read_datasets_by_ids(session, list({e.dataset_id for e in episodes}))
-        }
+    episodes = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
+    datasets = {
+        d.id: d
+        for d in await datasets_repo.read_datasets_by_ids(session, list({e.dataset_id for e in episodes}))
+    }
     stride = row.settings.frame_stride or 1
     work = [
         (e.id, episode_ref(datasets[e.dataset_id], e), camera, list(range(0, e.length, stride)))
@@ -40,16 +48,16 @@ async def submit_model_run(rt: Runtime, viewer: Viewer, row: TestSessionRow) -> 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, row, spec, work)
 
-    job = await rt.jobs.submit(
+    # One job per session ever: the caller's guarded move to RUNNING serialises its version.
+    job = await rt.jobs.add(
+        session,
         kind=JobKind.EVALUATION,
         target=f"test_session:{row.id}",
-        body=body,
         parameters=EvaluationParameters(test_session_id=row.id, model=row.model, requested_by=viewer.user_id),
     )
-    async with rt.sessions() as session, session.begin():
-        updated = await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
-    assert updated is not None  # the session being submitted
-    return updated
+    updated = await sessions_repo.update_test_session(session, row.id, {"job_id": job.id})
+    assert updated is not None  # the session being started
+    return updated, (job, body)
 
 
 async def _run(rt: Runtime, ctx: JobContext, row: TestSessionRow, spec, work) -> None:
@@ -99,6 +107,7 @@ async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow
                 for d in detections
             ]
             keys = [(episode_id, camera, f) for f in batch]
+            # A transaction per batch: progress and a stop midway see what was detected so far.
             async with rt.sessions() as session, session.begin():
                 await events_repo.insert_events(session, values)
                 await update_frame_counts(session, row, keys, {k: per_frame_ms for k in keys})

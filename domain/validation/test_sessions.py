@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.accounts.users import Viewer
 from domain.core.errors import BadUserInput, Conflict, Invalid, NotFound, text
@@ -24,7 +25,7 @@ from domain.detection.detector import DetectorSettings, check_model
 from domain.validation.evaluation import evaluate_session
 from domain.validation.events import publish
 from domain.validation.projects import Criteria, check_iou, lock_writable_project, read_writable_project
-from domain.validation.runs import submit_model_run
+from domain.validation.runs import add_model_run
 from domain.validation.states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
 from persistence.documents import SessionSettings
@@ -69,11 +70,9 @@ class NewTestSession:
 
 async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) -> TestSessionRow:
     name, detector = new.name, new.detector
+    # Checked before the model (seconds on first use: it imports torch), so that its errors come first;
+    # the write transaction below takes the project again, locked, and checks it there.
     project = await read_writable_project(rt, new.project_id, "project_id")
-    match_iou = check_iou(
-        new.match_iou if new.match_iou is not None else Criteria.of(project.criteria).match_iou,
-        "match_iou",
-    )
     model = None
     if new.source is TestSource.MODEL:
         assert new.model is not None  # the request's own check
@@ -81,6 +80,10 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
         model = new.model
     async with rt.sessions() as session, session.begin():
         project = await lock_writable_project(session, project.id, "project_id")
+        match_iou = check_iou(
+            new.match_iou if new.match_iou is not None else Criteria.of(project.criteria).match_iou,
+            "match_iou",
+        )
         linked = await projects_repo.linked_episode_ids(session, project.id)
         episode_ids = list(dict.fromkeys(new.episode_ids)) if new.episode_ids is not None else linked
         if not episode_ids:
@@ -136,7 +139,15 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
 
 async def read_test_session(rt: Runtime, session_id: int, field: str = "id") -> TestSessionRow:
     async with rt.sessions() as session:
-        row = await repo.read_test_session(session, session_id)
+        return await read_test_session_in(session, session_id, field)
+
+
+async def read_test_session_in(
+    session: AsyncSession, session_id: int, field: str = "id", *, lock: bool = False
+) -> TestSessionRow:
+    """The test session read in the caller's transaction (locked until it ends with `lock`); NOT_FOUND
+    naming `field`."""
+    row = await (repo.lock_test_session if lock else repo.read_test_session)(session, session_id)
     if row is None:
         raise NotFound(f"{field}: test session {session_id} does not exist", field=field)
     return row
@@ -165,9 +176,13 @@ async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[FrameTot
 
 
 async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
-    row = await read_test_session(rt, session_id)
-    running = check_move(row.status, TestStatus.RUNNING, session_id)
+    """Move the session to RUNNING; a MODEL session's detector job is added in the same transaction
+    (no RUNNING session without its job, no job for a session that did not start) and starts after
+    the commit. NOT_FOUND (id), CONFLICT for a session not CREATED or an archived project's."""
+    run = None
     async with rt.sessions() as session, session.begin():
+        row = await read_test_session_in(session, session_id)
+        running = check_move(row.status, TestStatus.RUNNING, session_id)
         await lock_writable_project(session, row.project_id, "id")  # an archived project's do not start
         started = await repo.update_test_session(
             session,
@@ -175,17 +190,21 @@ async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Te
             {"status": running.value, "started_at": utcnow()},
             only_if_status=sources(running),
         )
-    if started is None:
-        raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
-    row = started
-    if row.source == TestSource.MODEL:
-        row = await submit_model_run(rt, viewer, row)
+        if started is None:
+            raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
+        row = started
+        if row.source == TestSource.MODEL:
+            row, run = await add_model_run(rt, session, viewer, row)
+    if run is not None:
+        await rt.jobs.start(*run)
     await publish(rt, row.id, row.status)
     return row
 
 
 async def stop_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
     """Stop receiving or detecting and evaluate what was processed."""
+    # Read apart from the evaluation's sessions: the detector is cancelled (and waited for) between,
+    # and the evaluation's guarded write answers CONFLICT for a move made meanwhile.
     row = await read_test_session(rt, session_id)
     check_move(row.status, TestStatus.STOPPED, session_id)
     if row.job_id is not None:
@@ -203,6 +222,7 @@ async def recover_interrupted(rt: Runtime) -> list[int]:
             for j in await jobs_repo.read_jobs_by_ids(session, [r.job_id for r in running if r.job_id])
         }
     ended = []
+    # Each session is evaluated in its own sessions (evaluate_session's): one failing leaves the others.
     for row in running:
         job = jobs.get(row.job_id)
         if job is not None and JobStatus(job.status) not in FINISHED:
@@ -228,8 +248,9 @@ class Progress:
 
 
 async def session_progress(rt: Runtime, session_id: int) -> Progress:
-    row = await read_test_session(rt, session_id)
-    totals = (await frame_totals(rt, [session_id]))[0]
+    async with rt.sessions() as session:
+        row = await read_test_session_in(session, session_id)
+        totals = (await frames_repo.totals(session, [session_id])).get(session_id, FrameTotals())
     processed, tp, fp, fn, last = totals.processed, totals.tp, totals.fp, totals.fn, totals.last_at
     running = row.status == TestStatus.RUNNING
     fps = eta = None

@@ -49,6 +49,8 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
     """Store the uploaded video (a file-like object with async `read(n)`) and create its episode."""
     name = check_text(req.name, "name", max_length=200)
     if req.project_id is not None:
+        # Before the upload streams, so that a bad project costs no upload; the write transaction
+        # below takes the project again, locked, and checks it there.
         await read_writable_project(rt, req.project_id, "projectId")
     head = await upload.read(SNIFF_BYTES)
     container = sniff_video(head)

@@ -16,6 +16,15 @@ async def read_test_session(session: AsyncSession, session_id: int) -> Row | Non
     return await session.get(Row, session_id, populate_existing=True)
 
 
+async def lock_test_session(session: AsyncSession, session_id: int) -> Row | None:
+    """The test session, its row locked until the transaction ends (PostgreSQL; SQLite's writers
+    queue anyway): writes checked against its status wait for one another."""
+    query = (
+        select(Row).where(Row.id == session_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def read_test_sessions_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Row]:
     return list((await session.execute(select(Row).where(Row.id.in_(ids)))).scalars())
 

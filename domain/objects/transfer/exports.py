@@ -130,6 +130,7 @@ async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) ->
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, req, dataset, episodes)
 
+    # The runner commits the job in its own transaction (a version another process took is retried).
     return await rt.jobs.submit(
         kind=JobKind.EXPORT,
         target=f"export:dataset:{dataset.id}",
@@ -284,6 +285,7 @@ async def _run(
     rt: Runtime, ctx: JobContext, req: ExportRequest, dataset: DatasetRow, episodes: list[EpisodeRow]
 ) -> None:
     await ctx.progress(0.0, "reading annotations")
+    # Read apart from the job's outcome below: writing the zip between takes minutes.
     data = await gather(rt, req, dataset, episodes)
     by_index = {e.index: e for e in episodes}
     loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.accounts.users import Viewer
 from domain.annotations.drafts import stored_content
@@ -22,7 +23,7 @@ from domain.core.errors import BadUserInput, DomainError, LimitExceeded, NotFoun
 from domain.core.runtime import Runtime
 from domain.objects import boxes, labels
 from domain.objects.boxes import Review, Source
-from domain.objects.service import announce
+from domain.objects.service import announce, open_sessions_of
 from domain.objects.transfer.formats import registry
 from domain.objects.transfer.formats.model import (
     DEFAULT_COLOR,
@@ -145,16 +146,41 @@ def _parse(
 
 
 async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) -> ImportSummary:
+    """Import the file into the dataset, all or nothing. The dataset, its episodes, labels and users,
+    the checks and the writes are one transaction (the file is parsed inside it: what it is checked
+    against is what it is written into). NOT_FOUND (dataset_id); BAD_USER_INPUT (file)
+    naming the file, line or place of the first problem; LIMIT_EXCEEDED (importBoxes)."""
+    values: list[dict] = []
     async with rt.sessions() as session:
-        dataset = await datasets_repo.read_dataset(session, req.dataset_id)
-        if dataset is None:
-            raise NotFound(f"dataset {req.dataset_id} does not exist", field="dataset_id")
-        pages = await episodes_repo.list_episode_pages(
-            session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
-        )
-        existing_labels = {
-            r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])
-        }
+        try:
+            async with session.begin():
+                summary, ids, open_sessions = await _import(rt, session, req, viewer, values)
+        except IntegrityError:
+            # The unique (episode, track, camera, frame) index caught a box on an existing track's
+            # frame: name it, read after the rollback. (Checking every key up front cost a third of a
+            # large import.)
+            await _name_clash(session, values, req.file_name)
+            raise
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for box_id, value in zip(ids, values, strict=True):
+        grouped[value["episode_id"]].append(box_id)
+    await announce(rt, viewer.user_id, ObjectChange.IMPORTED, dict(grouped), open_sessions)
+    return summary
+
+
+async def _import(
+    rt: Runtime, session: AsyncSession, req: ImportRequest, viewer: Viewer, values: list[dict]
+) -> tuple[ImportSummary, list[int], dict[int, list[int]]]:
+    """Read, check and write the import in the caller's transaction, filling `values` with the boxes'
+    row values: the summary, the new box ids (in the order of `values`) and the open annotation
+    sessions of the episodes given boxes."""
+    dataset = await datasets_repo.read_dataset(session, req.dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {req.dataset_id} does not exist", field="dataset_id")
+    pages = await episodes_repo.list_episode_pages(
+        session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
+    )
+    existing_labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
     episodes = {e.index: e for e in pages[dataset.id]}
     limit = rt.settings.max_unpacked_bytes
     fmt, data = await asyncio.to_thread(_parse, req, episodes, limit)
@@ -174,55 +200,43 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
         )
     reviewers = {b.reviewed_by for b in data.boxes if b.reviewed_by}
     annotators = {a.get("annotator") for a in data.episode_annotations}
-    async with rt.sessions() as session:
-        users = {u.name: u.id for u in await _users_by_names(session, reviewers | annotators)}
-    values = await asyncio.to_thread(_box_values, data, targets, users, viewer.user_id, req.file_name)
+    users = {u.name: u.id for u in await _users_by_names(session, reviewers | annotators)}
+    values += await asyncio.to_thread(_box_values, data, targets, users, viewer.user_id, req.file_name)
     summary = ImportSummary(
         format=fmt,
         images=len(targets),
         boxes=len(values),
         episodes=len({t.episode.id for t in targets.values()}),
     )
-    try:
-        ids = await _store(rt, req, data, dataset.id, missing, values, episodes, users, summary)
-    except IntegrityError:
-        # The unique (episode, track, camera, frame) index caught a box on an existing track's frame:
-        # name it. (Checking every key up front cost a third of a large import.)
-        async with rt.sessions() as session:
-            await _name_clash(session, values, req.file_name)
-        raise
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for box_id, value in zip(ids, values, strict=True):
-        grouped[value["episode_id"]].append(box_id)
-    await announce(rt, viewer.user_id, ObjectChange.IMPORTED, dict(grouped))
-    return summary
+    ids = await _store(session, req, data, dataset.id, missing, values, episodes, users, summary)
+    open_sessions = await open_sessions_of(session, {v["episode_id"] for v in values})
+    return summary, ids, open_sessions
 
 
-async def _store(rt, req, data, dataset_id, missing, values, episodes, users, summary) -> list[int]:
-    """Labels, boxes and episode annotations in one transaction; the new box ids in order."""
-    async with rt.sessions() as session, session.begin():
-        # Only our JSON carries real colours; the readers' grey gives way to the default palette.
-        wanted = [
-            (lab.name, lab.color if lab.color != DEFAULT_COLOR else None, lab.parent)
-            for lab in data.labels
-            if lab.name in missing
-        ]
-        wanted += [(name, None, None) for name in missing if name not in {w[0] for w in wanted}]
-        label_ids, created = await labels.ensure_labels(session, dataset_id, wanted)
-        summary.labels_created = [r.name for r in created]
-        for value in values:
-            value["label_id"] = label_ids[value["label"]]
-        await _check_tracks(session, values, req.file_name)
-        await _number_tracks(session, values)
-        for value in values:
-            del value["label"]
-        summary.tracks = len({(v["episode_id"], v["camera"], v["track_id"]) for v in values})
-        ids: list[int] = []
-        for start in range(0, len(values), CHUNK):
-            ids += await boxes_repo.insert_boxes(session, values[start : start + CHUNK])
-        summary.episode_annotations = await _import_episode_annotations(
-            session, data, episodes, users, req.file_name
-        )
+async def _store(session, req, data, dataset_id, missing, values, episodes, users, summary) -> list[int]:
+    """Labels, boxes and episode annotations, in the caller's transaction; the new box ids in order."""
+    # Only our JSON carries real colours; the readers' grey gives way to the default palette.
+    wanted = [
+        (lab.name, lab.color if lab.color != DEFAULT_COLOR else None, lab.parent)
+        for lab in data.labels
+        if lab.name in missing
+    ]
+    wanted += [(name, None, None) for name in missing if name not in {w[0] for w in wanted}]
+    label_ids, created = await labels.ensure_labels(session, dataset_id, wanted)
+    summary.labels_created = [r.name for r in created]
+    for value in values:
+        value["label_id"] = label_ids[value["label"]]
+    await _check_tracks(session, values, req.file_name)
+    await _number_tracks(session, values)
+    for value in values:
+        del value["label"]
+    summary.tracks = len({(v["episode_id"], v["camera"], v["track_id"]) for v in values})
+    ids: list[int] = []
+    for start in range(0, len(values), CHUNK):
+        ids += await boxes_repo.insert_boxes(session, values[start : start + CHUNK])
+    summary.episode_annotations = await _import_episode_annotations(
+        session, data, episodes, users, req.file_name
+    )
     return ids
 
 
