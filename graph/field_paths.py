@@ -11,8 +11,8 @@ such a path into the path of the argument the client sent, as `extensions.field`
   `episodeIds` for `analyse(episodeIds: ...)`); otherwise, if the field takes an `input` argument, the
   path is inside it (`expected_version` -> `input.expectedVersion`, `3.label` -> `input[3].label`, ""
   -> `input`);
-- once the path enters a scalar (a JSON value), the rest is the client's own keys and stays as written
-  (`parameters.velocity_threshold` -> `input.parameters.velocity_threshold`).
+- once the path leaves what the schema describes (the keys of a JSON value, a camera's name in edits),
+  the rest stays as written (`parameters.velocity_threshold` -> `input.parameters.velocity_threshold`).
 
 A path already in the client's terms (`input.expectedVersion`, `episodeIds[1]`) comes out unchanged, so
 the graph layer may name arguments itself.
@@ -29,11 +29,9 @@ from graphql import (
     FieldNode,
     GraphQLArgument,
     GraphQLField,
-    GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLScalarType,
     GraphQLSchema,
     GraphQLType,
     TypeInfo,
@@ -80,25 +78,29 @@ def client_path(path: str, arguments: Mapping[str, GraphQLArgument | None]) -> s
     else:
         shown, argument, rest = "", None, parts
     kind: GraphQLType | None = argument.type if argument is not None else None
+    known = argument is not None  # the schema describes the path so far
     for part, at in rest:
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
-        if isinstance(kind, GraphQLScalarType):
-            # Inside a JSON value the keys are the client's own: keep them as written.
-            return shown + path[at:]
-        if isinstance(part, int):
+        if isinstance(part, int) and (not known or isinstance(kind, GraphQLList)):
             shown += f"[{part}]"
             kind = kind.of_type if isinstance(kind, GraphQLList) else None
-            continue
-        name = to_camel_case(part)
-        field: GraphQLInputField | None = None
-        if isinstance(kind, GraphQLInputObjectType):
-            if name not in kind.fields and part in kind.fields:
-                name = part
-            field = kind.fields.get(name)
-        shown = f"{shown}.{name}" if shown else name
-        kind = field.type if field is not None else None
+        elif isinstance(part, str) and not known:
+            shown = f"{shown}.{to_camel_case(part)}" if shown else to_camel_case(part)
+        elif isinstance(part, str) and isinstance(kind, GraphQLInputObjectType) and _field(kind, part):
+            name = _field(kind, part)
+            shown = f"{shown}.{name}"
+            kind = kind.fields[name].type
+        else:
+            # Past what the schema describes (a JSON value's keys, a camera's name): as written.
+            return shown + path[at:]
     return shown
+
+
+def _field(kind: GraphQLInputObjectType, part: str) -> str:
+    """The name of `kind`'s field that `part` names (camelCased or as written), or ""."""
+    name = to_camel_case(part)
+    return name if name in kind.fields else part if part in kind.fields else ""
 
 
 def client_message(message: str, path: str, shown: str) -> str:

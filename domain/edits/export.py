@@ -24,8 +24,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
+from pydantic import dataclasses as pydantic_dataclasses
+from pydantic import field_validator
+
 from domain.accounts.users import Viewer
-from domain.core.errors import BadUserInput, Conflict, DomainError, NotFound, check_text
+from domain.core.errors import BadUserInput, Conflict, DomainError, NotFound, check_text, inside
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.datasets import service as datasets
@@ -72,23 +75,30 @@ class EpisodeChoice:
     use_saved: bool = False
 
 
-@dataclass(frozen=True)
+@pydantic_dataclasses.dataclass(frozen=True)
 class ExportEpisodesRequest:
+    """Episodes of a dataset to write edited, in their new order, as a zip or a new dataset named
+    `name` (default <dataset>-edited). A pydantic dataclass: the graph checks it as it builds it
+    (graph/inputs.py); the episodes, their edits and the name are checked against the dataset."""
+
     dataset_id: int
     episodes: tuple[EpisodeChoice, ...]
     output: ExportOutput = ExportOutput.ZIP
     name: str | None = None
+
+    @field_validator("episodes")
+    @classmethod
+    def _some_episodes(cls, episodes: tuple[EpisodeChoice, ...]) -> tuple[EpisodeChoice, ...]:
+        if not episodes:
+            raise ValueError("choose at least one episode")
+        return episodes
 
 
 async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesRequest) -> JobRow:
     async with rt.sessions() as session:
         dataset = await datasets_repo.read_dataset(session, req.dataset_id)
         if dataset is None:
-            raise NotFound(
-                f"input.datasetId: dataset {req.dataset_id} does not exist", field="input.datasetId"
-            )
-        if not req.episodes:
-            raise BadUserInput("input.episodes: choose at least one episode", field="input.episodes")
+            raise NotFound(f"dataset_id: dataset {req.dataset_id} does not exist", field="dataset_id")
         rows = await episodes_repo.read_episodes_by_indexes(
             session, [(dataset.id, c.index) for c in req.episodes]
         )
@@ -99,43 +109,38 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
     plan: list[tuple[EpisodeRow, EpisodeEdits]] = []
     seen: set[int] = set()
     for i, choice in enumerate(req.episodes):
-        where = f"input.episodes[{i}]"
+        where = inside("episodes", i, "index")
         episode = by_index.get(choice.index)
         if episode is None:
-            raise BadUserInput(
-                f"{where}.index: dataset has no episode {choice.index}", field=f"{where}.index"
-            )
+            raise BadUserInput(f"{where}: dataset has no episode {choice.index}", field=where)
         if choice.index in seen:
-            raise BadUserInput(
-                f"{where}.index: episode {choice.index} is chosen twice", field=f"{where}.index"
-            )
+            raise BadUserInput(f"{where}: episode {choice.index} is chosen twice", field=where)
         seen.add(choice.index)
         # Every per-frame array is cut by the same frame indexes: a camera of another length cannot be.
         short = {c: s[0] for c, s in episode.cameras.items() if s[0] != episode.length}
         if short:
             camera, frames = next(iter(short.items()))
             raise BadUserInput(
-                f"{where}.index: episode {choice.index} has {episode.length} frames but camera {camera!r} "
+                f"{where}: episode {choice.index} has {episode.length} frames but camera {camera!r} "
                 f"has {frames}: its frames cannot be kept consistently (see the quality report)",
-                field=f"{where}.index",
+                field=where,
             )
         data = choice.edits
         if data is None and choice.use_saved:
             if episode.id not in saved:
-                raise BadUserInput(
-                    f"{where}.useSaved: episode {choice.index} has no saved edits", field=f"{where}.useSaved"
-                )
+                use_saved = inside("episodes", i, "use_saved")
+                raise BadUserInput(f"{use_saved}: episode {choice.index} has no saved edits", field=use_saved)
             data = saved[episode.id].edits
-        plan.append((episode, checked(data or {}, episode, f"{where}.edits")))
+        plan.append((episode, checked(data or {}, episode, inside("episodes", i, "edits"))))
     name = req.name or f"{dataset.name}-edited"
     if not NAME.match(name):
         raise BadUserInput(
-            f"input.name {name!r}: letters, digits, '.', '_' and '-' only (a folder name)", field="input.name"
+            f"name {name!r}: letters, digits, '.', '_' and '-' only (a folder name)", field="name"
         )
-    name = check_text(name, "input.name", max_length=100)
+    name = check_text(name, "name", max_length=100)
     target = rt.settings.data_roots[0] / "exports" / name
     if req.output is ExportOutput.DATASET and await asyncio.to_thread(target.exists):
-        raise Conflict(f"input.name: exports/{name} exists; choose another name", field="input.name")
+        raise Conflict(f"name: exports/{name} exists; choose another name", field="name")
 
     async def body(ctx: JobContext) -> None:
         await _run(rt, ctx, viewer, req, dataset, plan, name, target)

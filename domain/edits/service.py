@@ -42,10 +42,8 @@ async def save_episode_edits(
             async with session.begin():
                 found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
                 if not found:
-                    raise NotFound(
-                        f"input.episodeId: episode {episode_id} does not exist", field="input.episodeId"
-                    )
-                edits = checked(data, found[0], "input.edits").to_json()
+                    raise NotFound(f"episode_id: episode {episode_id} does not exist", field="episode_id")
+                edits = checked(data, found[0], "edits").to_json()
                 if expected_version is None:
                     return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
                 saved = await repo.update_edits_if_version(
@@ -60,13 +58,13 @@ async def save_episode_edits(
             found_edits = await repo.read_edits(session, [episode_id])
             current = found_edits[0] if found_edits else None
             raise Conflict(
-                "input.expectedVersion: "
+                "expected_version: "
                 + (
                     f"{expected_version} is not the current version"
                     if expected_version is not None
                     else "the episode has saved edits; name the version you replace"
                 ),
-                field="input.expectedVersion",
+                field="expected_version",
                 currentVersion=current.version if current else None,
                 current=current.edits if current else None,
             )

@@ -10,6 +10,7 @@ from domain.edits.export import EpisodeChoice, ExportEpisodesRequest
 from graph.context import Info
 from graph.edits.episode_edit_mutations import EpisodeEditsInput
 from graph.ids import decode_id
+from graph.inputs import checked
 from graph.jobs.job import Job
 from graph.permissions import IsReviewer
 
@@ -52,7 +53,8 @@ class EpisodeExportMutations:
         row = await episode_export.export_episodes(
             info.context.runtime,
             info.context.require_viewer(),
-            ExportEpisodesRequest(
+            checked(
+                ExportEpisodesRequest,
                 dataset_id=decode_id(input.dataset_id, "Dataset", "input.datasetId"),
                 episodes=tuple(
                     EpisodeChoice(e.index, e.edits.to_json() if e.edits else None, e.use_saved)
