@@ -38,7 +38,9 @@ def vm_hwm_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-NAMES = ("smoothness", "efficiency", "jitter", "hesitation_count", "correction_count", "overall_score")
+
+
+NAMES = ("smoothness", "efficiency", "jitter", "hesitation_count", "correction_count", "overall_grade")
 
 
 def write_files(folder: Path, episodes: int, frames: int) -> Path:
@@ -133,17 +135,23 @@ def reference(folder: Path, episodes: int) -> tuple[float, dict[int, dict]]:
 
 
 def speed(episodes: int, frames: int) -> None:
+    from persistence.documents import EpisodeMetrics
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_files(Path(tmp) / "datasets" / "bench", episodes, frames)
         job_s, stored, count = asyncio.run(run_job(Path(tmp), folder))
         ref_s, expected = reference(folder, episodes)
     worst = 0.0
     for i, want in expected.items():
-        got = stored[i]
+        got = stored[i].as_kind(EpisodeMetrics)  # what the run stored, read as its model
+        assert got is not None, (i, stored[i])
         for name in NAMES:
             worst = max(
                 worst,
-                abs(float(got[name]) - float(want[name] if isinstance(want, dict) else getattr(want, name))),
+                abs(
+                    float(getattr(got, name))
+                    - float(want[name] if isinstance(want, dict) else getattr(want, name))
+                ),
             )
     print(f"trajectory metrics, {count} episodes x {frames} frames x {JOINTS} joints, read from HDF5")
     print(f"  job (process pool, stored)      {job_s:7.2f} s   {count / job_s:8.1f} episodes/s")

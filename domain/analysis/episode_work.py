@@ -106,7 +106,7 @@ def analyse_episode(source: SourceRef, kind: str, params: dict, fps: float) -> d
 
 
 def unmeasured(state: np.ndarray, timestamps: np.ndarray) -> dict:
-    """What a trajectory-metrics run stores for an episode too short to measure: no metric, no score."""
+    """What a trajectory-metrics run stores for an episode too short to measure: no metric, no grade."""
     from domain.analysis.trajectory_metrics import MIN_SAMPLES, measurable_samples
 
     samples = measurable_samples(state, timestamps)

@@ -141,13 +141,15 @@ async def _run(
     if kind is AnalysisKind.TRAJECTORY_METRICS:
         stored = {e: _TRAJECTORY.validate_python(r["metrics"]) for e, r in results.items()}
         measured = {e: m for e, m in stored.items() if isinstance(m, EpisodeMetrics)}
-        scores = [m.overall_score for m in measured.values()]
+        grades = [m.overall_grade for m in measured.values()]
         metric_flags: dict[str, int] = {}
         for m in measured.values():
             for flag in m.flags:
                 metric_flags[flag] = metric_flags.get(flag, 0) + 1
         summary |= {
-            "meanScore": sum(scores) / len(scores) if scores else None,
+            # The mean overall grade, 1-5, under the key summaries were stored with (README: Deprecated
+            # names; a summary is shown as stored, so a new key would not reach older jobs).
+            "meanScore": sum(grades) / len(grades) if grades else None,
             "unmeasured": len(stored) - len(measured),
             "unmeasuredEpisodes": sorted(index_of[e] for e in stored if e not in measured),
             # The guide's metric flags, by flag: reported, but they do not flag an episode
@@ -218,11 +220,11 @@ async def _run(
     async with rt.sessions() as session, session.begin():
         await results_repo.insert_results(session, ctx.job.id, kind.value, stored)
         if kind is AnalysisKind.TRAJECTORY_METRICS:
-            # An unmeasured episode has no score (null), so every review order puts it last.
-            await results_repo.set_scores(
+            # An unmeasured episode has no grade (null), so every review order puts it last.
+            await results_repo.set_grades(
                 session,
                 {
-                    e: (m.overall_score, list(m.flags)) if isinstance(m, EpisodeMetrics) else (None, [])
+                    e: (m.overall_grade, list(m.flags)) if isinstance(m, EpisodeMetrics) else (None, [])
                     for e, m in stored.items()
                 },
             )

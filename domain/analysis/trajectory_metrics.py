@@ -7,12 +7,12 @@ speed summed above `jitter_frequency_hz`, the sampling rate from the mean time s
 runs of at least `hesitation_min_frames` speeds below `velocity_threshold` that end before the
 episode does, as the guide's loop counts them (a robot at rest after placing is not hesitating;
 `hesitation_at_end` also counts a run still going at the end); corrections are consecutive velocity
-directions with a dot product below -0.5; the score is truncated after adding 1e-9 against float
-noise. Samples with a NaN or infinite position or timestamp are left out first (a real file has them;
-the anomaly detector reports them).
+directions with a dot product below -0.5; the overall grade (1-5) is truncated after adding 1e-9
+against float noise. Samples with a NaN or infinite position or timestamp are left out first (a real
+file has them; the anomaly detector reports them).
 
 An episode with fewer than MIN_SAMPLES finite samples (or no joints: a video) has no metrics
-(`compute_metrics` returns None). The guide returns perfect values and score 3 below three samples,
+(`compute_metrics` returns None). The guide returns perfect values and grade 3 below three samples,
 which ranks an empty episode as the best one (issue 15); a smoothness also needs one jerk value, so
 four samples are the least that measure every metric.
 """
@@ -59,7 +59,7 @@ class TrajectoryMetrics:
     hesitation_count: int
     correction_count: int
     path_length: float
-    overall_score: int
+    overall_grade: int  # 1-5, from the weighted metrics (`grade`)
     flags: tuple[str, ...]
     mean_speed: float
     max_speed: float
@@ -106,7 +106,8 @@ def jitter_of(speed: np.ndarray, timestamps: np.ndarray, threshold_hz: float) ->
     return float(np.sum(psd[frequencies > threshold_hz]))
 
 
-def score(smoothness: float, efficiency: float, jitter: float, hesitations: int, corrections: int) -> int:
+def grade(smoothness: float, efficiency: float, jitter: float, hesitations: int, corrections: int) -> int:
+    """The overall grade, 1-5: the guide's weighted sum of the metrics (each 0-1) times 5."""
     value = (
         smoothness * 0.3
         + efficiency * 0.25
@@ -141,7 +142,7 @@ def compute_metrics(
     positions: np.ndarray, timestamps: np.ndarray, params: TrajectoryParams | None = None
 ) -> TrajectoryMetrics | None:
     """The metrics of one episode (positions N x J, timestamps N seconds), or None when it has fewer
-    than MIN_SAMPLES finite samples: too short to measure, so no score to rank it by."""
+    than MIN_SAMPLES finite samples: too short to measure, so no grade to rank it by."""
     params = params or TrajectoryParams()
     positions, timestamps = finite_samples(positions, timestamps)
     n = len(positions) if positions.shape[1] else 0
@@ -169,7 +170,7 @@ def compute_metrics(
         hesitation_count=hesitations,
         correction_count=corrections,
         path_length=path,
-        overall_score=score(smoothness, efficiency, jitter, hesitations, corrections),
+        overall_grade=grade(smoothness, efficiency, jitter, hesitations, corrections),
         flags=flags_of(params, smoothness, jitter, hesitations, corrections),
         mean_speed=float(speed.mean()),
         max_speed=float(speed.max()),

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain.analysis.kinds import AnalysisKind as AnalysisKindData
+from graph.deprecated import use
 from persistence.documents import EpisodeMetrics
 
 # A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
@@ -13,7 +14,7 @@ strawberry.enum(
     AnalysisKind,
     name="AnalysisKind",
     description=(
-        "TRAJECTORY_METRICS (scores and flags per episode), ANOMALY_DETECTION (suggested anomalies), "
+        "TRAJECTORY_METRICS (metrics, grade and flags per episode), ANOMALY_DETECTION (suggested anomalies), "
         "QUALITY_REPORT (dataset health), CLUSTERING (groups of similar episodes and outliers)."
     ),
 )
@@ -39,7 +40,7 @@ class TrajectoryMetrics:
     )
     correction_count: int = strawberry.field(description="Reversals of the velocity direction.")
     path_length: float = strawberry.field(description="Length of the joint-space path.")
-    overall_score: int = strawberry.field(description="1-5, from the weighted metrics.")
+    overall_grade: int = strawberry.field(description="Overall grade, 1-5, from the weighted metrics.")
     flags: list[str] = strawberry.field(description="jittery, hesitation, correction-heavy.")
     values: JSON = strawberry.field(description="Every value the run computed, by name.")
 
@@ -52,10 +53,17 @@ class TrajectoryMetrics:
             hesitation_count=m.hesitation_count,
             correction_count=m.correction_count,
             path_length=m.path_length,
-            overall_score=m.overall_score,
+            overall_grade=m.overall_grade,
             flags=list(m.flags),
             values=JSON(m.stored()),
         )
+
+    @strawberry.field(
+        description="Overall grade, 1-5, from the weighted metrics: `overallGrade`.",
+        deprecation_reason=use("overallGrade"),
+    )
+    def overall_score(self) -> int:
+        return self.overall_grade
 
 
 @strawberry.type(description="The form of one analysis kind's parameters.")

@@ -16,6 +16,7 @@ from graph.context import Info
 from graph.core.pagination import decode_pair_cursor, encode_pair_cursor, page_of, page_size
 from graph.datasets.task import Task
 from graph.datasets.trajectory import Trajectory
+from graph.deprecated import use
 from graph.loaders import existing
 from graph.objects.object_annotation import (
     ObjectAnnotation,
@@ -235,12 +236,19 @@ class Episode(relay.Node):
 
     @strawberry.field(
         description=(
-            "Overall score 1-5 from the latest trajectory metrics; null before one and for an episode "
-            "too short to measure (sorted last by orderBy: OVERALL_SCORE)."
+            "Overall grade, 1-5, from the latest trajectory metrics; null before one and for an episode "
+            "too short to measure (sorted last by orderBy: OVERALL_GRADE)."
         )
     )
+    def overall_grade(self) -> int | None:
+        return self.row.overall_grade
+
+    @strawberry.field(
+        description="Overall grade, 1-5, from the latest trajectory metrics: `overallGrade`.",
+        deprecation_reason=use("overallGrade"),
+    )
     def overall_score(self) -> int | None:
-        return self.row.overall_score
+        return self.row.overall_grade
 
     @strawberry.field(
         description=(

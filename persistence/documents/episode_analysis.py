@@ -40,7 +40,9 @@ class EpisodeMetrics(AnalysisValues):
     hesitation_count: int
     correction_count: int
     path_length: float
-    overall_score: int  # 1-5
+    # The overall grade, 1-5. Stored under its first name, "overall_score" (kept: no migration); read
+    # under either name, written under the stored one.
+    overall_grade: int = Field(alias="overall_score")
     flags: list[str]
     mean_speed: float | None = None
     max_speed: float | None = None
@@ -49,7 +51,7 @@ class EpisodeMetrics(AnalysisValues):
 
 
 class UnmeasuredEpisode(AnalysisValues):
-    """TRAJECTORY_METRICS of an episode too short to measure: no metric, no score; `reason` says why."""
+    """TRAJECTORY_METRICS of an episode too short to measure: no metric, no grade; `reason` says why."""
 
     measured: Literal[False]
     samples: int  # finite samples of joint positions

@@ -50,7 +50,7 @@ class EpisodeFilter:
 # (an overall grade is 1-5).
 UNGRADED = 99
 ORDER_KEYS = {
-    "GRADE": func.coalesce(EpisodeRow.overall_score, UNGRADED),
+    "GRADE": func.coalesce(EpisodeRow.overall_grade, UNGRADED),
     "SUGGESTIONS": -EpisodeRow.open_suggestions,
 }
 
@@ -58,7 +58,7 @@ ORDER_KEYS = {
 def order_key(order: str, row: EpisodeRow) -> int:
     """The sort key of `row` under `order` (what a cursor carries beside the index)."""
     if order == "GRADE":
-        return UNGRADED if row.overall_score is None else row.overall_score
+        return UNGRADED if row.overall_grade is None else row.overall_grade
     return -row.open_suggestions
 
 

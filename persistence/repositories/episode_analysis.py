@@ -49,14 +49,14 @@ async def latest_results(
     return {e: v for e, v in (await session.execute(query)).all()}
 
 
-async def set_scores(session: AsyncSession, scores: dict[int, tuple[int | None, list[str]]]) -> None:
-    """episode id -> (overall score, metric flags); a None score: too short to measure."""
-    if scores:
+async def set_grades(session: AsyncSession, grades: dict[int, tuple[int | None, list[str]]]) -> None:
+    """episode id -> (overall grade 1-5, metric flags); a None grade: too short to measure."""
+    if grades:
         await session.execute(
             update(_EPISODE)
             .where(_EPISODE.c.id == bindparam("b_id"))
-            .values(overall_score=bindparam("b_score"), metric_flags=bindparam("b_flags")),
-            [{"b_id": e, "b_score": s, "b_flags": f} for e, (s, f) in scores.items()],
+            .values(overall_grade=bindparam("b_grade"), metric_flags=bindparam("b_flags")),
+            [{"b_id": e, "b_grade": g, "b_flags": f} for e, (g, f) in grades.items()],
         )
 
 

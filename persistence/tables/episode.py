@@ -27,7 +27,7 @@ class EpisodeRow(SQLModel, table=True):
         UniqueConstraint("dataset_id", "index", name="uq_episode_dataset_index"),
         Index("ix_episode_dataset_task", "dataset_id", "task_index"),
         Index("ix_episode_dataset_length", "dataset_id", "length"),
-        Index("ix_episode_dataset_score", "dataset_id", "overall_score"),
+        Index("ix_episode_dataset_score", "dataset_id", "overall_grade"),  # by column key
         NEVER_REUSE_IDS,
     )
 
@@ -59,8 +59,12 @@ class EpisodeRow(SQLModel, table=True):
     # The last number given to a generated track id (DET_<LABEL>_<NNNN>); raised in an UPDATE so
     # that concurrent creators on PostgreSQL never draw the same number.
     track_counter: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    # From the latest trajectory-metrics run, kept here so that review order is one indexed read.
-    overall_score: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # The overall grade, 1-5, of the latest trajectory-metrics run, kept here so that review order is one
+    # indexed read. The column keeps its first name, "overall_score" (no migration for a rename); its
+    # key, the name Python and SQL expressions use, is "overall_grade".
+    overall_grade: int | None = Field(
+        default=None, sa_column=Column("overall_score", Integer, nullable=True, key="overall_grade")
+    )
     metric_flags: list[str] = Field(
         default_factory=list, sa_column=Column(TypedJSON(list[str]), nullable=False, server_default="[]")
     )

@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from domain.annotations.drafts import stored_content, with_old_keys
 from domain.detection.detector import stored_detector
 from graph.schema import schema
-from persistence.documents import SessionSettings
+from persistence.columns import JSONType
+from persistence.documents import EpisodeMetrics, SessionSettings
 from persistence.tables import AnnotationRevisionRow, EpisodeRow, TestSessionRow
 from tests.conftest import gql, register
+from tests.graph.analysis import test_analysis as analysis_tests
 from tests.graph.annotations import test_consensus as consensus_tests
 from tests.graph.objects import test_annotation_transfer as transfer
 from tests.graph.objects.test_annotation_transfer import all_boxes, clear, export, upload
@@ -83,6 +85,7 @@ def test_every_deprecated_name_points_to_a_field_and_is_listed_in_the_readme():
         "iouThreshold",
         "scores",
         "scoreAlphas",
+        "overallScore",
         "OVERALL_SCORE",
     }
     readme = README.read_text()
@@ -292,7 +295,7 @@ async def test_the_overall_score_order_sorts_as_the_overall_grade_order(client, 
     async with runtime.sessions() as session, session.begin():
         for episode, grade in ((ids[0], 4), (ids[2], 2)):  # episode 1 has no grade: last
             await session.execute(
-                update(EpisodeRow).where(EpisodeRow.id == number(episode)).values(overall_score=grade)
+                update(EpisodeRow).where(EpisodeRow.id == number(episode)).values(overall_grade=grade)
             )
 
     async def walk(*orders: str) -> list[int]:
@@ -310,3 +313,47 @@ async def test_the_overall_score_order_sorts_as_the_overall_grade_order(client, 
     assert await walk("OVERALL_SCORE", "OVERALL_SCORE", "OVERALL_SCORE") == [2, 0, 1]
     # A cursor of one name pages on under the other.
     assert await walk("OVERALL_SCORE", "OVERALL_GRADE", "OVERALL_SCORE") == [2, 0, 1]
+
+
+GRADES = """query($id: ID!) { node(id: $id) { ... on Dataset { episodes { edges { node { index
+  overallGrade overallScore metrics { overallGrade overallScore values } } } } } } }"""
+
+
+async def test_the_overall_grade_is_also_answered_as_overall_score_and_stored_under_it(client, runtime, ids):
+    started = await gql(
+        client, analysis_tests.RUN, input={"datasetId": ids["dataset"], "kind": "TRAJECTORY_METRICS"}
+    )
+    assert "errors" not in started, started
+    await runtime.jobs.wait(number(started["data"]["runAnalysis"]["id"]))
+    body = await gql(client, GRADES, id=ids["dataset"])
+    assert "errors" not in body, body
+    episodes = [e["node"] for e in body["data"]["node"]["episodes"]["edges"]]
+    assert episodes and all(1 <= e["overallGrade"] <= 5 for e in episodes)
+    for e in episodes:
+        assert e["overallScore"] == e["overallGrade"] == e["metrics"]["overallGrade"]
+        assert e["metrics"]["overallScore"] == e["metrics"]["overallGrade"]
+        # The run's values keep the key they were stored with from the start (no migration).
+        assert e["metrics"]["values"]["overall_score"] == e["overallGrade"]
+        assert "overall_grade" not in e["metrics"]["values"]
+    raw = text('SELECT "values" FROM episode_analysis').columns(values=JSONType)
+    async with runtime.sessions() as db:
+        stored = (await db.execute(raw)).scalars().all()
+    assert stored and all("overall_score" in v and "overall_grade" not in v for v in stored)
+    summary = (await gql(client, analysis_tests.JOB, id=started["data"]["runAnalysis"]["id"]))["data"]["node"]
+    assert summary["summary"]["meanScore"] == sum(e["overallGrade"] for e in episodes) / len(episodes)
+
+
+def test_episode_metrics_read_the_grade_under_either_name_and_store_it_under_the_first():
+    values = {
+        "smoothness": 0.5,
+        "efficiency": 0.9,
+        "jitter": 0.1,
+        "hesitation_count": 0,
+        "correction_count": 1,
+        "path_length": 2.0,
+        "flags": [],
+    }
+    stored = EpisodeMetrics.model_validate(values | {"overall_score": 4})  # as stored
+    computed = EpisodeMetrics.model_validate(values | {"overall_grade": 4})  # as a worker computes it
+    assert stored.overall_grade == computed.overall_grade == 4
+    assert stored.stored() == computed.stored() == values | {"overall_score": 4}

@@ -167,7 +167,7 @@ async def test_box_fields_do_not_multiply_statements(client, runtime):
 ANALYSED = """query($first: Int) { datasets(first: 3) { edges { node {
   analyses(kind: TRAJECTORY_METRICS) { latest { version } runs { version } }
   clusters { k } qualityReport { version }
-  episodes(first: $first, orderBy: OVERALL_GRADE) { edges { node { index overallScore flagged cluster
+  episodes(first: $first, orderBy: OVERALL_GRADE) { edges { node { index overallGrade flagged cluster
     metrics { smoothness flags } suggestions { type fromFrame } } } } } } } }"""
 
 
@@ -200,13 +200,13 @@ async def test_analysis_fields_do_not_multiply_statements(client, runtime):
                     "hesitation_count": 0,
                     "correction_count": 1,
                     "path_length": 2.0,
-                    "overall_score": 1 + e % 5,
+                    "overall_score": 1 + e % 5,  # the stored key of the overall grade
                     "flags": ["jittery"] if e % 2 else [],
                 }
                 for e in mine
             }
             await episode_analysis.insert_results(session, job.id, "TRAJECTORY_METRICS", values)
-            await episode_analysis.set_scores(
+            await episode_analysis.set_grades(
                 session, {e: (1 + e % 5, v["flags"]) for e, v in values.items()}
             )
             await suggestion.replace_unverified(
@@ -238,8 +238,8 @@ async def test_analysis_fields_do_not_multiply_statements(client, runtime):
         datasets = body["data"]["datasets"]["edges"]
         episodes = datasets[-1]["node"]["episodes"]["edges"]
         assert len(episodes) == first and datasets[-1]["node"]["analyses"]["latest"]["version"] == 1
-        scores = [e["node"]["overallScore"] for e in episodes]
-        assert scores == sorted(scores) and all(e["node"]["flagged"] for e in episodes)
+        grades = [e["node"]["overallGrade"] for e in episodes]
+        assert grades == sorted(grades) and all(e["node"]["flagged"] for e in episodes)
         assert all(e["node"]["metrics"]["smoothness"] == 0.5 and e["node"]["suggestions"] for e in episodes)
         counts[first] = counter.count
     assert_flat(*counts.values())

@@ -278,7 +278,7 @@ UNMEASURED = {
 def test_analysis_values_read_through_their_kinds_model():
     values = AnalysisValues.model_validate(FIRST_TRAJECTORY)
     metrics = values.as_kind(EpisodeMetrics)
-    assert metrics is not None and (metrics.measured, metrics.overall_score, metrics.flags) == (
+    assert metrics is not None and (metrics.measured, metrics.overall_grade, metrics.flags) == (
         True,
         4,
         ["jittery"],
@@ -291,7 +291,7 @@ def test_analysis_values_read_through_their_kinds_model():
 
 
 EPISODES = """{ datasets { edges { node { options episodes { edges { node { index
-  metrics { smoothness overallScore flags values } } } } } } } }"""
+  metrics { smoothness overallGrade flags values } } } } } } } }"""
 
 
 async def test_dataset_and_analysis_documents_written_before_the_models_read(client, runtime, tiny_dataset):
@@ -343,7 +343,7 @@ async def test_dataset_and_analysis_documents_written_before_the_models_read(cli
     metrics = {e["node"]["index"]: e["node"]["metrics"] for e in node["episodes"]["edges"]}
     assert metrics[0] == {
         "smoothness": 0.5,
-        "overallScore": 4,
+        "overallGrade": 4,
         "flags": ["jittery"],
         "values": FIRST_TRAJECTORY,
     }

@@ -15,7 +15,7 @@ NAMES = (
     "hesitation_count",
     "correction_count",
     "path_length",
-    "overall_score",
+    "overall_grade",
 )
 
 
@@ -76,7 +76,7 @@ def test_pauses_reversals_and_short_episodes():
 
 @pytest.mark.parametrize("length", [0, 1, 2, 3])
 def test_an_episode_too_short_to_measure_has_no_metrics(length):
-    """Issue 15 (hdf5/zerolen): the guide's perfect values and score 3 for an empty episode ranked it best."""
+    """Issue 15 (hdf5/zerolen): the guide's perfect values and grade 3 for an empty episode ranked it best."""
     positions = np.arange(length * 3, dtype=float).reshape(length, 3)
     assert compute_metrics(positions, np.arange(length) / 30.0) is None
     assert_same(positions, np.arange(length) / 30.0)

@@ -93,4 +93,4 @@ def reference_metrics(positions, timestamps, params) -> dict | None:
            + 0.1 * max(0.0, 1.0 - hesitations / 10) + 0.1 * max(0.0, 1.0 - corrections / 20))
     overall = int(min(5.0, max(1.0, raw * 5 + 1e-9)))  # the same allowance for float noise
     return dict(smoothness=smoothness, efficiency=efficiency, jitter=jitter, hesitation_count=hesitations,
-                correction_count=corrections, path_length=path, overall_score=overall, flags=flags)
+                correction_count=corrections, path_length=path, overall_grade=overall, flags=flags)

@@ -26,8 +26,8 @@ EPISODES = """query($id: ID!, $first: Int, $after: String, $order: EpisodeOrder,
   node(id: $id) { ... on Dataset { episodes(first: $first, after: $after, orderBy: $order,
       filter: {flagged: $flagged}) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id index overallScore flagged unverifiedSuggestions cluster
-      metrics { smoothness efficiency jitter hesitationCount correctionCount overallScore flags }
+    edges { node { id index overallGrade flagged unverifiedSuggestions cluster
+      metrics { smoothness efficiency jitter hesitationCount correctionCount overallGrade flags }
       suggestions { id type severity fromFrame toFrame fromTime toTime description autoDetected verified
         analysisKind } } } } } } }"""
 
@@ -103,7 +103,7 @@ async def test_the_jobs_find_the_demo_defects_where_the_generator_put_them(clien
         )
     flagged_clean = [i for i in CLEAN if found[i]["flagged"]]
     assert len(flagged_clean) <= 2, flagged_clean
-    assert all(found[i]["metrics"] is not None and 1 <= found[i]["overallScore"] <= 5 for i in found)
+    assert all(found[i]["metrics"] is not None and 1 <= found[i]["overallGrade"] <= 5 for i in found)
     assert found[1]["metrics"]["jitter"] > max(found[i]["metrics"]["jitter"] for i in CLEAN)
 
 
@@ -147,7 +147,7 @@ async def test_review_order_filters_and_pages(client, runtime, demo):
     await run(client, runtime, demo, "TRAJECTORY_METRICS")
     await run(client, runtime, demo, "ANOMALY_DETECTION")
     everything = await episodes(client, demo)
-    by_score = sorted(everything, key=lambda e: (e["overallScore"], e["index"]))
+    by_grade = sorted(everything, key=lambda e: (e["overallGrade"], e["index"]))
     walked, after = [], None
     while True:
         body = await gql(client, EPISODES, id=demo, first=5, after=after, order="OVERALL_GRADE")
@@ -156,7 +156,7 @@ async def test_review_order_filters_and_pages(client, runtime, demo):
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert walked == [e["index"] for e in by_score]
+    assert walked == [e["index"] for e in by_grade]
     most = await episodes(client, demo, order="UNVERIFIED_SUGGESTIONS")
     counts = [e["unverifiedSuggestions"] for e in most]
     assert counts == sorted(counts, reverse=True) and counts[0] > 0

@@ -163,8 +163,8 @@ async def test_an_export_of_an_episode_with_a_short_camera_is_refused_naming_it(
 
 
 ANALYSED = """query($id: ID!, $order: EpisodeOrder) { node(id: $id) { ... on Dataset {
-  episodes(orderBy: $order) { edges { node { index length overallScore cluster
-    metrics { overallScore hesitationCount smoothness values } } } } } } }"""
+  episodes(orderBy: $order) { edges { node { index length overallGrade cluster
+    metrics { overallGrade hesitationCount smoothness values } } } } } } }"""
 
 
 async def _analyse(client, runtime, dataset: str, kind: str, **parameters) -> dict:
@@ -186,21 +186,21 @@ async def _ordered(client, dataset: str, order: str) -> list[dict]:
 
 
 async def test_an_empty_episode_has_no_metrics_and_sorts_last(client, runtime, data_root):
-    """zerolen: episode 0 has no samples beside episodes of 20 and 25. It got perfect metrics, score 3,
-    and sorted as the best (worst-first: scores 1-2 around it) episode; it has no metrics and sorts last."""
+    """zerolen: episode 0 has no samples beside episodes of 20 and 25. It got perfect metrics, grade 3,
+    and sorted as the best (worst-first: grades 1-2 around it) episode; it has no metrics and sorts last."""
     job = await _register(client, runtime, data_root, "zerolen")
     assert job["status"] == "COMPLETED", job
     dataset = job["dataset"]["id"]
     summary = await _analyse(client, runtime, dataset, "TRAJECTORY_METRICS")
     assert summary["episodes"] == 3 and summary["unmeasured"] == 1 and summary["unmeasuredEpisodes"] == [0]
-    by_score = await _ordered(client, dataset, "OVERALL_GRADE")
-    assert [e["index"] for e in by_score][-1] == 0
-    empty = by_score[-1]
-    assert empty["length"] == 0 and empty["metrics"] is None and empty["overallScore"] is None
-    measured = by_score[:-1]
-    assert all(e["metrics"] is not None and 1 <= e["overallScore"] <= 5 for e in measured)
-    assert [e["overallScore"] for e in measured] == sorted(e["overallScore"] for e in measured)
-    assert summary["meanScore"] == sum(e["overallScore"] for e in measured) / 2
+    by_grade = await _ordered(client, dataset, "OVERALL_GRADE")
+    assert [e["index"] for e in by_grade][-1] == 0
+    empty = by_grade[-1]
+    assert empty["length"] == 0 and empty["metrics"] is None and empty["overallGrade"] is None
+    measured = by_grade[:-1]
+    assert all(e["metrics"] is not None and 1 <= e["overallGrade"] <= 5 for e in measured)
+    assert [e["overallGrade"] for e in measured] == sorted(e["overallGrade"] for e in measured)
+    assert summary["meanScore"] == sum(e["overallGrade"] for e in measured) / 2  # its stored key
     # CLUSTERING compares the metrics too: an episode without them is in no cluster.
     clusters = await _analyse(client, runtime, dataset, "CLUSTERING")
     assert clusters["unmeasured"] == [0]
