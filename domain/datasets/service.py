@@ -88,7 +88,7 @@ async def register_dataset(
     index it as a job. Registering a path again re-indexes the same dataset as the next job version,
     reading again only the files that changed."""
     if name is not None and name.strip():
-        name = check_text(name, "input.name", max_length=200)
+        name = check_text(name, "name", max_length=200)
     target = await asyncio.to_thread(resolve_dataset_path, rt.settings, path, field)
     format_field = field.rsplit(".", 1)[0] + ".format" if "." in field else "format"
     format = await asyncio.to_thread(check_format, target, format, format_field, field)

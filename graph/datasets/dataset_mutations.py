@@ -52,10 +52,8 @@ class DatasetMutations:
             info.context.runtime,
             input.path,
             input.name,
-            field="input.path",
             # A strawberry.enum_value member holds its plain value (the format name) at run time.
             format=cast(str, input.format.value) if input.format else None,
             options=input.options,
-            options_field="input.options",
         )
         return Job.from_row(job)
