@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from domain.objects.transfer.formats import registry
+from domain.objects.transfer.exports import write_zip
 from domain.objects.transfer.formats.model import (
     AnnotationSet,
     BoxEntry,
@@ -24,7 +25,7 @@ from domain.objects.transfer.formats.model import (
     parse_image_file_name,
 )
 from domain.objects.transfer.formats.video_layout import parse_folder
-from tests.domain.objects.format_samples import jpeg, write_tree
+from tests.domain.objects.format_samples import jpeg
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON = ROOT / ".venv-datumaro" / "bin" / "python"
@@ -73,14 +74,14 @@ def datumaro(fmt: str, folders: list[Path]) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def exported(fmt: ExportFormat, data: AnnotationSet, folder: Path, with_images: bool = False) -> None:
-    files: dict[str, bytes] = {}
-    registry.writer(fmt).write(data, files.__setitem__)
-    if with_images:
-        files.update(
-            {f"{registry.image_dir(fmt)}/{m.file_name}": jpeg(m.width, m.height) for m in data.images}
-        )
-    write_tree(folder, files)
+def exported(fmt: ExportFormat, data: AnnotationSet, tmp_path: Path, with_images: bool = False) -> Path:
+    """Our export zip as exportAnnotations writes it (with the frames, or without), unpacked: the folder."""
+    archive, folder = tmp_path / "export.zip", tmp_path / "export"
+    image = (lambda m: jpeg(m.width, m.height)) if with_images else None
+    write_zip(archive, fmt, data, image, lambda fraction: None)
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(folder)
+    return folder
 
 
 def geometry(box: BoxEntry | dict) -> tuple[float, ...]:
@@ -106,16 +107,11 @@ def frames(data: AnnotationSet) -> dict[str, tuple[int, str, int]]:
     return {m.file_name: (m.episode_index, m.camera, m.frame) for m in data.images}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coco.py writes annotations.json at the top; datumaro's coco_instances importer looks for "
-    "annotations/instances_<subset>.json (coco.py's layout, another change in progress): remove this mark when "
-    "that lands",
-)
-def test_datumaro_reads_our_coco(tmp_path):
+@pytest.mark.parametrize("with_images", [True, False])
+def test_datumaro_reads_our_coco(tmp_path, with_images):
     data = visible(boxes())
-    exported(ExportFormat.COCO, data, tmp_path, with_images=True)
-    seen = datumaro("coco_instances", [tmp_path])
+    folder = exported(ExportFormat.COCO, data, tmp_path, with_images)  # without: still an images folder
+    seen = datumaro("coco_instances", [folder])
     at = frames(data)
     got = [
         (
@@ -131,21 +127,9 @@ def test_datumaro_reads_our_coco(tmp_path):
     assert_near(got, want)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="datumaro's COCO importer needs an images/ folder, which a COCO export without images lacks "
-    "(coco.py's layout: an `images/` entry in the zip would do); remove this mark when it passes",
-)
-def test_datumaro_reads_our_coco_without_images(tmp_path):
-    data = visible(boxes())
-    exported(ExportFormat.COCO, data, tmp_path)
-    assert len(datumaro("coco_instances", [tmp_path])) == len(data.boxes)
-
-
 def test_datumaro_reads_our_voc(tmp_path):
     data = visible(boxes())
-    exported(ExportFormat.VOC, data, tmp_path)
-    seen = datumaro("voc", [tmp_path])
+    seen = datumaro("voc", [exported(ExportFormat.VOC, data, tmp_path)])
     at = frames(data)
     got = [
         (parse_image_file_name(s["item"] + ".jpg"), s["label"], s["attributes"].get("occluded"), geometry(s))
@@ -157,8 +141,8 @@ def test_datumaro_reads_our_voc(tmp_path):
 
 def test_datumaro_reads_our_yolo(tmp_path):
     data = visible(boxes())
-    exported(ExportFormat.YOLO, data, tmp_path, with_images=True)  # YOLO's boxes are relative to the image
-    seen = datumaro("yolo", [tmp_path])
+    folder = exported(ExportFormat.YOLO, data, tmp_path, with_images=True)  # boxes relative to the image
+    seen = datumaro("yolo", [folder])
     at = frames(data)
     got = [
         (parse_image_file_name(s["item"].rsplit("/", 1)[-1] + ".jpg"), s["label"], geometry(s)) for s in seen
@@ -169,8 +153,7 @@ def test_datumaro_reads_our_yolo(tmp_path):
 
 def test_datumaro_reads_our_cvat_video_tracks(tmp_path):
     data = boxes()
-    exported(ExportFormat.CVAT, data, tmp_path)
-    folders = sorted(p.parent for p in tmp_path.rglob("annotations.xml"))
+    folders = sorted(p.parent for p in exported(ExportFormat.CVAT, data, tmp_path).rglob("annotations.xml"))
     assert [p.name for p in folders] == ["episode_000001_front", "episode_000002_wrist"]
     seen = datumaro("cvat", folders)
     at = frames(data)
@@ -218,11 +201,11 @@ def test_datumaro_reads_our_cvat_video_tracks(tmp_path):
 
 def test_datumaro_reads_our_mot(tmp_path):
     data = boxes()
-    exported(ExportFormat.MOT, data, tmp_path)
+    export = exported(ExportFormat.MOT, data, tmp_path)
     at = frames(data)
     # datumaro names MOT items by frame number alone, so it reads one sequence (video) at a time.
     got = []
-    for folder in sorted(p.parent.parent for p in tmp_path.rglob("gt/gt.txt")):
+    for folder in sorted(p.parent.parent for p in export.rglob("gt/gt.txt")):
         for s in datumaro("mot_seq", [folder]):
             episode, camera = parse_folder(folder.name)  # type: ignore[misc]
             got.append(

@@ -769,6 +769,18 @@ def test_mot_without_a_frame_size_or_classes_says_so():
     assert (caught.value.file, caught.value.line) == ("seqinfo.ini", 2)
 
 
+def test_images_go_where_cvat_and_mot_keep_a_videos_frames():
+    data = tracked()
+    data.images.append(ImageEntry("dir/x.jpg", -1, "", -1, 10, 10))
+    cvat = [(m.file_name, path) for m, path in cvat_xml.image_paths(data)]
+    assert cvat[0] == (data.images[0].file_name, "episode_000001_front/images/frame_000000.jpg")
+    assert cvat[-1] == ("dir/x.jpg", "images/dir/x.jpg")
+    paths = [(m.file_name, path) for m, path in mot.image_paths(data)]
+    assert paths[1] == (data.images[1].file_name, "episode_000001_front/img1/000002.jpg")
+    assert paths[-1] == ("dir/x.jpg", "img1/000001.jpg")
+    assert len(paths) == len(cvat) == len(data.images)
+
+
 # --- Both -----------------------------------------------------------------------------------------------------
 
 

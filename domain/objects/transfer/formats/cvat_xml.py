@@ -41,7 +41,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 from xml.parsers import expat
@@ -105,17 +105,15 @@ _ROOT = re.compile(
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def image_paths(data: AnnotationSet) -> dict[str, str]:
-    """Where an export with images puts each image (by file name): an episode's frame beside its video's
-    annotations.xml as CVAT does (images/frame_000010.jpg), any other in images/ under its own name."""
-    paths = {}
+def image_paths(data: AnnotationSet) -> Iterator[tuple[ImageEntry, str]]:
+    """Where an export with images puts each image: an episode's frame beside its video's annotations.xml as
+    CVAT does (episode_000001_front/images/frame_000010.jpg), any other in images/ under its own name."""
     for image in data.images:
         if in_video(image):
             folder = folder_name(image.episode_index, image.camera)
-            paths[image.file_name] = f"{folder}/{IMAGE_DIR}/frame_{image.frame:06d}.jpg"
+            yield image, f"{folder}/{IMAGE_DIR}/frame_{image.frame:06d}.jpg"
         else:
-            paths[image.file_name] = f"{IMAGE_DIR}/{image.file_name}"
-    return paths
+            yield image, f"{IMAGE_DIR}/{image.file_name}"
 
 
 # --- Writing ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 from domain.objects.transfer.formats.model import (
@@ -88,18 +88,17 @@ MOT_CLASSES = (
 _WHOLE = re.compile(r"^[1-9][0-9]*$")
 
 
-def image_paths(data: AnnotationSet) -> dict[str, str]:
-    """Where an export with images puts each image (by file name): its sequence's img1/<1-based frame>.jpg."""
-    paths = {}
+def image_paths(data: AnnotationSet) -> Iterator[tuple[ImageEntry, str]]:
+    """Where an export with images puts each image: its sequence's img1/<1-based frame>.jpg (the frames of no
+    episode in the root sequence, numbered in their order)."""
     others = 0
     for image in data.images:
         if in_video(image):
             folder = folder_name(image.episode_index, image.camera)
-            paths[image.file_name] = f"{folder}/{IMAGE_DIR}/{image.frame + 1:06d}.jpg"
+            yield image, f"{folder}/{IMAGE_DIR}/{image.frame + 1:06d}.jpg"
         else:
             others += 1
-            paths[image.file_name] = f"{IMAGE_DIR}/{others:06d}.jpg"
-    return paths
+            yield image, f"{IMAGE_DIR}/{others:06d}.jpg"
 
 
 # --- Writing ---------------------------------------------------------------------------------------------
