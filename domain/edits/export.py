@@ -53,7 +53,7 @@ from domain.objects.transfer.formats.model import (
     ImageEntry,
     image_file_name,
 )
-from persistence.documents import EpisodeExportParameters
+from persistence.documents import EpisodeExportParameters, StoredEdits
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -125,7 +125,7 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
                 f"has {frames}: its frames cannot be kept consistently (see the quality report)",
                 field=where,
             )
-        data = choice.edits
+        data: dict | StoredEdits | None = choice.edits  # a client's JSON form, or the saved edits
         if data is None and choice.use_saved:
             if episode.id not in saved:
                 use_saved = inside("episodes", i, "use_saved")
@@ -362,7 +362,7 @@ def export_info(dataset: DatasetRow, tasks: list, name: str, plan, written: list
             elif entry["shape"] is not None:
                 entry["shape"] = [a if a == b else None for a, b in zip(entry["shape"], shape, strict=True)]
     for key, entry in features.items():  # the source's names of vector components, where they still fit
-        described = dataset.features.get(key) if isinstance(dataset.features, dict) else None
+        described = dataset.features.get(key)  # a format's own description: any JSON
         names = described.get("names") if isinstance(described, dict) else None
         if isinstance(names, list) and entry["shape"] == [len(names)]:
             entry["names"] = names

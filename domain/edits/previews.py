@@ -46,7 +46,7 @@ async def _saved_camera_edit(rt: Runtime, episode_id: int, length: int, frame: i
     saved = found[0] if found else None
     if saved is None:
         return None, 0
-    edits = EpisodeEdits.from_json(saved.edits)
+    edits = EpisodeEdits.from_stored(saved.edits)
     if frame not in set(kept_frames(edits, length).tolist()):
         raise NotFound(f"frame {frame} is removed by the saved edits")
     return edits.cameras.get(camera), saved.version

@@ -11,6 +11,7 @@ from domain.accounts.users import Viewer
 from domain.core.errors import Conflict, NotFound
 from domain.core.runtime import Runtime
 from domain.edits import EpisodeEdits, EpisodeShape, validate_edits
+from persistence.documents import StoredEdits
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_edit as repo
 from persistence.tables import EpisodeEditRow, EpisodeRow
@@ -22,9 +23,14 @@ def shape_of(episode: EpisodeRow) -> EpisodeShape:
     )
 
 
-def checked(data: dict, episode: EpisodeRow, field: str) -> EpisodeEdits:
-    """The edits of `data` (their JSON form), valid for this episode, or BAD_USER_INPUT naming the field."""
-    return validate_edits(EpisodeEdits.from_json(data, field), shape_of(episode), field)
+def checked(data: dict | StoredEdits, episode: EpisodeRow, field: str) -> EpisodeEdits:
+    """The edits of `data` (a client's JSON form, or edits saved before: the episode may have been
+    registered again since), valid for this episode, or BAD_USER_INPUT naming the field."""
+    if isinstance(data, StoredEdits):
+        edits = EpisodeEdits.from_stored(data)
+    else:
+        edits = EpisodeEdits.from_json(data, field)
+    return validate_edits(edits, shape_of(episode), field)
 
 
 async def edits_by_episodes(rt: Runtime, ids: Sequence[int]) -> list[EpisodeEditRow | None]:
@@ -43,7 +49,7 @@ async def save_episode_edits(
                 found = await episodes_repo.read_episodes_by_ids(session, [episode_id])
                 if not found:
                     raise NotFound(f"episode_id: episode {episode_id} does not exist", field="episode_id")
-                edits = checked(data, found[0], "edits").to_json()
+                edits = checked(data, found[0], "edits").stored()
                 if expected_version is None:
                     return await repo.insert_edits(session, episode_id, edits, viewer.user_id)
                 saved = await repo.update_edits_if_version(
@@ -66,6 +72,6 @@ async def save_episode_edits(
                 ),
                 field="expected_version",
                 currentVersion=current.version if current else None,
-                current=current.edits if current else None,
+                current=current.edits.stored() if current else None,
             )
     return saved

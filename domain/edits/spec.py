@@ -1,7 +1,8 @@
 """The training edits of one episode as frozen dataclasses, their JSON form, and their validation
 against the episode's shape. Pure: no I/O.
 
-JSON (`EpisodeEdits.to_json`, what the database stores and the graph receives), camelCase:
+JSON (`EpisodeEdits.to_json`: the form of persistence.documents.StoredEdits, what episode_edit.edits
+holds, `stored`), camelCase:
 
     {"removedFrames": [3, 7], "removedRanges": [[10, 19]], "trim": {"from": 2, "to": 580},
      "cameras": {"front": {"crop": {"x": 0, "y": 0, "width": 320, "height": 200},
@@ -9,8 +10,9 @@ JSON (`EpisodeEdits.to_json`, what the database stores and the graph receives), 
                            "brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "rotate": 0}}}
 
 Ranges and trim are inclusive. `to_json` always writes every key (`trim`, `crop` and `resize` as null
-when absent); `from_json` accepts any subset, and `trim` also as a two-item list `[from, to]`. A trim
-may leave out either end (`from` 0, `to` the last frame); `validate_edits` fills it in.
+when absent); `from_json` reads a client's JSON: it accepts any subset, and `trim` also as a two-item
+list `[from, to]`. A trim may leave out either end (`from` 0, `to` the last frame); `validate_edits`
+fills it in. Saved edits read back with `from_stored`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, cast
 
 from domain.core.errors import BadUserInput
 from domain.edits.frames import kept_frames
+from persistence.documents import FrameSpan, StoredCameraEdit, StoredCrop, StoredEdits, StoredResize
 
 MAX_SIDE = 8192
 MAX_FACTOR = 10.0
@@ -80,21 +83,34 @@ class CameraEdit:
             and self.saturation == 1.0
         )
 
-    def to_json(self) -> dict[str, Any]:
-        crop = self.crop
-        resize = self.resize
-        return {
-            "crop": None
+    def stored(self) -> StoredCameraEdit:
+        crop, resize = self.crop, self.resize
+        return StoredCameraEdit(
+            crop=None
             if crop is None
-            else {"x": crop.x, "y": crop.y, "width": crop.width, "height": crop.height},
-            "resize": None
+            else StoredCrop(x=crop.x, y=crop.y, width=crop.width, height=crop.height),
+            resize=None
             if resize is None
-            else {"width": resize.width, "height": resize.height, "filter": str(resize.filter)},
-            "brightness": self.brightness,
-            "contrast": self.contrast,
-            "saturation": self.saturation,
-            "rotate": self.rotate,
-        }
+            else StoredResize(width=resize.width, height=resize.height, filter=str(resize.filter)),
+            brightness=self.brightness,
+            contrast=self.contrast,
+            saturation=self.saturation,
+            rotate=self.rotate,
+        )
+
+    @classmethod
+    def from_stored(cls, saved: StoredCameraEdit) -> CameraEdit:
+        crop, resize = saved.crop, saved.resize
+        return cls(
+            crop=None if crop is None else Crop(crop.x, crop.y, crop.width, crop.height),
+            resize=None
+            if resize is None
+            else Resize(resize.width, resize.height, ResizeFilter(resize.filter)),
+            brightness=saved.brightness,
+            contrast=saved.contrast,
+            saturation=saved.saturation,
+            rotate=saved.rotate,
+        )
 
 
 @dataclass(frozen=True)
@@ -106,13 +122,28 @@ class EpisodeEdits:
     trim: tuple[int, int] | None = None
     cameras: dict[str, CameraEdit] = field(default_factory=dict)
 
+    def stored(self) -> StoredEdits:
+        """As episode_edit.edits holds them: every key given (a trim's ends filled by `validate_edits`)."""
+        return StoredEdits(
+            removed_frames=list(self.removed_frames),
+            removed_ranges=list(self.removed_ranges),
+            trim=None if self.trim is None else FrameSpan(first=self.trim[0], last=self.trim[1]),
+            cameras={name: edit.stored() for name, edit in self.cameras.items()},
+        )
+
+    @classmethod
+    def from_stored(cls, saved: StoredEdits) -> EpisodeEdits:
+        """Edits as episode_edit.edits holds them (checked against the episode when they were saved)."""
+        return cls(
+            removed_frames=tuple(saved.removed_frames),
+            removed_ranges=tuple(saved.removed_ranges),
+            trim=None if saved.trim is None else (saved.trim.first, saved.trim.last),
+            cameras={name: CameraEdit.from_stored(edit) for name, edit in saved.cameras.items()},
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "removedFrames": list(self.removed_frames),
-            "removedRanges": [[a, b] for a, b in self.removed_ranges],
-            "trim": None if self.trim is None else {"from": self.trim[0], "to": self.trim[1]},
-            "cameras": {name: edit.to_json() for name, edit in self.cameras.items()},
-        }
+        """The JSON form (the stored one): an export's job parameters, info.json and HDF5 attributes."""
+        return self.stored().stored()
 
     @classmethod
     def from_json(cls, data: Any, field: str = "edits") -> EpisodeEdits:

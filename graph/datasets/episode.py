@@ -139,7 +139,7 @@ class Episode(relay.Node):
             saved = await info.context.loaders.episode_edits.load(self.id)
             if saved is not None:
                 if frame not in set(
-                    kept_frames(EpisodeEdits.from_json(saved.edits), self.row.length).tolist()
+                    kept_frames(EpisodeEdits.from_stored(saved.edits), self.row.length).tolist()
                 ):
                     raise BadUserInput(f"frame {frame} is removed by the saved edits", field="frame")
                 query["edits"] = saved.version  # a new save is a new URL: cached frames never go stale

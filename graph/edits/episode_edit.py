@@ -7,6 +7,7 @@ import strawberry
 
 from graph.accounts.user import User
 from graph.context import Info
+from persistence.documents import StoredEdits
 from persistence.tables import EpisodeEditRow
 
 
@@ -57,31 +58,31 @@ class EpisodeEdits:
     cameras: list[CameraEdit] = strawberry.field(description="Per-camera transforms.")
 
     @classmethod
-    def from_json(cls, data: dict) -> EpisodeEdits:
-        trim = data.get("trim")
+    def from_stored(cls, saved: StoredEdits) -> EpisodeEdits:
+        trim = saved.trim
         cameras = []
-        for name, c in sorted((data.get("cameras") or {}).items()):
-            crop, resize = c.get("crop"), c.get("resize")
+        for name, c in sorted(saved.cameras.items()):
+            crop, resize = c.crop, c.resize
             cameras.append(
                 CameraEdit(
                     camera=name,
-                    crop=CropRect(**crop) if crop else None,
+                    crop=CropRect(x=crop.x, y=crop.y, width=crop.width, height=crop.height) if crop else None,
                     resize=ResizeSpec(
-                        width=resize["width"], height=resize["height"], filter=ResizeFilter(resize["filter"])
+                        width=resize.width, height=resize.height, filter=ResizeFilter(resize.filter)
                     )
                     if resize
                     else None,
-                    rotate=c.get("rotate", 0),
-                    brightness=c.get("brightness", 1.0),
-                    contrast=c.get("contrast", 1.0),
-                    saturation=c.get("saturation", 1.0),
+                    rotate=c.rotate,
+                    brightness=c.brightness,
+                    contrast=c.contrast,
+                    saturation=c.saturation,
                 )
             )
         return cls(
-            removed_frames=list(data.get("removedFrames") or []),
-            removed_ranges=[list(r) for r in data.get("removedRanges") or []],
-            trim_from=trim["from"] if trim else None,
-            trim_to=trim["to"] if trim else None,
+            removed_frames=list(saved.removed_frames),
+            removed_ranges=[list(r) for r in saved.removed_ranges],
+            trim_from=trim.first if trim else None,
+            trim_to=trim.last if trim else None,
             cameras=cameras,
         )
 
@@ -96,7 +97,7 @@ class SavedEpisodeEdits:
     @classmethod
     def from_row(cls, row: EpisodeEditRow) -> SavedEpisodeEdits:
         return cls(
-            version=row.version, edits=EpisodeEdits.from_json(row.edits), updated_at=row.updated_at, row=row
+            version=row.version, edits=EpisodeEdits.from_stored(row.edits), updated_at=row.updated_at, row=row
         )
 
     @strawberry.field(description="Who saved them.")

@@ -19,6 +19,13 @@ from persistence.documents.episode_analysis import (
     TrajectoryValues,
     UnmeasuredEpisode,
 )
+from persistence.documents.episode_edit import (
+    FrameSpan,
+    StoredCameraEdit,
+    StoredCrop,
+    StoredEdits,
+    StoredResize,
+)
 from persistence.documents.job import (
     AnalysisParameters,
     AnnotationExportParameters,
@@ -56,6 +63,7 @@ __all__ = [
     "EpisodeMetrics",
     "EpisodeQualityValues",
     "EvaluationParameters",
+    "FrameSpan",
     "IndexingParameters",
     "IndexingSummary",
     "JobDocument",
@@ -71,7 +79,11 @@ __all__ = [
     "SessionSettings",
     "SourceFeatures",
     "SourceField",
+    "StoredCameraEdit",
     "StoredCriteria",
+    "StoredCrop",
+    "StoredEdits",
+    "StoredResize",
     "SuggestionCount",
     "TrajectoryValues",
     "UnmeasuredEpisode",

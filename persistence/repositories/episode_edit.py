@@ -8,6 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.columns import utcnow
+from persistence.documents import StoredEdits
 from persistence.tables import EpisodeEditRow
 
 Row = EpisodeEditRow
@@ -17,7 +18,9 @@ async def read_edits(session: AsyncSession, episode_ids: Sequence[int]) -> list[
     return list((await session.execute(select(Row).where(Row.episode_id.in_(episode_ids)))).scalars())
 
 
-async def insert_edits(session: AsyncSession, episode_id: int, edits: dict, user_id: int | None) -> Row:
+async def insert_edits(
+    session: AsyncSession, episode_id: int, edits: StoredEdits, user_id: int | None
+) -> Row:
     query = insert(Row).values(
         episode_id=episode_id, version=1, edits=edits, updated_by=user_id, updated_at=utcnow()
     )
@@ -25,7 +28,7 @@ async def insert_edits(session: AsyncSession, episode_id: int, edits: dict, user
 
 
 async def update_edits_if_version(
-    session: AsyncSession, episode_id: int, expected: int, edits: dict, user_id: int | None
+    session: AsyncSession, episode_id: int, expected: int, edits: StoredEdits, user_id: int | None
 ) -> Row | None:
     """Save over version `expected` only; None when someone saved in between."""
     query = (

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import StoredEdits
 from persistence.tables.base import SQLModel
 
 
@@ -19,7 +20,9 @@ class EpisodeEditRow(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("episode.id", ondelete="CASCADE"), primary_key=True)
     )
     version: int = 1
-    edits: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    edits: StoredEdits = Field(
+        default_factory=StoredEdits, sa_column=Column(TypedJSON(StoredEdits), nullable=False)
+    )
     updated_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from strawberry import relay
 
 from persistence.columns import JSONType, utcnow
@@ -27,6 +27,7 @@ from persistence.documents import (
 )
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_analysis as results_repo
+from persistence.repositories import episode_edit as edits_repo
 from persistence.repositories import job as jobs_repo
 from persistence.repositories import test_session as sessions_repo
 from persistence.tables import DatasetRow, EpisodeAnalysisRow
@@ -401,3 +402,92 @@ async def test_analysis_runs_store_the_keys_they_always_did(client, runtime, tin
     assert {kind for kind, _ in stored} == set(RUN_KEYS)
     for kind, values in stored:
         assert set(values) == RUN_KEYS[kind], kind
+
+
+# episode_edit.edits as saves wrote them (EpisodeEdits.to_json: every key, null when absent).
+FIRST_EDITS = {
+    "removedFrames": [5],
+    "removedRanges": [[10, 12]],
+    "trim": {"from": 0, "to": 29},
+    "cameras": {
+        "front": {
+            "crop": {"x": 8, "y": 8, "width": 48, "height": 32},
+            "resize": {"width": 96, "height": 64, "filter": "LANCZOS"},
+            "brightness": 1.2,
+            "contrast": 1.0,
+            "saturation": 1.0,
+            "rotate": 90,
+        },
+    },
+}
+SAVE_EDITS = """mutation($input: SaveEpisodeEditsInput!) { saveEpisodeEdits(input: $input) { version } }"""
+EDITS = """query($id: ID!) { node(id: $id) { ... on Episode { edits { version edits { removedFrames removedRanges
+  trimFrom trimTo cameras { camera crop { x y width height } resize { width height filter } rotate brightness
+  contrast saturation } } } kept: frameUrl(camera: "front", frame: 4, edited: true) } } }"""
+REMOVED = """query($id: ID!) { node(id: $id) { ... on Episode { frameUrl(camera: "front", frame: 11, edited: true)
+  } } }"""
+
+
+async def test_edits_saved_before_the_model_read_and_a_save_stores_the_same_keys(
+    client, runtime, tiny_dataset
+):
+    dataset_id = await register(runtime, tiny_dataset)
+    async with runtime.sessions() as db:
+        (episode_id, *_), *_ = await episodes_repo.list_episode_files(db, dataset_id, None)
+    episode = relay.to_base64("Episode", episode_id)
+    edits = {
+        "removedFrames": [5],
+        "removedRanges": [[10, 12]],
+        "trimFrom": 0,
+        "trimTo": 29,
+        "cameras": [
+            {
+                "camera": "front",
+                "crop": {"x": 8, "y": 8, "width": 48, "height": 32},
+                "resize": {"width": 96, "height": 64, "filter": "LANCZOS"},
+                "brightness": 1.2,
+                "rotate": 90,
+            }
+        ],
+    }
+    saved = await gql(client, SAVE_EDITS, input={"episodeId": episode, "edits": edits})
+    assert "errors" not in saved, saved
+    raw = text("SELECT edits FROM episode_edit WHERE episode_id = :id").columns(edits=JSONType)
+    async with runtime.sessions() as db:
+        assert (await db.execute(raw, {"id": episode_id})).scalar_one() == FIRST_EDITS
+        await db.execute(
+            text("UPDATE episode_edit SET edits = :value WHERE episode_id = :id").bindparams(
+                bindparam("value", type_=JSONType)
+            ),
+            {"value": FIRST_EDITS, "id": episode_id},
+        )
+        await db.commit()
+        (row,) = await edits_repo.read_edits(db, [episode_id])
+    assert row.edits.trim is not None and (row.edits.trim.first, row.edits.trim.last) == (0, 29)
+    assert row.edits.stored() == FIRST_EDITS
+    body = await gql(client, EDITS, id=episode)
+    assert "errors" not in body, body
+    found = body["data"]["node"]
+    assert found["edits"]["edits"] == {
+        "removedFrames": [5],
+        "removedRanges": [[10, 12]],
+        "trimFrom": 0,
+        "trimTo": 29,
+        "cameras": [
+            {
+                "camera": "front",
+                "crop": {"x": 8, "y": 8, "width": 48, "height": 32},
+                "resize": {"width": 96, "height": 64, "filter": "LANCZOS"},
+                "rotate": 90,
+                "brightness": 1.2,
+                "contrast": 1.0,
+                "saturation": 1.0,
+            }
+        ],
+    }
+    assert "edits=1" in found["kept"]
+    removed = await gql(client, REMOVED, id=episode)
+    assert removed["errors"][0]["extensions"]["field"] == "frame"  # frame 11 is in a removed range
+    stale = await gql(client, SAVE_EDITS, input={"episodeId": episode, "edits": {}})
+    assert stale["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert stale["errors"][0]["extensions"]["current"] == FIRST_EDITS  # the saved JSON, as before
