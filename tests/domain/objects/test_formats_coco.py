@@ -284,3 +284,11 @@ def test_annograph_json_refuses_an_attribute_that_is_not_plain(value, shown):
         annograph_json.read({"annograph.json": json.dumps(document).encode()}, lambda name: None)
     assert caught.value.where == "boxes[2].attributes.bad"
     assert caught.value.reason == f"attribute 'bad' must be a string, a number or true/false, got {shown}"
+
+
+def test_an_empty_export_still_has_its_default_file():
+    files, _ = export(ExportFormat.COCO, AnnotationSet([LabelEntry("person")]))
+    assert list(files) == ["annotations/instances_default.json"]
+    document = json.loads(files["annotations/instances_default.json"])
+    assert (document["images"], document["annotations"]) == ([], [])
+    assert coco.read(files, lambda name: None) == AnnotationSet([LabelEntry("person")])

@@ -81,9 +81,12 @@ _ID = (int, str)
 _PLAIN = (bool, int, float, str)
 _SOURCES = frozenset(SOURCES)
 _NONE: dict = {}
+_NO_OUTLINE = ()  # written as []: one object for every annotation (json never changes it)
 _LOOKS_COCO = re.compile(rb'"(?:images|annotations|categories)"\s*:')
 _INSTANCES = re.compile(r"(?:^|/)" + ANNOTATIONS_DIR + r"/instances_([^/]+)\.json$", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# A whole number as int() and str() write it (no leading zero, ASCII digits): it reads back as the same id.
+_CANONICAL = re.compile(r"^(?:0|[1-9][0-9]*)$")
 
 
 # --- Writing ----------------------------------------------------------------------------------------------
@@ -103,22 +106,32 @@ def annotation_file(subset: str) -> str:
 
 
 def _subsets(data: AnnotationSet) -> dict[str, tuple[list[ImageEntry], list[BoxEntry]]]:
-    """subset -> (its images in data.images order, its boxes in data.boxes order), subsets sorted by name.
-    An image is in the subsets of its boxes; one without boxes in `default`."""
-    images = {image.file_name: image for image in data.images}
+    """subset -> (its images in data.images order, its boxes in data.boxes order), subsets sorted by name
+    (`default` alone when there is nothing). An image is in the subsets of its boxes; one without boxes in
+    `default`. ValueError when a box lies on an image data.images lacks."""
+    subset_of: dict[str | None, str] = {}
     boxes: dict[str, list[BoxEntry]] = {}
-    used: dict[str, set[str]] = {}  # image name -> subsets
     for b in data.boxes:
-        if b.file_name not in images:
-            raise ValueError(f"a box lies on image {b.file_name!r}, which data.images lacks")
-        subset = subset_name(b.split)
-        boxes.setdefault(subset, []).append(b)
-        used.setdefault(b.file_name, set()).add(subset)
+        subset = subset_of.get(b.split)
+        if subset is None:
+            subset = subset_of[b.split] = subset_name(b.split)
+            boxes.setdefault(subset, [])
+        boxes[subset].append(b)
+    on = {subset: {b.file_name for b in group} for subset, group in boxes.items()}
+    known = {image.file_name for image in data.images}
+    for names in on.values():
+        if not names <= known:
+            raise ValueError(f"a box lies on image {min(names - known)!r}, which data.images lacks")
     listed: dict[str, list[ImageEntry]] = {}
     for image in data.images:
-        for subset in used.get(image.file_name, (DEFAULT_SUBSET,)):
-            listed.setdefault(subset, []).append(image)
-    return {s: (listed.get(s, []), boxes.get(s, [])) for s in sorted(listed)}
+        found = False
+        for subset, names in on.items():
+            if image.file_name in names:
+                listed.setdefault(subset, []).append(image)
+                found = True
+        if not found:
+            listed.setdefault(DEFAULT_SUBSET, []).append(image)
+    return {s: (listed.get(s, []), boxes.get(s, [])) for s in sorted(listed) or [DEFAULT_SUBSET]}
 
 
 def image_paths(data: AnnotationSet) -> Iterable[tuple[ImageEntry, str]]:
@@ -126,13 +139,6 @@ def image_paths(data: AnnotationSet) -> Iterable[tuple[ImageEntry, str]]:
     for subset, (images, _) in _subsets(data).items():
         for image in images:
             yield image, f"{IMAGE_DIR}/{subset}/{image.file_name}"
-
-
-def _track(track_id: str) -> int | str:
-    """CVAT numbers its tracks: an id that is an integer is written as one (it reads back as the same id)."""
-    if track_id.isdigit() and track_id.isascii() and str(int(track_id)) == track_id:
-        return int(track_id)
-    return track_id
 
 
 def write(
@@ -159,8 +165,11 @@ def write(
                 "outside": b.outside,
                 "source": b.source,
             }
-            if b.track_id is not None:
-                attributes["track_id"] = _track(b.track_id)
+            track = b.track_id
+            if track is not None:  # CVAT numbers its tracks: an id that is a number is written as one
+                attributes["track_id"] = (
+                    int(track) if track.isdecimal() and _CANONICAL.match(track) else track
+                )
             if b.attributes:  # the custom ones; a field of the box wins over a custom attribute of its name
                 attributes = {**b.attributes, **attributes}
             annotation = {
@@ -169,7 +178,7 @@ def write(
                 "category_id": category_ids[b.label],
                 "bbox": [b.x, b.y, b.width, b.height],
                 "area": b.width * b.height,
-                "segmentation": [],  # a box has no outline; CVAT writes [] (datumaro warns when it is absent)
+                "segmentation": _NO_OUTLINE,  # CVAT writes [] for a box (datumaro warns when it is absent)
                 "iscrowd": 1 if b.crowd else 0,
                 "attributes": attributes,
             }
