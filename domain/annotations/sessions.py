@@ -42,7 +42,7 @@ async def _session(session: AsyncSession, session_id: int, field: str = "id") ->
 async def start_session(rt: Runtime, viewer: Viewer, episode_id: int) -> AnnotationSessionRow:
     async with rt.sessions() as session, session.begin():
         if not await episodes_repo.read_episodes_by_ids(session, [episode_id]):
-            raise NotFound(f"episode {episode_id} does not exist", field="episodeId")
+            raise NotFound(f"episode {episode_id} does not exist", field="episode_id")
         row = await repo.create_session(
             session, episode_id=episode_id, status=SessionStatus.ACTIVE.value, created_by=viewer.user_id
         )
@@ -102,7 +102,7 @@ async def leave_session(rt: Runtime, viewer: Viewer, session_id: int) -> Annotat
 
 async def move_cursor(rt: Runtime, viewer: Viewer, session_id: int, frame: int) -> SessionParticipantRow:
     async with rt.sessions() as session, session.begin():
-        row = await _session(session, session_id, field="sessionId")
+        row = await _session(session, session_id, field="session_id")
         episode = (await episodes_repo.read_episodes_by_ids(session, [row.episode_id]))[0]
         if not 0 <= frame < episode.length:
             raise BadUserInput(

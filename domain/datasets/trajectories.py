@@ -27,16 +27,16 @@ class FrameRange:
 def frame_range(
     length: int, from_frame: int | None, to_frame: int | None, stride: int | None, max_samples: int
 ) -> FrameRange:
-    """Validate an inclusive [fromFrame, toFrame] request with a stride against an episode."""
+    """Validate an inclusive [from_frame, to_frame] request with a stride against an episode."""
     start = 0 if from_frame is None else from_frame
     last = length - 1 if to_frame is None else to_frame
     step = 1 if stride is None else stride
     if not 0 <= start < length:
-        raise BadUserInput(f"fromFrame must be between 0 and {length - 1}, got {start}", field="fromFrame")
+        raise BadUserInput(f"from_frame must be between 0 and {length - 1}, got {start}", field="from_frame")
     if not 0 <= last < length:
-        raise BadUserInput(f"toFrame must be between 0 and {length - 1}, got {last}", field="toFrame")
+        raise BadUserInput(f"to_frame must be between 0 and {length - 1}, got {last}", field="to_frame")
     if last < start:
-        raise BadUserInput(f"toFrame ({last}) is before fromFrame ({start})", field="toFrame")
+        raise BadUserInput(f"to_frame ({last}) is before the first frame ({start})", field="to_frame")
     if step < 1:
         raise BadUserInput(f"stride must be at least 1, got {step}", field="stride")
     result = FrameRange(start, last + 1, step)

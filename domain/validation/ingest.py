@@ -68,12 +68,12 @@ async def ingest_detection_events(
     """Store a batch of a device's detections; the number of detections stored.
 
     The session (locked: batches and a stop wait for one another), its episodes, the checks and the
-    writes are one transaction. NOT_FOUND (sessionId); BAD_USER_INPUT for a MODEL session, an empty or
+    writes are one transaction. NOT_FOUND (session_id); BAD_USER_INPUT for a MODEL session, an empty or
     too large batch, or an event naming its field (events[i].<field>), and nothing is written; CONFLICT
     when the session is not RUNNING."""
     received = utcnow()
     async with rt.sessions() as session, session.begin():
-        row = await read_test_session_in(session, session_id, "sessionId", lock=True)
+        row = await read_test_session_in(session, session_id, "session_id", lock=True)
         values, frames = await _checked_events(rt, session, row, events, received)
         await events_repo.insert_events(session, values)
         await update_frame_counts(session, row, sorted(frames))
@@ -88,10 +88,10 @@ async def _checked_events(
     (episode id, camera, frame) keys the batch processed."""
     session_id = row.id
     if row.source != TestSource.EXTERNAL:
-        raise BadUserInput("sessionId: a MODEL session makes its own detections", field="sessionId")
+        raise BadUserInput("session_id: a MODEL session makes its own detections", field="session_id")
     if row.status != TestStatus.RUNNING:
         raise Conflict(
-            f"sessionId: test session {session_id} is {row.status}, not RUNNING", field="sessionId"
+            f"session_id: test session {session_id} is {row.status}, not RUNNING", field="session_id"
         )
     if not events:
         raise BadUserInput("events: the batch is empty", field="events")
@@ -122,7 +122,7 @@ async def _checked_events(
         episode = episodes.get(event.episode_id)
         if episode is None or event.episode_id not in allowed:
             raise BadUserInput(
-                f"{where}.episodeId: not an episode of this session", field=f"{where}.episodeId"
+                f"{where}.episode_id: not an episode of this session", field=f"{where}.episode_id"
             )
         cameras = row.cameras if row.cameras is not None else list(episode.cameras)
         if event.camera not in cameras:

@@ -317,8 +317,8 @@ async def link_episodes(
 ) -> tuple[ProjectRow, int]:
     """Link episodes; those already linked stay as they were. The project and how many were new."""
     async with rt.sessions() as session, session.begin():
-        project = await lock_writable_project(session, project_id, "projectId")
-        await _check_episodes(session, episode_ids, "episodeIds")
+        project = await lock_writable_project(session, project_id, "project_id")
+        await _check_episodes(session, episode_ids, "episode_ids")
         new = await repo.link_episodes(session, project_id, episode_ids, reason, viewer.user_id)
     return project, len(new)
 
@@ -327,9 +327,9 @@ async def unlink_episodes(
     rt: Runtime, viewer: Viewer, project_id: int, episode_ids: Sequence[int]
 ) -> tuple[ProjectRow, int]:
     async with rt.sessions() as session, session.begin():
-        project = await lock_writable_project(session, project_id, "projectId")
+        project = await lock_writable_project(session, project_id, "project_id")
         if not episode_ids:
-            raise BadUserInput("episodeIds: give at least one episode", field="episodeIds")
+            raise BadUserInput("episode_ids: give at least one episode", field="episode_ids")
         removed = await repo.unlink_episodes(session, project_id, episode_ids)
     return project, removed
 
@@ -346,7 +346,7 @@ async def linked_episode_ids(rt: Runtime, project_ids: Sequence[int]) -> list[li
 async def suggest_episodes(rt: Runtime, project_id: int, limit: int) -> list[tuple[EpisodeRow, int]]:
     """Unlinked episodes ranked by how many validated boxes of the project's labels they hold."""
     async with rt.sessions() as session:
-        project = await read_project_in(session, project_id, "projectId")
+        project = await read_project_in(session, project_id, "project_id")
         if not project.labels:
             return []
         return await repo.rank_unlinked_episodes(session, project_id, project.labels, limit)

@@ -51,7 +51,7 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
     if req.project_id is not None:
         # Before the upload streams, so that a bad project costs no upload; the write transaction
         # below takes the project again, locked, and checks it there.
-        await read_writable_project(rt, req.project_id, "projectId")
+        await read_writable_project(rt, req.project_id, "project_id")
     head = await upload.read(SNIFF_BYTES)
     container = sniff_video(head)
     if container is None:
@@ -117,7 +117,7 @@ async def upload_video(rt: Runtime, viewer: Viewer, req: VideoUpload, upload) ->
             episode = await episodes_repo.read_episode_by_index(session, dataset.id, 0)
             assert episode is not None  # inserted just above
             if req.project_id is not None:
-                await lock_writable_project(session, req.project_id, "projectId")
+                await lock_writable_project(session, req.project_id, "project_id")
                 await projects_repo.link_episodes(
                     session, req.project_id, [episode.id], f"uploaded video {req.file_name}", viewer.user_id
                 )
