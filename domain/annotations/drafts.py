@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from domain.core.errors import REQUEST, BadUserInput, inside
+from persistence.documents import RevisionAnomaly, RevisionContent
 
 TEXT_MAX = 10_000
 GRADES = ("smoothness", "efficiency", "safety", "precision", "video_quality")  # quality grades, 1-5
@@ -133,13 +134,14 @@ def check_draft(draft: AnnotationDraft, episode_length: int, prefix: str = REQUE
         _text(anomaly.description, inside(prefix, "anomalies", i, "description"))
 
 
-# Content keys that revisions saved before a rename hold, read as the new one: old -> new.
+# Content keys that revisions and annograph JSON files saved before a rename hold, read as the new one:
+# old -> new (a revision's RevisionContent reads them itself).
 OLD_CONTENT_KEYS = {"confidence": "certainty"}
 
 
 def stored_content(content: dict) -> dict:
-    """A revision's content (or one from an annograph JSON file) with the keys a save writes today: an
-    old key is read as its new name. ValueError naming the new key when both are there and differ."""
+    """An annograph JSON file's episode annotation content with the keys a save writes today: an old key
+    is read as its new name. ValueError naming the new key when both are there and differ."""
     if not OLD_CONTENT_KEYS.keys() & content.keys():
         return content
     renamed = {k: v for k, v in content.items() if k not in OLD_CONTENT_KEYS}
@@ -159,17 +161,13 @@ def with_old_keys(content: dict) -> dict:
     return {**content, **{old: content[new] for old, new in OLD_CONTENT_KEYS.items() if new in content}}
 
 
-def content(draft: AnnotationDraft, times: list[tuple[float, float]]) -> dict:
-    """The saved content as JSON (revisions and CONFLICT answers carry it)."""
-    values = draft.columns()
-    values["anomalies"] = [
-        {
-            **asdict(a),
-            "type": a.type.value,
-            "severity": a.severity.value,
-            "from_time": start,
-            "to_time": end,
-        }
+def content(draft: AnnotationDraft, times: list[tuple[float, float]]) -> RevisionContent:
+    """The saved content (a revision holds it, CONFLICT answers carry its JSON): every key given, the
+    anomalies with their times (seconds, `times` in the order of draft.anomalies)."""
+    anomalies = [
+        RevisionAnomaly(
+            **{**asdict(a), "type": a.type.value, "severity": a.severity.value}, from_time=start, to_time=end
+        )
         for a, (start, end) in zip(draft.anomalies, times, strict=True)
     ]
-    return values
+    return RevisionContent(**draft.columns(), anomalies=anomalies)

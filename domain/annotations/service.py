@@ -76,7 +76,7 @@ async def _current(session: AsyncSession, episode_id: int, annotator_id: int) ->
     if row is None:
         return 0, None
     revisions = await repo.read_revisions(session, row.id)
-    return row.version, drafts.stored_content(revisions[-1].content) if revisions else None
+    return row.version, revisions[-1].content.stored() if revisions else None
 
 
 async def _conflict(session: AsyncSession, episode_id: int, annotator_id: int, why: str) -> Conflict:

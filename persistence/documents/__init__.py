@@ -8,6 +8,7 @@ before hold stays readable (defaults for keys added since, validation aliases fo
 so no row needs migrating.
 """
 
+from persistence.documents.annotation_revision import RevisionAnomaly, RevisionContent
 from persistence.documents.base import Document, NamedDocument
 from persistence.documents.dataset import RegistrationOptions, SourceFeatures, SourceField
 from persistence.documents.episode_analysis import (
@@ -75,6 +76,8 @@ __all__ = [
     "NamedDocument",
     "QualityReportResult",
     "RegistrationOptions",
+    "RevisionAnomaly",
+    "RevisionContent",
     "SessionMetrics",
     "SessionSettings",
     "SourceFeatures",

@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.documents import RevisionContent
 from persistence.tables import AnnotationRevisionRow, AnomalyRow, EpisodeAnnotationRow, EpisodeRow
 
 
@@ -117,7 +118,7 @@ async def read_anomalies(session: AsyncSession, annotation_ids: Sequence[int]) -
 
 
 async def add_revision(
-    session: AsyncSession, annotation_id: int, version: int, content: dict, saved_by: int
+    session: AsyncSession, annotation_id: int, version: int, content: RevisionContent, saved_by: int
 ) -> None:
     session.add(
         AnnotationRevisionRow(

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field
 
-from persistence.columns import JSONType, UTCDateTime, utcnow
+from persistence.columns import TypedJSON, UTCDateTime, utcnow
+from persistence.documents import RevisionContent
 from persistence.tables.base import NEVER_REUSE_IDS, SQLModel
 
 
@@ -23,7 +24,7 @@ class AnnotationRevisionRow(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("episode_annotation.id", ondelete="CASCADE"), nullable=False)
     )
     version: int
-    content: dict = Field(sa_column=Column(JSONType, nullable=False))
+    content: RevisionContent = Field(sa_column=Column(TypedJSON(RevisionContent), nullable=False))
     saved_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"))
     )

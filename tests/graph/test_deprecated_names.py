@@ -161,10 +161,8 @@ async def test_certainty_is_also_answered_and_taken_as_confidence(client, runtim
     # A revision saved before the rename holds "confidence": a CONFLICT answer still gives both names.
     async with runtime.sessions() as session, session.begin():
         row = (await session.execute(select(AnnotationRevisionRow))).scalars().one()
-        content = {("confidence" if k == "certainty" else k): v for k, v in row.content.items()}
-        await session.execute(
-            update(AnnotationRevisionRow).where(AnnotationRevisionRow.id == row.id).values(content=content)
-        )
+        content = {("confidence" if k == "certainty" else k): v for k, v in row.content.stored().items()}
+        await write_raw_json(session, "annotation_revision", "content", row.id, content)
     blind = await gql(client, SAVE, input={"episodeId": episode, "taskCompleteness": {"rating": "FAILURE"}})
     current = blind["errors"][0]["extensions"]["current"]
     assert blind["errors"][0]["extensions"]["code"] == "CONFLICT"

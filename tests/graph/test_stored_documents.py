@@ -4,6 +4,10 @@ before."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import bindparam, select, text
@@ -19,6 +23,7 @@ from persistence.documents import (
     EpisodeMetrics,
     JobParameters,
     JobResult,
+    RevisionContent,
     SessionMetrics,
     SessionSettings,
     SourceField,
@@ -30,8 +35,9 @@ from persistence.repositories import episode_analysis as results_repo
 from persistence.repositories import episode_edit as edits_repo
 from persistence.repositories import job as jobs_repo
 from persistence.repositories import test_session as sessions_repo
-from persistence.tables import DatasetRow, EpisodeAnalysisRow
+from persistence.tables import AnnotationRevisionRow, DatasetRow, EpisodeAnalysisRow
 from tests.conftest import gql, register
+from tests.graph.objects import test_annotation_transfer as transfer
 from tests.graph.validation_setup import project_with_episodes
 from tests.raw_json import write_raw_json
 
@@ -491,3 +497,100 @@ async def test_edits_saved_before_the_model_read_and_a_save_stores_the_same_keys
     stale = await gql(client, SAVE_EDITS, input={"episodeId": episode, "edits": {}})
     assert stale["errors"][0]["extensions"]["code"] == "CONFLICT"
     assert stale["errors"][0]["extensions"]["current"] == FIRST_EDITS  # the saved JSON, as before
+
+
+# annotation_revision.content as the first saves wrote it ("confidence" before its rename to certainty).
+FIRST_CONTENT = {
+    "rating": "PARTIAL",
+    "confidence": 3,
+    "completion": 50.0,
+    "failure_reason": "dropped the cube",
+    "subtask_reached": None,
+    "smoothness": 4,
+    "efficiency": None,
+    "safety": None,
+    "precision": None,
+    "video_quality": None,
+    "sync_issues": False,
+    "missing_frames": True,
+    "data_notes": None,
+    "notes": "second try",
+    "anomalies": [
+        {
+            "type": "DROP",
+            "severity": "HIGH",
+            "from_frame": 4,
+            "to_frame": 9,
+            "description": None,
+            "auto_detected": False,
+            "verified": False,
+            "from_time": 0.4,
+            "to_time": 0.9,
+        }
+    ],
+}
+SAVE_ANNOTATION = """mutation($input: SaveEpisodeAnnotationInput!) { saveEpisodeAnnotation(input: $input)
+  { version } }"""
+
+
+async def test_a_revision_written_before_the_model_reads_and_a_save_stores_the_same_keys(
+    client, runtime, tiny_dataset
+):
+    dataset_id = await register(runtime, tiny_dataset)
+    async with runtime.sessions() as db:
+        (episode_id, *_), *_ = await episodes_repo.list_episode_files(db, dataset_id, None)
+    episode = relay.to_base64("Episode", episode_id)
+    draft = {
+        "episodeId": episode,
+        "taskCompleteness": {
+            "rating": "PARTIAL",
+            "certainty": 3,
+            "completion": 50,
+            "failureReason": "dropped the cube",
+        },
+        "trajectoryQuality": {"smoothness": 4},
+        "dataQuality": {"missingFrames": True},
+        "anomalies": [{"type": "DROP", "severity": "HIGH", "fromFrame": 4, "toFrame": 9}],
+        "notes": "second try",
+    }
+    saved = await gql(client, SAVE_ANNOTATION, input=draft)
+    assert "errors" not in saved, saved
+    raw = text("SELECT id, content FROM annotation_revision").columns(content=JSONType)
+    async with runtime.sessions() as db:
+        revision_id, content = (await db.execute(raw)).one()
+    # A save stores every key under today's names, the anomalies with their times (fps 30 here).
+    assert set(content) == set(FIRST_CONTENT) - {"confidence"} | {"certainty"}
+    assert content["certainty"] == 3 and set(content["anomalies"][0]) == set(FIRST_CONTENT["anomalies"][0])
+    async with runtime.sessions() as db, db.begin():
+        await write_raw_json(db, "annotation_revision", "content", revision_id, FIRST_CONTENT)
+    async with runtime.sessions() as db:
+        row = await db.get(AnnotationRevisionRow, revision_id)
+    today = {("certainty" if k == "confidence" else k): v for k, v in FIRST_CONTENT.items()}
+    assert row is not None and isinstance(row.content, RevisionContent)
+    assert (row.content.certainty, row.content.anomalies[0].from_time) == (3, 0.4)
+    assert row.content.stored() == today  # read under today's names, nothing added
+    blind = await gql(client, SAVE_ANNOTATION, input=draft)  # no expectedVersion: CONFLICT with the current
+    assert blind["errors"][0]["extensions"]["code"] == "CONFLICT", blind
+    assert blind["errors"][0]["extensions"]["current"] == {**today, "confidence": 3}  # the old name too
+
+
+filled = transfer.filled  # a dataset with boxes and an episode annotation (a fixture)
+
+
+async def test_an_imported_episode_annotation_a_revision_cannot_hold_is_refused_naming_its_key(
+    client, runtime, filled
+):
+    dataset_id, episodes = filled
+    _, archive = await transfer.export(client, runtime, datasetId=dataset_id, format="ANNOGRAPH")
+    document = json.loads(archive.read("annograph.json"))
+    assert document["episodeAnnotations"][0]["content"]["certainty"] is None  # today's names, as saved
+    del document["episodeAnnotations"][0]["content"]["rating"]
+    await transfer.clear(client, dataset_id)
+    await gql(client, "mutation($e: ID!) { deleteEpisodeAnnotation(episodeId: $e) }", e=episodes[0])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as copy:
+        for name in archive.namelist():
+            copy.writestr(name, json.dumps(document) if name == "annograph.json" else archive.read(name))
+    refused = await transfer.upload(client, dataset_id, "bad.zip", out.getvalue())
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
+    assert "episodeAnnotations[0].content.rating: Field required" in refused["errors"][0]["message"]

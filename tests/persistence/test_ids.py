@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Boolean, Float, Integer, String, Table, delete, ins
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.columns import TypedJSON
+from persistence.documents import RevisionContent
 from persistence.engine import create_engine, is_sqlite
 from persistence.migrate import upgrade
 from persistence.tables import metadata
@@ -43,8 +44,10 @@ def _value(column, parents: dict[str, dict]):
         return 1
     if isinstance(kind, Float):
         return 0.5
-    if isinstance(kind, TypedJSON):  # an empty list, or a model of defaults
-        return [] if get_origin(kind.content) is list else {}
+    if isinstance(kind, TypedJSON):  # an empty list, or a model of defaults (a revision needs a rating)
+        if get_origin(kind.content) is list:
+            return []
+        return {"rating": "UNKNOWN"} if kind.content is RevisionContent else {}
     if isinstance(kind, JSON):
         return {}
     if isinstance(kind, String):  # Text too

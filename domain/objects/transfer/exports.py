@@ -15,7 +15,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from domain.accounts.users import Viewer
-from domain.annotations.drafts import stored_content
 from domain.core.errors import BadUserInput, Invalid, NotFound
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
@@ -205,7 +204,7 @@ async def gather(
         )
     data.images = list(_with_negatives(images, episodes, req.cameras) if req.negatives else images.values())
     # Exported under today's key names, whichever names the revision was saved with.
-    contents = {(r.annotation_id, r.version): stored_content(r.content) for r in revisions}
+    contents = {(r.annotation_id, r.version): r.content.stored() for r in revisions}
     data.episode_annotations = [
         {
             "episode_index": by_id[a.episode_id].index,

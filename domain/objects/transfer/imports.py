@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,7 @@ from domain.objects.transfer.formats.model import (
 )
 from domain.objects.transfer.upload_archive import read_upload
 from persistence.columns import utcnow
+from persistence.documents import RevisionContent
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as annotations_repo
@@ -424,13 +426,18 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
                 where=where,
             )
         try:
-            content = stored_content(content)  # a file written before a key was renamed reads as today's
+            # A file written before a key was renamed reads as today's; the content as a revision holds it.
+            content = RevisionContent.model_validate(stored_content(content))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            path = ".".join(str(p) for p in error["loc"])
+            raise _bad(f"{file}: {where}.content.{path}: {error['msg']}", file=file, where=where) from None
         except ValueError as exc:
             raise _bad(f"{file}: {where}.content.{exc}", file=file, where=where) from None
         current = await annotations_repo.read_annotation(session, episode.id, annotator)
         if current is not None:
             revisions = await annotations_repo.read_revisions_at(session, [(current.id, current.version)])
-            if revisions and stored_content(revisions[0].content) == content:
+            if revisions and revisions[0].content == content:
                 continue
             raise _bad(
                 f"{file}: {where}: {entry['annotator']} has another annotation of episode {episode.index} "
@@ -438,7 +445,7 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
                 file=file,
                 where=where,
             )
-        columns = {k: v for k, v in content.items() if k != "anomalies"}
+        columns = content.model_dump(exclude={"anomalies"}, exclude_unset=True)  # the keys given
         now = utcnow()
         try:
             annotation_id = await annotations_repo.insert_annotation(
@@ -455,7 +462,9 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
             )
         except (TypeError, DomainError) as exc:
             raise _bad(f"{file}: {where}: {exc}", file=file, where=where) from None
-        await annotations_repo.replace_anomalies(session, annotation_id, content.get("anomalies", []))
+        await annotations_repo.replace_anomalies(
+            session, annotation_id, [a.model_dump() for a in content.anomalies]
+        )
         await annotations_repo.add_revision(session, annotation_id, entry["version"], content, annotator)
         count += 1
     return count

@@ -220,7 +220,7 @@ async def test_concurrent_saves_lose_nothing(app, runtime, episode_id):
     assert sorted(accepted) == list(range(1, len(accepted) + 1))  # no gaps, no duplicates
     annotation_id = int(GlobalID.from_id(created["data"]["saveEpisodeAnnotation"]["id"]).node_id)
     revisions = await episode_annotations.revisions(runtime, annotation_id)
-    assert {r.version: r.content["notes"] for r in revisions} == accepted
+    assert {r.version: r.content.notes for r in revisions} == accepted
     (row,) = await episode_annotations.annotations_by_ids(runtime, [annotation_id])
     assert row.version == len(accepted) and row.notes == accepted[row.version]
     assert rejected > 0 and len(accepted) > 25  # they really raced, and more than one client won
