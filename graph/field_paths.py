@@ -12,7 +12,8 @@ such a path into the path of the argument the client sent, as `extensions.field`
   path is inside it (`expected_version` -> `input.expectedVersion`, `3.label` -> `input[3].label`, ""
   -> `input`);
 - once the path leaves what the schema describes (the keys of a JSON value, a camera's name in edits),
-  the rest stays as written (`parameters.velocity_threshold` -> `input.parameters.velocity_threshold`).
+  the rest stays as written (`parameters.velocity_threshold` -> `input.parameters.velocity_threshold`);
+  a name an input type lacks is camelCased all the same (a box's `x`, sent inside `box`: `input.x`).
 
 A path already in the client's terms (`input.expectedVersion`, `episodeIds[1]`) comes out unchanged, so
 the graph layer may name arguments itself.
@@ -87,13 +88,21 @@ def client_path(path: str, arguments: Mapping[str, GraphQLArgument | None]) -> s
             kind = kind.of_type if isinstance(kind, GraphQLList) else None
         elif isinstance(part, str) and not known:
             shown = f"{shown}.{to_camel_case(part)}" if shown else to_camel_case(part)
-        elif isinstance(part, str) and isinstance(kind, GraphQLInputObjectType) and _field(kind, part):
+        elif isinstance(part, str) and isinstance(kind, GraphQLInputObjectType):
             name = _field(kind, part)
-            shown = f"{shown}.{name}"
-            kind = kind.fields[name].type
+            if name:
+                shown = f"{shown}.{name}"
+                kind = kind.fields[name].type
+            else:
+                # A value the input type lacks (the client gives it grouped otherwise, as a box's x
+                # inside `box`): camelCased, and so is the rest.
+                shown = f"{shown}.{to_camel_case(part)}"
+                kind, known = None, False
         else:
-            # Past what the schema describes (a JSON value's keys, a camera's name): as written.
-            return shown + path[at:]
+            # Past what the schema describes (a JSON value's keys, a list item named by its key): as
+            # written.
+            rest_path = path[at:]
+            return shown + (rest_path if rest_path[:1] in (".", "[") else f".{rest_path}")
     return shown
 
 

@@ -150,6 +150,9 @@ def test_nested_paths_list_indexes_and_json_keys():
         "episode_ids.2": "input.episodeIds[2]",
         "episode_ids[2]": "input.episodeIds[2]",
         "cameras.2.crop_x": "input.cameras[2].cropX",
+        # A value the input type lacks (given grouped otherwise) is camelCased all the same.
+        "frame_stride": "input.frameStride",
+        "crop.min_x": "input.crop.minX",
         # Past what the schema describes the path is the client's own, written as sent: a JSON
         # value's keys, a list's item named by its key.
         "parameters.velocity_threshold": "input.parameters.velocity_threshold",
