@@ -50,9 +50,10 @@ class BodyLimit:
         if not settings.limits:
             return await self.app(scope, receive, send)
         content_type = dict(scope["headers"]).get(b"content-type", b"")
-        limit = (
-            settings.max_upload_bytes if content_type.startswith(b"multipart/") else settings.max_body_bytes
-        )
+        # A multipart body may carry an annotation zip with its frames; each mutation bounds its own file
+        # (uploadVideo by max_upload_bytes, importAnnotations' annotation files by max_unpacked_bytes).
+        multipart = max(settings.max_upload_bytes, settings.max_archive_bytes)
+        limit = multipart if content_type.startswith(b"multipart/") else settings.max_body_bytes
         too_large = error_response(
             413, "LIMIT_EXCEEDED", f"the request is larger than {limit} bytes", limit="bodySize"
         )

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_cost: int = 100_000
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 104_857_600
+    # A multipart body may be this large: an annotation zip with its frames (only its annotation files
+    # are read, and they count against max_unpacked_bytes); other uploads keep max_upload_bytes.
+    max_archive_bytes: int = 4_294_967_296
     # Pixels of one camera frame (width x height): one decoded frame costs 3 bytes each. 8K is 33 million.
     max_frame_pixels: int = 40_000_000
     # Boxes one annotation import may create (each is a row and part of one transaction).
@@ -135,6 +138,7 @@ class Settings(BaseSettings):
         "max_cost",
         "max_body_bytes",
         "max_upload_bytes",
+        "max_archive_bytes",
         "max_frame_pixels",
         "max_import_boxes",
         "max_unpacked_bytes",

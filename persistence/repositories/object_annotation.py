@@ -155,6 +155,31 @@ async def track_labels(session: AsyncSession, keys: Sequence[tuple[int, str, str
     return found
 
 
+class VideoBox(NamedTuple):
+    id: int
+    episode_id: int
+    camera: str
+    frame: int
+    label_id: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+async def read_video_boxes(session: AsyncSession, videos: Sequence[tuple[int, str]]) -> list[VideoBox]:
+    """Every box of the (episode id, camera) `videos`: where, what and the geometry (imports' MERGE and
+    REPLACE)."""
+    found: list[VideoBox] = []
+    for start in range(0, len(videos), IN_CHUNK):
+        chunk = list(videos[start : start + IN_CHUNK])
+        query = select(
+            Row.id, Row.episode_id, Row.camera, Row.frame, Row.label_id, Row.x, Row.y, Row.width, Row.height
+        ).where(tuple_(Row.episode_id, Row.camera).in_(chunk))
+        found += [VideoBox(*r) for r in (await session.execute(query)).all()]
+    return found
+
+
 async def existing_track_frames(
     session: AsyncSession, keys: Sequence[tuple[int, str, str, int]]
 ) -> set[tuple]:

@@ -99,6 +99,7 @@ async def test_graphiql_off(runtime, admin_token, monkeypatch):
 
 async def test_upload_bodies_have_their_own_limit(client, runtime, monkeypatch):
     monkeypatch.setattr(runtime.settings, "max_upload_bytes", 2048)
+    monkeypatch.setattr(runtime.settings, "max_archive_bytes", 2048)
     files = {"file": ("labels.json", b"x" * 4096, "application/json")}
     response = await client.post("/graphql", data={"operations": "{}", "map": "{}"}, files=files)
     assert response.status_code == 413

@@ -203,6 +203,13 @@ async def gather(
             )
         )
     data.images = list(_with_negatives(images, episodes, req.cameras) if req.negatives else images.values())
+    # Where each video ends (CVAT's <size> and stop_frame, MOT's seqLength, a one-box track's closing mark).
+    data.video_lengths = {
+        (e.index, camera): int(shape[0])
+        for e in episodes
+        for camera, shape in e.cameras.items()
+        if not req.cameras or camera in req.cameras
+    }
     # Exported under today's key names, whichever names the revision was saved with.
     contents = {(r.annotation_id, r.version): r.content.stored() for r in revisions}
     data.episode_annotations = [
@@ -298,8 +305,9 @@ async def _run(
         return encode_jpeg(pixels, None, 95)
 
     # An "outside" box says the object is out of view: a training format would read it as an object.
+    # Track formats carry it (CVAT's outside keyframes; MOT ends a track segment there).
     hidden = 0
-    if req.format is not ExportFormat.ANNOGRAPH:
+    if req.format not in (ExportFormat.ANNOGRAPH, ExportFormat.CVAT, ExportFormat.MOT):
         visible = [b for b in data.boxes if not b.outside]
         hidden, data = len(data.boxes) - len(visible), replace(data, boxes=visible)
         if hidden and not req.negatives:  # a frame left without boxes is a background image: not asked for

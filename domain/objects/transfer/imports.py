@@ -1,17 +1,22 @@
-"""importAnnotations: an uploaded COCO / YOLO / VOC / annograph JSON file into a dataset, all or nothing.
+"""importAnnotations: an uploaded annotation file (COCO, YOLO, Pascal VOC, CVAT XML, MOT, annograph JSON, or
+a zip of any) into a dataset, all or nothing.
 
-Images map to episode frames by file name (episode_<index>_<camera>_<frame>.jpg, as exports name
-them); class names map to labels. The first problem fails the whole import with the file, the line
-(or JSON path) and the reason, and nothing is written.
+Images map to episode frames through the request's name mapping (domain/objects/transfer/name_mapping.py:
+our names by default); class names map to labels. An image with boxes that maps to no frame, a file with no
+boxes, or the first problem in the file fails the whole import with the file, the line (or JSON path) and
+the reason, and nothing is written. `dry_run` answers the same summary, listing every unmatched name with
+its reason, and writes nothing. `mode` says what happens beside the boxes already stored: APPEND adds every
+box, MERGE skips a box equal to a stored one (same episode, camera, frame, label and geometry to 1/1000
+pixel), REPLACE first deletes the stored boxes of every video (episode and camera) the file has boxes on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from enum import StrEnum
+from typing import BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -23,16 +28,22 @@ from domain.core.episode_events import ObjectChange
 from domain.core.errors import BadUserInput, DomainError, LimitExceeded, NotFound
 from domain.core.runtime import Runtime
 from domain.objects import boxes, labels
-from domain.objects.boxes import Review, Source
 from domain.objects.service import announce, open_sessions_of
 from domain.objects.transfer.formats import registry
 from domain.objects.transfer.formats.model import (
     DEFAULT_COLOR,
     AnnotationSet,
-    BoxEntry,
     ExportFormat,
     FormatError,
-    parse_image_file_name,
+    TransferOptions,
+)
+from domain.objects.transfer.import_rows import FIELD, bad, box_values, resolve_images
+from domain.objects.transfer.name_mapping import (
+    FrameNumbers,
+    MappingFileError,
+    NameMapping,
+    read_mapping_file,
+    resolve,
 )
 from domain.objects.transfer.upload_archive import read_upload
 from persistence.columns import utcnow
@@ -45,113 +56,95 @@ from persistence.repositories import object_annotation as boxes_repo
 from persistence.repositories import user as users_repo
 from persistence.tables import EpisodeRow
 
-FIELD = "file"  # the uploaded file (domain errors name domain fields: graph/field_paths.py)
 CHUNK = 5000
+UNMATCHED_SHOWN = 20  # names an error lists (the dry run lists all)
+
+
+class ImportMode(StrEnum):
+    APPEND = "APPEND"
+    MERGE = "MERGE"
+    REPLACE = "REPLACE"
 
 
 @dataclass(frozen=True)
 class ImportRequest:
+    """One import. `content` is the upload (bytes, or a seekable binary file: a zip is read member by
+    member, its images never). The name mapping: `episode_id` and `camera` (or `camera_folders`) for
+    names that carry only a frame, `frames` and `first_frame_number` for how, `mapping_file` (name, bytes)
+    for anything else."""
+
     dataset_id: int
     file_name: str
-    content: bytes
+    content: bytes | BinaryIO
     format: ExportFormat | None = None  # detected from the content when absent
     create_missing_labels: bool = False
+    mode: ImportMode = ImportMode.APPEND
+    dry_run: bool = False
+    episode_id: int | None = None
+    camera: str | None = None
+    camera_folders: bool = False
+    frames: FrameNumbers = FrameNumbers.FROM_NAME
+    first_frame_number: int = 0
+    mapping_file: tuple[str, bytes] | None = None
+    voc_one_based: bool = False
 
 
 @dataclass
 class ImportSummary:
     format: ExportFormat
-    images: int = 0
-    boxes: int = 0
+    images: int = 0  # names mapped to frames
+    boxes: int = 0  # boxes added (or, in a dry run, that would be)
     tracks: int = 0
     episodes: int = 0
     episode_annotations: int = 0
     labels_created: list[str] = field(default_factory=list)
-
-
-def _bad(
-    message: str, *, file: str | None = None, line: int | None = None, where: str | None = None
-) -> BadUserInput:
-    details = {k: v for k, v in (("file", file), ("line", line), ("where", where)) if v is not None}
-    return BadUserInput(message, field=FIELD, **details)
-
-
-@dataclass
-class _Target:
-    episode: EpisodeRow
-    camera: str
-    frame: int
-    width: int
-    height: int
-
-
-def _resolve_images(data: AnnotationSet, episodes: dict[int, EpisodeRow], file: str) -> dict[str, _Target]:
-    targets: dict[str, _Target] = {}
-    for entry in data.images:
-        parsed = parse_image_file_name(entry.file_name)
-        if parsed is None:
-            raise _bad(
-                f"{file}: image {entry.file_name!r} is not named episode_<index>_<camera>_<frame>.jpg",
-                file=file,
-                where=entry.file_name,
-            )
-        index, camera, frame = parsed
-        episode = episodes.get(index)
-        if episode is None:
-            raise _bad(
-                f"{file}: image {entry.file_name!r} names episode {index}, which the dataset lacks",
-                file=file,
-                where=entry.file_name,
-            )
-        shape = boxes.camera_shape(episode.cameras, camera)
-        if shape is None:
-            raise _bad(
-                f"{file}: image {entry.file_name!r} names camera {camera!r}, which episode {index} lacks",
-                file=file,
-                where=entry.file_name,
-            )
-        if not 0 <= frame < shape[0]:
-            raise _bad(
-                f"{file}: image {entry.file_name!r}: episode {index} has frames 0..{shape[0] - 1}",
-                file=file,
-                where=entry.file_name,
-            )
-        targets[entry.file_name] = _Target(episode, camera, frame, shape[2], shape[1])
-    return targets
+    dry_run: bool = False
+    skipped: int = 0  # MERGE: boxes equal to stored ones, not added again
+    replaced: int = 0  # REPLACE: stored boxes deleted first
+    unmatched: dict[str, str] = field(default_factory=dict)  # name -> why it maps to no frame
+    dropped: dict[str, int] = field(default_factory=dict)  # what the file had that boxes cannot carry
+    splits: list[str] = field(default_factory=list)
 
 
 def _parse(
-    req: ImportRequest, episodes: dict[int, EpisodeRow], limit: int
-) -> tuple[ExportFormat, AnnotationSet]:
+    req: ImportRequest, mapping: NameMapping, episodes: dict[int, EpisodeRow], limit: int
+) -> tuple[ExportFormat, AnnotationSet, int]:
+    """(format, what the file holds, how many annotation files it had) — read in a thread."""
     files, images = read_upload(req.file_name, req.content, limit, FIELD)
     fmt = req.format or registry.detect_format(files)
     if fmt is None:
-        raise _bad(
-            f"{req.file_name}: not a COCO, YOLO, Pascal VOC or annograph JSON file (or zip of one)",
+        raise bad(
+            f"{req.file_name}: not a COCO, YOLO, Pascal VOC, CVAT XML, MOT or annograph JSON file "
+            "(or zip of one)",
             file=req.file_name,
         )
+    annotation_files = len(files)
     for image in images:
         files.setdefault(image, b"")  # names only, so readers can match label files to images
+    sizes: dict[str, tuple[int, int] | None] = {}
 
     def size_of(name: str) -> tuple[int, int] | None:
-        parsed = parse_image_file_name(name)
-        if parsed is None:
-            return None
-        episode = episodes.get(parsed[0])
-        shape = boxes.camera_shape(episode.cameras, parsed[1]) if episode else None
-        return (shape[2], shape[1]) if shape else None
+        if name not in sizes:
+            place = resolve([name], mapping).mapped.get(name)
+            episode = episodes.get(place.episode_index) if place else None
+            shape = boxes.camera_shape(episode.cameras, place.camera) if episode and place else None
+            sizes[name] = (shape[2], shape[1]) if shape else None
+        return sizes[name]
 
     try:
-        return fmt, registry.reader(fmt).read(files, size_of)
+        data = registry.reader(fmt).read(files, size_of, TransferOptions(voc_one_based=req.voc_one_based))
     except FormatError as exc:
-        raise _bad(str(exc), file=exc.file, line=exc.line, where=exc.where) from None
+        raise bad(str(exc), file=exc.file, line=exc.line, where=exc.where) from None
+    return fmt, data, annotation_files
 
 
 async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) -> ImportSummary:
-    """Import the file into the dataset, all or nothing. The dataset, its episodes, labels and users,
-    the checks and the writes are one transaction (the file is parsed inside it: what it is checked
-    against is what it is written into). NOT_FOUND (dataset_id); BAD_USER_INPUT (file)
-    naming the file, line or place of the first problem; LIMIT_EXCEEDED (importBoxes)."""
+    """Import the file into the dataset, all or nothing (or, with dry_run, only say what it would do).
+    The dataset, its episodes, labels and users, the checks and the writes are one transaction (the file
+    is parsed inside it: what it is checked against is what it is written into). NOT_FOUND (dataset_id,
+    name_mapping.episode_id); BAD_USER_INPUT (file, name_mapping.*) naming the file, line or place of
+    the first problem, or the names that map to no frame (extensions.unmatched); LIMIT_EXCEEDED
+    (importBoxes)."""
     values: list[dict] = []
     async with rt.sessions() as session:
         try:
@@ -163,11 +156,54 @@ async def import_annotations(rt: Runtime, viewer: Viewer, req: ImportRequest) ->
             # large import.)
             await _name_clash(session, values, req.file_name)
             raise
+    if summary.dry_run:
+        return summary
     grouped: dict[int, list[int]] = defaultdict(list)
     for box_id, value in zip(ids, values, strict=True):
         grouped[value["episode_id"]].append(box_id)
     await announce(rt, viewer.user_id, ObjectChange.IMPORTED, dict(grouped), open_sessions)
     return summary
+
+
+async def _mapping(session: AsyncSession, req: ImportRequest, episodes: dict[int, EpisodeRow]) -> NameMapping:
+    """The request's name mapping, its chosen episode and camera checked against the dataset."""
+    index = None
+    if req.episode_id is not None:
+        chosen = next((e for e in episodes.values() if e.id == req.episode_id), None)
+        if chosen is None:
+            raise NotFound(
+                f"episode {req.episode_id} is not an episode of the dataset", field="name_mapping.episode_id"
+            )
+        index = chosen.index
+        if req.camera is not None and boxes.camera_shape(chosen.cameras, req.camera) is None:
+            raise BadUserInput(
+                f"camera {req.camera!r} is not a camera of episode {chosen.index} "
+                f"({', '.join(sorted(chosen.cameras))})",
+                field="name_mapping.camera",
+            )
+    elif req.camera is not None or req.camera_folders:
+        raise BadUserInput(
+            "a camera needs the episode its frames belong to (episode_id)", field="name_mapping.episode_id"
+        )
+    if req.first_frame_number < 0:
+        raise BadUserInput(
+            f"first_frame_number must be 0 or more, got {req.first_frame_number}",
+            field="name_mapping.first_frame_number",
+        )
+    table = {}
+    if req.mapping_file is not None:
+        try:
+            table = await asyncio.to_thread(read_mapping_file, *req.mapping_file)
+        except MappingFileError as exc:
+            raise BadUserInput(str(exc), field="name_mapping.mapping_file") from None
+    return NameMapping(
+        episode_index=index,
+        camera=req.camera,
+        camera_folders=req.camera_folders,
+        frames=req.frames,
+        first_frame_number=req.first_frame_number,
+        table=table,
+    )
 
 
 async def _import(
@@ -182,10 +218,17 @@ async def _import(
     pages = await episodes_repo.list_episode_pages(
         session, [dataset.id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10**9
     )
-    existing_labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
+    stored_labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
     episodes = {e.index: e for e in pages[dataset.id]}
+    mapping = await _mapping(session, req, episodes)
     limit = rt.settings.max_unpacked_bytes
-    fmt, data = await asyncio.to_thread(_parse, req, episodes, limit)
+    fmt, data, files = await asyncio.to_thread(_parse, req, mapping, episodes, limit)
+    if not data.boxes and not data.episode_annotations:
+        raise bad(
+            f"{req.file_name}: no boxes in {files} annotation file{'s' if files != 1 else ''} read as "
+            f"{fmt.value}; nothing was imported (is it the format you meant?)",
+            file=req.file_name,
+        )
     if len(data.boxes) > rt.settings.max_import_boxes:
         raise LimitExceeded(
             f"file: {len(data.boxes)} boxes, more than {rt.settings.max_import_boxes} in one import "
@@ -193,26 +236,93 @@ async def _import(
             limit="importBoxes",
             field=FIELD,
         )
-    targets = await asyncio.to_thread(_resolve_images, data, episodes, req.file_name)
-    missing = [lab for lab in dict.fromkeys(b.label for b in data.boxes) if lab not in existing_labels]
+    targets, unmatched = await asyncio.to_thread(resolve_images, data, episodes, mapping)
+    with_boxes = {b.file_name for b in data.boxes}
+    blocking = [name for name in unmatched if name in with_boxes]
+    if blocking and not req.dry_run:
+        shown = [{"name": name, "reason": unmatched[name]} for name in blocking[:UNMATCHED_SHOWN]]
+        raise BadUserInput(
+            f"{req.file_name}: {len(blocking)} image{'s' if len(blocking) != 1 else ''} with boxes "
+            f"map{'s' if len(blocking) == 1 else ''} to no frame; the first, {blocking[0]!r}, "
+            f"{unmatched[blocking[0]]}. Nothing was imported (dryRun lists them all)",
+            field=FIELD,
+            file=req.file_name,
+            where=blocking[0],
+            unmatched=shown,
+        )
+    missing = [lab for lab in dict.fromkeys(b.label for b in data.boxes) if lab not in stored_labels]
     if missing and not req.create_missing_labels:
-        raise _bad(
+        raise bad(
             f"labels {missing} are not in the dataset's label set (set createMissingLabels to add them)",
             file=req.file_name,
         )
     reviewers = {b.reviewed_by for b in data.boxes if b.reviewed_by}
     annotators = {a.get("annotator") for a in data.episode_annotations}
     users = {u.name: u.id for u in await _users_by_names(session, reviewers | annotators)}
-    values += await asyncio.to_thread(_box_values, data, targets, users, viewer.user_id, req.file_name)
+    values += await asyncio.to_thread(box_values, data, targets, users, viewer.user_id, req.file_name)
     summary = ImportSummary(
         format=fmt,
         images=len(targets),
-        boxes=len(values),
-        episodes=len({t.episode.id for t in targets.values()}),
+        dry_run=req.dry_run,
+        unmatched=unmatched,
+        dropped=dict(data.dropped),
+        splits=sorted({b.split for b in data.boxes if b.split is not None}),
     )
+    stored = await _stored_boxes(session, values, stored_labels) if req.mode != ImportMode.APPEND else {}
+    if req.mode == ImportMode.MERGE:
+        kept = [v for v in values if _same(v) not in stored]
+        summary.skipped = len(values) - len(kept)
+        values[:] = kept
+    elif req.mode == ImportMode.REPLACE:
+        summary.replaced = len({i for ids in stored.values() for i in ids})
+    summary.boxes = len(values)
+    summary.episodes = len({v["episode_id"] for v in values})
+    if req.dry_run:
+        summary.labels_created = missing
+        summary.tracks = len({(v["episode_id"], v["camera"], v["track_id"] or id(v)) for v in values})
+        return summary, [], {}
+    if req.mode == ImportMode.REPLACE and stored:
+        await boxes_repo.delete_boxes(session, sorted({i for ids in stored.values() for i in ids}))
     ids = await _store(session, req, data, dataset.id, missing, values, episodes, users, summary)
-    open_sessions = await open_sessions_of(session, {v["episode_id"] for v in values})
+    touched = {v["episode_id"] for v in values} | {e for e, _ in _videos(values)}
+    open_sessions = await open_sessions_of(session, touched)
     return summary, ids, open_sessions
+
+
+def _videos(values: list[dict]) -> set[tuple[int, str]]:
+    return {(v["episode_id"], v["camera"]) for v in values}
+
+
+def _same(value: dict) -> tuple:
+    """What makes two boxes the same box for MERGE: where, what, and the geometry to 1/1000 pixel."""
+    return (
+        value["episode_id"],
+        value["camera"],
+        value["frame"],
+        value["label"],
+        *(round(value[k] * 1000) for k in ("x", "y", "width", "height")),
+    )
+
+
+async def _stored_boxes(
+    session: AsyncSession, values: list[dict], stored_labels: dict[str, int]
+) -> dict[tuple, list[int]]:
+    """The stored boxes of the videos the import has boxes on, by _same key: their ids."""
+    names = {label_id: name for name, label_id in stored_labels.items()}
+    found: dict[tuple, list[int]] = defaultdict(list)
+    for row in await boxes_repo.read_video_boxes(session, sorted(_videos(values))):
+        key = {
+            "episode_id": row.episode_id,
+            "camera": row.camera,
+            "frame": row.frame,
+            "label": names.get(row.label_id),
+            "x": row.x,
+            "y": row.y,
+            "width": row.width,
+            "height": row.height,
+        }
+        found[_same(key)].append(row.id)
+    return found
 
 
 async def _store(session, req, data, dataset_id, missing, values, episodes, users, summary) -> list[int]:
@@ -251,115 +361,6 @@ async def _users_by_names(session, names: set[str | None]):
     return found
 
 
-def _box_values(
-    data: AnnotationSet, targets: dict[str, _Target], users: dict[str, int], user_id: int, file: str
-) -> list[dict]:
-    now = utcnow()
-    values = []
-    for i, b in enumerate(data.boxes):
-        where = f"boxes[{i}]"
-        target = targets.get(b.file_name)
-        if target is None:
-            raise _bad(
-                f"{file}: a box lies on image {b.file_name!r}, which the file does not list",
-                file=file,
-                where=where,
-            )
-        try:
-            boxes.check_geometry(b.x, b.y, b.width, b.height, (target.width, target.height), "box")
-            boxes.check_details(track_id=b.track_id, notes=b.notes, score=b.score, path="box")
-        except BadUserInput as exc:
-            raise _bad(f"{file}: box {i} on {b.file_name}: {exc.message}", file=file, where=where) from None
-        values.append(
-            {
-                "episode_id": target.episode.id,
-                "camera": target.camera,
-                "frame": target.frame,
-                "x": float(b.x),
-                "y": float(b.y),
-                "width": float(b.width),
-                "height": float(b.height),
-                "label": b.label,
-                "track_id": b.track_id,
-                "occluded": b.occluded,
-                "truncated": b.truncated,
-                "difficult": b.difficult,
-                "outside": b.outside,
-                "notes": b.notes,
-                "source": _source(b, file, where),
-                "score": b.score,
-                "keyframe": b.keyframe,
-                **_extras(b, file, where),
-                "version": 1,
-                **_review(b, users, file, where),
-                "created_by": user_id,
-                "created_at": now,
-                "updated_by": user_id,
-                "updated_at": now,
-            }
-        )
-    return values
-
-
-def _source(b: BoxEntry, file: str, where: str) -> str:
-    try:
-        return Source(b.source).value
-    except ValueError:
-        raise _bad(f"{file}: {where}: unknown source {b.source!r}", file=file, where=where) from None
-
-
-SPLIT_MAX = 100  # characters: the width of object_annotation.split
-ATTRIBUTE_NAME_MAX = 100
-
-
-def _extras(b: BoxEntry, file: str, where: str) -> dict:
-    """crowd, attributes and split as stored. A split has 1-100 characters; an attribute a name of 1-100
-    characters and a plain value (true/false, an integer, a finite number, a string); no text holds NUL
-    (PostgreSQL refuses it). The readers keep only plain values: these checks catch a reader's slip."""
-    split, attributes = b.split, b.attributes
-    if split is not None and not (0 < len(split) <= SPLIT_MAX and "\x00" not in split):
-        raise _bad(
-            f"{file}: {where}: split must have 1-{SPLIT_MAX} characters, got {split[:40]!r}",
-            file=file,
-            where=where,
-        )
-    for name, value in attributes.items():
-        plain = (
-            (isinstance(value, str) and "\x00" not in value)
-            or isinstance(value, int)  # bool too
-            or (isinstance(value, float) and math.isfinite(value))
-        )
-        if not (plain and type(name) is str and 0 < len(name) <= ATTRIBUTE_NAME_MAX and "\x00" not in name):
-            raise _bad(
-                f"{file}: {where}: attribute {str(name)[:40]!r} must have a name of 1-{ATTRIBUTE_NAME_MAX} "
-                f"characters and a plain value (string, number, true/false), got {str(value)[:40]!r}",
-                file=file,
-                where=where,
-            )
-    return {"crowd": b.crowd, "attributes": attributes, "split": split}
-
-
-def _review(b: BoxEntry, users: dict[str, int], file: str, where: str) -> dict:
-    try:
-        review = Review(b.review)
-    except ValueError:
-        raise _bad(f"{file}: {where}: unknown review state {b.review!r}", file=file, where=where) from None
-    if b.reviewed_by and b.reviewed_by not in users:
-        raise _bad(f"{file}: {where}: reviewer {b.reviewed_by!r} is not a user here", file=file, where=where)
-    try:
-        reviewed_at = datetime.fromisoformat(b.reviewed_at) if b.reviewed_at else None
-    except ValueError:
-        raise _bad(
-            f"{file}: {where}: reviewedAt {b.reviewed_at!r} is not an ISO time", file=file, where=where
-        ) from None
-    return {
-        "review": review.value,
-        "reviewed_by": users.get(b.reviewed_by) if b.reviewed_by else None,
-        "reviewed_at": reviewed_at,
-        "reject_reason": b.reject_reason,
-    }
-
-
 async def _check_tracks(session, values: list[dict], file: str) -> None:
     """One label per track and one box per track and frame, within the file and against the database."""
     track_label: dict[tuple, int] = {}
@@ -369,10 +370,10 @@ async def _check_tracks(session, values: list[dict], file: str) -> None:
             continue
         key = (v["episode_id"], v["camera"], v["track_id"])
         if track_label.setdefault(key, v["label_id"]) != v["label_id"]:
-            raise _bad(f"{file}: boxes[{i}]: track {key[2]} has two labels", file=file, where=f"boxes[{i}]")
+            raise bad(f"{file}: boxes[{i}]: track {key[2]} has two labels", file=file, where=f"boxes[{i}]")
         frame_key = (v["episode_id"], v["track_id"], v["camera"], v["frame"])
         if frame_key in frames:
-            raise _bad(
+            raise bad(
                 f"{file}: boxes[{i}]: track {key[2]} has two boxes on frame {v['frame']}",
                 file=file,
                 where=f"boxes[{i}]",
@@ -381,7 +382,7 @@ async def _check_tracks(session, values: list[dict], file: str) -> None:
     stored = await boxes_repo.track_labels(session, list(track_label))
     for key, label_id in track_label.items():
         if key in stored and stored[key] != label_id:
-            raise _bad(f"{file}: track {key[2]} exists here with another label", file=file, where=key[2])
+            raise bad(f"{file}: track {key[2]} exists here with another label", file=file, where=key[2])
 
 
 async def _name_clash(session, values: list[dict], file: str) -> None:
@@ -390,7 +391,7 @@ async def _name_clash(session, values: list[dict], file: str) -> None:
     clashes = await boxes_repo.existing_track_frames(session, keys)
     if clashes:
         episode_id, track, camera, frame = min(clashes)
-        raise _bad(
+        raise bad(
             f"{file}: track {track} already has a box on frame {frame} of {camera} "
             f"(episode id {episode_id}); "
             "delete those boxes first or import into other episodes",
@@ -420,7 +421,7 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
         annotator = users.get(entry.get("annotator"))
         content = entry.get("content")
         if episode is None or annotator is None or not isinstance(content, dict):
-            raise _bad(
+            raise bad(
                 f"{file}: {where}: needs an episode of this dataset, a known annotator and content",
                 file=file,
                 where=where,
@@ -431,15 +432,15 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
         except ValidationError as exc:
             error = exc.errors()[0]
             path = ".".join(str(p) for p in error["loc"])
-            raise _bad(f"{file}: {where}.content.{path}: {error['msg']}", file=file, where=where) from None
+            raise bad(f"{file}: {where}.content.{path}: {error['msg']}", file=file, where=where) from None
         except ValueError as exc:
-            raise _bad(f"{file}: {where}.content.{exc}", file=file, where=where) from None
+            raise bad(f"{file}: {where}.content.{exc}", file=file, where=where) from None
         current = await annotations_repo.read_annotation(session, episode.id, annotator)
         if current is not None:
             revisions = await annotations_repo.read_revisions_at(session, [(current.id, current.version)])
             if revisions and revisions[0].content == content:
                 continue
-            raise _bad(
+            raise bad(
                 f"{file}: {where}: {entry['annotator']} has another annotation of episode {episode.index} "
                 "here; nothing was imported",
                 file=file,
@@ -461,7 +462,7 @@ async def _import_episode_annotations(session, data: AnnotationSet, episodes, us
                 },
             )
         except (TypeError, DomainError) as exc:
-            raise _bad(f"{file}: {where}: {exc}", file=file, where=where) from None
+            raise bad(f"{file}: {where}: {exc}", file=file, where=where) from None
         await annotations_repo.replace_anomalies(
             session, annotation_id, [a.model_dump() for a in content.anomalies]
         )

@@ -14,6 +14,7 @@ import weakref
 import zipfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import BinaryIO
 
 from domain.core.errors import BadUserInput, LimitExceeded
 
@@ -70,16 +71,25 @@ class UnpackedFiles(MutableMapping[str, bytes]):
 
 
 def read_upload(
-    name: str, content: bytes, limit: int, field: str
+    name: str, content: bytes | BinaryIO, limit: int, field: str
 ) -> tuple[MutableMapping[str, bytes], set[str]]:
-    """(files by name, names of the images beside them) in one pass over the zip. Images are listed,
-    not read: annotations are imported without their pixels, but YOLO's reader matches label files
-    to image names. LimitExceeded when the zip declares or inflates more than `limit` bytes."""
-    if not content.startswith(b"PK\x03\x04"):
-        return {name.replace("\\", "/").rsplit("/", 1)[-1] or "upload": content}, set()
+    """(files by name, names of the images beside them) in one pass over the zip. `content` is the
+    upload's bytes or a seekable binary file (the spooled upload: a zip with its frames is read from
+    disk, member by member). Images are listed, not read: annotations are imported without their
+    pixels, but YOLO's reader matches label files to image names. LimitExceeded when the annotation
+    files (a zip's members other than images, or the one file) declare or inflate more than `limit`."""
+    stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
+    stream.seek(0)
+    if stream.read(4) != b"PK\x03\x04":
+        stream.seek(0)
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise LimitExceeded(f"the file is larger than {limit} bytes", field=field, limit="unpackedSize")
+        return {name.replace("\\", "/").rsplit("/", 1)[-1] or "upload": data}, set()
+    stream.seek(0)
     files = UnpackedFiles()
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
+        archive = zipfile.ZipFile(stream)
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > ZIP_MEMBERS_MAX:
             raise LimitExceeded(
@@ -87,12 +97,15 @@ def read_upload(
                 field=field,
                 limit="zipMembers",
             )
-        total = sum(m.file_size for m in members)
+        images = {m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)}
+        # Only what is read counts: the frames beside the annotations are listed, never inflated.
+        total = sum(m.file_size for m in members if m.filename not in images)
         if total > limit:
             raise LimitExceeded(
-                f"the zip unpacks to {total} bytes; at most {limit}", field=field, limit="unpackedSize"
+                f"the zip's annotation files unpack to {total} bytes; at most {limit}",
+                field=field,
+                limit="unpackedSize",
             )
-        images = {m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)}
         budget = [limit]
         for member in members:
             if member.filename not in images or member.file_size == 0:

@@ -553,13 +553,6 @@ BAD_CVAT = [
         "image 'a.jpg' is listed twice",
     ),
     (
-        "<annotations><track id='0' label='a'>\n<box frame='1' xtl='1' ytl='1' xbr='2' ybr='2'/></track>"
-        "</annotations>",
-        2,
-        "track[1]/box[1]",
-        "the size of frame 1 is not known",
-    ),
-    (
         "<annotations><meta><task><original_size><width>0</width><height>5</height></original_size></task></meta>"
         "</annotations>",
         None,
@@ -754,11 +747,25 @@ def test_a_malformed_mot_file_names_the_file_and_line(rows, line, reason):
     assert reason in caught.value.reason, caught.value
 
 
-def test_mot_without_a_frame_size_or_classes_says_so():
-    with pytest.raises(FormatError) as caught:
-        mot.read({"gt/gt.txt": b"3,1,1,1,2,2,1,1,1\n"}, lambda name: None)
-    assert (caught.value.file, caught.value.line) == ("gt/gt.txt", 1)
-    assert "the size of frame 3 is not known: no seqinfo.ini" in caught.value.reason
+def test_frames_of_unknown_size_read_as_0_by_0_for_the_import_to_check():
+    """Without <original_size> / seqinfo.ini and a frame the name mapping places, the size is unknown:
+    the box is read as written and its image is 0 x 0; the import checks it against the frame the name
+    maps to, or lists the name as unmatched."""
+    cvat = cvat_xml.read(
+        {
+            "annotations.xml": b"<annotations><track id='0' label='a'><box frame='1' xtl='1' ytl='1' xbr='2' "
+            b"ybr='4'/></track></annotations>"
+        },
+        lambda name: None,
+    )
+    assert [(m.file_name, m.width, m.height) for m in cvat.images] == [("frame_000001.jpg", 0, 0)]
+    assert [(b.x, b.y, b.width, b.height) for b in cvat.boxes if not b.outside] == [(1.0, 1.0, 1.0, 3.0)]
+    data = mot.read({"gt/gt.txt": b"3,1,1,1,2,2,1,1,1\n"}, lambda name: None)
+    assert [(m.file_name, m.frame, m.width) for m in data.images] == [("frame_000002.jpg", 2, 0)]
+    assert [(b.x, b.y, b.width, b.height) for b in data.boxes] == [(1.0, 1.0, 2.0, 2.0)]
+
+
+def test_mot_without_classes_or_with_a_bad_seqinfo_says_so():
     with pytest.raises(FormatError, match="no class names"):
         mot.read({"gt/gt.txt": b"1,1,1,1,2,2,1,1,1\n", "gt/labels.txt": b"\n"}, lambda name: (9, 9))
     with pytest.raises(FormatError) as caught:

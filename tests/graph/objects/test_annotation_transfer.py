@@ -384,3 +384,36 @@ async def test_a_zip_bomb_is_refused_while_the_server_keeps_answering(client, ru
         "limit": "unpackedSize",
     }
     assert health.status_code == 200
+
+
+async def test_cvat_video_xml_round_trips_tracks_keyframes_and_outside(client, runtime, filled):
+    """Issue 17: tracked boxes travel as CVAT for video 1.1, one annotations.xml per video; back in, each
+    box is where it was with its track id, keyframe flag, outside mark and occlusion."""
+    dataset_id, _ = filled
+    before = await all_boxes(client, dataset_id)
+    node, archive = await export(client, runtime, datasetId=dataset_id, format="CVAT")
+    assert node["summary"]["boxes"] == 5  # the outside keyframe travels too
+    assert any(
+        name.endswith("/annotations.xml") and name.startswith("episode_") for name in archive.namelist()
+    )
+    await clear(client, dataset_id)
+    result = await upload(client, dataset_id, "export.zip", zipped(archive))
+    assert result["data"]["importAnnotations"]["boxes"] == 5, result
+    keys = ("camera", "frame", "trackId", "keyframe", "outside", "occluded", "box")
+    assert [
+        {k: b[k] for k in keys} | {"label": b["label"]["name"]} for b in await all_boxes(client, dataset_id)
+    ] == [{k: b[k] for k in keys} | {"label": b["label"]["name"]} for b in before]
+
+
+async def test_mot_round_trips_the_visible_boxes(client, runtime, filled):
+    dataset_id, _ = filled
+    before = [b for b in await all_boxes(client, dataset_id) if not b["outside"]]
+    node, archive = await export(client, runtime, datasetId=dataset_id, format="MOT")
+    assert any(name.endswith("gt/gt.txt") for name in archive.namelist())
+    assert node["summary"]["fidelity"]["lost"], node["summary"]  # keyframes and named tracks: said
+    await clear(client, dataset_id)
+    result = await upload(client, dataset_id, "export.zip", zipped(archive))
+    assert "errors" not in result, result
+    after = [b for b in await all_boxes(client, dataset_id) if not b["outside"]]
+    assert geometry(after) == geometry(before)
+    assert [b["occluded"] for b in after] == [b["occluded"] for b in before]

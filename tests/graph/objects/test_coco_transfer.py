@@ -10,12 +10,8 @@ import zipfile
 from pathlib import Path
 from unittest.mock import ANY
 
-import pytest
-
-from tests.conftest import gql, register
-from tests.factories import write_dataset
+from tests.conftest import gql
 from tests.graph.objects.test_annotation_transfer import clear, export, upload, zipped
-from tests.graph.objects_setup import LABEL
 
 CASES = Path(__file__).resolve().parents[2] / "field_cases" / "annotations"
 BOXES = """query($id: ID!) { node(id: $id) { ... on Dataset { episodes(first: 10) { edges { node { index
@@ -32,21 +28,6 @@ def case_zip(case: str) -> bytes:
             if path.is_file():
                 archive.write(path, f"{case}/{path.relative_to(root).as_posix()}")
     return out.getvalue()
-
-
-@pytest.fixture
-async def field_dataset(client, runtime, data_root) -> str:
-    """The field cases' dataset: episodes 0-3 with cameras front and side of 320 x 240, labels pedestrian
-    and cyclist."""
-    await register(
-        runtime, write_dataset(data_root / "field", episodes=4, cameras=("front", "side"), size=(240, 320))
-    )
-    body = await gql(client, "{ datasets { edges { node { id } } } }")
-    dataset_id = body["data"]["datasets"]["edges"][0]["node"]["id"]
-    for name in ("pedestrian", "cyclist"):
-        made = await gql(client, LABEL, input={"datasetId": dataset_id, "name": name})
-        assert "errors" not in made, made
-    return dataset_id
 
 
 async def stored(client, dataset_id: str) -> list[tuple]:

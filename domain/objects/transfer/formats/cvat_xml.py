@@ -873,15 +873,11 @@ def _checked_track_box(
     name = frame_file_name(folder, frame)
     image = state.images.get(name)
     if image is None:
-        known = size or state.size_of(name)
-        if known is None:
-            raise parse.error(
-                f"the size of frame {frame} is not known: the meta has no <original_size>",
-                shape.where,
-                shape.line,
-            )
+        # Unknown without <original_size> when the name mapping places no frame here: 0 x 0, and the
+        # import checks the box against the frame the name maps to, or lists the name as unmatched.
+        known = size or state.size_of(name) or (0, 0)
         image = state.images[name] = frame_image(folder, frame, *known)
-    x, y, w, h = _geometry(parse, shape, (image.width, image.height), state)
+    x, y, w, h = _geometry(parse, shape, (image.width, image.height) if image.width else None, state)
     _extras(parse, shape, state)
     return frame, name, x, y, w, h
 

@@ -328,13 +328,9 @@ def _frame(
     name = frame_file_name(folder, frame)
     image = images.get(name)
     if image is None:
-        known = size or size_of(name)
-        if known is None:
-            raise FormatError(
-                file,
-                f"the size of frame {frame + 1} is not known: no {SEQINFO_FILE} (imWidth, imHeight)",
-                line=line,
-            )
+        # Unknown without seqinfo.ini when the name mapping places no frame here: 0 x 0, and the import
+        # checks the box against the frame the name maps to, or lists the name as unmatched.
+        known = size or size_of(name) or (0, 0)
         image = images[name] = frame_image(folder, frame, *known)
     return image
 
@@ -360,9 +356,11 @@ def _read_rows(
         # comparisons: 100,000 rows are read in a request. Any doubt goes to _fields, which names the problem.
         try:
             frame, track, klass = int(parts[0]), int(parts[1]), int(parts[7])
-            x, y, w, h, visibility = (float(parts[i]) for i in (2, 3, 4, 5, 8))
-            ignored = float(parts[6]) == 0
+            x, y, w, h = float(parts[2]), float(parts[3]), float(parts[4]), float(parts[5])
+            visibility, ignored = float(parts[8]), float(parts[6]) == 0
             image = frames.get(frame)
+            if image is None and frame >= 1:  # a frame's first row: a new frame is no doubt about the row
+                image = frames[frame] = _frame(folder, frame - 1, size, size_of, images, file, number)
             ok = (
                 len(parts) == 9
                 and image is not None
@@ -386,8 +384,8 @@ def _read_rows(
                 raise FormatError(file, f"track {track} has two rows on frame {frame}", line=number)
             image = frames.get(frame) or _frame(folder, frame - 1, size, size_of, images, file, number)
             frames[frame] = image
-            limit = (image.width, image.height)
-            if x < -SLACK or y < -SLACK or x + w > limit[0] + SLACK or y + h > limit[1] + SLACK:
+            limit = (image.width, image.height) if image.width else None
+            if limit and (x < -SLACK or y < -SLACK or x + w > limit[0] + SLACK or y + h > limit[1] + SLACK):
                 dropped["clamped to the image"] += 1
             x, y, w, h = checked_box(x, y, w, h, limit, slack=math.inf, file=file, line=number)
         if track > 0:
