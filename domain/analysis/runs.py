@@ -20,6 +20,7 @@ from domain.accounts.users import Viewer
 from domain.analysis.episode_work import analyse_episode, plain
 from domain.analysis.kinds import AnalysisKind, validate_parameters
 from domain.core.errors import BadUserInput, NotFound
+from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from persistence.documents import (
@@ -76,13 +77,11 @@ async def run_analysis(
     if not episodes:
         raise BadUserInput("the dataset has no episodes to analyse", field="dataset_id")
 
-    async def body(ctx: JobContext) -> None:
-        await _run(rt, ctx, kind, params, dataset, episodes)
-
+    # `run_analysis_job` rebuilds the work from the stored parameters, here or in a worker.
     return await rt.jobs.submit(
         kind=JobKind.ANALYSIS,
         target=analysis_target(dataset.id, kind),
-        body=body,
+        body=registered_body(rt),
         parameters=AnalysisParameters(
             kind=kind.value,
             parameters=params.model_dump(mode="json"),
@@ -91,6 +90,21 @@ async def run_analysis(
         ),
         dataset_id=dataset.id,
     )
+
+
+@register(JobKind.ANALYSIS, AnalysisParameters)
+async def run_analysis_job(rt: Runtime, ctx: JobContext) -> None:
+    """An analysis rebuilt from its job's parameters (the dataset and its episodes read again)."""
+    stored = ctx.job.parameters.as_kind(AnalysisParameters)
+    assert stored is not None and ctx.job.dataset_id is not None  # as run_analysis submitted it
+    kind = AnalysisKind(stored.kind)
+    params = validate_parameters(kind, stored.parameters)
+    async with rt.sessions() as session:
+        dataset = await datasets_repo.read_dataset(session, ctx.job.dataset_id)
+        if dataset is None:
+            raise NotFound(f"dataset {ctx.job.dataset_id} does not exist", field="dataset_id")
+        episodes = await episodes_repo.list_episode_files(session, dataset.id, stored.episode_ids)
+    await _run(rt, ctx, kind, params, dataset, episodes)
 
 
 async def _analyse_all(

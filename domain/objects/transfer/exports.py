@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from domain.accounts.users import Viewer
 from domain.core.errors import BadUserInput, Invalid, NotFound
+from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.datasets.frames import encode_jpeg
@@ -126,17 +127,34 @@ async def export_annotations(rt: Runtime, viewer: Viewer, req: ExportRequest) ->
         requested_by=viewer.user_id,
     )
 
-    async def body(ctx: JobContext) -> None:
-        await _run(rt, ctx, req, dataset, episodes)
-
-    # The runner commits the job in its own transaction (a version another process took is retried).
+    # The runner commits the job in its own transaction (a version another process took is retried);
+    # `run_export_job` rebuilds the work from the stored parameters, here or in a worker.
     return await rt.jobs.submit(
         kind=JobKind.EXPORT,
         target=f"export:dataset:{dataset.id}",
-        body=body,
+        body=registered_body(rt),
         parameters=parameters,
         dataset_id=dataset.id,
     )
+
+
+@register(JobKind.EXPORT, AnnotationExportParameters)
+async def run_export_job(rt: Runtime, ctx: JobContext) -> None:
+    """An annotation export rebuilt from its job's parameters (the selection read again)."""
+    stored = ctx.job.parameters.as_kind(AnnotationExportParameters)
+    assert stored is not None  # the registry chose this function for these parameters
+    req = ExportRequest(
+        format=ExportFormat(stored.format),
+        dataset_id=stored.dataset_id if stored.episode_ids is None else None,
+        episode_ids=tuple(stored.episode_ids) if stored.episode_ids is not None else None,
+        cameras=tuple(stored.cameras) if stored.cameras else None,
+        only_validated=stored.only_validated,
+        include_images=stored.include_images,
+        negatives=stored.negatives,
+        voc_one_based=stored.voc_one_based,
+    )
+    dataset, episodes = await _selection(rt, req)
+    await _run(rt, ctx, req, dataset, episodes)
 
 
 async def gather(
