@@ -224,7 +224,7 @@ async def test_a_device_s_detections_and_the_session_s_reads(runtime, tiny, coun
     counted.reset()
     with pytest.raises(Conflict) as not_running:  # still CREATED: checked in the write's transaction
         await ingest_detection_events(runtime, tiny.admin, session_id, batch)
-    assert not_running.value.field == "sessionId" and one_and_one(counted), counted
+    assert not_running.value.field == "session_id" and one_and_one(counted), counted
     counted.reset()
     started = await test_sessions.start_test_session(runtime, tiny.admin, session_id)
     assert started.status == "RUNNING" and one_and_one(counted), counted
