@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.saves
 	$(BIN)/python -m bench.ground_truth
+	$(BIN)/python -m bench.annotation_formats
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.detection

@@ -4,9 +4,11 @@ pointed at."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import asyncpg
 
+from bench import annotation_formats
 from bench.scratch import scratch_postgres
 from tests.conftest import PG_URL
 
@@ -34,3 +36,20 @@ def test_no_postgres_gives_none_and_touches_nothing(capsys):
     with scratch_postgres("postgresql+asyncpg://postgres@127.0.0.1:1/postgres") as url:
         assert url is None
     assert "not reachable" in capsys.readouterr().out
+
+
+def test_the_annotation_formats_bench_measures_every_case_on_a_few_boxes(capsys):
+    # 2 episodes x 12 frames x 2 boxes. The bench checks for itself that each reference writes the bytes the
+    # format's writer does and that both ways of reading find every box.
+    annotation_formats.run(episodes=2, frames=12, runs=1, server_url=PG_URL)
+    out = capsys.readouterr().out
+    assert "48 boxes (2 episodes x 12 frames x 2" in out
+    figure = re.compile(r"\d+\.\d\d s .* \d+\.\d\d s +\d+\.\d\dx")
+    for name in ("CVAT for video 1.1 XML", "MOT 1.1"):
+        assert any(line.strip().startswith(name) and figure.search(line) for line in out.splitlines()), name
+    for fmt in ("COCO", "YOLO", "VOC", "CVAT", "MOT", "ANNOGRAPH"):
+        row = re.compile(rf"^ +{fmt} +\d+\.\d\d s +\d+\.\d\d s +\d+\.\d\dx")
+        assert len([line for line in out.splitlines() if row.match(line)]) == 1, fmt
+    assert "target 1.5x" in out
+    # The service's figure, or why it took no file.
+    assert "import service (PostgreSQL)" in out
