@@ -54,6 +54,19 @@ def _migrate(settings: Settings) -> None:
     from persistence.migrate import upgrade
 
     upgrade(settings.database_url)
+    if settings.job_queue == "procrastinate":
+        asyncio.run(_queue_schema(settings))
+
+
+async def _queue_schema(settings: Settings) -> None:
+    """procrastinate's tables and functions (the server's start applies them too)."""
+    from persistence.job_queue import ProcrastinateQueue
+
+    queue = ProcrastinateQueue(settings.database_url)
+    try:
+        await queue.ensure_schema()
+    finally:
+        await queue.close()
 
 
 @app.command()
@@ -98,6 +111,34 @@ def serve(
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )
+
+
+@app.command()
+def worker(
+    queues: str = typer.Option(
+        None,
+        help="Queues to take jobs from, comma-separated: cpu (analysis), io (exports), detect (default all).",
+    ),
+    concurrency: int = typer.Option(1, min=1, help="Jobs this worker runs at once."),
+) -> None:
+    """Run queued jobs (ANNOGRAPH_JOB_QUEUE=procrastinate, PostgreSQL) until stopped."""
+    from domain.jobs.worker import QUEUES, run_worker
+
+    settings = _settings()
+    if settings.job_queue != "procrastinate":
+        console.print("[red]ANNOGRAPH_JOB_QUEUE: `annograph worker` needs procrastinate[/red]")
+        raise typer.Exit(2)
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else list(QUEUES)
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown:
+        console.print(f"[red]--queues: {unknown} are not queues ({', '.join(QUEUES)})[/red]")
+        raise typer.Exit(2)
+    if not asyncio.run(_schema_is_current(settings)):
+        console.print("[red]the database schema is not the newest: run `annograph migrate` first[/red]")
+        raise typer.Exit(2)
+    logging.basicConfig(level=settings.log_level)
+    console.print(f"worker: queues {', '.join(chosen)}, concurrency {concurrency}")
+    asyncio.run(run_worker(settings, chosen, concurrency))
 
 
 async def _register(

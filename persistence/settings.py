@@ -10,7 +10,7 @@ import ipaddress
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import ValidationError, field_validator, model_validator
@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # deployments on one Redis would hear each other. Empty: derived from the database URL.
     event_prefix: str = ""
     data_roots: Annotated[list[Path], NoDecode] = []
+    # Where jobs run: `embedded` (asyncio tasks of the server that submits them) or `procrastinate`
+    # (tasks of the procrastinate queue in PostgreSQL, run by `annograph worker` processes).
+    job_queue: Literal["embedded", "procrastinate"] = "embedded"
+    # procrastinate: how many times a job whose worker stopped heartbeating is started in all.
+    job_attempts: int = 3
     # The only folder detection models are loaded from (plus Ultralytics' packaged architectures).
     models_dir: Path | None = None
     host: str = "127.0.0.1"
@@ -142,6 +147,7 @@ class Settings(BaseSettings):
         "max_frame_pixels",
         "max_import_boxes",
         "max_unpacked_bytes",
+        "job_attempts",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
@@ -166,6 +172,10 @@ class Settings(BaseSettings):
         self.var_dir = self.var_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'annograph.db'}"
+        if self.job_queue == "procrastinate" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "job_queue: procrastinate needs a PostgreSQL database_url; SQLite runs jobs embedded"
+            )
         if not self.event_prefix:
             self.event_prefix = derived_event_prefix(self.database_url)
         if not self.data_roots:

@@ -25,17 +25,6 @@ if TYPE_CHECKING:
 
 JobFunction = Callable[["Runtime", JobContext], Awaitable[None]]
 
-# The queue a kind's jobs wait on with the procrastinate executor: workers choose their queues
-# (`annograph worker --queues detect` on a GPU machine).
-QUEUES: dict[JobKind, str] = {
-    JobKind.ANALYSIS: "cpu",
-    JobKind.EXPORT: "io",
-    JobKind.IMPORT: "io",
-    JobKind.INDEXING: "io",
-    JobKind.DETECTION: "detect",
-    JobKind.EVALUATION: "detect",
-}
-
 
 @dataclass(frozen=True)
 class Registered:

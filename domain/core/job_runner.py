@@ -22,11 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.core.errors import DomainError, NotFound
-from domain.core.job_states import MOVES, JobStatus, check_move
+from domain.core.job_states import FINISHED, MOVES, JobStatus, check_move
 from persistence.columns import utcnow
 from persistence.documents import JobParameters, JobResult, JobSummary
 from persistence.engine import SessionFactory
 from persistence.events import EventHub
+from persistence.job_queue import ProcrastinateQueue
 from persistence.repositories import job as jobs_repo
 from persistence.tables import JobRow
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 JOBS_CHANNEL = "jobs"
 # Progress is written at most this often; the last step is always written.
 PROGRESS_INTERVAL = 0.2
+# A cancel of a job running elsewhere (a procrastinate worker) waits this long for it to end.
+REMOTE_CANCEL_WAIT = 30.0
 
 
 class JobKind(StrEnum):
@@ -87,13 +90,34 @@ class JobContext:
 
 JobBody = Callable[[JobContext], Awaitable[None]]
 
+# The queue a kind's jobs wait on with the procrastinate executor: workers choose their queues
+# (`annograph worker --queues detect` on a GPU machine).
+QUEUES: dict[JobKind, str] = {
+    JobKind.ANALYSIS: "cpu",
+    JobKind.EXPORT: "io",
+    JobKind.IMPORT: "io",
+    JobKind.INDEXING: "io",
+    JobKind.DETECTION: "detect",
+    JobKind.EVALUATION: "detect",
+}
+
 
 class JobRunner:
-    """Runs jobs as asyncio tasks of the server process (CPU work goes to threads or processes)."""
+    """Runs jobs as asyncio tasks of the server process (CPU work goes to threads or processes), or,
+    with a procrastinate `queue`, hands the jobs whose work is registered (a body with `queueable`,
+    domain.core.job_registry) to `annograph worker` processes; the rest still run here."""
 
-    def __init__(self, sessions: SessionFactory, events: EventHub) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        events: EventHub,
+        queue: ProcrastinateQueue | None = None,
+        attempts: int = 3,
+    ) -> None:
         self._sessions = sessions
         self._events = events
+        self.queue = queue
+        self.attempts = attempts
         self._tasks: dict[int, asyncio.Task] = {}
         self._finished_in_body: set[int] = set()
         self._target_locks: dict[str, asyncio.Lock] = {}
@@ -110,6 +134,7 @@ class JobRunner:
     ) -> JobRow:
         # One version per (kind, target): allocations in this process queue on a lock; another
         # process taking the same number first makes the insert fail, and it takes the next one.
+        queued = self.queue is not None and getattr(body, "queueable", False)
         lock = self._version_locks.setdefault((kind.value, target), asyncio.Lock())
         async with lock:
             for attempt in range(20):
@@ -118,12 +143,21 @@ class JobRunner:
                         job = await self.add(
                             session, kind=kind, target=target, parameters=parameters, dataset_id=dataset_id
                         )
+                        if queued:
+                            assert self.queue is not None
+                            # In the job's transaction: the row and its queue entry commit together.
+                            await self.queue.defer(
+                                session, job_id=job.id, queue=QUEUES[kind], lock=f"target:{target}"
+                            )
                     break
                 except IntegrityError:
                     if attempt == 19:
                         raise
                     await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-        await self.start(job, body)
+        if queued:
+            await self._publish(job)
+        else:
+            await self.start(job, body)
         return job
 
     async def add(
@@ -156,12 +190,29 @@ class JobRunner:
         await self._publish(job)
         self._tasks[job.id] = asyncio.create_task(self._run(job, job.target, body), name=f"job-{job.id}")
 
-    async def _run(self, job: JobRow, target: str, body: JobBody) -> None:
+    async def run_queued(self, job_id: int, body: JobBody) -> None:
+        """Run a queued job in this process (a procrastinate worker's task), until it ends. A job
+        already RUNNING is a retry after its first worker was lost: it starts again from nothing (its
+        work stores its outcome in one transaction at the end). A finished or missing job is left."""
+        async with self._sessions() as session:
+            job = await jobs_repo.read_job(session, job_id)
+        if job is None or JobStatus(job.status) in FINISHED:
+            log.warning("queued job %s is %s: nothing to run", job_id, job.status if job else "missing")
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks[job.id] = task
+        await self._run(job, job.target, body, resume=job.status == JobStatus.RUNNING.value)
+
+    async def _run(self, job: JobRow, target: str, body: JobBody, resume: bool = False) -> None:
         # Jobs on one target run one after another: two indexings of one folder must not interleave.
         lock = self._target_locks.setdefault(target, asyncio.Lock())
         try:
             async with lock:
-                await self._update(job, status=JobStatus.RUNNING.value, started_at=utcnow())
+                if resume:
+                    await self._update(job, progress=0.0, message="started again", started_at=utcnow())
+                else:
+                    await self._update(job, status=JobStatus.RUNNING.value, started_at=utcnow())
                 await body(JobContext(self, job))
                 if job.id in self._finished_in_body:
                     self._finished_in_body.discard(job.id)
@@ -232,23 +283,92 @@ class JobRunner:
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
+        elif self.queue is not None:
+            return await self._cancel_queued(job_id)
         return await self.wait(job_id)
+
+    async def _cancel_queued(self, job_id: int) -> JobRow:
+        """Ask procrastinate to abort the job: one still waiting is cancelled here, one running has its
+        task cancelled by its worker (which marks it CANCELLED); wait a while for that."""
+        assert self.queue is not None
+        entry = (await self.queue.find([job_id])).get(job_id)
+        if entry is not None and entry.status in ("todo", "doing"):
+            await self.queue.abort(entry.queue_id)
+            after = (await self.queue.find([job_id])).get(job_id)
+            if after is not None and after.status == "cancelled":  # never started: nobody else ends it
+                async with self._sessions() as session:
+                    job = await jobs_repo.read_job(session, job_id)
+                if job is not None and job.status == JobStatus.PENDING.value:
+                    await self._finish_quietly(
+                        job, status=JobStatus.CANCELLED.value, error_message="cancelled"
+                    )
+        deadline = time.monotonic() + REMOTE_CANCEL_WAIT
+        while True:
+            async with self._sessions() as session:
+                job = await jobs_repo.read_job(session, job_id)
+            if job is None:
+                raise NotFound(f"job {job_id} does not exist")
+            if JobStatus(job.status) in FINISHED or time.monotonic() > deadline:
+                return job
+            await asyncio.sleep(0.1)
 
     async def recover(self) -> list[JobRow]:
         """Mark jobs a stopped server left unfinished as failed; returns them (their owners undo what
-        they half did)."""
-        # Only one process runs jobs for now, so whatever was unfinished at start was interrupted.
+        they half did). With a procrastinate queue, jobs it holds (waiting, or running on a worker that
+        heartbeats) are left alone, and jobs of lost workers are retried or failed (`reap_stalled`)."""
+        unfinished = MOVES.sources(JobStatus.FAILED)
+        only: list[int] | None = None
+        if self.queue is not None:
+            await self.reap_stalled()
+            async with self._sessions() as session:
+                ids = await jobs_repo.list_unfinished_job_ids(session, unfinished)
+            held = await self.queue.find(ids)
+            only = [i for i in ids if i not in held or held[i].status not in ("todo", "doing")]
+        # The embedded runner's jobs live in the process that started them: unfinished at start means
+        # that process stopped.
         async with self._sessions() as session, session.begin():
             jobs = await jobs_repo.fail_unfinished_jobs(
                 session,
                 "interrupted: the server stopped",
                 utcnow(),
-                unfinished=MOVES.sources(JobStatus.FAILED),
+                unfinished=unfinished,
                 failed=JobStatus.FAILED.value,
+                only=only,
             )
         if jobs:
             log.warning("marked %d interrupted job(s) as failed", len(jobs))
         return jobs
+
+    async def reap_stalled(self) -> list[int]:
+        """Jobs whose procrastinate worker stopped heartbeating: started again on another worker while
+        they have attempts left (settings.job_attempts in all), else FAILED with WORKER_LOST; the ids
+        of the jobs failed."""
+        assert self.queue is not None
+        failed: list[int] = []
+        for entry in await self.queue.stalled():
+            job_id = int(str(entry.task_kwargs.get("job_id", 0)))
+            if entry.attempts + 1 < self.attempts:
+                log.warning(
+                    "job %s: its worker was lost, starting it again (attempt %d)", job_id, entry.attempts + 2
+                )
+                await self.queue.retry(entry)
+                continue
+            assert entry.id is not None
+            await self.queue.give_up(entry.id)
+            async with self._sessions() as session, session.begin():
+                jobs = await jobs_repo.fail_unfinished_jobs(
+                    session,
+                    f"worker lost: its worker stopped heartbeating ({entry.attempts + 1} attempts)",
+                    utcnow(),
+                    unfinished=MOVES.sources(JobStatus.FAILED),
+                    failed=JobStatus.FAILED.value,
+                    only=[job_id],
+                    code="WORKER_LOST",
+                )
+            for job in jobs:
+                failed.append(job.id)
+                await self._publish(job)
+        return failed
 
     async def shutdown(self) -> None:
         tasks = list(self._tasks.values())

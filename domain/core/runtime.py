@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -16,8 +17,11 @@ from domain.core.leftovers import sweep_partials
 from persistence.engine import SessionFactory, create_engine, create_session_factory
 from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
+from persistence.job_queue import ProcrastinateQueue
 from persistence.settings import Settings
 from persistence.tables import JobRow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,7 +44,13 @@ class Runtime:
     _pool: ProcessPoolExecutor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.jobs = JobRunner(self.sessions, self.events)
+        # settings.job_queue: procrastinate hands registered jobs to `annograph worker` processes.
+        queue = (
+            ProcrastinateQueue(self.settings.database_url)
+            if self.settings.job_queue == "procrastinate"
+            else None
+        )
+        self.jobs = JobRunner(self.sessions, self.events, queue=queue, attempts=self.settings.job_attempts)
 
     def workers(self) -> ProcessPoolExecutor:
         """The process pool for CPU-bound jobs, started on first use. Spawned, not forked: a fork of
@@ -72,6 +82,13 @@ class Runtime:
         (the server calls `episode_export.undo_interrupted_exports`; the runtime imports no service,
         so that no service that takes a Runtime is imported back by it)."""
         await self.events.connect()
+        if self.jobs.queue is not None:
+            await self.jobs.queue.ensure_schema()
+            if self.settings.broadcast_url.startswith("memory"):
+                log.warning(
+                    "job_queue is procrastinate but broadcast_url is memory://: a worker's job "
+                    "progress reaches only the worker's own subscribers"
+                )
         if not recover_jobs:
             return []
         interrupted = await self.jobs.recover()
@@ -84,6 +101,8 @@ class Runtime:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        if self.jobs.queue is not None:
+            await self.jobs.queue.close()
         await self.events.disconnect()
         self.files.close()
         await self.engine.dispose()

@@ -66,16 +66,32 @@ async def update_job(session: AsyncSession, job_id: int, **values) -> None:
 
 
 async def fail_unfinished_jobs(
-    session: AsyncSession, message: str, finished_at, *, unfinished: Sequence[str], failed: str
+    session: AsyncSession,
+    message: str,
+    finished_at,
+    *,
+    unfinished: Sequence[str],
+    failed: str,
+    only: Sequence[int] | None = None,
+    code: str = "INTERRUPTED",
 ) -> list[JobRow]:
     """Jobs left in the `unfinished` statuses by a stopped server can never finish: move them to
-    `failed` (the domain's job state machine names both); the jobs."""
+    `failed` (the domain's job state machine names both) with error `code`; the jobs. `only`: just
+    these ids (None: every unfinished job)."""
+    query = update(JobRow).where(JobRow.status.in_(list(unfinished)))
+    if only is not None:
+        query = query.where(JobRow.id.in_(list(only)))
     result = await session.execute(
-        update(JobRow)
-        .where(JobRow.status.in_(list(unfinished)))
-        .values(status=failed, error_code="INTERRUPTED", error_message=message, finished_at=finished_at)
-        .returning(JobRow)
+        query.values(
+            status=failed, error_code=code, error_message=message, finished_at=finished_at
+        ).returning(JobRow)
     )
+    return list(result.scalars())
+
+
+async def list_unfinished_job_ids(session: AsyncSession, unfinished: Sequence[str]) -> list[int]:
+    """Ids of the jobs in the `unfinished` statuses."""
+    result = await session.execute(select(JobRow.id).where(JobRow.status.in_(list(unfinished))))
     return list(result.scalars())
 
 

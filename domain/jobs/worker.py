@@ -1,0 +1,69 @@
+"""`annograph worker`: a procrastinate worker that runs queued jobs (settings.job_queue = procrastinate).
+
+The worker process builds its own Runtime (database, data roots, events) and runs the task
+`annograph.run_job(job_id)`: the registered function of the job's kind (domain.core.job_registry)
+through the same JobRunner as the server, so progress and the outcome are written to the job's row
+and published on the broadcaster (`jobUpdates` on any server sees them when broadcast_url is shared:
+redis:// or postgres://). procrastinate cancels the task when the job is aborted (cancelJob), which
+the runner records as CANCELLED. Every STALLED seconds the worker also retries, or fails with
+WORKER_LOST, the jobs of workers that stopped heartbeating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+# Imported for their registrations (domain.core.job_registry): the kinds a worker can run.
+import domain.analysis.runs
+import domain.objects.transfer.exports  # noqa: F401
+from domain.core.job_registry import registered_body
+from domain.core.runtime import Runtime
+from persistence.job_queue import HEARTBEAT, STALLED, TASK_NAME
+from persistence.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("cpu", "io", "detect")
+
+
+async def run_worker(settings: Settings, queues: list[str] | None = None, concurrency: int = 1) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM: procrastinate stops taking jobs)."""
+    if settings.job_queue != "procrastinate":
+        raise SettingsError("ANNOGRAPH_JOB_QUEUE: `annograph worker` needs procrastinate")
+    rt = Runtime.build(settings)
+    await rt.start(recover_jobs=False)
+    queue = rt.jobs.queue
+    assert queue is not None  # job_queue is procrastinate
+    body = registered_body(rt)
+
+    @queue.app.task(name=TASK_NAME, pass_context=False)
+    async def run_job(job_id: int) -> None:
+        await rt.jobs.run_queued(job_id, body)
+
+    async def reap() -> None:
+        while True:
+            try:
+                await rt.jobs.reap_stalled()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.warning("could not check for stalled jobs", exc_info=True)
+            await asyncio.sleep(STALLED)
+
+    reaper = asyncio.create_task(reap(), name="reap-stalled")
+    try:
+        await queue.app.run_worker_async(
+            queues=queues or list(QUEUES),
+            concurrency=concurrency,
+            name=f"{socket.gethostname()}:{os.getpid()}",
+            update_heartbeat_interval=HEARTBEAT,
+            stalled_worker_timeout=STALLED,
+            install_signal_handlers=True,
+        )
+    finally:
+        reaper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reaper
+        await rt.stop()

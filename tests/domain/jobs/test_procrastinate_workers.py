@@ -1,0 +1,265 @@
+"""Jobs on the procrastinate queue (PostgreSQL), run by real `annograph worker` processes: a submitted
+analysis completes in the worker with the embedded run's result, its progress reaches this process
+through the broadcaster, a server starting while a worker runs a job leaves it alone, cancel reaches
+the worker, and a killed worker's job is started again on another one, or FAILED with WORKER_LOST once
+its attempts are spent. SQLite refuses the queue (its jobs stay embedded: the rest of the suite)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from domain.accounts.users import Role, Viewer, create_user
+from domain.analysis.kinds import AnalysisKind
+from domain.analysis.runs import run_analysis
+from domain.core.job_registry import registered_body
+from domain.core.job_runner import JOBS_CHANNEL, JobKind
+from domain.core.runtime import Runtime
+from domain.datasets.demo import DemoSpec, write_demo_dataset
+from persistence.engine import create_engine
+from persistence.repositories import job as jobs_repo
+from persistence.settings import SettingsError, load_settings
+from persistence.tables import EpisodeAnalysisRow, JobRow, metadata
+from tests.conftest import PG_URL, register
+from tests.domain.jobs.gate_job import GateParameters
+
+ROOT = Path(__file__).resolve().parents[3]
+SPEC = DemoSpec(episodes=6, min_length=150, max_length=200, width=32, height=24, seed=0)
+# A guard against a hang, never an assertion on time: waits end as soon as the state is reached.
+HANG = 120.0
+
+
+@pytest.fixture
+async def pg_url(migrated_templates) -> str:
+    if "postgresql" not in migrated_templates:
+        pytest.fail(f"PostgreSQL is needed at {PG_URL}")
+    url = migrated_templates["postgresql"]
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            present = (await connection.execute(text("SELECT to_regclass('procrastinate_jobs')"))).scalar()
+            if present is not None:
+                await connection.execute(text("TRUNCATE procrastinate_jobs, procrastinate_workers CASCADE"))
+    finally:
+        await engine.dispose()
+    return url
+
+
+def broadcast_url(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgres://")
+
+
+@pytest.fixture
+def env(pg_url: str, tmp_path: Path, data_root: Path) -> dict[str, str]:
+    return {
+        "ANNOGRAPH_DATABASE_URL": pg_url,
+        "ANNOGRAPH_JOB_QUEUE": "procrastinate",
+        "ANNOGRAPH_BROADCAST_URL": broadcast_url(pg_url),
+        "ANNOGRAPH_VAR_DIR": str(tmp_path),
+        "ANNOGRAPH_DATA_ROOTS": str(data_root),
+        "ANNOGRAPH_JOB_ATTEMPTS": "2",
+    }
+
+
+def settings_of(env: dict[str, str], **overrides):
+    given = {key.removeprefix("ANNOGRAPH_").lower(): value for key, value in env.items()}
+    given["data_roots"] = [given["data_roots"]]
+    return load_settings(**{**given, **overrides})
+
+
+@pytest.fixture
+async def server(env) -> AsyncIterator[Runtime]:
+    rt = Runtime.build(settings_of(env))
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+class Workers:
+    """`annograph worker` subprocesses (with the tests' gate kind registered besides the product's)."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *args: str) -> subprocess.Popen:
+        log = open(self.tmp_path / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - kept open
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.domain.jobs.gate_job", "worker", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def workers(env, tmp_path) -> Iterator[Workers]:
+    started = Workers(env, tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+async def read(rt: Runtime, job_id: int) -> JobRow:
+    async with rt.sessions() as session:
+        job = await jobs_repo.read_job(session, job_id)
+    assert job is not None
+    return job
+
+
+async def until(rt: Runtime, job_id: int, *statuses: str) -> JobRow:
+    """The job once it is in one of `statuses`."""
+    async with asyncio.timeout(HANG):
+        while True:
+            job = await read(rt, job_id)
+            if job.status in statuses:
+                return job
+            await asyncio.sleep(0.05)
+
+
+async def gate_job(rt: Runtime, gate: Path, target: str = "gate"):
+    return await rt.jobs.submit(
+        kind=JobKind.EVALUATION,
+        target=target,
+        body=registered_body(rt),
+        parameters=GateParameters(gate=str(gate)),
+    )
+
+
+async def analysis_values(rt: Runtime, job_id: int) -> dict[int, dict]:
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(select(EpisodeAnalysisRow).where(EpisodeAnalysisRow.job_id == job_id))
+        ).scalars()
+        return {r.episode_id: r.values.model_dump(mode="json") for r in rows}
+
+
+def test_sqlite_refuses_the_procrastinate_queue(tmp_path):
+    with pytest.raises(
+        SettingsError, match="ANNOGRAPH_JOB_QUEUE: procrastinate needs a PostgreSQL database_url"
+    ):
+        load_settings(var_dir=tmp_path, job_queue="procrastinate")
+
+
+async def test_a_worker_process_runs_an_analysis_as_the_embedded_runner_does(
+    env, server, workers, data_root, tmp_path
+):
+    write_demo_dataset(data_root / "demo", SPEC)
+    dataset_id = await register(server, data_root / "demo")  # INDEXING is not queued yet: embedded
+    user = await create_user(server, "ana", Role.ADMIN)
+    viewer = Viewer(user.id, user.name, Role.ADMIN)
+
+    embedded = Runtime.build(settings_of(env, job_queue="embedded"))
+    await embedded.start(recover_jobs=False)
+    try:
+        first = await run_analysis(embedded, viewer, dataset_id, AnalysisKind.TRAJECTORY_METRICS, {}, None)
+        first = await embedded.jobs.wait(first.id)
+    finally:
+        await embedded.stop()
+    assert first.status == "COMPLETED", first.error_message
+
+    async with server.events.subscribe(JOBS_CHANNEL) as messages:
+        queued = await run_analysis(server, viewer, dataset_id, AnalysisKind.TRAJECTORY_METRICS, {}, None)
+        assert (await read(server, queued.id)).status == "PENDING"  # no worker yet: it waits in the queue
+        workers.start("--queues", "cpu")
+        seen = []
+        async with asyncio.timeout(HANG):
+            async for message in messages:
+                if message["id"] == queued.id:
+                    seen.append(message["status"])
+                    if message["status"] == "COMPLETED":
+                        break
+    second = await read(server, queued.id)
+    assert second.status == "COMPLETED" and second.error_code is None, second.error_message
+    assert "RUNNING" in seen  # published by the worker, heard here through the broadcaster
+    assert second.summary == first.summary and second.version == first.version + 1
+    assert await analysis_values(server, second.id) == await analysis_values(server, first.id)
+    assert len(await analysis_values(server, second.id)) == SPEC.episodes
+
+
+async def test_a_server_starting_leaves_a_job_a_live_worker_holds_alone(env, server, workers, tmp_path):
+    workers.start()
+    gate = tmp_path / "gate"
+    job = await gate_job(server, gate)
+    await until(server, job.id, "RUNNING")
+    other = Runtime.build(settings_of(env))
+    recovered = await other.start()  # a second server: its recovery must not touch the worker's job
+    try:
+        assert job.id not in {j.id for j in recovered}
+        still = await read(other, job.id)
+        assert (still.status, still.error_code) == ("RUNNING", None)
+        gate.touch()
+        done = await until(other, job.id, "COMPLETED", "FAILED", "CANCELLED")
+    finally:
+        await other.stop()
+    assert (done.status, done.error_code) == ("COMPLETED", None)
+    assert done.summary is not None and done.summary.model_dump()["pid"] == workers.processes[0].pid
+
+
+async def test_cancel_reaches_the_worker(server, workers, tmp_path):
+    workers.start()
+    job = await gate_job(server, tmp_path / "never")
+    await until(server, job.id, "RUNNING")
+    cancelled = await server.jobs.cancel(job.id)
+    assert (cancelled.status, cancelled.error_message) == ("CANCELLED", "cancelled")
+    assert workers.processes[0].poll() is None  # the worker lives on
+
+
+async def test_cancel_of_a_job_no_worker_took_ends_it_in_the_queue(server, tmp_path):
+    job = await gate_job(server, tmp_path / "never")
+    assert (await read(server, job.id)).status == "PENDING"
+    cancelled = await server.jobs.cancel(job.id)
+    assert (cancelled.status, cancelled.error_message) == ("CANCELLED", "cancelled")
+    entry = (await server.jobs.queue.find([job.id]))[job.id]
+    assert entry.status == "cancelled"  # no worker will take it
+
+
+async def test_a_killed_workers_job_runs_again_on_another_then_fails_with_worker_lost(
+    server, workers, tmp_path
+):
+    # ANNOGRAPH_JOB_ATTEMPTS=2: one start again after a lost worker, then WORKER_LOST.
+    first = workers.start()
+    gate = tmp_path / "gate"
+    job = await gate_job(server, gate)
+    started = (await until(server, job.id, "RUNNING")).started_at
+    first.kill()  # kill -9: no heartbeat any more, the job stays `doing` in procrastinate
+    first.wait()
+    second = workers.start()
+    async with asyncio.timeout(HANG):
+        while (again := await read(server, job.id)).started_at == started:
+            await asyncio.sleep(0.1)
+    assert (again.status, again.error_code) == ("RUNNING", None)  # started again by the second worker
+    second.kill()
+    second.wait()
+    workers.start()
+    lost = await until(server, job.id, "FAILED", "COMPLETED", "CANCELLED")
+    assert lost.status == "FAILED" and lost.error_code == "WORKER_LOST", (lost.status, lost.error_message)
+    assert lost.error_message is not None and "2 attempts" in lost.error_message
