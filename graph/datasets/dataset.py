@@ -238,7 +238,13 @@ class Dataset(relay.Node):
         if order == "INDEX":
             after_index = decode_cursor(after, "episode")
         else:
-            pair = decode_pair_cursor(after, f"episode-{order}")
+            try:
+                pair = decode_pair_cursor(after, f"episode-{order}")
+            except BadUserInput:
+                if order != "GRADE":
+                    raise
+                # A cursor handed out before the rename (orderBy: OVERALL_SCORE): same order, old name.
+                pair = decode_pair_cursor(after, "episode-SCORE")
             after_key, after_index = pair if pair else (None, None)
         data = filter.to_data() if filter else EpisodeFilterData()
         rows = await info.context.loaders.episode_page.load(

@@ -311,6 +311,12 @@ async def test_the_overall_score_order_sorts_as_the_overall_grade_order(client, 
     assert await walk("OVERALL_SCORE", "OVERALL_SCORE", "OVERALL_SCORE") == [2, 0, 1]
     # A cursor of one name pages on under the other.
     assert await walk("OVERALL_SCORE", "OVERALL_GRADE", "OVERALL_SCORE") == [2, 0, 1]
+    # A cursor handed out before the rename (its order named SCORE) pages on too.
+    import base64
+
+    old = base64.urlsafe_b64encode(b"episode-SCORE:2:2").decode()  # after episode 2, grade 2
+    body = await gql(client, ORDERED, id=ids["dataset"], order="OVERALL_GRADE", after=old)
+    assert [e["node"]["index"] for e in body["data"]["node"]["episodes"]["edges"]] == [0]
 
 
 GRADES = """query($id: ID!) { node(id: $id) { ... on Dataset { episodes { edges { node { index
