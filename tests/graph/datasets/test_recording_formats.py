@@ -219,10 +219,10 @@ async def _boxes_export_coco(client, runtime, dataset_id: str, episode: dict, ca
     archive = zipfile.ZipFile(io.BytesIO((await client.get(job["artifactUrl"])).content))
     import json
 
-    coco = json.loads(archive.read("annotations.json"))
+    coco = json.loads(archive.read("annotations/instances_default.json"))  # datumaro's and CVAT's layout
     assert len(coco["annotations"]) == 2 and len(coco["images"]) == 2
     for image in coco["images"]:
-        picture = Image.open(io.BytesIO(archive.read(f"images/{image['file_name']}")))
+        picture = Image.open(io.BytesIO(archive.read(f"images/default/{image['file_name']}")))
         assert picture.size == (image["width"], image["height"])
 
 
