@@ -152,7 +152,8 @@ async def _register(
     from domain.datasets import service as datasets
     from domain.jobs.queries import jobs_by_ids
 
-    rt = Runtime.build(settings)
+    # Indexed here with its progress bar, whatever ANNOGRAPH_JOB_QUEUE says: the command needs no worker.
+    rt = Runtime.build(settings.model_copy(update={"job_queue": "embedded"}))
     await rt.start(recover_jobs=False)
     try:
         async with rt.events.subscribe(JOBS_CHANNEL) as messages:

@@ -268,11 +268,21 @@ class JobRunner:
             log.warning("could not publish job %s", job.id, exc_info=True)
 
     async def wait(self, job_id: int) -> JobRow:
-        """Wait for a job of this process to end and return its final row."""
+        """Wait for a job of this process, or one the procrastinate queue holds, to end and return its
+        final row (another server's embedded job: its row as it is)."""
         task = self._tasks.get(job_id)
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait({task})
+        elif self.queue is not None:
+            entry = (await self.queue.find([job_id])).get(job_id)
+            while entry is not None and entry.status in ("todo", "doing"):
+                async with self._sessions() as session:
+                    job = await jobs_repo.read_job(session, job_id)
+                if job is None or JobStatus(job.status) in FINISHED:
+                    break
+                await asyncio.sleep(0.1)
+                entry = (await self.queue.find([job_id])).get(job_id)
         async with self._sessions() as session:
             job = await jobs_repo.read_job(session, job_id)
         if job is None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from domain.core.errors import BadUserInput, check_text, validated
+from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from persistence.columns import utcnow
@@ -99,7 +99,8 @@ async def register_dataset(
         raise source_error(exc, field, target) from None
     async with rt.sessions() as session:
         existing = await datasets_repo.read_dataset_by_path(session, str(target))
-    # The runner commits the job in its own transaction (a version another process took is retried).
+    # The runner commits the job in its own transaction (a version another process took is retried);
+    # `run_indexing_job` rebuilds the work from the stored parameters, here or in a worker.
     return await rt.jobs.submit(
         kind=JobKind.INDEXING,
         target=f"path:{target}",
@@ -107,8 +108,17 @@ async def register_dataset(
             path=str(target), name=name, format=format, options=parsed.model_dump(mode="json")
         ),
         dataset_id=existing.id if existing else None,
-        body=partial(_index_dataset, rt, target, name, format, parsed),
+        body=registered_body(rt),
     )
+
+
+@register(JobKind.INDEXING, IndexingParameters)
+async def run_indexing_job(rt: Runtime, ctx: JobContext) -> None:
+    """An indexing rebuilt from its job's parameters (checked when it was submitted)."""
+    stored = ctx.job.parameters.as_kind(IndexingParameters)
+    assert stored is not None and stored.format is not None  # as register_dataset submitted it
+    options = check_options(stored.format, stored.options, "options")
+    await _index_dataset(rt, Path(stored.path), stored.name, stored.format, options, ctx)
 
 
 async def _previous_scans(rt: Runtime, target: Path, format: str) -> dict[str, EpisodeScan]:

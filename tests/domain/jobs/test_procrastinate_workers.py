@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from domain.core.job_registry import registered_body
 from domain.core.job_runner import JOBS_CHANNEL, JobKind
 from domain.core.runtime import Runtime
 from domain.datasets.demo import DemoSpec, write_demo_dataset
+from domain.objects.transfer.exports import ExportRequest, artifact_path, export_annotations
+from domain.objects.transfer.formats.model import ExportFormat
 from persistence.engine import create_engine
 from persistence.repositories import job as jobs_repo
 from persistence.settings import SettingsError, load_settings
@@ -173,13 +176,13 @@ async def test_a_worker_process_runs_an_analysis_as_the_embedded_runner_does(
     env, server, workers, data_root, tmp_path
 ):
     write_demo_dataset(data_root / "demo", SPEC)
-    dataset_id = await register(server, data_root / "demo")  # INDEXING is not queued yet: embedded
     user = await create_user(server, "ana", Role.ADMIN)
     viewer = Viewer(user.id, user.name, Role.ADMIN)
 
     embedded = Runtime.build(settings_of(env, job_queue="embedded"))
     await embedded.start(recover_jobs=False)
     try:
+        dataset_id = await register(embedded, data_root / "demo")
         first = await run_analysis(embedded, viewer, dataset_id, AnalysisKind.TRAJECTORY_METRICS, {}, None)
         first = await embedded.jobs.wait(first.id)
     finally:
@@ -263,3 +266,31 @@ async def test_a_killed_workers_job_runs_again_on_another_then_fails_with_worker
     lost = await until(server, job.id, "FAILED", "COMPLETED", "CANCELLED")
     assert lost.status == "FAILED" and lost.error_code == "WORKER_LOST", (lost.status, lost.error_message)
     assert lost.error_message is not None and "2 attempts" in lost.error_message
+
+
+async def test_indexing_and_an_annotation_export_run_in_a_worker(env, server, workers, data_root):
+    workers.start("--queues", "io")
+    write_demo_dataset(data_root / "demo", SPEC)
+    dataset_id = await register(server, data_root / "demo")  # queued; wait() follows the worker's run
+    user = await create_user(server, "exporter", Role.ADMIN)
+    viewer = Viewer(user.id, user.name, Role.ADMIN)
+    request = ExportRequest(format=ExportFormat.COCO, dataset_id=dataset_id)
+
+    queued = await server.jobs.wait((await export_annotations(server, viewer, request)).id)
+    embedded = Runtime.build(settings_of(env, job_queue="embedded"))
+    await embedded.start(recover_jobs=False)
+    try:
+        local = await embedded.jobs.wait((await export_annotations(embedded, viewer, request)).id)
+    finally:
+        await embedded.stop()
+    assert (queued.status, local.status) == ("COMPLETED", "COMPLETED"), (
+        queued.error_message,
+        local.error_message,
+    )
+    assert queued.result is not None and local.result is not None
+    zips = [artifact_path(server, j.id, j.result.artifact or "") for j in (queued, local)]
+    contents = []
+    for path in zips:
+        with zipfile.ZipFile(path) as archive:
+            contents.append({name: archive.read(name) for name in archive.namelist()})
+    assert contents[0] == contents[1] and contents[0]
