@@ -17,7 +17,8 @@ from pydantic.dataclasses import dataclass
 
 from domain.accounts.users import Viewer
 from domain.core.episode_events import ObjectChange
-from domain.core.errors import BadUserInput, Invalid, NotFound
+from domain.core.errors import BadUserInput, Conflict, Invalid, NotFound
+from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.detection.detector import (
@@ -94,24 +95,20 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
             raise NotFound(f"episode_id: episode {req.episode_id} does not exist", field="episode_id")
         dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
         assert dataset is not None  # the episode's dataset (a foreign key)
-        labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
     if req.camera not in episode.cameras:
         raise BadUserInput(
             f"camera: episode {episode.id} has no camera {req.camera!r} (it has {list(episode.cameras)})",
             field="camera",
         )
     frames = frame_list(req.frames, req.frame_stride, episode.length)
-    spec = await check_model(rt, req.model)
-    path = episode_ref(dataset, episode)
+    await check_model(rt, req.model)
 
-    async def body(ctx: JobContext) -> None:
-        await _run(rt, ctx, viewer, req, spec, path, episode.id, frames, labels)
-
-    # The runner commits the job in its own transaction (a version another process took is retried).
+    # The runner commits the job in its own transaction (a version another process took is retried);
+    # `run_detection_job` rebuilds the work from the stored parameters, here or in a worker.
     return await rt.jobs.submit(
         kind=JobKind.DETECTION,
         target=f"episode:{episode.id}:detect:{req.camera}",
-        body=body,
+        body=registered_body(rt),
         parameters=DetectionParameters(
             episode_id=episode.id,
             camera=req.camera,
@@ -120,15 +117,46 @@ async def detect_objects(rt: Runtime, viewer: Viewer, req: DetectRequest) -> Job
             score_threshold=req.score_threshold,
             nms_iou=req.nms_iou,
             class_map=req.class_map,
+            frame_list=frames,
+            image_size=req.image_size,
             requested_by=viewer.user_id,
         ),
         dataset_id=dataset.id,
     )
 
 
-async def _run(
-    rt, ctx: JobContext, viewer: Viewer, req: DetectRequest, spec, path, episode_id, frames, labels
-):
+@register(JobKind.DETECTION, DetectionParameters)
+async def run_detection_job(rt: Runtime, ctx: JobContext) -> None:
+    """A detection rebuilt from its job's parameters (episode, labels and model read again)."""
+    stored = ctx.job.parameters.as_kind(DetectionParameters)
+    # The registry chose this function for these parameters; detect_objects names who asked.
+    assert stored is not None and stored.requested_by is not None
+    if stored.frame_list is None:
+        raise Conflict(f"job {ctx.job.id}: stored before its frames were kept; run the detection again")
+    req = DetectRequest(
+        episode_id=stored.episode_id,
+        camera=stored.camera,
+        model=stored.model,
+        frames=stored.frame_list,
+        score_threshold=stored.score_threshold,
+        nms_iou=stored.nms_iou,
+        class_map=stored.class_map,
+        image_size=stored.image_size,
+    )
+    async with rt.sessions() as session:
+        found = await episodes_repo.read_episodes_by_ids(session, [req.episode_id])
+        if not found:
+            raise NotFound(f"episode_id: episode {req.episode_id} does not exist", field="episode_id")
+        episode = found[0]
+        dataset = await datasets_repo.read_dataset(session, episode.dataset_id)
+        assert dataset is not None  # the episode's dataset (a foreign key)
+        labels = {r.name: r.id for r in await labels_repo.read_labels_by_datasets(session, [dataset.id])}
+    spec = await check_model(rt, req.model)
+    path = episode_ref(dataset, episode)
+    await _run(rt, ctx, stored.requested_by, req, spec, path, episode.id, stored.frame_list, labels)
+
+
+async def _run(rt, ctx: JobContext, user_id: int, req: DetectRequest, spec, path, episode_id, frames, labels):
     await ctx.progress(0.0, f"0/{len(frames)} frames")
     found: list[tuple[int, Detection]] = []
     dropped: Counter = Counter()
@@ -173,9 +201,9 @@ async def _run(
                 "keyframe": True,
                 "version": 1,
                 "review": Review.PENDING.value,
-                "created_by": viewer.user_id,
+                "created_by": user_id,
                 "created_at": now,
-                "updated_by": viewer.user_id,
+                "updated_by": user_id,
                 "updated_at": now,
             }
             for n, (frame, d) in enumerate(found)
@@ -193,4 +221,4 @@ async def _run(
             },
             message=f"{len(frames)}/{len(frames)} frames",
         )
-    await announce(rt, viewer.user_id, ObjectChange.CREATED, {episode_id: ids} if ids else {}, open_sessions)
+    await announce(rt, user_id, ObjectChange.CREATED, {episode_id: ids} if ids else {}, open_sessions)

@@ -20,6 +20,7 @@ import socket
 # Imported for their registrations (domain.core.job_registry): the kinds a worker can run.
 import domain.analysis.runs
 import domain.datasets.service
+import domain.detection.service
 import domain.objects.transfer.exports  # noqa: F401
 from domain.core.job_registry import registered_body
 from domain.core.runtime import Runtime

@@ -61,6 +61,10 @@ class DetectionParameters(JobParameters):
     score_threshold: float = Field(validation_alias=AliasChoices("scoreThreshold", "confidence"))
     nms_iou: float = Field(validation_alias=AliasChoices("nmsIou", "iou"))
     class_map: dict[str, str] | None = None
+    # The frames detected on and the inference size, for a worker to run the job from its row (jobs
+    # stored before they were kept have none and cannot be run again).
+    frame_list: list[int] | None = None
+    image_size: int | None = None
 
 
 class AnnotationExportParameters(JobParameters):

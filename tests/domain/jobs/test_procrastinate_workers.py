@@ -25,14 +25,19 @@ from domain.core.job_registry import registered_body
 from domain.core.job_runner import JOBS_CHANNEL, JobKind
 from domain.core.runtime import Runtime
 from domain.datasets.demo import DemoSpec, write_demo_dataset
+from domain.detection.service import DetectRequest, detect_objects
+from domain.objects.labels import create_label
 from domain.objects.transfer.exports import ExportRequest, artifact_path, export_annotations
 from domain.objects.transfer.formats.model import ExportFormat
 from persistence.engine import create_engine
+from persistence.repositories import episode as episodes_repo
 from persistence.repositories import job as jobs_repo
 from persistence.settings import SettingsError, load_settings
 from persistence.tables import EpisodeAnalysisRow, JobRow, metadata
 from tests.conftest import PG_URL, register
 from tests.domain.jobs.gate_job import GateParameters
+from tests.factories import write_dataset
+from tests.graph.model_setup import IMGSZ, build_confident_checkpoint
 
 ROOT = Path(__file__).resolve().parents[3]
 SPEC = DemoSpec(episodes=6, min_length=150, max_length=200, width=32, height=24, seed=0)
@@ -294,3 +299,42 @@ async def test_indexing_and_an_annotation_export_run_in_a_worker(env, server, wo
         with zipfile.ZipFile(path) as archive:
             contents.append({name: archive.read(name) for name in archive.namelist()})
     assert contents[0] == contents[1] and contents[0]
+
+
+async def test_a_detection_runs_in_a_detect_worker_as_in_the_server(env, server, workers, data_root):
+    workers.start("--queues", "io,detect")
+    dataset_id = await register(server, write_dataset(data_root / "tiny"))
+    await create_label(server, dataset_id, "pedestrian", None, None)
+    user = await create_user(server, "detector", Role.ADMIN)
+    viewer = Viewer(user.id, user.name, Role.ADMIN)
+    build_confident_checkpoint(server.settings.models_dir / "confident.pt")
+    async with server.sessions() as session:
+        (episode, *_) = sorted(
+            (
+                await episodes_repo.list_episode_pages(
+                    session, [dataset_id], filter=episodes_repo.EpisodeFilter(), after_index=None, limit=10
+                )
+            )[dataset_id],
+            key=lambda e: e.index,
+        )
+    request = DetectRequest(
+        episode_id=episode.id,
+        camera="front",
+        model="confident.pt",
+        frames=[0, 1, 2],
+        class_map={"person": "pedestrian"},
+        image_size=IMGSZ,
+    )
+    queued = await server.jobs.wait((await detect_objects(server, viewer, request)).id)
+    embedded = Runtime.build(settings_of(env, job_queue="embedded"))
+    await embedded.start(recover_jobs=False)
+    try:
+        local = await embedded.jobs.wait((await detect_objects(embedded, viewer, request)).id)
+    finally:
+        await embedded.stop()
+    assert (queued.status, local.status) == ("COMPLETED", "COMPLETED"), (
+        queued.error_message,
+        local.error_message,
+    )
+    assert queued.summary is not None and local.summary is not None
+    assert queued.summary == local.summary and queued.summary.model_dump()["boxes"] > 0
