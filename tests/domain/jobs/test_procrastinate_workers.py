@@ -2,7 +2,9 @@
 analysis completes in the worker with the embedded run's result, its progress reaches this process
 through the broadcaster, a server starting while a worker runs a job leaves it alone, cancel reaches
 the worker, and a killed worker's job is started again on another one, or FAILED with WORKER_LOST once
-its attempts are spent. SQLite refuses the queue (its jobs stay embedded: the rest of the suite)."""
+its attempts are spent; indexing, an annotation export and a detection run in a worker as in the
+server. SQLite refuses the queue (its jobs stay embedded: the rest of the suite), and `annograph
+worker` refuses SQLite, the embedded queue and unknown queues."""
 
 from __future__ import annotations
 
@@ -338,3 +340,25 @@ async def test_a_detection_runs_in_a_detect_worker_as_in_the_server(env, server,
     )
     assert queued.summary is not None and local.summary is not None
     assert queued.summary == local.summary and queued.summary.model_dump()["boxes"] > 0
+
+
+def test_the_worker_command_refuses_what_it_cannot_run(env, tmp_path):
+    def worker(given: dict[str, str], *args: str) -> tuple[int, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "graph", "worker", *args],
+            cwd=ROOT,
+            env=given,
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+        )
+        return done.returncode, " ".join((done.stdout + done.stderr).split())  # rich wraps lines
+
+    sqlite = {**os.environ, "ANNOGRAPH_VAR_DIR": str(tmp_path), "ANNOGRAPH_JOB_QUEUE": "procrastinate"}
+    sqlite.pop("ANNOGRAPH_DATABASE_URL", None)
+    code, said = worker(sqlite)
+    assert code == 2 and "ANNOGRAPH_JOB_QUEUE: procrastinate needs a PostgreSQL database_url" in said
+    code, said = worker({**os.environ, **env, "ANNOGRAPH_JOB_QUEUE": "embedded"})
+    assert code == 2 and "`annograph worker` needs procrastinate" in said
+    code, said = worker({**os.environ, **env}, "--queues", "cpu,gpu")
+    assert code == 2 and "--queues: ['gpu'] are not queues" in said
