@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 JOBS_CHANNEL = "jobs"
 # Progress is written at most this often; the last step is always written.
 PROGRESS_INTERVAL = 0.2
+FINISH_ATTEMPTS = 5
 # A cancel of a job running elsewhere (a procrastinate worker) waits this long for it to end.
 REMOTE_CANCEL_WAIT = 30.0
 
@@ -241,8 +242,17 @@ class JobRunner:
             self._finished_in_body.discard(job.id)
 
     async def _finish_quietly(self, job: JobRow, **values) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
+        """The job's last write, shielded from a second cancel and retried: a busy database (SQLite's
+        single writer under load) must not leave a cancelled or failed job RUNNING."""
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
+                return
+            except Exception:
+                if attempt == FINISH_ATTEMPTS - 1:
+                    log.exception("job %s: its final status %s was not stored", job.id, values.get("status"))
+                    return
+                await asyncio.sleep(0.05 * (attempt + 1))
 
     async def _update(self, job: JobRow, **values) -> None:
         if "status" in values:  # the runner's own view of the job: it alone moves a running job
