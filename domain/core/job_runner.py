@@ -257,11 +257,16 @@ class JobRunner:
     async def _update(self, job: JobRow, **values) -> None:
         if "status" in values:  # the runner's own view of the job: it alone moves a running job
             check_move(job.status, JobStatus(values["status"]), job.id)
-        async with self._sessions() as session, session.begin():
-            await jobs_repo.update_job(session, job.id, **values)
+        # Shielded: a cancel arriving mid-write must not cut the transaction (on SQLite the interrupted
+        # connection would keep the write lock, and the job's CANCELLED could not be stored).
+        await asyncio.shield(self._write(job.id, values))
         for key, value in values.items():
             setattr(job, key, value)
         await self._publish(job)
+
+    async def _write(self, job_id: int, values: dict) -> None:
+        async with self._sessions() as session, session.begin():
+            await jobs_repo.update_job(session, job_id, **values)
 
     async def _reload_and_publish(self, job_id: int) -> None:
         async with self._sessions() as session:

@@ -4,6 +4,8 @@ detection events with its frames' counts (so progress and a stop midway see it),
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.accounts.users import Viewer
@@ -107,12 +109,20 @@ async def _detect_and_evaluate(rt: Runtime, ctx: JobContext, row: TestSessionRow
                 for d in detections
             ]
             keys = [(episode_id, camera, f) for f in batch]
-            # A transaction per batch: progress and a stop midway see what was detected so far.
-            async with rt.sessions() as session, session.begin():
-                await events_repo.insert_events(session, values)
-                await update_frame_counts(session, row, keys, {k: per_frame_ms for k in keys})
+            # A transaction per batch: progress and a stop midway see what was detected so far. Shielded:
+            # a stop cancels the job, and a transaction cut midway would keep SQLite's write lock.
+            await asyncio.shield(_store_batch(rt, row, values, keys, per_frame_ms))
             done += len(batch)
             await ctx.progress(min(done / max(total, 1), 0.99), f"{done}/{total} frames")
             await publish(rt, row.id, row.status)
     await evaluate_session(rt, row.id, stopped=False)
     await ctx.progress(1.0, f"{done}/{total} frames")
+
+
+async def _store_batch(
+    rt: Runtime, row: TestSessionRow, values: list[dict], keys: list, per_frame_ms: float
+) -> None:
+    """One batch's detection events and frame counts, in one transaction."""
+    async with rt.sessions() as session, session.begin():
+        await events_repo.insert_events(session, values)
+        await update_frame_counts(session, row, keys, {k: per_frame_ms for k in keys})
