@@ -20,6 +20,11 @@ async def read_users_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[U
     return list((await session.execute(select(UserRow).where(UserRow.id.in_(ids)))).scalars())
 
 
+async def read_users_by_names(session: AsyncSession, names: Sequence[str]) -> list[UserRow]:
+    """The users with these names (one statement; unknown names are absent)."""
+    return list((await session.execute(select(UserRow).where(UserRow.name.in_(names)))).scalars())
+
+
 async def list_users(session: AsyncSession, *, after_id: int | None, limit: int) -> list[UserRow]:
     query = select(UserRow).order_by(UserRow.id).limit(limit)
     if after_id is not None:

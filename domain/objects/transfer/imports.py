@@ -258,7 +258,10 @@ async def _import(
         )
     reviewers = {b.reviewed_by for b in data.boxes if b.reviewed_by}
     annotators = {a.get("annotator") for a in data.episode_annotations}
-    users = {u.name: u.id for u in await _users_by_names(session, reviewers | annotators)}
+    users = {
+        u.name: u.id
+        for u in await users_repo.read_users_by_names(session, sorted(n for n in reviewers | annotators if n))
+    }
     values += await asyncio.to_thread(box_values, data, targets, users, viewer.user_id, req.file_name)
     summary = ImportSummary(
         format=fmt,
@@ -284,8 +287,8 @@ async def _import(
     if req.mode == ImportMode.REPLACE and stored:
         await boxes_repo.delete_boxes(session, sorted({i for ids in stored.values() for i in ids}))
     ids = await _store(session, req, data, dataset.id, missing, values, episodes, users, summary)
-    touched = {v["episode_id"] for v in values} | {e for e, _ in _videos(values)}
-    open_sessions = await open_sessions_of(session, touched)
+    # REPLACE deleted only boxes of the videos it writes to: their episodes are the ones told.
+    open_sessions = await open_sessions_of(session, {v["episode_id"] for v in values})
     return summary, ids, open_sessions
 
 
@@ -350,15 +353,6 @@ async def _store(session, req, data, dataset_id, missing, values, episodes, user
         session, data, episodes, users, req.file_name
     )
     return ids
-
-
-async def _users_by_names(session, names: set[str | None]):
-    found = []
-    for name in sorted(n for n in names if n):
-        row = await users_repo.read_user_by_name(session, name)
-        if row is not None:
-            found.append(row)
-    return found
 
 
 async def _check_tracks(session, values: list[dict], file: str) -> None:
