@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import procrastinate
 from procrastinate import jobs as procrastinate_jobs
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,23 @@ _DEFER = text(
     " CAST(:lock AS text), NULL::text, CAST(:args AS jsonb), NULL::timestamptz)"
     "::procrastinate_job_to_defer_v1]))[1]"
 )
+
+
+class HandedBack(Exception):
+    """Raised by the task of a job its stopping worker hands back (its row is PENDING again)."""
+
+
+class _HandBack(BaseRetryStrategy):
+    """Retry a handed-back job at once (procrastinate puts it back to `todo`, counting an attempt);
+    any other error or an abort ends the task as it is."""
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate_jobs.Job
+    ) -> RetryDecision | None:
+        return RetryDecision(retry_in={"seconds": 0}) if isinstance(exception, HandedBack) else None
+
+
+HAND_BACK = _HandBack()
 
 
 def conninfo(database_url: str) -> str:

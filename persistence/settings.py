@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Where jobs run: `embedded` (asyncio tasks of the server that submits them) or `procrastinate`
     # (tasks of the procrastinate queue in PostgreSQL, run by `annograph worker` processes).
     job_queue: Literal["embedded", "procrastinate"] = "embedded"
+    # procrastinate: seconds a stopping `annograph worker` (SIGTERM/SIGINT) lets its running jobs
+    # finish; the ones still running then go back to the queue (PENDING) for another worker.
+    worker_grace: float = 30.0
     # procrastinate: how many times a job whose worker stopped heartbeating is started in all.
     job_attempts: int = 3
     # The only folder detection models are loaded from (plus Ultralytics' packaged architectures).
@@ -155,7 +158,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("ws_init_timeout", "presence_timeout")
+    @field_validator("ws_init_timeout", "presence_timeout", "worker_grace")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if value <= 0:

@@ -191,10 +191,14 @@ class JobRunner:
         await self._publish(job)
         self._tasks[job.id] = asyncio.create_task(self._run(job, job.target, body), name=f"job-{job.id}")
 
-    async def run_queued(self, job_id: int, body: JobBody) -> None:
+    async def run_queued(
+        self, job_id: int, body: JobBody, handed_back: Callable[[], str | None] | None = None
+    ) -> None:
         """Run a queued job in this process (a procrastinate worker's task), until it ends. A job
         already RUNNING is a retry after its first worker was lost: it starts again from nothing (its
-        work stores its outcome in one transaction at the end). A finished or missing job is left."""
+        work stores its outcome in one transaction at the end). A finished or missing job is left.
+        When the task is cancelled, `handed_back()` says why: a message when the worker is stopping
+        (the job goes back to PENDING with it, for another worker), None for an abort (CANCELLED)."""
         async with self._sessions() as session:
             job = await jobs_repo.read_job(session, job_id)
         if job is None or JobStatus(job.status) in FINISHED:
@@ -203,9 +207,18 @@ class JobRunner:
         task = asyncio.current_task()
         assert task is not None
         self._tasks[job.id] = task
-        await self._run(job, job.target, body, resume=job.status == JobStatus.RUNNING.value)
+        await self._run(
+            job, job.target, body, resume=job.status == JobStatus.RUNNING.value, handed_back=handed_back
+        )
 
-    async def _run(self, job: JobRow, target: str, body: JobBody, resume: bool = False) -> None:
+    async def _run(
+        self,
+        job: JobRow,
+        target: str,
+        body: JobBody,
+        resume: bool = False,
+        handed_back: Callable[[], str | None] | None = None,
+    ) -> None:
         # Jobs on one target run one after another: two indexings of one folder must not interleave.
         lock = self._target_locks.setdefault(target, asyncio.Lock())
         try:
@@ -223,7 +236,13 @@ class JobRunner:
                         job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow()
                     )
         except asyncio.CancelledError:
-            await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
+            message = handed_back() if handed_back is not None else None
+            if message is None:
+                await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
+            elif job.status == JobStatus.RUNNING.value:  # its worker stops: the queue gives it to another
+                await self._finish_quietly(
+                    job, status=JobStatus.PENDING.value, progress=0.0, message=message, finished_at=None
+                )
             raise
         except DomainError as exc:
             await self._finish_quietly(
@@ -246,7 +265,7 @@ class JobRunner:
         single writer under load) must not leave a cancelled or failed job RUNNING."""
         for attempt in range(FINISH_ATTEMPTS):
             try:
-                await asyncio.shield(self._update(job, finished_at=utcnow(), **values))
+                await asyncio.shield(self._update(job, **{"finished_at": utcnow(), **values}))
                 return
             except Exception:
                 if attempt == FINISH_ATTEMPTS - 1:
@@ -335,6 +354,15 @@ class JobRunner:
                 raise NotFound(f"job {job_id} does not exist")
             if JobStatus(job.status) in FINISHED or time.monotonic() > deadline:
                 return job
+            if job.status == JobStatus.PENDING.value:
+                # Handed back by a stopping worker as the abort came: procrastinate ended its entry
+                # (an abort-requested retry fails), so no worker will end the row: end it here.
+                entry = (await self.queue.find([job_id])).get(job_id)
+                if entry is None or entry.status not in ("todo", "doing"):
+                    await self._finish_quietly(
+                        job, status=JobStatus.CANCELLED.value, error_message="cancelled"
+                    )
+                    continue
             await asyncio.sleep(0.1)
 
     async def recover(self) -> list[JobRow]:

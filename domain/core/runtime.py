@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.core.job_runner import JobRunner
 from domain.core.leftovers import sweep_partials
+from domain.core.pool_child import die_with_parent
 from persistence.engine import SessionFactory, create_engine, create_session_factory
 from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
@@ -54,10 +55,14 @@ class Runtime:
 
     def workers(self) -> ProcessPoolExecutor:
         """The process pool for CPU-bound jobs, started on first use. Spawned, not forked: a fork of
-        a process with an event loop and database threads is not safe."""
+        a process with an event loop and database threads is not safe. Its children die with this
+        process (`die_with_parent`): a killed server or worker leaves no orphan computing on."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.worker_count(), mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.worker_count(),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

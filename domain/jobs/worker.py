@@ -7,6 +7,11 @@ and published on the broadcaster (`jobUpdates` on any server sees them when broa
 redis:// or postgres://). procrastinate cancels the task when the job is aborted (cancelJob), which
 the runner records as CANCELLED. Every STALLED seconds the worker also retries, or fails with
 WORKER_LOST, the jobs of workers that stopped heartbeating.
+
+Stopping (SIGTERM/SIGINT) is graceful: the worker takes no more jobs, lets the running ones finish
+for settings.worker_grace seconds, then procrastinate cancels the rest with the reason SHUTDOWN; the
+runner puts those back to PENDING ("handed back: worker <name> stopped") and the task raises
+HandedBack, which procrastinate retries at once: another worker starts the job from the beginning.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import logging
 import os
 import socket
 
+from procrastinate import JobContext as QueueContext
+from procrastinate.job_context import AbortReason
+
 # Imported for their registrations (domain.core.job_registry): the kinds a worker can run.
 import domain.analysis.runs
 import domain.datasets.service
@@ -24,7 +32,7 @@ import domain.detection.service
 import domain.objects.transfer.exports  # noqa: F401
 from domain.core.job_registry import registered_body
 from domain.core.runtime import Runtime
-from persistence.job_queue import HEARTBEAT, STALLED, TASK_NAME
+from persistence.job_queue import HAND_BACK, HEARTBEAT, STALLED, TASK_NAME, HandedBack
 from persistence.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -41,10 +49,21 @@ async def run_worker(settings: Settings, queues: list[str] | None = None, concur
     queue = rt.jobs.queue
     assert queue is not None  # job_queue is procrastinate
     body = registered_body(rt)
+    name = f"{socket.gethostname()}:{os.getpid()}"
 
-    @queue.app.task(name=TASK_NAME, pass_context=False)
-    async def run_job(job_id: int) -> None:
-        await rt.jobs.run_queued(job_id, body)
+    @queue.app.task(name=TASK_NAME, pass_context=True, retry=HAND_BACK)
+    async def run_job(context: QueueContext, job_id: int) -> None:
+        def handed_back() -> str | None:
+            # Why procrastinate cancelled the task: SHUTDOWN once the grace is over, else cancelJob.
+            stopping = context.abort_reason() == AbortReason.SHUTDOWN
+            return f"handed back: worker {name} stopped" if stopping else None
+
+        try:
+            await rt.jobs.run_queued(job_id, body, handed_back=handed_back)
+        except asyncio.CancelledError:
+            if handed_back() is None:
+                raise
+            raise HandedBack(f"job {job_id}: handed back by worker {name}") from None
 
     async def reap() -> None:
         while True:
@@ -59,7 +78,8 @@ async def run_worker(settings: Settings, queues: list[str] | None = None, concur
         await queue.app.run_worker_async(
             queues=queues or list(QUEUES),
             concurrency=concurrency,
-            name=f"{socket.gethostname()}:{os.getpid()}",
+            name=name,
+            shutdown_graceful_timeout=settings.worker_grace,
             update_heartbeat_interval=HEARTBEAT,
             stalled_worker_timeout=STALLED,
             install_signal_handlers=True,

@@ -25,6 +25,7 @@ JOB_MOVES = {
     ("RUNNING", "COMPLETED"),
     ("RUNNING", "FAILED"),
     ("RUNNING", "CANCELLED"),
+    ("RUNNING", "PENDING"),  # handed back by a stopping worker, to run again on another
 }
 TEST_SESSION_MOVES = {
     ("CREATED", "RUNNING"),
@@ -88,8 +89,8 @@ def test_the_message_says_where_a_move_may_start():
         annotation_session_states.check_move("COMPLETED", SessionStatus.ACTIVE, 3)
     assert reopened.value.message == "id: annotation session 3 is COMPLETED; it can become ACTIVE only from PAUSED"
     with pytest.raises(Conflict) as again:
-        job_states.check_move("RUNNING", JobStatus.PENDING, 9)
-    assert again.value.message == "job 9 is RUNNING; it can become PENDING never (it is only a starting state)"
+        job_states.check_move("COMPLETED", JobStatus.PENDING, 9)
+    assert again.value.message == "job 9 is COMPLETED; it can become PENDING only from RUNNING"
     assert again.value.field is None
 
 
