@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     worker_grace: float = 30.0
     # procrastinate: how many times a job whose worker stopped heartbeating is started in all.
     job_attempts: int = 3
+    # Processes in the pool CPU-bound jobs (analysis) run in, per server or worker process; 0: one per CPU.
+    worker_processes: int = 0
     # The only folder detection models are loaded from (plus Ultralytics' packaged architectures).
     models_dir: Path | None = None
     host: str = "127.0.0.1"
@@ -156,6 +158,13 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("worker_processes")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (one per CPU) or more")
         return value
 
     @field_validator("ws_init_timeout", "presence_timeout", "worker_grace")

@@ -67,8 +67,8 @@ class Runtime:
         return self._pool
 
     def worker_count(self) -> int:
-        """How many processes `workers()` runs: one per CPU."""
-        return max(1, os.cpu_count() or 1)
+        """How many processes `workers()` runs: settings.worker_processes, else one per CPU."""
+        return self.settings.worker_processes or max(1, os.cpu_count() or 1)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
