@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.lerobot
 	$(BIN)/python -m bench.limits
+	$(BIN)/python -m bench.jobs
 
 clean:
 	rm -rf $(VENV) $(DATUMARO_VENV) var

@@ -246,9 +246,9 @@ async def latency(setup: Setup, runs: int) -> dict[str, list[float]]:
     return found
 
 
-async def noop_jobs(rt: Runtime, watcher: Watcher, count: int, flush: float) -> tuple[float, Load]:
-    """Seconds from the first submit to the last COMPLETED heard, and the database load, of `count`
-    no-op jobs on distinct targets (submitted 8 at a time)."""
+async def noop_jobs(rt: Runtime, watcher: Watcher, count: int, flush: float) -> tuple[float, float, Load]:
+    """Seconds from the first submit to the last COMPLETED heard, seconds until the last submit
+    returned, and the database load, of `count` no-op jobs on distinct targets (submitted 8 at a time)."""
     limit = asyncio.Semaphore(8)
     tag = uuid.uuid4().hex
 
@@ -265,13 +265,14 @@ async def noop_jobs(rt: Runtime, watcher: Watcher, count: int, flush: float) -> 
     async with LoadMeter(rt, flush) as meter:
         start = time.perf_counter()
         ids = await asyncio.gather(*(submit(i) for i in range(count)))
+        submitted = time.perf_counter() - start
         ends = [await watcher.reached(i, FINISHED) for i in ids]
         seconds = max(at for _, at in ends) - start
     assert {status for status, _ in ends} == {"COMPLETED"}, {status for status, _ in ends}
-    return seconds, await meter.result()
+    return seconds, submitted, await meter.result()
 
 
-async def throughput(setup: Setup, count: int) -> list[tuple[str, float, Load]]:
+async def throughput(setup: Setup, count: int) -> list[tuple[str, float, float, Load]]:
     rows = []
     async with runtime(setup, "embedded") as rt, watching(rt) as watcher:
         rows.append(("embedded (server process)", *await noop_jobs(rt, watcher, count, setup.stats_flush)))
@@ -325,6 +326,9 @@ async def cancels(setup: Setup, rounds: int) -> tuple[dict[int, list], dict[int,
     return embedded, queued
 
 
+SECTIONS = (1, 2, 3, 4)
+
+
 def run(
     episodes: int = 2000,
     frames: int = 150,
@@ -335,16 +339,19 @@ def run(
     database_url: str | None = None,
     pools: tuple[int, ...] = (1, CPUS),
     stats_flush: float = STATS_FLUSH,
+    sections: tuple[int, ...] = SECTIONS,
 ) -> None:
     """Measure on a scratch database of `server_url`, or on `database_url` (an empty database: the bench
     migrates it and leaves what it wrote). `pools`: the pool sizes of section 1; `stats_flush`: seconds
-    waited for pg_stat_database (less gives wrong loads, for a smoke test)."""
+    waited for pg_stat_database (less gives wrong loads, for a smoke test); `sections`: which to run."""
     with scratch_postgres(server_url) if database_url is None else nullcontext(database_url) as url:
         if url is None:
             print("bench.jobs measures the procrastinate queue: it needs PostgreSQL")
             return
         with tempfile.TemporaryDirectory(prefix="annograph-bench-jobs-") as tmp:
-            asyncio.run(_measure(url, Path(tmp), episodes, frames, runs, tiny, rounds, pools, stats_flush))
+            asyncio.run(
+                _measure(url, Path(tmp), episodes, frames, runs, tiny, rounds, pools, stats_flush, sections)
+            )
 
 
 async def _measure(
@@ -357,58 +364,77 @@ async def _measure(
     rounds: int,
     pools: tuple[int, ...],
     stats_flush: float,
+    sections: tuple[int, ...],
 ) -> None:
     setup = await prepare(url, tmp, episodes, frames)
     setup.pools, setup.stats_flush = pools, stats_flush
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"PostgreSQL, {CPUS} CPUs (load average {load} at the start); broadcaster postgres:// for both")
+    print(f"dataset: {episodes} demo episodes x {frames} frames, one 16x16 camera")
+    if 1 in sections:
+        await _section_analysis(setup)
+    if 2 in sections:
+        await _section_latency(setup, runs)
+    if 3 in sections:
+        await _section_throughput(setup, tiny)
+    if 4 in sections:
+        await _section_cancel(setup, rounds)
 
-    print(f"1. trajectory metrics, {episodes} demo episodes x {frames} frames (runAnalysis to COMPLETED)")
+
+async def _section_analysis(setup: Setup) -> None:
+    rows = await analysis_scaling(setup)
+    print(f"1. trajectory metrics, {setup.episodes} demo episodes (runAnalysis to COMPLETED heard)")
     print("   pool per process     embedded    1 worker   2 workers   1 worker / 2 workers")
-    for pool, embedded, one, two in await analysis_scaling(setup):
+    for pool, embedded, one, two in rows:
         print(
             f"   {pool} process{'es' * (pool > 1):2s}         {embedded:7.2f} s   {one:7.2f} s"
             f"   {two:7.2f} s   {one / two:7.2f}x"
         )
 
+
+async def _section_latency(setup: Setup, runs: int) -> None:
     latencies = await latency(setup, runs)
     print(
         f"2. runAnalysis returned -> first event of its run (RUNNING), {runs} analyses of 1 episode in turn"
     )
-    print("                          p50         p99")
+    print("                          p50         p99       max   over 1 s")
     for name, samples in latencies.items():
-        print(f"   {name:18s} {percentile(samples, 50):7.1f} ms  {percentile(samples, 99):7.1f} ms")
+        print(
+            f"   {name:18s} {percentile(samples, 50):7.1f} ms  {percentile(samples, 99):7.1f} ms"
+            f"  {max(samples):7.1f} ms  {sum(ms > 1000 for ms in samples):3d}"
+        )
     idle_ms, embedded_ms = latencies["1 idle worker"], latencies["embedded"]
     print(
         f"   idle worker / embedded {percentile(idle_ms, 50) / percentile(embedded_ms, 50):5.1f}x"
         f"    {percentile(idle_ms, 99) / percentile(embedded_ms, 99):5.1f}x"
     )
-    print(
-        "   (at once: the next run of a target right after COMPLETED, while procrastinate still holds the"
-        " target's lock, waits for the worker's next poll, up to 5 s)"
-    )
 
-    print(f"3. {tiny} no-op jobs, first submit to last COMPLETED, and their database load per job")
+
+async def _section_throughput(setup: Setup, tiny: int) -> None:
+    rows = await throughput(setup, tiny)
+    print(f"3. {tiny} no-op jobs, first submit to last COMPLETED heard, and their database load per job")
     print(
-        "   runner                     jobs/s   xact_commit  tup_inserted  tup_updated  tup_deleted"
+        "   runner                     jobs/s  submit/s   xact_commit  tup_inserted  tup_updated  tup_deleted"
         "   blks_hit   backend CPU"
     )
-    rows = await throughput(setup, tiny)
-    for name, seconds, load in rows:
+    for name, seconds, submitted, load in rows:
         per = {k: v / tiny for k, v in load.stats.items()}
         cpu = "n/a" if load.backend_cpu_s is None else f"{load.backend_cpu_s / tiny * 1000:6.2f} ms"
         print(
-            f"   {name:26s} {tiny / seconds:7.1f}   {per['xact_commit']:11.1f}  {per['tup_inserted']:12.1f}"
-            f"  {per['tup_updated']:11.1f}  {per['tup_deleted']:11.1f}  {per['blks_hit']:9.1f}   {cpu}"
+            f"   {name:26s} {tiny / seconds:7.1f}  {tiny / submitted:8.1f}   {per['xact_commit']:11.1f}"
+            f"  {per['tup_inserted']:12.1f}  {per['tup_updated']:11.1f}  {per['tup_deleted']:11.1f}"
+            f"  {per['blks_hit']:9.1f}   {cpu}"
         )
     base = rows[0][1]
-    for name, seconds, _ in rows[1:]:
+    for name, seconds, _, _ in rows[1:]:
         print(f"   {name} / embedded: {base / seconds:.2f}x the jobs per second")
 
-    embedded_c, queued_c = await cancels(setup, rounds)
+
+async def _section_cancel(setup: Setup, rounds: int) -> None:
+    embedded, queued = await cancels(setup, rounds)
     print(f"4. cancel -> CANCELLED heard, {rounds} rounds of 2 running jobs cancelled together")
     print("   runner, process              p50         p99         max   within 2 s")
-    for name, by_pid in (("embedded", embedded_c), ("worker", queued_c)):
+    for name, by_pid in (("embedded", embedded), ("worker", queued)):
         for pid, samples in sorted(by_pid.items()):
             ok = "yes" if max(samples) <= CANCEL_TARGET_S * 1000 else "NO"
             print(
@@ -429,8 +455,17 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="an empty database to use instead of a scratch one"
     )
+    parser.add_argument("--sections", default="1,2,3,4", help="which sections to run, e.g. 3,4")
     args = parser.parse_args()
-    run(args.episodes, args.frames, args.runs, args.tiny, args.cancels, database_url=args.database_url)
+    run(
+        args.episodes,
+        args.frames,
+        args.runs,
+        args.tiny,
+        args.cancels,
+        database_url=args.database_url,
+        sections=tuple(int(n) for n in args.sections.split(",")),
+    )
 
 
 if __name__ == "__main__":

@@ -53,3 +53,20 @@ def test_the_annotation_formats_bench_measures_every_case_on_a_few_boxes(capsys)
     assert "target 1.5x" in out
     # The service's figure, or why it took no file.
     assert "import service (PostgreSQL)" in out
+
+
+def test_the_jobs_bench_prints_every_row_on_a_few_jobs(capsys):
+    # Needs PostgreSQL (the procrastinate queue): a scratch database on PG_URL's server, with `annograph
+    # worker` subprocesses. 4 episodes, 2 latency runs, 4 no-op jobs, 1 round of cancels; figures unchecked.
+    from bench import jobs
+
+    jobs.run(episodes=4, frames=40, runs=2, tiny=4, rounds=1, server_url=PG_URL, pools=(1,), stats_flush=0.0)
+    out = capsys.readouterr().out
+    seconds = r" +\d+\.\d\d s"
+    assert re.search(rf"^ +1 process{seconds}{seconds}{seconds} +\d+\.\d\dx$", out, re.M), out
+    for name in ("embedded", "1 idle worker", "1 worker, at once"):
+        assert re.search(rf"^ +{name}( +\d+\.\d ms){{3}} +\d+$", out, re.M), name
+    for name in ("embedded \\(server process\\)", "procrastinate, 1 worker", "procrastinate, 2 workers"):
+        assert re.search(rf"^ +{name} +\d+\.\d( +\d+\.\d){{6}} +(\d+\.\d\d ms|n/a)$", out, re.M), name
+    cancels = re.findall(r"^ +(embedded|worker) pid \d+ .* (yes|NO)$", out, re.M)
+    assert {runner for runner, _ in cancels} == {"embedded", "worker"}, out
