@@ -101,16 +101,22 @@ class ProcrastinateQueue:
             await self.app.schema_manager.apply_schema_async()
             log.info("applied procrastinate's schema")
 
-    async def defer(self, session: AsyncSession, *, job_id: int, queue: str, lock: str) -> int:
-        """Queue our job `job_id` in the caller's transaction; the procrastinate job's id."""
+    async def defer(
+        self, session: AsyncSession, *, job_id: int, queue: str, lock: str | None = None, join: bool = False
+    ) -> int:
+        """Queue our job `job_id` in the caller's transaction; the procrastinate job's id. `join`: a
+        task that joins the data-parallel job its own task runs (no lock: they run at once)."""
+        args: dict[str, object] = {"job_id": job_id}
+        if join:
+            args["join"] = True
         result = await session.execute(
-            _DEFER,
-            {"queue": queue, "task": TASK_NAME, "lock": lock, "args": json.dumps({"job_id": job_id})},
+            _DEFER, {"queue": queue, "task": TASK_NAME, "lock": lock, "args": json.dumps(args)}
         )
         return int(result.scalar_one())
 
     async def find(self, job_ids: Iterable[int]) -> dict[int, QueuedJob]:
-        """The newest procrastinate job of each of our jobs that has one, by our job id."""
+        """The procrastinate job that speaks for each of our jobs that has one (a running one, else a
+        waiting one, else the newest), by our job id."""
         ids = [int(i) for i in job_ids]
         if not ids:
             return {}
@@ -122,7 +128,10 @@ class ProcrastinateQueue:
             "secs => %(stalled)s))) AS stalled"
             " FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id"
             " WHERE j.task_name = %(task)s AND (j.args->>'job_id')::bigint = ANY(%(ids)s)"
-            " ORDER BY (j.args->>'job_id')::bigint, j.id DESC",
+            # A data-parallel job has several entries (its own and its joiners): the liveliest speaks
+            # for it, running before waiting before ended.
+            " ORDER BY (j.args->>'job_id')::bigint, j.status = 'doing' DESC, j.status = 'todo' DESC,"
+            " j.id DESC",
             task=TASK_NAME,
             ids=ids,
             stalled=STALLED,
@@ -131,6 +140,18 @@ class ProcrastinateQueue:
             r["job_id"]: QueuedJob(r["id"], r["job_id"], r["status"], r["attempts"], r["stalled"])
             for r in rows
         }
+
+    async def live(self, job_id: int) -> list[int]:
+        """The ids of every waiting or running procrastinate job of our job `job_id` (a data-parallel
+        job has its own and its joiners')."""
+        await self.open()
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT id FROM procrastinate_jobs WHERE task_name = %(task)s"
+            " AND (args->>'job_id')::bigint = %(job_id)s AND status IN ('todo', 'doing') ORDER BY id",
+            task=TASK_NAME,
+            job_id=job_id,
+        )
+        return [int(r["id"]) for r in rows]
 
     async def abort(self, queue_id: int) -> bool:
         """Ask procrastinate to abort a job: a waiting one is cancelled, a running one's task is

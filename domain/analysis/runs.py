@@ -1,9 +1,10 @@
-"""Analysis jobs: run one kind of analysis over a dataset's episodes in the process pool, then store
-everything in one transaction (a cancelled or failed run leaves nothing behind).
+"""Analysis jobs: run one kind of analysis over a dataset's episodes, in parts that several
+participants (this server, or many `annograph worker` processes) take at once, each in its process
+pool; then store everything in one transaction (a cancelled or failed run leaves nothing behind).
 
-Episodes are streamed: at most two per worker are in flight, each worker reads its own file and
-returns a small result, so memory does not grow with the episodes' size, only with their count
-(a few numbers each).
+Episodes are streamed: at most two per pool process are in flight, each process reads its own file
+and returns a small result, so memory does not grow with the episodes' size, only with their count
+(a few numbers each, kept in the parts' rows until the final step).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import cast
 
 import numpy as np
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, JsonValue, TypeAdapter
 
 from domain.accounts.users import Viewer
 from domain.analysis.episode_work import analyse_episode, plain
 from domain.analysis.kinds import AnalysisKind, validate_parameters
 from domain.core.errors import BadUserInput, NotFound
+from domain.core.job_parts import run_in_parts
 from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
@@ -107,45 +110,38 @@ async def run_analysis_job(rt: Runtime, ctx: JobContext) -> None:
     await _run(rt, ctx, kind, params, dataset, episodes)
 
 
-async def _analyse_all(
-    rt: Runtime, ctx: JobContext, kind: AnalysisKind, params: BaseModel, dataset: DatasetRow, episodes: list
-) -> dict[int, dict]:
-    pool = rt.workers()
-    loop = asyncio.get_running_loop()
-    limit = 2 * rt.worker_count()
-    plain = params.model_dump()
-    results: dict[int, dict] = {}
-    running: dict[asyncio.Future, int] = {}
-    pending = iter(episodes)
-    try:
-        while True:
-            while len(running) < limit:
-                item = next(pending, None)
-                if item is None:
-                    break
-                episode_id, _, file, locator = item
-                path = SourceRef(dataset.format, dataset.path, file, locator)
-                running[loop.run_in_executor(pool, analyse_episode, path, kind.value, plain, dataset.fps)] = (
-                    episode_id
-                )
-            if not running:
-                return results
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for future in done:
-                results[running.pop(future)] = future.result()
-            await ctx.progress(
-                0.95 * len(results) / len(episodes), f"{len(results)}/{len(episodes)} episodes"
-            )
-    finally:
-        for future in running:  # cancelled or failed: what has not started never starts
-            future.cancel()
-
-
 async def _run(
     rt: Runtime, ctx: JobContext, kind: AnalysisKind, params: BaseModel, dataset: DatasetRow, episodes: list
 ) -> None:
-    await ctx.progress(0.0, f"0/{len(episodes)} episodes")
-    results = await _analyse_all(rt, ctx, kind, params, dataset, episodes)
+    """Analyse the episodes in parts that any participant takes (domain/core/job_parts.py): each
+    episode in this process's pool, two in flight per pool process; the final step stores it all."""
+    sources = {e[0]: SourceRef(dataset.format, dataset.path, e[2], e[3]) for e in episodes}
+    pool = rt.workers()
+    loop = asyncio.get_running_loop()
+    plain_params = params.model_dump()
+
+    async def run_item(episode_id: int) -> JsonValue:
+        return await loop.run_in_executor(
+            pool, analyse_episode, sources[episode_id], kind.value, plain_params, dataset.fps
+        )
+
+    async def finish(results: dict[int, JsonValue]) -> None:
+        await _store(rt, ctx, kind, params, dataset, episodes, cast(dict[int, dict], results))
+
+    if not ctx.joining:
+        await ctx.progress(0.0, f"0/{len(episodes)} episodes")
+    await run_in_parts(rt, ctx, list(sources), run_item, finish, lanes=2 * rt.worker_count())
+
+
+async def _store(
+    rt: Runtime,
+    ctx: JobContext,
+    kind: AnalysisKind,
+    params: BaseModel,
+    dataset: DatasetRow,
+    episodes: list,
+    results: dict[int, dict],
+) -> None:
     index_of = {e[0]: e[1] for e in episodes}
     summary: dict = {"kind": kind.value, "episodes": len(results)}
     result: dict = {}

@@ -29,6 +29,7 @@ from persistence.engine import SessionFactory
 from persistence.events import EventHub
 from persistence.job_queue import ProcrastinateQueue
 from persistence.repositories import job as jobs_repo
+from persistence.repositories import job_part as parts_repo
 from persistence.tables import JobRow
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,22 @@ class JobKind(StrEnum):
     EVALUATION = "EVALUATION"
 
 
+class JobEnded(Exception):
+    """Raised in a job's work when another participant of a data-parallel job ended it (completed,
+    cancelled, failed): the runner writes nothing more for it."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} was ended by another participant")
+        self.job_id = job_id
+
+
 class JobContext:
-    def __init__(self, runner: JobRunner, job: JobRow) -> None:
+    def __init__(self, runner: JobRunner, job: JobRow, joining: bool = False) -> None:
         self._runner = runner
         self.job = job
+        # True for a participant that joins a data-parallel job another task started
+        # (domain/core/job_parts.py): it neither starts nor completes the job itself.
+        self.joining = joining
         self._last_write = 0.0
 
     async def progress(self, fraction: float, message: str | None = None) -> None:
@@ -74,7 +87,11 @@ class JobContext:
     ) -> None:
         """Mark the job completed inside the caller's transaction (published after its commit).
         `summary` and `result` are the kind's documents (persistence/documents/job.py) or their JSON
-        form, camelCase keys; the job's columns validate them."""
+        form, camelCase keys; the job's columns validate them. Raises JobEnded (the caller's
+        transaction rolls back) when the job ended meanwhile: another participant cancelled it."""
+        if await parts_repo.lock_job(session, self.job.id) != JobStatus.RUNNING.value:
+            raise JobEnded(self.job.id)
+        await parts_repo.delete_parts(session, [self.job.id])
         values = dict(
             status=check_move(self.job.status, JobStatus.COMPLETED, self.job.id).value,
             progress=1.0,
@@ -192,17 +209,28 @@ class JobRunner:
         self._tasks[job.id] = asyncio.create_task(self._run(job, job.target, body), name=f"job-{job.id}")
 
     async def run_queued(
-        self, job_id: int, body: JobBody, handed_back: Callable[[], str | None] | None = None
+        self,
+        job_id: int,
+        body: JobBody,
+        handed_back: Callable[[], str | None] | None = None,
+        join: bool = False,
     ) -> None:
         """Run a queued job in this process (a procrastinate worker's task), until it ends. A job
         already RUNNING is a retry after its first worker was lost: it starts again from nothing (its
         work stores its outcome in one transaction at the end). A finished or missing job is left.
         When the task is cancelled, `handed_back()` says why: a message when the worker is stopping
-        (the job goes back to PENDING with it, for another worker), None for an abort (CANCELLED)."""
+        (the job goes back to PENDING with it, for another worker), None for an abort (CANCELLED).
+        `join`: this task joins a data-parallel job its own task started (job_parts.JOINERS): it takes
+        part while the job runs and never starts or completes it."""
         async with self._sessions() as session:
             job = await jobs_repo.read_job(session, job_id)
         if job is None or JobStatus(job.status) in FINISHED:
             log.warning("queued job %s is %s: nothing to run", job_id, job.status if job else "missing")
+            return
+        if join:
+            if job.status != JobStatus.RUNNING.value:
+                return  # its own task has not started it (or it ended): a later joiner will do
+            await self._join(job, body, handed_back)
             return
         task = asyncio.current_task()
         assert task is not None
@@ -210,6 +238,28 @@ class JobRunner:
         await self._run(
             job, job.target, body, resume=job.status == JobStatus.RUNNING.value, handed_back=handed_back
         )
+
+    async def _join(self, job: JobRow, body: JobBody, handed_back: Callable[[], str | None] | None) -> None:
+        try:
+            await body(JobContext(self, job, joining=True))
+        except JobEnded:
+            return
+        except asyncio.CancelledError:
+            if handed_back is None or handed_back() is None:  # an abort: the job is cancelled
+                await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
+            raise  # a stopping worker: its parts were released for the other participants
+        except DomainError as exc:
+            await self._finish_quietly(
+                job, status=JobStatus.FAILED.value, error_code=exc.code, error_message=exc.message
+            )
+        except Exception:
+            log.exception("job %s (%s) failed in a joining task", job.id, job.kind)
+            await self._finish_quietly(
+                job,
+                status=JobStatus.FAILED.value,
+                error_code="INTERNAL_SERVER_ERROR",
+                error_message="the job failed unexpectedly; the server log has the details",
+            )
 
     async def _run(
         self,
@@ -235,14 +285,19 @@ class JobRunner:
                     await self._update(
                         job, status=JobStatus.COMPLETED.value, progress=1.0, finished_at=utcnow()
                     )
+        except JobEnded:
+            await self._reload_and_publish(job.id)
         except asyncio.CancelledError:
             message = handed_back() if handed_back is not None else None
-            if message is None:
+            if message is not None:  # its worker stops: not an end, the queue gives it to another worker
+                # A data-parallel job stays RUNNING: its other participants go on, and the queue's
+                # retry of this task takes part again (its released parts are anyone's to take).
+                if job.status == JobStatus.RUNNING.value and not await self._has_parts(job.id):
+                    await self._finish_quietly(
+                        job, status=JobStatus.PENDING.value, progress=0.0, message=message, finished_at=None
+                    )
+            else:
                 await self._finish_quietly(job, status=JobStatus.CANCELLED.value, error_message="cancelled")
-            elif job.status == JobStatus.RUNNING.value:  # its worker stops: the queue gives it to another
-                await self._finish_quietly(
-                    job, status=JobStatus.PENDING.value, progress=0.0, message=message, finished_at=None
-                )
             raise
         except DomainError as exc:
             await self._finish_quietly(
@@ -286,6 +341,16 @@ class JobRunner:
     async def _write(self, job_id: int, values: dict) -> None:
         async with self._sessions() as session, session.begin():
             await jobs_repo.update_job(session, job_id, **values)
+            if "status" in values and JobStatus(values["status"]) in FINISHED:
+                await parts_repo.delete_parts(session, [job_id])  # a job that ended keeps no parts
+
+    async def _has_parts(self, job_id: int) -> bool:
+        async with self._sessions() as session:
+            return await parts_repo.count_parts(session, job_id) > 0
+
+    def queue_of(self, job: JobRow) -> str:
+        """The procrastinate queue of a job's kind."""
+        return QUEUES[JobKind(job.kind)]
 
     async def _reload_and_publish(self, job_id: int) -> None:
         async with self._sessions() as session:
@@ -337,7 +402,9 @@ class JobRunner:
         assert self.queue is not None
         entry = (await self.queue.find([job_id])).get(job_id)
         if entry is not None and entry.status in ("todo", "doing"):
-            await self.queue.abort(entry.queue_id)
+            # Every entry: a data-parallel job's joiners run parts on other workers.
+            for queue_id in await self.queue.live(job_id):
+                await self.queue.abort(queue_id)
             after = (await self.queue.find([job_id])).get(job_id)
             if after is not None and after.status == "cancelled":  # never started: nobody else ends it
                 async with self._sessions() as session:
@@ -408,6 +475,10 @@ class JobRunner:
                 continue
             assert entry.id is not None
             await self.queue.give_up(entry.id)
+            if await self._has_parts(job_id) and await self.queue.live(job_id):
+                # A data-parallel job goes on while other participants take part: a part lost too
+                # often fails it (job_parts.WorkerLost names the part).
+                continue
             async with self._sessions() as session, session.begin():
                 jobs = await jobs_repo.fail_unfinished_jobs(
                     session,

@@ -1,7 +1,7 @@
 """`annograph worker`: a procrastinate worker that runs queued jobs (settings.job_queue = procrastinate).
 
 The worker process builds its own Runtime (database, data roots, events) and runs the task
-`annograph.run_job(job_id)`: the registered function of the job's kind (domain.core.job_registry)
+`annograph.run_job(job_id, join=False)`: the registered function of the job's kind (domain.core.job_registry)
 through the same JobRunner as the server, so progress and the outcome are written to the job's row
 and published on the broadcaster (`jobUpdates` on any server sees them when broadcast_url is shared:
 redis:// or postgres://). procrastinate cancels the task when the job is aborted (cancelJob), which
@@ -29,7 +29,9 @@ from procrastinate.job_context import AbortReason
 import domain.analysis.runs
 import domain.datasets.service
 import domain.detection.service
-import domain.objects.transfer.exports  # noqa: F401
+import domain.edits.export
+import domain.objects.transfer.exports
+import domain.validation.runs  # noqa: F401
 from domain.core.job_registry import registered_body
 from domain.core.runtime import Runtime
 from persistence.job_queue import HAND_BACK, HEARTBEAT, STALLED, TASK_NAME, HandedBack
@@ -52,14 +54,14 @@ async def run_worker(settings: Settings, queues: list[str] | None = None, concur
     name = f"{socket.gethostname()}:{os.getpid()}"
 
     @queue.app.task(name=TASK_NAME, pass_context=True, retry=HAND_BACK)
-    async def run_job(context: QueueContext, job_id: int) -> None:
+    async def run_job(context: QueueContext, job_id: int, join: bool = False) -> None:
         def handed_back() -> str | None:
             # Why procrastinate cancelled the task: SHUTDOWN once the grace is over, else cancelJob.
             stopping = context.abort_reason() == AbortReason.SHUTDOWN
             return f"handed back: worker {name} stopped" if stopping else None
 
         try:
-            await rt.jobs.run_queued(job_id, body, handed_back=handed_back)
+            await rt.jobs.run_queued(job_id, body, handed_back=handed_back, join=join)
         except asyncio.CancelledError:
             if handed_back() is None:
                 raise

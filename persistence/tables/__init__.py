@@ -13,6 +13,7 @@ from persistence.tables.episode_analysis import EpisodeAnalysisRow
 from persistence.tables.episode_annotation import EpisodeAnnotationRow
 from persistence.tables.episode_edit import EpisodeEditRow
 from persistence.tables.job import JobRow
+from persistence.tables.job_part import JobPartRow
 from persistence.tables.label import LabelRow
 from persistence.tables.object_annotation import ObjectAnnotationRow
 from persistence.tables.project import ProjectRow
@@ -36,6 +37,7 @@ __all__ = [
     "EpisodeEditRow",
     "EpisodeRow",
     "JobRow",
+    "JobPartRow",
     "LabelRow",
     "ObjectAnnotationRow",
     "SessionParticipantRow",

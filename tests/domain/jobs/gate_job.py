@@ -10,6 +10,9 @@ import asyncio
 import os
 from pathlib import Path
 
+# Registered before the gate kind: a job runs the first registration its parameters validate as, and
+# the parted gate's parameters (gate, items) also validate as the gate's (gate).
+import tests.domain.jobs.parted_gate_job  # noqa: F401, I001
 from domain.core.job_registry import register
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
