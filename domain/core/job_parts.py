@@ -44,6 +44,9 @@ BEAT = 1.0  # seconds between a part's heartbeats (and progress writes)
 POLL = 0.25  # seconds a participant with nothing to claim waits before looking again
 
 RunItem = Callable[[int], Awaitable[JsonValue]]
+# A whole part at once (one batched model call): its items -> each item's result; `advance(n)` counts
+# n more items done, for progress.
+RunPart = Callable[[list[int], Callable[[int], None]], Awaitable[dict[int, JsonValue]]]
 Finish = Callable[[dict[int, JsonValue]], Awaitable[None]]
 
 
@@ -53,10 +56,10 @@ class WorkerLost(DomainError):
     code = "WORKER_LOST"
 
 
-def split(items: Sequence[int]) -> list[list[int]]:
-    """`items` in order, in parts of at most PART_ITEMS, at least MIN_PARTS of them when there are
-    that many items."""
-    size = max(1, min(PART_ITEMS, len(items) // MIN_PARTS))
+def split(items: Sequence[int], size: int | None = None) -> list[list[int]]:
+    """`items` in order, in parts of `size` items, by default at most PART_ITEMS and at least
+    MIN_PARTS parts when there are that many items."""
+    size = size or max(1, min(PART_ITEMS, len(items) // MIN_PARTS))
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
@@ -64,18 +67,24 @@ async def run_in_parts(
     rt: Runtime,
     ctx: JobContext,
     items: Sequence[int],
-    run_item: RunItem,
+    run_item: RunItem | None,
     finish: Finish,
     *,
+    run_part: RunPart | None = None,
+    part_size: int | None = None,
     noun: str = "episodes",
     lanes: int | None = None,
 ) -> None:
     """Take part in the job: plan it (the job's own task), run parts, and run the final step if it
-    falls to this participant. Returns when the job has ended (raises JobEnded when another
-    participant ended it, WorkerLost when a part was lost too often)."""
-    participant = _Participant(rt, ctx, run_item, finish, noun)
+    falls to this participant. Each part runs `run_item` on its items one after another, or
+    `run_part` on them all at once; `part_size` items a part (default: see `split`); `lanes` parts at
+    once in this participant (default: one per pool process). Returns when the job has ended (raises
+    JobEnded when another participant ended it, WorkerLost when a part was lost too often)."""
+    if (run_item is None) == (run_part is None):
+        raise TypeError("run_in_parts takes run_item or run_part")
+    participant = _Participant(rt, ctx, run_item, run_part, finish, noun)
     if not ctx.joining:
-        await participant.plan(items)
+        await participant.plan(split(items, part_size))
     count = lanes if lanes is not None else rt.worker_count()
     lanes_run = [asyncio.create_task(participant.lane(), name=f"job-{ctx.job.id}-lane") for _ in range(count)]
     try:
@@ -89,18 +98,26 @@ async def run_in_parts(
 
 
 class _Participant:
-    def __init__(self, rt: Runtime, ctx: JobContext, run_item: RunItem, finish: Finish, noun: str) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        ctx: JobContext,
+        run_item: RunItem | None,
+        run_part: RunPart | None,
+        finish: Finish,
+        noun: str,
+    ) -> None:
         self.rt = rt
         self.ctx = ctx
         self.job_id = ctx.job.id
         self.run_item = run_item
+        self.run_part = run_part
         self.finish = finish
         self.noun = noun
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.parts = 0
 
-    async def plan(self, items: Sequence[int]) -> None:
-        groups = split(items)
+    async def plan(self, groups: list[list[int]]) -> None:
         async with self.rt.sessions() as session, session.begin():
             if await parts_repo.lock_job(session, self.job_id) != JobStatus.RUNNING.value:
                 raise JobEnded(self.job_id)
@@ -172,12 +189,22 @@ class _Participant:
 
     async def _run_part(self, part: JobPartRow) -> None:
         results: dict[str, JsonValue] = {}
+        advanced = [0]
+
+        def advance(count: int) -> None:
+            advanced[0] += count
 
         async def items() -> None:
+            if self.run_part is not None:
+                found = await self.run_part(list(part.items), advance)
+                results.update({str(item): found.get(item) for item in part.items})
+                return
+            assert self.run_item is not None
             for item in part.items:
                 results[str(item)] = await self.run_item(item)
+                advance(1)
 
-        if not await self._holding(part, items(), lambda: len(results)):
+        if not await self._holding(part, items(), lambda: advanced[0]):
             return
         async with self.rt.sessions() as session, session.begin():
             # The job row's lock makes the stores of the last parts take turns: exactly one of them

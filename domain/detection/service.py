@@ -2,31 +2,37 @@
 annotations (with their scores, not validated, one new track each).
 
 Frames are read and inferred in the process pool, a batch at a time (the model is loaded once per
-worker process); the boxes are stored in one transaction at the end, so a cancelled or failed run
-leaves none. Detected classes map to the dataset's labels through `classMap` (or by name); classes
-without a label are dropped and counted in the job's summary.
+pool process), in parts of one batch that several participants take at once (domain/core/job_parts.py);
+the boxes are stored in one transaction at the end, so a cancelled or failed run leaves none.
+Detected classes map to the dataset's labels through `classMap` (or by name); classes without a label
+are dropped and counted in the job's summary.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import cast
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from domain.accounts.users import Viewer
 from domain.core.episode_events import ObjectChange
 from domain.core.errors import BadUserInput, Conflict, Invalid, NotFound
+from domain.core.job_parts import run_in_parts
 from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
+from domain.detection.conversion import Detection
 from domain.detection.detector import (
+    BATCH,
     DEFAULT_NMS_IOU,
     DEFAULT_SCORE_THRESHOLD,
     DetectorSettings,
     check_model,
-    detect_frames,
 )
 from domain.objects import boxes
 from domain.objects.boxes import Review, Source
@@ -39,9 +45,6 @@ from persistence.repositories import episode as episodes_repo
 from persistence.repositories import label as labels_repo
 from persistence.repositories import object_annotation as boxes_repo
 from persistence.tables import JobRow
-
-if TYPE_CHECKING:
-    from domain.detection.conversion import Detection
 
 
 @dataclass(frozen=True)
@@ -157,26 +160,82 @@ async def run_detection_job(rt: Runtime, ctx: JobContext) -> None:
 
 
 async def _run(rt, ctx: JobContext, user_id: int, req: DetectRequest, spec, path, episode_id, frames, labels):
-    await ctx.progress(0.0, f"0/{len(frames)} frames")
-    found: list[tuple[int, Detection]] = []
-    dropped: Counter = Counter()
-    done = 0
+    """Detect in parts of one batch of frames each, which any participant takes
+    (domain/core/job_parts.py: in this process's pool, or over `annograph worker --queues detect`
+    processes); the final step stores every box in one transaction."""
+    from domain.detection.inference import detect_batch
+
     settings = DetectorSettings(
         score_threshold=req.score_threshold,
         nms_iou=req.nms_iou,
         class_map=req.class_map,
         image_size=req.image_size,
     )
-    async for batch, result in detect_frames(rt, spec, path, req.camera, frames, settings):
-        for frame, detections in zip(batch, result.detections, strict=True):
-            for d in detections:
-                if d.label in labels:
-                    found.append((frame, d))
+    pool = rt.workers()
+    loop = asyncio.get_running_loop()
+
+    async def run_part(batch: list[int], advance: Callable[[int], None]) -> dict[int, JsonValue]:
+        result = await loop.run_in_executor(
+            pool,
+            detect_batch,
+            spec,
+            path,
+            req.camera,
+            batch,
+            settings.score_threshold,
+            settings.nms_iou,
+            settings.class_map,
+            settings.image_size,
+        )
+        advance(len(batch))
+        # Per frame: its detections; the batch's dropped counts ride on its first frame.
+        return {
+            frame: {
+                "detections": [asdict(d) for d in detections],
+                "dropped": dict(result.dropped) if i == 0 else {},
+            }
+            for i, (frame, detections) in enumerate(zip(batch, result.detections, strict=True))
+        }
+
+    async def finish(results: dict[int, JsonValue]) -> None:
+        found: list[tuple[int, Detection]] = []
+        dropped: Counter = Counter()
+        for frame in frames:
+            stored = cast(dict, results[frame])
+            for d in stored["detections"]:
+                if d["label"] in labels:
+                    found.append((frame, Detection(**d)))
                 else:
-                    dropped[f"no label {d.label!r}"] += 1
-        dropped.update(result.dropped)
-        done += len(batch)
-        await ctx.progress(0.95 * done / len(frames), f"{done}/{len(frames)} frames")
+                    dropped[f"no label {d['label']!r}"] += 1
+            dropped.update(stored["dropped"])
+        await _store(rt, ctx, user_id, req, episode_id, frames, labels, found, dropped)
+
+    if not ctx.joining:
+        await ctx.progress(0.0, f"0/{len(frames)} frames")
+    await run_in_parts(
+        rt,
+        ctx,
+        frames,
+        None,
+        finish,
+        run_part=run_part,
+        part_size=BATCH,
+        noun="frames",
+        lanes=2 * rt.worker_count(),
+    )
+
+
+async def _store(
+    rt: Runtime,
+    ctx: JobContext,
+    user_id: int,
+    req: DetectRequest,
+    episode_id: int,
+    frames: list[int],
+    labels: dict[str, int],
+    found: list[tuple[int, Detection]],
+    dropped: Counter,
+) -> None:
     now = utcnow()
     async with rt.sessions() as session, session.begin():
         first = await boxes_repo.draw_track_numbers(session, episode_id, len(found)) if found else 0
