@@ -2,8 +2,9 @@
 processes at once; a worker killed with `kill -9` in the middle has its parts taken over by the other
 and the job completes once, with a one-worker run's results and no duplicate rows, while a second
 server starting meanwhile leaves it alone; a cancel reaches the parts on every worker; a part lost more
-often than settings.job_attempts fails the job with WORKER_LOST naming it; the embedded runner (SQLite
-and PostgreSQL) runs the same parts in the server process."""
+often than settings.job_attempts fails the job with WORKER_LOST naming it; a detection cancelled while
+two workers run its parts leaves no boxes; the embedded runner (SQLite and PostgreSQL) runs the same
+parts in the server process."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from domain.core.job_parts import MIN_PARTS, PART_ITEMS, split
 from domain.core.job_registry import registered_body
 from domain.core.job_runner import JOBS_CHANNEL, JobKind
 from domain.core.runtime import Runtime
+from domain.detection.service import DetectRequest, detect_objects
+from domain.objects.labels import create_label
 from persistence.columns import utcnow
-from persistence.tables import EpisodeAnalysisRow, JobPartRow
+from persistence.tables import EpisodeAnalysisRow, EpisodeRow, JobPartRow, ObjectAnnotationRow
 from tests.conftest import register
 from tests.domain.jobs.parted_gate_job import PartedGateParameters
 from tests.domain.jobs.queue_support import HANG, analysis_values, read, settings_of, until
 from tests.factories import write_dataset
+from tests.graph.model_setup import IMGSZ, build_confident_checkpoint
 
 ENDED = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -201,3 +205,35 @@ async def test_a_cancelled_embedded_job_leaves_no_parts(embedded, tmp_path):
     cancelled = await embedded.jobs.cancel(job.id)
     assert (cancelled.status, cancelled.error_message) == ("CANCELLED", "cancelled")
     assert await parts(embedded, job.id) == []
+
+
+async def test_a_detection_cancelled_while_two_workers_run_its_parts_leaves_no_boxes(
+    server, workers, data_root
+):
+    first, second = workers.start("--queues", "io,detect"), workers.start("--queues", "detect")
+    dataset_id = await register(server, write_dataset(data_root / "long", episodes=1, lengths=[1600]))
+    await create_label(server, dataset_id, "pedestrian", None, None)
+    user = await create_user(server, "detector", Role.ADMIN)
+    build_confident_checkpoint(server.settings.models_dir / "confident.pt")
+    async with server.sessions() as session:
+        episode_id = (
+            await session.execute(select(EpisodeRow.id).where(EpisodeRow.dataset_id == dataset_id))
+        ).scalar_one()
+    request = DetectRequest(
+        episode_id=episode_id,
+        camera="front",
+        model="confident.pt",
+        frame_stride=1,
+        class_map={"person": "pedestrian"},
+        image_size=IMGSZ,
+    )
+    job = await detect_objects(server, Viewer(user.id, user.name, Role.ADMIN), request)
+    assert await held_by(server, job.id, 2) == {first.pid, second.pid}
+    cancelled = await server.jobs.cancel(job.id)
+    assert (cancelled.status, cancelled.error_message) == ("CANCELLED", "cancelled")
+    async with server.sessions() as session:
+        boxes = (
+            await session.execute(select(func.count()).where(ObjectAnnotationRow.episode_id == episode_id))
+        ).scalar_one()
+    assert boxes == 0 and await parts(server, job.id) == []
+    assert first.poll() is None and second.poll() is None
