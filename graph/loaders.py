@@ -19,6 +19,9 @@ from domain.edits import service as episode_edits
 from domain.jobs import queries as jobs_queries
 from domain.objects import labels
 from domain.objects import queries as object_queries
+from domain.segments import service as segments
+from domain.segments import task_text as segment_task_text
+from domain.segments import vocabulary as segment_vocabulary
 from domain.validation import comparisons as detection_comparisons
 from domain.validation import projects, test_sessions
 
@@ -76,3 +79,9 @@ class Loaders:
         self.episode_edits = DataLoader(partial(episode_edits.edits_by_episodes, rt))
         self.comparison_page = DataLoader(partial(detection_comparisons.comparison_pages, rt))
         self.comparison_count = DataLoader(partial(detection_comparisons.comparison_counts, rt))
+        self.segment = DataLoader(partial(segments.segments_by_ids, rt))
+        self.episode_segments = DataLoader(partial(segments.segments_by_episodes, rt))
+        self.segment_consensus = DataLoader(partial(segments.consensus_by_keys, rt))
+        self.segment_labels = DataLoader(partial(segment_vocabulary.segment_labels_by_datasets, rt))
+        self.segment_label = DataLoader(partial(segment_vocabulary.segment_labels_by_ids, rt))
+        self.segment_task_text = DataLoader(partial(segment_task_text.corrections_by_episodes, rt))

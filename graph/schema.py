@@ -34,6 +34,7 @@ from graph.objects.label_mutations import LabelMutations
 from graph.objects.object_annotation_mutations import ObjectAnnotationMutations
 from graph.objects.transfer_mutations import AnnotationTransferMutations
 from graph.scalars import SCALARS
+from graph.segments.segment_mutations import SegmentMutations
 from graph.validation.project_mutations import ProjectMutations
 from graph.validation.project_queries import ProjectQueries
 from graph.validation.test_session_mutations import TestSessionMutations
@@ -62,6 +63,7 @@ Mutation = merge_types(
         VideoMutations,
         EpisodeEditMutations,
         EpisodeExportMutations,
+        SegmentMutations,
     ),
 )
 Subscription = merge_types(

@@ -13,6 +13,7 @@ from domain.annotations.progress import AnnotationProgress as ProgressData
 from graph.annotations.episode_annotation import AnomalyType, Rating, Severity
 from graph.context import Info
 from graph.deprecated import use
+from graph.segments.segment import SegmentAgreement
 
 if TYPE_CHECKING:
     from graph.accounts.user import User
@@ -124,6 +125,9 @@ class AnnotationProgress:
     pairable_episodes: int = strawberry.field(
         description="Episodes with two or more annotations (alpha's units)."
     )
+    segment_agreement: SegmentAgreement = strawberry.field(
+        description="How far annotators' time segments agree (temporal IoU at least 0.5)."
+    )
 
     @classmethod
     def from_data(cls, data: ProgressData) -> AnnotationProgress:
@@ -135,6 +139,7 @@ class AnnotationProgress:
             rating_alpha=data.agreement.rating_alpha,
             grade_alphas=[GradeAgreement(name=n, alpha=a) for n, a in data.agreement.grade_alphas.items()],
             pairable_episodes=data.agreement.units,
+            segment_agreement=SegmentAgreement.from_data(data.segments),
         )
 
     @strawberry.field(

@@ -17,6 +17,7 @@ from graph.context import Info
 from graph.datasets.episode import Episode
 from graph.loaders import Loaders
 from graph.objects.object_annotation import ObjectAnnotation
+from graph.segments.segment import EpisodeSegmentsChanged
 
 
 @strawberry.type(description="Someone joined a session.")
@@ -95,6 +96,7 @@ _MEMBERS = (
     | EpisodeAnnotationDeleted
     | SessionStatusChanged
     | ObjectAnnotationsChanged
+    | EpisodeSegmentsChanged
 )
 EpisodeEvent = Annotated[
     _MEMBERS, strawberry.union("EpisodeEvent", description="Something happened on an episode.")
@@ -155,6 +157,8 @@ async def build_event(info: Info, message: dict):
                 session=session_type, participant=participant_type, reason=message["reason"]
             )
         return ParticipantMoved(session=session_type, participant=participant_type, frame=message["frame"])
+    if kind == EventKind.SEGMENTS_CHANGED:
+        return await EpisodeSegmentsChanged.from_message(info, message)
     by = await loaders.user.load(message["byUserId"] if "byUserId" in message else message["userId"])
     if by is None:
         return None

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from graph.analysis.analysis_history import AnalysisHistory
     from graph.annotations.consensus import AnnotationProgress
     from graph.datasets.episode import Episode, EpisodeConnection
+    from graph.segments.segment import SegmentLabel
 
 
 @strawberry.enum(description="The recording format a dataset was registered from (detected, or given).")
@@ -276,6 +277,14 @@ class Dataset(relay.Node):
     )
     async def object_review(self, info: Info) -> ReviewCounts:
         return ReviewCounts.from_data(await info.context.loaders.dataset_review.load(self.id))
+
+    @strawberry.field(description="The dataset's segment vocabulary, in the order the labels were created.")
+    async def segment_labels(
+        self, info: Info
+    ) -> list[Annotated[SegmentLabel, strawberry.lazy("graph.segments.segment")]]:
+        from graph.segments.segment import SegmentLabel
+
+        return [SegmentLabel.from_row(r) for r in await info.context.loaders.segment_labels.load(self.id)]
 
     @strawberry.field(description="The runs of one kind of analysis on this dataset, newest first.")
     async def analyses(

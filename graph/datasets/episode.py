@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from graph.annotations.episode_annotation import Anomaly, EpisodeAnnotation
     from graph.datasets.dataset import Dataset
     from graph.edits.episode_edit import SavedEpisodeEdits
+    from graph.segments.segment import EpisodeSegment, EpisodeTaskText, SegmentConsensus
 
 
 @strawberry.type(description="One camera of an episode.")
@@ -276,6 +277,53 @@ class Episode(relay.Node):
 
         data = await info.context.loaders.consensus.load(self.id)
         return Consensus.from_data(data) if data else None
+
+    @strawberry.field(
+        description=(
+            "Time segments annotators marked on this episode, by first frame; only one annotator's with "
+            "annotatorId."
+        )
+    )
+    async def segments(
+        self, info: Info, annotator_id: relay.GlobalID | None = None
+    ) -> list[Annotated[EpisodeSegment, strawberry.lazy("graph.segments.segment")]]:
+        from graph.ids import decode_id
+        from graph.segments.segment import EpisodeSegment
+
+        annotator = decode_id(annotator_id, "User", "annotatorId")
+        rows = await info.context.loaders.episode_segments.load(self.id)
+        return [EpisodeSegment.from_row(r) for r in rows if annotator is None or r.annotator_id == annotator]
+
+    @strawberry.field(
+        description=(
+            "Which annotators' segments agree: same label and temporal IoU at least minIou (0 < minIou "
+            "<= 1), with median boundaries and their spread."
+        )
+    )
+    async def segment_consensus(
+        self, info: Info, min_iou: float = 0.5
+    ) -> Annotated[SegmentConsensus, strawberry.lazy("graph.segments.segment")]:
+        from domain.segments.consensus import check_min_iou
+        from graph.segments.segment import SegmentConsensus
+
+        key = (self.id, check_min_iou(min_iou, "minIou"))
+        return SegmentConsensus.from_data(await info.context.loaders.segment_consensus.load(key))
+
+    @strawberry.field(
+        description="The episode's task text (language instruction): a reviewer's correction, the original."
+    )
+    async def task_text(
+        self, info: Info
+    ) -> Annotated[EpisodeTaskText, strawberry.lazy("graph.segments.segment")]:
+        from domain.segments.task_text import task_text
+        from graph.segments.segment import EpisodeTaskText
+
+        row = await info.context.loaders.segment_task_text.load(self.id)
+        description = None
+        if row is None and self.row.task_index is not None:
+            task = await info.context.loaders.task.load((self.row.dataset_id, self.row.task_index))
+            description = task.description if task else None
+        return EpisodeTaskText.from_data(task_text(row, description))
 
     @strawberry.field(description="Live annotation sessions on this episode, oldest first.")
     async def sessions(

@@ -12,12 +12,14 @@ from persistence.tables.episode import EpisodeRow
 from persistence.tables.episode_analysis import EpisodeAnalysisRow
 from persistence.tables.episode_annotation import EpisodeAnnotationRow
 from persistence.tables.episode_edit import EpisodeEditRow
+from persistence.tables.episode_segment import EpisodeSegmentRow, EpisodeSegmentTaskRow
 from persistence.tables.job import JobRow
 from persistence.tables.job_part import JobPartRow
 from persistence.tables.label import LabelRow
 from persistence.tables.object_annotation import ObjectAnnotationRow
 from persistence.tables.project import ProjectRow
 from persistence.tables.project_episode import ProjectEpisodeRow
+from persistence.tables.segment_label import SegmentLabelRow
 from persistence.tables.session_participant import SessionParticipantRow
 from persistence.tables.task import TaskRow
 from persistence.tables.test_frame import TestFrameRow
@@ -35,6 +37,8 @@ __all__ = [
     "EpisodeAnalysisRow",
     "EpisodeAnnotationRow",
     "EpisodeEditRow",
+    "EpisodeSegmentRow",
+    "EpisodeSegmentTaskRow",
     "EpisodeRow",
     "JobRow",
     "JobPartRow",
@@ -45,6 +49,7 @@ __all__ = [
     "UserRow",
     "ProjectRow",
     "ProjectEpisodeRow",
+    "SegmentLabelRow",
     "TestSessionRow",
     "TestFrameRow",
     "DetectionEventRow",

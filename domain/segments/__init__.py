@@ -1,0 +1,1 @@
+"""Time segments annotators mark on episodes, their vocabulary, consensus, and task-text corrections."""
