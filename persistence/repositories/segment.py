@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.columns import utcnow
 from persistence.tables import EpisodeRow, EpisodeSegmentRow, EpisodeSegmentTaskRow, SegmentLabelRow
 
 # Segment labels
@@ -31,7 +32,8 @@ async def read_segment_labels_by_ids(session: AsyncSession, ids: Sequence[int]) 
 
 
 async def insert_segment_label(session: AsyncSession, values: dict) -> SegmentLabelRow:
-    result = await session.execute(insert(SegmentLabelRow).values(**values).returning(SegmentLabelRow))
+    fields = {"created_at": utcnow(), **values}
+    result = await session.execute(insert(SegmentLabelRow).values(**fields).returning(SegmentLabelRow))
     return result.scalar_one()
 
 
