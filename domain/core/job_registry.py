@@ -3,8 +3,9 @@
 A service registers `async def run(rt, ctx) -> None` for its kind; the function reads everything it
 needs from `ctx.job` (its stored parameters, persistence/documents/job.py) and the database, so any
 process that reaches the database and the data roots can run the job given only its id: the server
-(embedded queue) or `annograph worker` (procrastinate queue). Kinds whose work is not registered yet
-run as closures of the server that submitted them (`JobRunner.submit(body=...)`).
+(embedded queue) or `annograph worker` (procrastinate queue). Every kind the services submit is
+registered (domain.jobs.worker imports them); a body that is not (a closure: `JobRunner.submit(body=...)`
+from a test or a bench) runs in the process that submitted it.
 
 Two kinds of work may share a JobKind (EXPORT: annotations or episodes); each registers the
 parameters model it reads, and a job runs the first registration its parameters validate as.

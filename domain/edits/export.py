@@ -9,11 +9,17 @@ episode annotations with frames renumbered and boxes moved by the crop, resize a
 leave the image or lie on removed frames are dropped and counted). The folder is assembled under a
 temporary name and renamed when whole; it becomes a zip to download or a new registered dataset with
 its annotations imported.
+
+The job's work is registered (`run_episode_export_job`): it rebuilds the plan from the job's stored
+parameters (the episodes read again by index, their stored edits checked again), so the server
+(embedded queue) or an `annograph worker` (procrastinate, queue `io`) runs it. An export as a dataset
+indexes the written folder in the process that runs the export, never through the queue (`_register`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import shutil
@@ -27,9 +33,10 @@ from pathlib import Path
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic import field_validator
 
-from domain.accounts.users import Viewer
+from domain.accounts.users import Viewer, viewer_of
 from domain.core.errors import BadUserInput, Conflict, DomainError, NotFound, check_text, inside
-from domain.core.job_runner import JobContext, JobKind
+from domain.core.job_registry import register, registered_body
+from domain.core.job_runner import JobContext, JobKind, JobRunner
 from domain.core.runtime import Runtime
 from domain.datasets import service as datasets
 from domain.datasets.tasks import tasks_by_datasets
@@ -58,6 +65,7 @@ from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_edit as edits_repo
+from persistence.repositories import user as users_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -116,15 +124,7 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         if choice.index in seen:
             raise BadUserInput(f"{where}: episode {choice.index} is chosen twice", field=where)
         seen.add(choice.index)
-        # Every per-frame array is cut by the same frame indexes: a camera of another length cannot be.
-        short = {c: s[0] for c, s in episode.cameras.items() if s[0] != episode.length}
-        if short:
-            camera, frames = next(iter(short.items()))
-            raise BadUserInput(
-                f"{where}: episode {choice.index} has {episode.length} frames but camera {camera!r} "
-                f"has {frames}: its frames cannot be kept consistently (see the quality report)",
-                field=where,
-            )
+        _check_cameras(episode, where)
         data: dict | StoredEdits | None = choice.edits  # a client's JSON form, or the saved edits
         if data is None and choice.use_saved:
             if episode.id not in saved:
@@ -142,14 +142,12 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
     if req.output is ExportOutput.DATASET and await asyncio.to_thread(target.exists):
         raise Conflict(f"name: exports/{name} exists; choose another name", field="name")
 
-    async def body(ctx: JobContext) -> None:
-        await _run(rt, ctx, viewer, req, dataset, plan, name, target)
-
-    # The runner commits the job in its own transaction (a version another process took is retried).
+    # The runner commits the job in its own transaction (a version another process took is retried);
+    # `run_episode_export_job` rebuilds the work from the stored parameters, here or in a worker.
     return await rt.jobs.submit(
         kind=JobKind.EXPORT,
         target=f"export-episodes:dataset:{dataset.id}",
-        body=body,
+        body=registered_body(rt),
         parameters=EpisodeExportParameters(
             dataset_id=dataset.id,
             episodes=[{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
@@ -159,6 +157,52 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         ),
         dataset_id=dataset.id,
     )
+
+
+def _check_cameras(episode: EpisodeRow, where: str) -> None:
+    """Every per-frame array is cut by the same frame indexes: a camera of another length cannot be
+    (BAD_USER_INPUT naming `where`)."""
+    short = {c: s[0] for c, s in episode.cameras.items() if s[0] != episode.length}
+    if short:
+        camera, frames = next(iter(short.items()))
+        raise BadUserInput(
+            f"{where}: episode {episode.index} has {episode.length} frames but camera {camera!r} "
+            f"has {frames}: its frames cannot be kept consistently (see the quality report)",
+            field=where,
+        )
+
+
+@register(JobKind.EXPORT, EpisodeExportParameters)
+async def run_episode_export_job(rt: Runtime, ctx: JobContext) -> None:
+    """An episode export rebuilt from its job's parameters: the dataset, the episodes (by index) and
+    who asked read again, each episode's stored edits checked again against it (BAD_USER_INPUT when the
+    dataset was registered again since and they no longer fit, NOT_FOUND for what is gone)."""
+    stored = ctx.job.parameters.as_kind(EpisodeExportParameters)
+    assert stored is not None  # the registry chose this function for these parameters
+    if stored.dataset_id is None or stored.requested_by is None:
+        raise Conflict(f"job {ctx.job.id}: stored without its dataset or requester; export again")
+    async with rt.sessions() as session:
+        dataset = await datasets_repo.read_dataset(session, stored.dataset_id)
+        if dataset is None:
+            raise NotFound(f"dataset_id: dataset {stored.dataset_id} does not exist", field="dataset_id")
+        rows = await episodes_repo.read_episodes_by_indexes(
+            session, [(dataset.id, int(e["index"])) for e in stored.episodes]
+        )
+        user = await users_repo.read_user(session, stored.requested_by)
+    if user is None:
+        raise NotFound(f"user {stored.requested_by}, who asked for the export, does not exist")
+    by_index = {r.index: r for r in rows}
+    plan: list[tuple[EpisodeRow, EpisodeEdits]] = []
+    for i, chosen in enumerate(stored.episodes):
+        where = inside("episodes", i, "index")
+        episode = by_index.get(int(chosen["index"]))
+        if episode is None:
+            raise NotFound(f"{where}: dataset has no episode {chosen['index']} any more", field=where)
+        _check_cameras(episode, where)
+        plan.append((episode, checked(chosen.get("edits") or {}, episode, inside("episodes", i, "edits"))))
+    target = rt.settings.data_roots[0] / "exports" / stored.name
+    output = ExportOutput(stored.output)
+    await _run(rt, ctx, viewer_of(user), output, dataset, plan, stored.name, target)
 
 
 def carry_annotations(
@@ -215,11 +259,20 @@ def carry_annotations(
     return carried, dict(dropped)
 
 
-async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, plan, name: str, target: Path):
+async def _run(
+    rt: Runtime,
+    ctx: JobContext,
+    viewer: Viewer,
+    output: ExportOutput,
+    dataset: DatasetRow,
+    plan: list[tuple[EpisodeRow, EpisodeEdits]],
+    name: str,
+    target: Path,
+) -> None:
     # A job of minutes: each step reads or writes in its own sessions; the last commits its outcome.
     work = (
         target.with_name(f".{name}.{ctx.job.id}.partial")
-        if req.output is ExportOutput.DATASET
+        if output is ExportOutput.DATASET
         else annotation_export.artifact_dir(rt) / str(ctx.job.id) / name
     )
     total = sum(len(kept_frames(edits, e.length)) for e, edits in plan)
@@ -274,9 +327,9 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
         "boxes": len(carried.boxes),
         "episodeAnnotations": len(carried.episode_annotations),
         "dropped": dropped,
-        "output": req.output.value,
+        "output": output.value,
     }
-    if req.output is ExportOutput.ZIP:
+    if output is ExportOutput.ZIP:
         path = annotation_export.artifact_path(rt, ctx.job.id, f"{name}.zip")
         await asyncio.to_thread(_zip, work, path)
         await asyncio.to_thread(shutil.rmtree, work, True)
@@ -310,11 +363,19 @@ async def _run(rt, ctx: JobContext, viewer: Viewer, req, dataset: DatasetRow, pl
 
 
 async def _register(rt: Runtime, target: Path, name: str) -> JobRow:
-    """Register the exported folder and wait for its indexing job. Registration errors quote files by
-    their server path (admins register datasets); the reviewer who exported sees exports/<name>."""
+    """Register the exported folder and wait for its indexing job, which runs in this process (see
+    `_here`). Registration errors quote files by their server path (admins register datasets); the
+    reviewer who exported sees exports/<name>."""
+    here = _here(rt)
     try:
-        job = await datasets.register_dataset(rt, str(target), name)
-        indexed = await rt.jobs.wait(job.id)
+        job = await datasets.register_dataset(here, str(target), name)
+        indexed = await here.jobs.wait(job.id)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # JobRunner.wait returns when its caller is cancelled (it suppresses the CancelledError):
+            # the export was stopped, so its indexing stops too before the export undoes its folder.
+            await asyncio.shield(here.jobs.cancel(job.id))
+            raise asyncio.CancelledError
         why = None if indexed.status == "COMPLETED" else indexed.error_message or indexed.status
     except DomainError as exc:
         why = exc.message
@@ -324,6 +385,23 @@ async def _register(rt: Runtime, target: Path, name: str) -> JobRow:
     for root in rt.settings.data_roots:
         why = why.replace(str(root), "<data root>")
     raise BadUserInput(f"the exported folder exports/{name} could not be registered: {why}")
+
+
+def _here(rt: Runtime) -> Runtime:
+    """`rt` as the export's registration sees it: every job it submits runs in this process.
+
+    Why: with the procrastinate queue the export itself runs in an `annograph worker`, on a slot of
+    queue `io`, and so would the indexing job register_dataset submits (INDEXING is on `io` too). The
+    export waits for that indexing while holding its slot: with one io slot (or as many exports as
+    slots) the indexing never starts, a deadlock. So the indexing runs here, as part of the export, on
+    a runner of its own without a queue (the same database, events and data roots: its job row,
+    progress and outcome are written and published as any job's). Without a queue (the embedded
+    runner) `rt` runs it in this process already."""
+    if rt.jobs.queue is None:
+        return rt
+    here = copy.copy(rt)  # shares the engine, sessions, events, files and caches
+    here.jobs = JobRunner(rt.sessions, rt.events)
+    return here
 
 
 async def undo_dataset_export(rt: Runtime, target: Path, created_since) -> None:

@@ -25,7 +25,7 @@ from domain.detection.detector import DetectorSettings, check_model
 from domain.validation.evaluation import evaluate_session
 from domain.validation.events import publish
 from domain.validation.projects import Criteria, check_iou, lock_writable_project, read_writable_project
-from domain.validation.runs import add_model_run
+from domain.validation.runs import add_model_run, start_model_run
 from domain.validation.states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
 from persistence.documents import SessionSettings
@@ -178,8 +178,9 @@ async def frame_totals(rt: Runtime, session_ids: Sequence[int]) -> list[FrameTot
 async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> TestSessionRow:
     """Move the session to RUNNING; a MODEL session's detector job is added in the same transaction
     (no RUNNING session without its job, no job for a session that did not start) and starts after
-    the commit. NOT_FOUND (id), CONFLICT for a session not CREATED or an archived project's."""
-    run = None
+    the commit, in this process or in a worker (domain.validation.runs). NOT_FOUND (id), CONFLICT for a
+    session not CREATED or an archived project's."""
+    job = None
     async with rt.sessions() as session, session.begin():
         row = await read_test_session_in(session, session_id)
         running = check_move(row.status, TestStatus.RUNNING, session_id)
@@ -194,9 +195,9 @@ async def start_test_session(rt: Runtime, viewer: Viewer, session_id: int) -> Te
             raise Conflict(f"id: test session {session_id} was started by someone else", field="id")
         row = started
         if row.source == TestSource.MODEL:
-            row, run = await add_model_run(rt, session, viewer, row)
-    if run is not None:
-        await rt.jobs.start(*run)
+            row, job = await add_model_run(rt, session, viewer, row)
+    if job is not None:
+        await start_model_run(rt, job)
     await publish(rt, row.id, row.status)
     return row
 
@@ -226,7 +227,7 @@ async def recover_interrupted(rt: Runtime) -> list[int]:
     for row in running:
         job = jobs.get(row.job_id)
         if job is not None and JobStatus(job.status) not in FINISHED:
-            continue  # still running in this process
+            continue  # still running: in this process, or held by the queue for a worker
         try:
             await evaluate_session(rt, row.id, stopped=True)
         except Conflict:
