@@ -4,8 +4,9 @@ Layout as LeRobot writes it: `videos/<key>/chunk-CCC/file-FFF.mp4`, several epis
 one file, each episode a window `[from_timestamp, to_timestamp)` of it; frame n of an episode shows at
 `from_timestamp + n / fps`. LeRobot encodes each episode alone and appends it to the file (stream copy);
 here the encoder stays open across episodes and frames get consecutive presentation times, which lays
-out the same packets and times (mp4 time base 1/(fps x 2^k), keyframe every `gop` frames) without a
-temporary file or a second pass. The windows accumulate as LeRobot's do (`to = from + N / fps`).
+out the same packets and times (mp4 time base 1/(fps x 2^k); a keyframe at every episode's first frame
+and every `gop` frames after it) without a temporary file or a second pass. The windows accumulate as
+LeRobot's do (`to = from + N / fps`).
 
 A file is closed and the next one started (file index + 1, next chunk after `chunks_size` files) when
 its size so far plus the coming episode's estimated size (the file's bytes per frame x its frames)
@@ -55,6 +56,8 @@ class VideoOptions:
         options = {"g": str(self.gop), "crf": str(self.crf)}
         if self.codec == "libsvtav1":
             options["preset"] = str(self.preset)
+        else:
+            options["forced-idr"] = "1"  # a forced keyframe (episode start) is an IDR frame
         return options
 
 
@@ -130,6 +133,10 @@ class CameraVideos:
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         picture.pts = self._frames
         picture.time_base = Fraction(1, self._fps)
+        if self._added == 0:
+            # Every episode starts on a keyframe, as in LeRobot's files (each episode encoded apart): no
+            # prediction across the cut between two episodes, and a seek to the window starts there.
+            picture.pict_type = av.video.frame.PictureType.I
         self._mux(self._stream.encode(picture))
         self._frames += 1
         self._added += 1
