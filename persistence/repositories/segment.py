@@ -102,7 +102,9 @@ async def read_dataset_segments(session: AsyncSession, dataset_id: int) -> list[
 
 
 async def insert_segment(session: AsyncSession, values: dict) -> EpisodeSegmentRow:
-    result = await session.execute(insert(EpisodeSegmentRow).values(**values).returning(EpisodeSegmentRow))
+    now = utcnow()
+    fields = {"created_at": now, "updated_at": now, **values}
+    result = await session.execute(insert(EpisodeSegmentRow).values(**fields).returning(EpisodeSegmentRow))
     return result.scalar_one()
 
 
