@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import procrastinate
+import psycopg
 from procrastinate import jobs as procrastinate_jobs
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
+from procrastinate.schema import SchemaManager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,14 +94,27 @@ class ProcrastinateQueue:
             await self.app.close_async()
 
     async def ensure_schema(self) -> None:
-        """Apply procrastinate's schema once (a database that has its jobs table is left as it is)."""
+        """Apply procrastinate's schema once (a database that has its jobs table is left as it is),
+        and our index on the job id its entries carry. Under an advisory lock in one transaction:
+        servers and workers starting together on a new database do not race to create it. Opens the
+        app (its connection pool) for what follows."""
         await self.open()
-        row = await self.app.connector.execute_query_one_async(
-            "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-        )
-        if not row["present"]:
-            await self.app.schema_manager.apply_schema_async()
-            log.info("applied procrastinate's schema")
+        async with await psycopg.AsyncConnection.connect(conninfo(self.database_url)) as connection:
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('annograph:procrastinate-schema'))"
+                )
+                found = await (
+                    await connection.execute("SELECT to_regclass('procrastinate_jobs')")
+                ).fetchone()
+                if found is None or found[0] is None:
+                    await connection.execute(SchemaManager.get_schema())
+                    log.info("applied procrastinate's schema")
+                # `find` and `live` look entries up by our job id: without it, a scan of every job ever.
+                await connection.execute(
+                    "CREATE INDEX IF NOT EXISTS annograph_procrastinate_jobs_job_id ON procrastinate_jobs"
+                    " (((args->>'job_id')::bigint))"
+                )
 
     async def defer(
         self, session: AsyncSession, *, job_id: int, queue: str, lock: str | None = None, join: bool = False

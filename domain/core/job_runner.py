@@ -242,6 +242,9 @@ class JobRunner:
     async def _join(self, job: JobRow, body: JobBody, handed_back: Callable[[], str | None] | None) -> None:
         try:
             await body(JobContext(self, job, joining=True))
+            if job.id in self._finished_in_body:  # this participant ran the final step: tell it
+                self._finished_in_body.discard(job.id)
+                await self._reload_and_publish(job.id)
         except JobEnded:
             return
         except asyncio.CancelledError:

@@ -88,9 +88,11 @@ async def test_parts_of_one_job_run_on_two_workers_at_once(server, workers, tmp_
 async def test_a_killed_workers_parts_are_taken_over_and_a_starting_server_leaves_the_job_alone(
     env, server, workers, tmp_path
 ):
-    first, second = workers.start(), workers.start()
+    first = workers.start()
     gate = tmp_path / "gate"
     job = await parted_job(server, gate, 8)
+    assert await held_by(server, job.id, 1) == {first.pid}  # the job's own task: it planned the parts
+    second = workers.start()  # takes a joiner
     await held_by(server, job.id, 2)
     first.kill()  # kill -9: its parts stay RUNNING until their heartbeats are STALLED seconds old
     first.wait()
