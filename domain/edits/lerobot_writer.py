@@ -41,7 +41,6 @@ written is removed and the exception propagates.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -50,9 +49,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from domain.edits import lerobot_stats
+from domain.edits import lerobot_meta, lerobot_stats
 from domain.edits.lerobot_spec import (
-    DEFAULT_FEATURES,
     SUBTASK_INDEX,
     AnomalyRange,
     ArrayFeature,
@@ -61,15 +59,8 @@ from domain.edits.lerobot_spec import (
     LeRobotSummary,
     Subtask,
 )
-from domain.edits.lerobot_tables import (
-    DATA_PATH,
-    EpisodeTable,
-    RotatingParquet,
-    arrow_type,
-    data_schema,
-    write_indexed_table,
-)
-from domain.edits.lerobot_video import VIDEO_PATH, CameraVideos, VideoOptions, available_codecs, video_info
+from domain.edits.lerobot_tables import DATA_PATH, EpisodeTable, RotatingParquet, data_schema
+from domain.edits.lerobot_video import CameraVideos, VideoOptions, Window, available_codecs
 
 __all__ = [
     "AnomalyRange",
@@ -82,23 +73,6 @@ __all__ = [
     "available_codecs",
     "write_lerobot_dataset",
 ]
-
-CODEBASE_VERSION = "v3.0"
-ANOMALIES_PATH = "meta/anomalies.parquet"
-ANOMALY_SCHEMA = pa.schema(
-    [
-        ("episode_index", pa.int64()),
-        ("from_frame", pa.int64()),
-        ("to_frame", pa.int64()),
-        ("from_timestamp", pa.float64()),
-        ("to_timestamp", pa.float64()),
-        ("type", pa.string()),
-        ("severity", pa.string()),
-        ("description", pa.string()),
-    ]
-)
-_WINDOW = (("chunk_index", pa.int64()), ("file_index", pa.int64()))
-_TIMES = (("from_timestamp", pa.float64()), ("to_timestamp", pa.float64()))
 
 
 def write_lerobot_dataset(
@@ -145,63 +119,27 @@ class _Writer:
     def __init__(self, root: Path, spec: LeRobotSpec) -> None:
         self.root, self.spec = root, spec
         self.keys = {name: spec.camera_key(name) for name in spec.cameras}
-        # Data columns: (dtype, width), in LeRobot's order (the given features, then its defaults).
-        columns = {name: (f.dtype, f.width) for name, f in spec.arrays.items()}
-        if spec.subtasks is not None:
-            columns[SUBTASK_INDEX] = ("int64", 1)
-        columns |= {"timestamp": ("float32", 1)} | {k: ("int64", 1) for k in DEFAULT_FEATURES[1:]}
-        self.columns = columns
-        # Statistics' features in info.json's order: arrays, subtask_index, cameras, defaults.
-        self.stat_features = [*spec.arrays, *([SUBTASK_INDEX] if spec.subtasks is not None else [])]
-        self.stat_features += [*self.keys.values(), *DEFAULT_FEATURES]
-        self.data = RotatingParquet(
-            root, DATA_PATH, data_schema(columns), spec.chunks_size, spec.data_files_size_in_mb
-        )
-        self.table = EpisodeTable(root, self._episode_schema(), spec.chunks_size, spec.data_files_size_in_mb)
+        self.columns = lerobot_meta.data_columns(spec)
+        self.stat_features = lerobot_meta.stat_features(spec)
+        size, chunks = spec.data_files_size_in_mb, spec.chunks_size
+        self.data = RotatingParquet(root, DATA_PATH, data_schema(self.columns), chunks, size)
+        self.table = EpisodeTable(root, lerobot_meta.episode_schema(spec), chunks, size)
         self.videos = {
             name: CameraVideos(
-                root,
-                key,
-                spec.fps,
-                spec.cameras[name],
-                spec.video,
-                spec.chunks_size,
-                spec.video_files_size_in_mb,
+                root, key, spec.fps, spec.cameras[name], spec.video, chunks, spec.video_files_size_in_mb
             )
             for name, key in self.keys.items()
         }
         (root / "meta").mkdir(exist_ok=True)
-        self.anomalies = pq.ParquetWriter(root / ANOMALIES_PATH, ANOMALY_SCHEMA) if spec.anomalies else None
+        self.anomalies = (
+            pq.ParquetWriter(root / lerobot_meta.ANOMALIES_PATH, lerobot_meta.ANOMALY_SCHEMA)
+            if spec.anomalies
+            else None
+        )
         self.tasks: dict[str, int] = {}
         self.stats: dict[str, lerobot_stats.Stats] = {}
         self.episodes = self.frames = 0
         self.no_subtask_used = False
-
-    def _episode_schema(self) -> pa.Schema:
-        fields = [
-            pa.field("episode_index", pa.int64()),
-            pa.field("tasks", pa.list_(pa.string())),
-            pa.field("length", pa.int64()),
-            pa.field("data/chunk_index", pa.int64()),
-            pa.field("data/file_index", pa.int64()),
-            pa.field("dataset_from_index", pa.int64()),
-            pa.field("dataset_to_index", pa.int64()),
-        ]
-        for key in self.keys.values():
-            fields += [pa.field(f"videos/{key}/{n}", t) for n, t in (*_WINDOW, *_TIMES)]
-        cameras = set(self.keys.values())
-        for feature in self.stat_features:
-            double = pa.float64()
-            if feature in cameras:
-                double = pa.list_(pa.list_(pa.float64()))
-            integer = feature in DEFAULT_FEATURES[1:] or feature == SUBTASK_INDEX
-            integer |= feature in self.spec.arrays and self.spec.arrays[feature].dtype.startswith("int")
-            for stat in lerobot_stats.STAT_KEYS:
-                kind = pa.int64() if stat == "count" or (integer and stat in ("min", "max")) else double
-                fields.append(pa.field(f"stats/{feature}/{stat}", pa.list_(kind)))
-        fields += [pa.field(f"meta/episodes/{n}", t) for n, t in _WINDOW]
-        fields += [pa.field(c, arrow_type(t)) for c, t in self.spec.episode_columns.items()]
-        return pa.schema(fields)
 
     def episode(self, episode: LeRobotEpisode) -> None:
         spec, number = self.spec, self.episodes
@@ -235,7 +173,10 @@ class _Writer:
         stats: dict[str, lerobot_stats.Stats] = {}
         for name, key in self.keys.items():
             window, samples = self._encode(name, episode.frames[name], length)
-            row |= {f"videos/{key}/{field}": getattr(window, field) for field, _ in (*_WINDOW, *_TIMES)}
+            row |= {
+                f"videos/{key}/{field}": getattr(window, field)
+                for field, _ in (*lerobot_meta.WINDOW, *lerobot_meta.TIMES)
+            }
             stats[key] = lerobot_stats.image_stats(samples)
         for feature in self.stat_features:
             if feature not in stats:
@@ -246,11 +187,14 @@ class _Writer:
         row |= {c: episode.columns.get(c) for c in spec.episode_columns}
         self.table.add(row)
         if self.anomalies is not None and episode.anomalies:
-            self.anomalies.write_table(self._anomaly_table(number, episode.anomalies))
+            self.anomalies.write_table(lerobot_meta.anomaly_table(number, episode.anomalies, spec.fps))
         self.episodes += 1
         self.frames += length
 
-    def _encode(self, name: str, frames: Iterable[np.ndarray], length: int) -> tuple:
+    def _encode(
+        self, name: str, frames: Iterable[np.ndarray], length: int
+    ) -> tuple[Window, list[np.ndarray]]:
+        """Encode the episode's frames of one camera; its window and the frames sampled for stats."""
         video = self.videos[name]
         sampled = set(lerobot_stats.sample_indices(length))
         samples: list[np.ndarray] = []
@@ -276,23 +220,6 @@ class _Writer:
                 arrays.append(pa.array(column.reshape(-1), field.type))
         return pa.Table.from_arrays(arrays, schema=self.data.schema)
 
-    def _anomaly_table(self, number: int, ranges: Iterable[AnomalyRange]) -> pa.Table:
-        fps = self.spec.fps
-        rows = [
-            {
-                "episode_index": number,
-                "from_frame": a.from_frame,
-                "to_frame": a.to_frame,
-                "from_timestamp": a.from_frame / fps,
-                "to_timestamp": a.to_frame / fps,
-                "type": a.type,
-                "severity": a.severity,
-                "description": a.description,
-            }
-            for a in ranges
-        ]
-        return pa.Table.from_pylist(rows, schema=ANOMALY_SCHEMA)
-
     def finish(self) -> None:
         self.data.close()
         self.table.close()
@@ -301,65 +228,13 @@ class _Writer:
         if self.anomalies is not None:
             self.anomalies.close()
             self.anomalies = None
-        meta = self.root / "meta"
-        tasks = sorted(self.tasks, key=self.tasks.__getitem__)
-        write_indexed_table(
-            meta / "tasks.parquet", tasks, {"task_index": pa.array(range(len(tasks)), pa.int64())}
-        )
+        lerobot_meta.write_tasks(self.root, sorted(self.tasks, key=self.tasks.__getitem__))
         if self.spec.subtasks is not None:
-            self._write_subtasks(meta / "subtasks.parquet", list(self.spec.subtasks))
-        _write_json(meta / "info.json", self._info())
-        _write_json(meta / "stats.json", lerobot_stats.as_json(self.stats))
-
-    def _write_subtasks(self, path: Path, subtasks: list[Subtask]) -> None:
-        if self.no_subtask_used:
-            subtasks.append(Subtask(label=""))
-        write_indexed_table(
-            path,
-            [s.text for s in subtasks],
-            {
-                "subtask_index": pa.array(range(len(subtasks)), pa.int64()),
-                "label": pa.array([s.label for s in subtasks], pa.string()),
-                "instruction": pa.array([s.instruction for s in subtasks], pa.string()),
-            },
-        )
-
-    def _info(self) -> dict:
-        spec = self.spec
-        features: dict[str, dict] = {}
-        for name, f in spec.arrays.items():
-            features[name] = {
-                "dtype": f.dtype,
-                "shape": [f.width],
-                "names": list(f.names) if f.names else None,
-            }
-        if spec.subtasks is not None:
-            features[SUBTASK_INDEX] = {"dtype": "int64", "shape": [1], "names": None}
-        for name, key in self.keys.items():
-            height, width = spec.cameras[name]
-            features[key] = {
-                "dtype": "video",
-                "shape": [height, width, 3],
-                "names": ["height", "width", "channels"],
-                "info": video_info(self.videos[name].files[0]),
-            }
-        for name in DEFAULT_FEATURES:
-            features[name] = {"dtype": self.columns[name][0], "shape": [1], "names": None}
-        return {
-            "codebase_version": CODEBASE_VERSION,
-            "robot_type": spec.robot_type,
-            "total_episodes": self.episodes,
-            "total_frames": self.frames,
-            "total_tasks": len(self.tasks),
-            "chunks_size": spec.chunks_size,
-            "data_files_size_in_mb": spec.data_files_size_in_mb,
-            "video_files_size_in_mb": spec.video_files_size_in_mb,
-            "fps": spec.fps,
-            "splits": {"train": f"0:{self.episodes}"},
-            "data_path": DATA_PATH,
-            "video_path": VIDEO_PATH if self.keys else None,
-            "features": features,
-        }
+            lerobot_meta.write_subtasks(self.root, self.spec.subtasks, self.no_subtask_used)
+        first_videos = {name: video.files[0] for name, video in self.videos.items()}
+        info = lerobot_meta.info(self.spec, first_videos, self.episodes, self.frames, len(self.tasks))
+        lerobot_meta.write_json(self.root / "meta/info.json", info)
+        lerobot_meta.write_json(self.root / "meta/stats.json", lerobot_stats.as_json(self.stats))
 
     def abort(self) -> None:
         """Close whatever is open, ignoring errors (the folder is removed next)."""
@@ -372,9 +247,3 @@ class _Writer:
                 close()
             except Exception:  # noqa: S110 - already failing; the files are deleted next
                 pass
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(data, f, indent=4, ensure_ascii=False)
