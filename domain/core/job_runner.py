@@ -68,6 +68,19 @@ class JobContext:
         # (domain/core/job_parts.py): it neither starts nor completes the job itself.
         self.joining = joining
         self._last_write = 0.0
+        self._on_end: list[Callable[[], Awaitable[None]]] = []
+
+    def on_end(self, undo: Callable[[], Awaitable[None]]) -> None:
+        """Run `undo` once this process has ended the job FAILED or CANCELLED (not when its worker
+        hands it back, nor when it completed): what the job wrote outside the database goes with it."""
+        self._on_end.append(undo)
+
+    async def _ended(self) -> None:
+        for undo in self._on_end:
+            try:
+                await asyncio.shield(undo())
+            except Exception:  # noqa: BLE001 - the job's status is stored; a leftover is swept at start
+                log.warning("job %s: could not undo what it wrote", self.job.id, exc_info=True)
 
     async def progress(self, fraction: float, message: str | None = None) -> None:
         now = time.monotonic()
@@ -240,8 +253,9 @@ class JobRunner:
         )
 
     async def _join(self, job: JobRow, body: JobBody, handed_back: Callable[[], str | None] | None) -> None:
+        ctx = JobContext(self, job, joining=True)
         try:
-            await body(JobContext(self, job, joining=True))
+            await body(ctx)
             if job.id in self._finished_in_body:  # this participant ran the final step: tell it
                 self._finished_in_body.discard(job.id)
                 await self._reload_and_publish(job.id)
@@ -263,6 +277,9 @@ class JobRunner:
                 error_code="INTERNAL_SERVER_ERROR",
                 error_message="the job failed unexpectedly; the server log has the details",
             )
+        finally:
+            if job.status in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+                await ctx._ended()
 
     async def _run(
         self,
@@ -274,13 +291,14 @@ class JobRunner:
     ) -> None:
         # Jobs on one target run one after another: two indexings of one folder must not interleave.
         lock = self._target_locks.setdefault(target, asyncio.Lock())
+        ctx = JobContext(self, job)
         try:
             async with lock:
                 if resume:
                     await self._update(job, progress=0.0, message="started again", started_at=utcnow())
                 else:
                     await self._update(job, status=JobStatus.RUNNING.value, started_at=utcnow())
-                await body(JobContext(self, job))
+                await body(ctx)
                 if job.id in self._finished_in_body:
                     self._finished_in_body.discard(job.id)
                     await self._reload_and_publish(job.id)
@@ -317,6 +335,8 @@ class JobRunner:
         finally:
             self._tasks.pop(job.id, None)
             self._finished_in_body.discard(job.id)
+            if job.status in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+                await ctx._ended()
 
     async def _finish_quietly(self, job: JobRow, **values) -> None:
         """The job's last write, shielded from a second cancel and retried: a busy database (SQLite's

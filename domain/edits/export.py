@@ -26,15 +26,17 @@ import shutil
 import threading
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
+from pydantic import JsonValue, field_validator
 from pydantic import dataclasses as pydantic_dataclasses
-from pydantic import field_validator
 
 from domain.accounts.users import Viewer, viewer_of
 from domain.core.errors import BadUserInput, Conflict, DomainError, NotFound, check_text, inside
+from domain.core.job_parts import run_in_parts
 from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind, JobRunner
 from domain.core.runtime import Runtime
@@ -276,51 +278,79 @@ async def _run(
         else annotation_export.artifact_dir(rt) / str(ctx.job.id) / name
     )
     total = sum(len(kept_frames(edits, e.length)) for e, edits in plan)
-    done_before = 0
-    loop = asyncio.get_running_loop()
-    stop = threading.Event()
+    # Cancelled or failed (in whichever process ends it): the half-written folder goes too.
+    ctx.on_end(lambda: asyncio.to_thread(shutil.rmtree, work, True))
 
-    def progress(done: int, _total: int) -> None:
-        if stop.is_set():
-            raise asyncio.CancelledError  # unwinds the writer, which removes its partial file
-        fraction = 0.9 * (done_before + done) / max(total, 1)
-        loop.call_soon_threadsafe(
-            lambda: asyncio.ensure_future(ctx.progress(fraction, f"{done_before + done}/{total} frames"))
-        )
+    async def run_item(i: int) -> JsonValue:
+        """Write the i-th planned episode (a part run again overwrites its file)."""
+        episode, edits = plan[i]
+        stop = threading.Event()
 
-    try:
-        await ctx.progress(0.0, f"0/{total} frames")
-        written: list[WriteSummary] = []
-        for i, (episode, edits) in enumerate(plan):
-            source = episode_ref(dataset, episode)
-            out = work / "episodes" / f"episode_{i:06d}.hdf5"
-            episode_written = await asyncio.to_thread(
+        def progress(_done: int, _total: int) -> None:
+            if stop.is_set():
+                raise asyncio.CancelledError  # unwinds the writer, which removes its partial file
+
+        try:
+            written = await asyncio.to_thread(
                 write_edited_episode,
-                source,
-                out,
+                episode_ref(dataset, episode),
+                work / "episodes" / f"episode_{i:06d}.hdf5",
                 edits,
                 progress=progress,
                 attrs={"task_index": episode.task_index} if episode.task_index is not None else None,
                 source_name=f"{dataset.name} episode {episode.index}",
             )
-            written.append(episode_written)
-            done_before += episode_written.frames
-        await ctx.progress(0.9, "carrying annotations over")
-        data = await annotation_export.gather(
-            rt,
-            annotation_export.ExportRequest(format=ExportFormat.ANNOGRAPH, dataset_id=dataset.id),
-            dataset,
-            [e for e, _ in plan],
-        )
-        carried, dropped = carry_annotations(data, plan)
-        carried = replace(carried, dataset={**carried.dataset, "name": name})
-        (tasks,) = await tasks_by_datasets(rt, [dataset.id])
-        info = export_info(dataset, tasks, name, plan, written)
-        annotations = await asyncio.to_thread(_write_folder_files, work, info, carried)
-    except BaseException:
-        stop.set()
-        await asyncio.to_thread(shutil.rmtree, work, True)
-        raise
+        except BaseException:
+            stop.set()
+            raise
+        return json.loads(json.dumps(asdict(written)))  # tuples as JSON lists
+
+    async def finish(results: dict[int, JsonValue]) -> None:
+        written = [_write_summary(results[i]) for i in range(len(plan))]
+        await _finish(rt, ctx, viewer, output, dataset, plan, name, target, work, total, written)
+
+    if not ctx.joining:
+        await ctx.progress(0.0, f"0/{len(plan)} episodes")
+    # Episodes in parts that several participants write at once (domain/core/job_parts.py); the final
+    # step carries the annotations over, writes info.json and zips or registers the folder.
+    await run_in_parts(rt, ctx, list(range(len(plan))), run_item, finish, noun="episodes")
+
+
+def _write_summary(stored: JsonValue) -> WriteSummary:
+    value = cast(dict, stored)
+    return WriteSummary(
+        frames=int(value["frames"]),
+        cameras={c: (int(h), int(w)) for c, (h, w) in value["cameras"].items()},
+        bytes=int(value["bytes"]),
+        datasets={k: (str(d), tuple(int(n) for n in shape)) for k, (d, shape) in value["datasets"].items()},
+    )
+
+
+async def _finish(
+    rt: Runtime,
+    ctx: JobContext,
+    viewer: Viewer,
+    output: ExportOutput,
+    dataset: DatasetRow,
+    plan: list[tuple[EpisodeRow, EpisodeEdits]],
+    name: str,
+    target: Path,
+    work: Path,
+    total: int,
+    written: list[WriteSummary],
+) -> None:
+    await ctx.progress(0.9, "carrying annotations over")
+    data = await annotation_export.gather(
+        rt,
+        annotation_export.ExportRequest(format=ExportFormat.ANNOGRAPH, dataset_id=dataset.id),
+        dataset,
+        [e for e, _ in plan],
+    )
+    carried, dropped = carry_annotations(data, plan)
+    carried = replace(carried, dataset={**carried.dataset, "name": name})
+    (tasks,) = await tasks_by_datasets(rt, [dataset.id])
+    info = export_info(dataset, tasks, name, plan, written)
+    annotations = await asyncio.to_thread(_write_folder_files, work, info, carried)
     summary: dict[str, object] = {
         "episodes": len(plan),
         "frames": total,
