@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from domain.annotations.agreement import DatasetAgreement, dataset_agreement
 from domain.annotations.consensus import AnomalyMark, Consensus, Judgement, consensus
 from domain.core.runtime import Runtime
-from domain.segments.consensus import SegmentAgreement, SegmentMark, segment_agreement
-from domain.segments.service import mark
+from domain.segments.consensus import SegmentAgreement, segment_agreement
+from domain.segments.service import marks_by_episodes as segment_marks
 from persistence.repositories import episode_annotation as repo
-from persistence.repositories import segment as segments_repo
 from persistence.tables import AnomalyRow, EpisodeAnnotationRow
 
 # The quality grades (1-5) of an annotation row, by column name.
@@ -67,15 +66,12 @@ async def annotation_progress(rt: Runtime, dataset_id: int) -> AnnotationProgres
     async with rt.sessions() as session:
         counts = await repo.annotator_counts(session, dataset_id)
         rows = await repo.read_dataset_annotations(session, dataset_id)
-        segment_rows = await segments_repo.read_dataset_segments(session, dataset_id)
-    marks: dict[int, list[SegmentMark]] = {}
-    for segment in segment_rows:
-        marks.setdefault(segment.episode_id, []).append(mark(segment))
     by_episode: dict[int, list[Judgement]] = {}
     for row in rows:
         by_episode.setdefault(row.episode_id, []).append(judgement(row))
     # Alpha over a whole dataset is numpy work: off the event loop.
     agreement = await asyncio.to_thread(dataset_agreement, list(by_episode.values()))
+    marks = await segment_marks(rt, dataset_id=dataset_id)
     segments = await asyncio.to_thread(segment_agreement, list(marks.values()))
     return AnnotationProgress(
         episodes=sum(counts.values()),

@@ -86,66 +86,73 @@ def iou_matrix(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return inter / union
 
 
-def _groups(marks: Sequence[SegmentMark], min_iou: float) -> list[tuple[list[int], np.ndarray]]:
-    """Greedy complete-linkage groups of one label's marks (indexes into `marks`), with the IoU matrix."""
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _groups(marks: Sequence[SegmentMark], min_iou: float) -> tuple[list[list[int]], list[list[float]]]:
+    """Greedy complete-linkage groups of two or more (indexes into `marks`, which are sorted by label),
+    and the IoU matrix as lists. One IoU matrix for the episode: segments of different labels or of one
+    annotator never pair."""
     starts = np.fromiter((m.from_frame for m in marks), dtype=np.int64, count=len(marks))
     ends = np.fromiter((m.to_frame for m in marks), dtype=np.int64, count=len(marks))
+    labels = np.fromiter((m.label_id for m in marks), dtype=np.int64, count=len(marks))
+    annotators = [m.annotator_id for m in marks]
+    who = np.array(annotators, dtype=np.int64)
     iou = iou_matrix(starts, ends)
-    annotators = np.fromiter((m.annotator_id for m in marks), dtype=np.int64, count=len(marks))
-    candidate = (iou >= min_iou) & (annotators[:, None] != annotators[None, :])
+    candidate = (iou >= min_iou) & (labels[:, None] == labels[None, :]) & (who[:, None] != who[None, :])
     rows, cols = np.nonzero(np.triu(candidate, k=1))
     # Highest IoU first; stable, so ties keep the marks' order (row, then column).
     order = np.argsort(-iou[rows, cols], kind="stable")
+    table = iou.tolist()
     group_of = list(range(len(marks)))
-    members: dict[int, list[int]] = {i: [i] for i in range(len(marks))}
-    for k in order:
-        a, b = group_of[rows[k]], group_of[cols[k]]
+    members: dict[int, list[int]] = {}
+    for row, col in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+        a, b = group_of[row], group_of[col]
         if a == b:
             continue
-        left, right = members[a], members[b]
-        if set(annotators[left].tolist()) & set(annotators[right].tolist()):
+        left, right = members.get(a, [a]), members.get(b, [b])
+        if {annotators[i] for i in left} & {annotators[i] for i in right}:
             continue
-        if iou[np.ix_(left, right)].min() < min_iou:
+        if any(table[i][j] < min_iou for i in left for j in right):
             continue
-        left.extend(right)
+        members[a] = left + right
+        members.pop(b, None)
         for i in right:
             group_of[i] = a
-        del members[b]
-    return [(sorted(g), iou) for g in members.values() if len(g) >= 2]
+    return [sorted(g) for g in members.values()], table
 
 
 def segment_consensus(marks: Sequence[SegmentMark], min_iou: float = DEFAULT_MIN_IOU) -> SegmentConsensus:
     """The agreed segments of one episode's marks (any annotators, any labels)."""
-    by_label: dict[int, list[SegmentMark]] = {}
-    for mark in sorted(marks, key=lambda m: (m.from_frame, m.to_frame, m.segment_id)):
-        by_label.setdefault(mark.label_id, []).append(mark)
+    ordered = sorted(marks, key=lambda m: (m.label_id, m.from_frame, m.to_frame, m.segment_id))
     agreed: list[AgreedSegment] = []
-    for label_id, group_marks in by_label.items():
-        if len(group_marks) < 2:
-            continue
-        for group, iou in _groups(group_marks, min_iou):
-            chosen = [group_marks[i] for i in group]
-            first = np.array([m.from_frame for m in chosen])
-            last = np.array([m.to_frame for m in chosen])
-            start = np.array([m.from_time for m in chosen])
-            end = np.array([m.to_time for m in chosen])
-            pairs = iou[np.ix_(group, group)][np.triu_indices(len(group), k=1)]
-            agreed.append(
-                AgreedSegment(
-                    label_id=label_id,
-                    from_frame=float(np.median(first)),
-                    to_frame=float(np.median(last)),
-                    from_time=float(np.median(start)),
-                    to_time=float(np.median(end)),
-                    from_spread_frames=int(first.max() - first.min()),
-                    to_spread_frames=int(last.max() - last.min()),
-                    from_spread_seconds=float(start.max() - start.min()),
-                    to_spread_seconds=float(end.max() - end.min()),
-                    mean_iou=float(pairs.mean()),
-                    annotator_ids=tuple(m.annotator_id for m in chosen),
-                    segment_ids=tuple(m.segment_id for m in chosen),
-                )
+    groups, iou = _groups(ordered, min_iou) if len(ordered) >= 2 else ([], [])
+    for group in groups:
+        chosen = [ordered[i] for i in group]
+        first = [m.from_frame for m in chosen]
+        last = [m.to_frame for m in chosen]
+        start = [m.from_time for m in chosen]
+        end = [m.to_time for m in chosen]
+        pairs = [iou[i][j] for k, i in enumerate(group) for j in group[k + 1 :]]
+        agreed.append(
+            AgreedSegment(
+                label_id=chosen[0].label_id,
+                from_frame=_median(first),
+                to_frame=_median(last),
+                from_time=_median(start),
+                to_time=_median(end),
+                from_spread_frames=max(first) - min(first),
+                to_spread_frames=max(last) - min(last),
+                from_spread_seconds=max(start) - min(start),
+                to_spread_seconds=max(end) - min(end),
+                mean_iou=sum(pairs) / len(pairs),
+                annotator_ids=tuple(m.annotator_id for m in chosen),
+                segment_ids=tuple(m.segment_id for m in chosen),
             )
+        )
     agreed.sort(key=lambda s: (s.from_frame, s.to_frame, s.label_id))
     return SegmentConsensus(
         min_iou=min_iou,

@@ -257,18 +257,6 @@ async def delete_segment(rt: Runtime, viewer: Viewer, segment_id: int, *, expect
     return True
 
 
-def mark(row: EpisodeSegmentRow) -> SegmentMark:
-    return SegmentMark(
-        segment_id=row.id,
-        annotator_id=row.annotator_id,
-        label_id=row.label_id,
-        from_frame=row.from_frame,
-        to_frame=row.to_frame,
-        from_time=row.from_time,
-        to_time=row.to_time,
-    )
-
-
 async def segments_by_episodes(rt: Runtime, episode_ids: Sequence[int]) -> list[list[EpisodeSegmentRow]]:
     """Each episode's segments (every annotator's) by first frame, in one statement."""
     async with rt.sessions() as session:
@@ -289,6 +277,17 @@ async def consensus_by_keys(rt: Runtime, keys: Sequence[tuple[int, float]]) -> l
     """The segment consensus of each (episode id, min IoU), reading all episodes in one statement."""
     for _, min_iou in keys:
         check_min_iou(min_iou)
-    groups = await segments_by_episodes(rt, sorted({e for e, _ in keys}))
-    by_episode = dict(zip(sorted({e for e, _ in keys}), groups, strict=True))
-    return [segment_consensus([mark(r) for r in by_episode[e]], m) for e, m in keys]
+    by_episode = await marks_by_episodes(rt, sorted({e for e, _ in keys}))
+    return [segment_consensus(by_episode.get(e, []), m) for e, m in keys]
+
+
+async def marks_by_episodes(
+    rt: Runtime, episode_ids: Sequence[int] | None = None, dataset_id: int | None = None
+) -> dict[int, list[SegmentMark]]:
+    """Segments as consensus sees them, by episode: of `episode_ids`, or of a whole dataset."""
+    async with rt.sessions() as session:
+        rows = await repo.read_segment_marks(session, episode_ids, dataset_id)
+    grouped: dict[int, list[SegmentMark]] = {}
+    for episode_id, *columns in rows:
+        grouped.setdefault(episode_id, []).append(SegmentMark(*columns))
+    return grouped

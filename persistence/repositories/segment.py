@@ -82,21 +82,38 @@ async def read_segments_by_episodes(
     return list((await session.execute(query)).scalars())
 
 
+# The columns consensus reads, in SegmentMark's order: plain tuples, no ORM objects (a page of episodes
+# holds thousands of segments).
+MARK_COLUMNS = (
+    EpisodeSegmentRow.id,
+    EpisodeSegmentRow.annotator_id,
+    EpisodeSegmentRow.label_id,
+    EpisodeSegmentRow.from_frame,
+    EpisodeSegmentRow.to_frame,
+    EpisodeSegmentRow.from_time,
+    EpisodeSegmentRow.to_time,
+)
+
+
+async def read_segment_marks(
+    session: AsyncSession, episode_ids: Sequence[int] | None = None, dataset_id: int | None = None
+) -> list[tuple]:
+    """(episode id, *MARK_COLUMNS) of the episodes' segments, or of all of a dataset's."""
+    query = select(EpisodeSegmentRow.episode_id, *MARK_COLUMNS)
+    if episode_ids is not None:
+        query = query.where(EpisodeSegmentRow.episode_id.in_(episode_ids))
+    if dataset_id is not None:
+        query = query.join(EpisodeRow, EpisodeRow.id == EpisodeSegmentRow.episode_id).where(
+            EpisodeRow.dataset_id == dataset_id
+        )
+    return [tuple(r) for r in (await session.execute(query)).all()]
+
+
 async def read_annotator_segments(
     session: AsyncSession, episode_id: int, annotator_id: int
 ) -> list[EpisodeSegmentRow]:
     query = select(EpisodeSegmentRow).where(
         EpisodeSegmentRow.episode_id == episode_id, EpisodeSegmentRow.annotator_id == annotator_id
-    )
-    return list((await session.execute(query)).scalars())
-
-
-async def read_dataset_segments(session: AsyncSession, dataset_id: int) -> list[EpisodeSegmentRow]:
-    query = (
-        select(EpisodeSegmentRow)
-        .join(EpisodeRow, EpisodeRow.id == EpisodeSegmentRow.episode_id)
-        .where(EpisodeRow.dataset_id == dataset_id)
-        .order_by(EpisodeSegmentRow.episode_id, EpisodeSegmentRow.id)
     )
     return list((await session.execute(query)).scalars())
 

@@ -27,5 +27,5 @@ class SegmentLabelRow(SQLModel, table=True):
     )
     name: str = Field(sa_column=Column(String(100), nullable=False))
     color: str = Field(sa_column=Column(String(7), nullable=False))  # "#rrggbb"
-    may_overlap: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    may_overlap: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
