@@ -33,10 +33,12 @@ async def workers(rt: Runtime, env: dict[str, str], count: int, log_dir: Path) -
     bench's kinds registered) with `env`, once procrastinate lists them all; their pids. SIGTERM on
     leaving (procrastinate's graceful stop), kill after 30 s."""
     processes: list[subprocess.Popen] = []
+    logs: list[Path] = []
     before = await _worker_rows(rt)
     try:
         for i in range(count):
-            log = open(log_dir / f"worker-{time.monotonic_ns()}-{i}.log", "wb")  # noqa: SIM115 - the child's
+            logs.append(log_dir / f"worker-{time.monotonic_ns()}-{i}.log")
+            log = open(logs[-1], "wb")  # noqa: SIM115 - the child's
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "bench.job_kinds", "worker", "--queues", "cpu"],
@@ -48,9 +50,10 @@ async def workers(rt: Runtime, env: dict[str, str], count: int, log_dir: Path) -
             )
         async with asyncio.timeout(HANG):
             while len((await _worker_rows(rt)) - before) < count:
-                for process in processes:
+                for process, log_path in zip(processes, logs, strict=True):
                     if process.poll() is not None:
-                        raise RuntimeError(f"a worker exited with {process.returncode} (logs in {log_dir})")
+                        tail = log_path.read_text(errors="replace")[-3000:]
+                        raise RuntimeError(f"a worker exited with {process.returncode}:\n{tail}")
                 await asyncio.sleep(0.1)
         yield [p.pid for p in processes]
     finally:

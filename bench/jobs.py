@@ -36,7 +36,7 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bench.job_kinds import NoopParameters, SpinParameters
 from bench.job_support import (
@@ -272,7 +272,9 @@ async def noop_jobs(rt: Runtime, watcher: Watcher, count: int, flush: float) -> 
     return seconds, submitted, await meter.result()
 
 
-async def throughput(setup: Setup, count: int) -> list[tuple[str, float, float, Load]]:
+async def throughput(setup: Setup, count: int) -> tuple[list[tuple[str, float, float, Load]], dict]:
+    """Rows (runner, seconds, seconds to submit, load) and procrastinate_jobs' pg_stat_user_tables
+    figures at the end (rows live and dead, autovacuums so far)."""
     rows = []
     async with runtime(setup, "embedded") as rt, watching(rt) as watcher:
         rows.append(("embedded (server process)", *await noop_jobs(rt, watcher, count, setup.stats_flush)))
@@ -286,7 +288,16 @@ async def throughput(setup: Setup, count: int) -> list[tuple[str, float, float, 
                         *await noop_jobs(rt, watcher, count, setup.stats_flush),
                     )
                 )
-    return rows
+        async with rt.sessions() as session:
+            table = (
+                await session.execute(
+                    text(
+                        "SELECT n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables"
+                        " WHERE relname = 'procrastinate_jobs'"
+                    )
+                )
+            ).one()
+    return rows, dict(table._mapping)
 
 
 async def cancel_ms(
@@ -411,7 +422,7 @@ async def _section_latency(setup: Setup, runs: int) -> None:
 
 
 async def _section_throughput(setup: Setup, tiny: int) -> None:
-    rows = await throughput(setup, tiny)
+    rows, table = await throughput(setup, tiny)
     print(f"3. {tiny} no-op jobs, first submit to last COMPLETED heard, and their database load per job")
     print(
         "   runner                     jobs/s  submit/s   xact_commit  tup_inserted  tup_updated  tup_deleted"
@@ -428,6 +439,12 @@ async def _section_throughput(setup: Setup, tiny: int) -> None:
     base = rows[0][1]
     for name, seconds, _, _ in rows[1:]:
         print(f"   {name} / embedded: {base / seconds:.2f}x the jobs per second")
+    # Each queued job is an insert and three updates of procrastinate_jobs: until a vacuum, the dead
+    # versions stay in its partial indexes, which every fetch of a job walks through.
+    print(
+        f"   procrastinate_jobs at the end: {table['n_live_tup']} rows, {table['n_dead_tup']} dead,"
+        f" {table['autovacuum_count']} autovacuums so far"
+    )
 
 
 async def _section_cancel(setup: Setup, rounds: int) -> None:
