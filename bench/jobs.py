@@ -292,8 +292,8 @@ async def throughput(setup: Setup, count: int) -> tuple[list[tuple[str, float, f
             table = (
                 await session.execute(
                     text(
-                        "SELECT n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables"
-                        " WHERE relname = 'procrastinate_jobs'"
+                        "SELECT n_live_tup, n_dead_tup, autovacuum_count, current_setting('autovacuum')"
+                        " AS autovacuum FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'"
                     )
                 )
             ).one()
@@ -443,7 +443,7 @@ async def _section_throughput(setup: Setup, tiny: int) -> None:
     # versions stay in its partial indexes, which every fetch of a job walks through.
     print(
         f"   procrastinate_jobs at the end: {table['n_live_tup']} rows, {table['n_dead_tup']} dead,"
-        f" {table['autovacuum_count']} autovacuums so far"
+        f" {table['autovacuum_count']} autovacuums so far (autovacuum {table['autovacuum']} on this server)"
     )
 
 
