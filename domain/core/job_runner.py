@@ -10,7 +10,6 @@ against `job_states`, the job state machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -394,8 +393,9 @@ class JobRunner:
         final row (another server's embedded job: its row as it is)."""
         task = self._tasks.get(job_id)
         if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({task})
+            # asyncio.wait returns once the task ends, cancelled or not; a cancel of the caller itself
+            # propagates (it must not be swallowed: an export cancelled while it waits for its indexing).
+            await asyncio.wait({task})
         elif self.queue is not None:
             entry = (await self.queue.find([job_id])).get(job_id)
             while entry is not None and entry.status in ("todo", "doing"):

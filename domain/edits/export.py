@@ -399,13 +399,12 @@ async def _register(rt: Runtime, target: Path, name: str) -> JobRow:
     here = _here(rt)
     try:
         job = await datasets.register_dataset(here, str(target), name)
-        indexed = await here.jobs.wait(job.id)
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            # JobRunner.wait returns when its caller is cancelled (it suppresses the CancelledError):
-            # the export was stopped, so its indexing stops too before the export undoes its folder.
+        try:
+            indexed = await here.jobs.wait(job.id)
+        except asyncio.CancelledError:
+            # The export was stopped: its indexing stops too before the export undoes its folder.
             await asyncio.shield(here.jobs.cancel(job.id))
-            raise asyncio.CancelledError
+            raise
         why = None if indexed.status == "COMPLETED" else indexed.error_message or indexed.status
     except DomainError as exc:
         why = exc.message
