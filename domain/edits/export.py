@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import cast
 
-from pydantic import JsonValue, field_validator
+from pydantic import JsonValue, ValidationInfo, field_validator
 from pydantic import dataclasses as pydantic_dataclasses
 
 from domain.accounts.users import Viewer, viewer_of
@@ -51,6 +51,8 @@ from domain.edits import (
     transform_box,
     write_edited_episode,
 )
+from domain.edits.lerobot_export import EpisodeFormat, VideoCodec, default_codec
+from domain.edits.lerobot_export_job import lerobot_checks, write_lerobot
 from domain.edits.service import checked
 from domain.objects.transfer import exports as annotation_export
 from domain.objects.transfer import imports as annotation_import
@@ -67,6 +69,7 @@ from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_edit as edits_repo
+from persistence.repositories import project as projects_repo
 from persistence.repositories import user as users_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
@@ -85,22 +88,43 @@ class EpisodeChoice:
     use_saved: bool = False
 
 
+@dataclass(frozen=True)
+class EpisodeSelection:
+    """Episodes chosen by the episode filter the graph has (rating, agreement, flagged, annotated by...)
+    and, with `project_id`, linked to that project; in index order. `use_saved`: each chosen episode
+    with its saved edits, if it has any."""
+
+    filter: episodes_repo.EpisodeFilter = episodes_repo.EpisodeFilter()
+    project_id: int | None = None
+    use_saved: bool = True
+
+
 @pydantic_dataclasses.dataclass(frozen=True)
 class ExportEpisodesRequest:
     """Episodes of a dataset to write edited, in their new order, as a zip or a new dataset named
-    `name` (default <dataset>-edited). A pydantic dataclass: the graph checks it as it builds it
-    (graph/inputs.py); the episodes, their edits and the name are checked against the dataset."""
+    `name` (default <dataset>-edited), in annograph's HDF5 layout or as LeRobot v3.0 (`format`; `codec`
+    of its videos, default `default_codec()`). The episodes are a list or a `selection` (not both).
+    A pydantic dataclass: the graph checks it as it builds it (graph/inputs.py); the episodes, their
+    edits and the name are checked against the dataset."""
 
     dataset_id: int
-    episodes: tuple[EpisodeChoice, ...]
+    selection: EpisodeSelection | None = None
+    episodes: tuple[EpisodeChoice, ...] = ()
     output: ExportOutput = ExportOutput.ZIP
     name: str | None = None
+    format: EpisodeFormat = EpisodeFormat.HDF5
+    codec: VideoCodec | None = None
 
     @field_validator("episodes")
     @classmethod
-    def _some_episodes(cls, episodes: tuple[EpisodeChoice, ...]) -> tuple[EpisodeChoice, ...]:
-        if not episodes:
-            raise ValueError("choose at least one episode")
+    def _some_episodes(
+        cls, episodes: tuple[EpisodeChoice, ...], info: ValidationInfo
+    ) -> tuple[EpisodeChoice, ...]:
+        selection = info.data.get("selection")
+        if not episodes and selection is None:
+            raise ValueError("choose at least one episode (or a selection)")
+        if episodes and selection is not None:
+            raise ValueError("choose episodes by list or by selection, not both")
         return episodes
 
 
@@ -109,16 +133,17 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         dataset = await datasets_repo.read_dataset(session, req.dataset_id)
         if dataset is None:
             raise NotFound(f"dataset_id: dataset {req.dataset_id} does not exist", field="dataset_id")
-        rows = await episodes_repo.read_episodes_by_indexes(
-            session, [(dataset.id, c.index) for c in req.episodes]
+        choices = (
+            req.episodes if req.selection is None else await _selected(session, dataset.id, req.selection)
         )
+        rows = await episodes_repo.read_episodes_by_indexes(session, [(dataset.id, c.index) for c in choices])
         by_index = {r.index: r for r in rows if r is not None}
         saved = {
             r.episode_id: r for r in await edits_repo.read_edits(session, [r.id for r in by_index.values()])
         }
     plan: list[tuple[EpisodeRow, EpisodeEdits]] = []
     seen: set[int] = set()
-    for i, choice in enumerate(req.episodes):
+    for i, choice in enumerate(choices):
         where = inside("episodes", i, "index")
         episode = by_index.get(choice.index)
         if episode is None:
@@ -143,6 +168,9 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
     target = rt.settings.data_roots[0] / "exports" / name
     if req.output is ExportOutput.DATASET and await asyncio.to_thread(target.exists):
         raise Conflict(f"name: exports/{name} exists; choose another name", field="name")
+    codec = req.codec or default_codec()
+    if req.format is EpisodeFormat.LEROBOT:
+        lerobot_checks(dataset, plan, codec)
 
     # The runner commits the job in its own transaction (a version another process took is retried);
     # `run_episode_export_job` rebuilds the work from the stored parameters, here or in a worker.
@@ -150,15 +178,41 @@ async def export_episodes(rt: Runtime, viewer: Viewer, req: ExportEpisodesReques
         kind=JobKind.EXPORT,
         target=f"export-episodes:dataset:{dataset.id}",
         body=registered_body(rt),
-        parameters=EpisodeExportParameters(
-            dataset_id=dataset.id,
-            episodes=[{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
-            output=req.output.value,
-            name=name,
-            requested_by=viewer.user_id,
+        # `layout` (the request's format) and `video_codec` are keys of this kind's own (JobParameters
+        # keeps extra keys; not `format`, which names an annotation export's parameters): a job stored
+        # without them is an HDF5 export.
+        parameters=EpisodeExportParameters.model_validate(
+            {
+                "dataset_id": dataset.id,
+                "episodes": [{"index": e.index, "edits": edits.to_json()} for e, edits in plan],
+                "output": req.output.value,
+                "name": name,
+                "requested_by": viewer.user_id,
+                "layout": req.format.value,
+                "video_codec": codec.value,
+            }
         ),
         dataset_id=dataset.id,
     )
+
+
+async def _selected(session, dataset_id: int, selection: EpisodeSelection) -> tuple[EpisodeChoice, ...]:
+    """The episodes `selection` picks, by index (BAD_USER_INPUT `selection` when none)."""
+    pages = await episodes_repo.list_episode_pages(
+        session, [dataset_id], filter=selection.filter, after_index=None, limit=10**9
+    )
+    rows = pages.get(dataset_id, [])
+    if selection.project_id is not None:
+        linked = set(await projects_repo.linked_episode_ids(session, selection.project_id))
+        rows = [r for r in rows if r.id in linked]
+    if not rows:
+        raise BadUserInput("selection: no episode of the dataset matches it", field="selection")
+    saved = (
+        {r.episode_id for r in await edits_repo.read_edits(session, [r.id for r in rows])}
+        if selection.use_saved
+        else set()
+    )
+    return tuple(EpisodeChoice(r.index, None, r.id in saved) for r in rows)
 
 
 def _check_cameras(episode: EpisodeRow, where: str) -> None:
@@ -204,6 +258,11 @@ async def run_episode_export_job(rt: Runtime, ctx: JobContext) -> None:
         plan.append((episode, checked(chosen.get("edits") or {}, episode, inside("episodes", i, "edits"))))
     target = rt.settings.data_roots[0] / "exports" / stored.name
     output = ExportOutput(stored.output)
+    extra = stored.model_extra or {}
+    if extra.get("layout") == EpisodeFormat.LEROBOT.value:
+        codec = VideoCodec(extra.get("video_codec") or default_codec().value)
+        await _run_lerobot(rt, ctx, output, dataset, plan, stored.name, target, codec)
+        return
     await _run(rt, ctx, viewer_of(user), output, dataset, plan, stored.name, target)
 
 
@@ -314,6 +373,62 @@ async def _run(
     # Episodes in parts that several participants write at once (domain/core/job_parts.py); the final
     # step carries the annotations over, writes info.json and zips or registers the folder.
     await run_in_parts(rt, ctx, list(range(len(plan))), run_item, finish, noun="episodes")
+
+
+async def _run_lerobot(
+    rt: Runtime,
+    ctx: JobContext,
+    output: ExportOutput,
+    dataset: DatasetRow,
+    plan: list[tuple[EpisodeRow, EpisodeEdits]],
+    name: str,
+    target: Path,
+    codec: VideoCodec,
+) -> None:
+    """A LeRobot export. Not data-parallel: the LeRobot writer appends episodes one after another to
+    shared files (data, meta/episodes and video files several episodes long), so the whole dataset is
+    one part of run_in_parts (taken by one participant, taken over if its holder is lost, cancelled
+    like any part); the final step zips or registers the folder. Annotations travel inside the
+    dataset (meta/episodes columns, subtask_index, meta/anomalies.parquet), not as annotations.json."""
+    work = (
+        target.with_name(f".{name}.{ctx.job.id}.partial")
+        if output is ExportOutput.DATASET
+        else annotation_export.artifact_dir(rt) / str(ctx.job.id) / name
+    )
+    ctx.on_end(lambda: asyncio.to_thread(shutil.rmtree, work, True))
+
+    async def run_item(_: int) -> JsonValue:
+        return await write_lerobot(rt, dataset, plan, work, codec)
+
+    async def finish(results: dict[int, JsonValue]) -> None:
+        written = cast(dict, results[0])
+        summary: dict[str, object] = {
+            **written,
+            "format": EpisodeFormat.LEROBOT.value,
+            "codec": codec.name,
+            "output": output.value,
+        }
+        if output is ExportOutput.ZIP:
+            path = annotation_export.artifact_path(rt, ctx.job.id, f"{name}.zip")
+            await asyncio.to_thread(_zip, work, path)
+            await asyncio.to_thread(shutil.rmtree, work, True)
+            result = {"artifact": path.name, **summary}
+        else:
+            await asyncio.to_thread(work.rename, target)
+            try:
+                indexed = await _register(rt, target, name)
+            except BaseException:
+                await asyncio.shield(undo_dataset_export(rt, target, None))
+                raise
+            summary["datasetId"] = indexed.dataset_id
+            result = {"path": str(target.relative_to(rt.settings.data_roots[0])), **summary}
+        async with rt.sessions() as session, session.begin():
+            frames = summary["frames"]
+            await ctx.finish(session, summary=summary, result=result, message=f"{frames}/{frames} frames")
+
+    if not ctx.joining:
+        await ctx.progress(0.0, f"writing {len(plan)} episodes as LeRobot v3.0 ({codec.name})")
+    await run_in_parts(rt, ctx, [0], run_item, finish, noun="datasets")
 
 
 def _write_summary(stored: JsonValue) -> WriteSummary:
