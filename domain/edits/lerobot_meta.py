@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from domain.edits import lerobot_stats
 from domain.edits.lerobot_spec import DEFAULT_FEATURES, SUBTASK_INDEX, AnomalyRange, LeRobotSpec, Subtask
@@ -109,21 +110,43 @@ def info(spec: LeRobotSpec, first_videos: Mapping[str, Path], episodes: int, fra
     }
 
 
-def anomaly_table(episode: int, ranges: Iterable[AnomalyRange], fps: int) -> pa.Table:
-    rows = [
-        {
-            "episode_index": episode,
-            "from_frame": a.from_frame,
-            "to_frame": a.to_frame,
-            "from_timestamp": a.from_frame / fps,
-            "to_timestamp": a.to_frame / fps,
-            "type": a.type,
-            "severity": a.severity,
-            "description": a.description,
-        }
-        for a in ranges
-    ]
-    return pa.Table.from_pylist(rows, schema=ANOMALY_SCHEMA)
+class AnomalyTable:
+    """meta/anomalies.parquet, its rows written 1,000 at a time: a row group per episode would keep a
+    footer entry per episode in memory until the file closes (the writer's memory would grow with the
+    number of episodes)."""
+
+    ROWS = 1000
+
+    def __init__(self, root: Path, fps: int) -> None:
+        self._writer = pq.ParquetWriter(root / ANOMALIES_PATH, ANOMALY_SCHEMA)
+        self._fps = fps
+        self._rows: list[dict] = []
+
+    def add(self, episode: int, ranges: Iterable[AnomalyRange]) -> None:
+        self._rows += [
+            {
+                "episode_index": episode,
+                "from_frame": a.from_frame,
+                "to_frame": a.to_frame,
+                "from_timestamp": a.from_frame / self._fps,
+                "to_timestamp": a.to_frame / self._fps,
+                "type": a.type,
+                "severity": a.severity,
+                "description": a.description,
+            }
+            for a in ranges
+        ]
+        if len(self._rows) >= self.ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=ANOMALY_SCHEMA))
+            self._rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
 
 
 def write_tasks(root: Path, tasks: Sequence[str]) -> None:

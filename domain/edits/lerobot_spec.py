@@ -17,6 +17,12 @@ SUBTASK_INDEX = "subtask_index"
 NO_SUBTASK = -1  # a frame in no segment (see LeRobotEpisode.subtask_index)
 ARRAY_DTYPES = ("float32", "float64", "int64", "int32")
 COLUMN_DTYPES = ("float64", "int64", "bool", "string")
+_PYTHON: dict[str, type | tuple[type, ...]] = {
+    "float64": (int, float, np.integer, np.floating),
+    "int64": (int, np.integer),
+    "bool": (bool, np.bool_),
+    "string": str,
+}
 STANDARD_EPISODE_COLUMNS = (
     "episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
     "dataset_from_index", "dataset_to_index", "meta/episodes/chunk_index", "meta/episodes/file_index",
@@ -157,6 +163,11 @@ class LeRobotEpisode:
         unknown = sorted(set(self.columns) - set(spec.episode_columns))
         if unknown:
             raise ValueError(f"{where}: columns {unknown} are not in the spec's episode_columns")
+        for column, value in self.columns.items():
+            if value is not None and not isinstance(value, _PYTHON[spec.episode_columns[column]]):
+                raise ValueError(f"{where}: column {column} is {value!r}, not {spec.episode_columns[column]}")
+            if isinstance(value, bool) and spec.episode_columns[column] != "bool":
+                raise ValueError(f"{where}: column {column} is {value!r}, not {spec.episode_columns[column]}")
         if self.anomalies and not spec.anomalies:
             raise ValueError(f"{where}: anomalies given but the spec writes none (anomalies=False)")
         for a in self.anomalies:

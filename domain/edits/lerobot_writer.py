@@ -47,7 +47,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from domain.edits import lerobot_meta, lerobot_stats
 from domain.edits.lerobot_spec import (
@@ -131,11 +130,7 @@ class _Writer:
             for name, key in self.keys.items()
         }
         (root / "meta").mkdir(exist_ok=True)
-        self.anomalies = (
-            pq.ParquetWriter(root / lerobot_meta.ANOMALIES_PATH, lerobot_meta.ANOMALY_SCHEMA)
-            if spec.anomalies
-            else None
-        )
+        self.anomalies = lerobot_meta.AnomalyTable(root, spec.fps) if spec.anomalies else None
         self.tasks: dict[str, int] = {}
         self.stats: dict[str, lerobot_stats.Stats] = {}
         self.episodes = self.frames = 0
@@ -187,7 +182,7 @@ class _Writer:
         row |= {c: episode.columns.get(c) for c in spec.episode_columns}
         self.table.add(row)
         if self.anomalies is not None and episode.anomalies:
-            self.anomalies.write_table(lerobot_meta.anomaly_table(number, episode.anomalies, spec.fps))
+            self.anomalies.add(number, episode.anomalies)
         self.episodes += 1
         self.frames += length
 
