@@ -168,6 +168,10 @@ class ImportResult:
     tracks: int = strawberry.field(description="Tracks the boxes belong to.")
     episodes: int = strawberry.field(description="Episodes that received boxes.")
     episode_annotations: int = strawberry.field(description="Episode annotations added (annograph JSON).")
+    segments: int = strawberry.field(description="Time segments added (annograph JSON).")
+    segment_labels_created: list[str] = strawberry.field(
+        description="Segment labels the import added to the dataset's segment vocabulary (annograph JSON)."
+    )
     labels_created: list[str] = strawberry.field(
         description="Labels added to the label set (in a dry run: the names the label set lacks)."
     )
@@ -264,6 +268,8 @@ class AnnotationTransferMutations:
             tracks=summary.tracks,
             episodes=summary.episodes,
             episode_annotations=summary.episode_annotations,
+            segments=summary.segments,
+            segment_labels_created=summary.segment_labels_created,
             labels_created=summary.labels_created,
             dry_run=summary.dry_run,
             skipped=summary.skipped,

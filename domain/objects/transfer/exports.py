@@ -37,6 +37,7 @@ from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as annotations_repo
 from persistence.repositories import label as labels_repo
 from persistence.repositories import object_annotation as boxes_repo
+from persistence.repositories import segment as segments_repo
 from persistence.repositories import user as users_repo
 from persistence.tables import DatasetRow, EpisodeRow, JobRow
 
@@ -169,9 +170,13 @@ async def gather(
         rows = await boxes_repo.read_export_rows(session, list(by_id), req.cameras, req.only_validated)
         reviewer_ids = {r.reviewed_by for r in rows if r.reviewed_by is not None}
         annotations = []
+        segment_labels, segments = [], []
         if req.format == ExportFormat.ANNOGRAPH:
             annotations = await annotations_repo.read_annotations_by_episodes(session, list(by_id))
             reviewer_ids |= {a.annotator_id for a in annotations}
+            segment_labels = await segments_repo.read_segment_labels_by_datasets(session, [dataset.id])
+            segments = await segments_repo.read_segments_by_episodes(session, list(by_id))
+            reviewer_ids |= {s.annotator_id for s in segments}
         revisions = await annotations_repo.read_revisions_at(
             session, [(a.id, a.version) for a in annotations]
         )
@@ -238,6 +243,25 @@ async def gather(
             "content": contents.get((a.id, a.version)),
         }
         for a in annotations
+    ]
+    segment_names = {r.id: r.name for r in segment_labels}
+    data.segment_labels = [
+        {"name": r.name, "color": r.color, "mayOverlap": r.may_overlap} for r in segment_labels
+    ]
+    data.segments = [
+        {
+            "episodeIndex": by_id[s.episode_id].index,
+            "annotator": users.get(s.annotator_id),
+            "label": segment_names[s.label_id],
+            "fromFrame": s.from_frame,
+            "toFrame": s.to_frame,
+            "fromTime": s.from_time,
+            "toTime": s.to_time,
+            "instruction": s.instruction,
+            "notes": s.notes,
+            "version": s.version,
+        }
+        for s in segments
     ]
     return data
 

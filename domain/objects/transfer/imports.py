@@ -53,6 +53,7 @@ from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as annotations_repo
 from persistence.repositories import label as labels_repo
 from persistence.repositories import object_annotation as boxes_repo
+from persistence.repositories import segment as segments_repo
 from persistence.repositories import user as users_repo
 from persistence.tables import EpisodeRow
 
@@ -97,6 +98,8 @@ class ImportSummary:
     tracks: int = 0
     episodes: int = 0
     episode_annotations: int = 0
+    segments: int = 0  # time segments added (annograph JSON)
+    segment_labels_created: list[str] = field(default_factory=list)
     labels_created: list[str] = field(default_factory=list)
     dry_run: bool = False
     skipped: int = 0  # MERGE: boxes equal to stored ones, not added again
@@ -223,7 +226,7 @@ async def _import(
     mapping = await _mapping(session, req, episodes)
     limit = rt.settings.max_unpacked_bytes
     fmt, data, files = await asyncio.to_thread(_parse, req, mapping, episodes, limit)
-    if not data.boxes and not data.episode_annotations:
+    if not data.boxes and not data.episode_annotations and not data.segments:
         raise bad(
             f"{req.file_name}: no boxes in {files} annotation file{'s' if files != 1 else ''} read as "
             f"{fmt.value}; nothing was imported (is it the format you meant?)",
@@ -257,7 +260,9 @@ async def _import(
             file=req.file_name,
         )
     reviewers = {b.reviewed_by for b in data.boxes if b.reviewed_by}
-    annotators = {a.get("annotator") for a in data.episode_annotations}
+    annotators = {a.get("annotator") for a in data.episode_annotations} | {
+        s["annotator"] for s in data.segments
+    }
     users = {
         u.name: u.id
         for u in await users_repo.read_users_by_names(session, sorted(n for n in reviewers | annotators if n))
@@ -352,7 +357,83 @@ async def _store(session, req, data, dataset_id, missing, values, episodes, user
     summary.episode_annotations = await _import_episode_annotations(
         session, data, episodes, users, req.file_name
     )
+    summary.segments = await _import_segments(
+        session, data, dataset_id, episodes, users, req.file_name, summary
+    )
     return ids
+
+
+async def _import_segments(
+    session, data: AnnotationSet, dataset_id: int, episodes, users, file: str, summary
+) -> int:
+    """annograph JSON's segment vocabulary (labels it lacks are created as the file has them; one it has
+    keeps its own colour) and time segments: new ones are added with their version and times, ones equal
+    to a stored segment of the same annotator skipped."""
+    stored = {r.name: r for r in await segments_repo.read_segment_labels_by_datasets(session, [dataset_id])}
+    for lab in data.segment_labels:
+        if lab["name"] not in stored:
+            values = {"dataset_id": dataset_id, "name": lab["name"], "color": lab["color"].lower()}
+            stored[lab["name"]] = await segments_repo.insert_segment_label(
+                session, {**values, "may_overlap": lab["mayOverlap"]}
+            )
+            summary.segment_labels_created.append(lab["name"])
+    existing = (
+        {
+            (r.episode_id, r.annotator_id, r.label_id, r.from_frame, r.to_frame, r.instruction, r.notes)
+            for r in await segments_repo.read_segments_by_episodes(session, [e.id for e in episodes.values()])
+        }
+        if data.segments
+        else set()
+    )
+    count = 0
+    for i, entry in enumerate(data.segments):
+        where = f"segments[{i}]"
+        episode = episodes.get(entry["episodeIndex"])
+        annotator = users.get(entry["annotator"])
+        if episode is None or annotator is None:
+            raise bad(
+                f"{file}: {where}: needs an episode of this dataset and a known annotator",
+                file=file,
+                where=where,
+            )
+        if entry["toFrame"] >= episode.length:
+            raise bad(
+                f"{file}: {where}.toFrame: episode {episode.index} has {episode.length} frames, "
+                f"got {entry['toFrame']}",
+                file=file,
+                where=where,
+            )
+        label_id = stored[entry["label"]].id
+        key = (
+            episode.id,
+            annotator,
+            label_id,
+            entry["fromFrame"],
+            entry["toFrame"],
+            entry["instruction"],
+            entry["notes"],
+        )
+        if key in existing:
+            continue
+        existing.add(key)
+        await segments_repo.insert_segment(
+            session,
+            {
+                "episode_id": episode.id,
+                "annotator_id": annotator,
+                "label_id": label_id,
+                "from_frame": entry["fromFrame"],
+                "to_frame": entry["toFrame"],
+                "from_time": float(entry["fromTime"]),
+                "to_time": float(entry["toTime"]),
+                "instruction": entry["instruction"],
+                "notes": entry["notes"],
+                "version": entry["version"],
+                "updated_by": annotator,
+            },
+        )
+        count += 1
+    return count
 
 
 async def _check_tracks(session, values: list[dict], file: str) -> None:

@@ -3,7 +3,11 @@
     {"format": "annograph", "version": 1, "dataset": {...},
      "labels": [{"name", "color", "parent"}], "images": [{"fileName", "episodeIndex", "camera", "frame",
      "width", "height"}], "boxes": [{"fileName", "label", "x", "y", "width", "height", "trackId", ...every
-     BoxEntry field in camelCase}], "episodeAnnotations": [...as the caller gave them]}
+     BoxEntry field in camelCase}], "episodeAnnotations": [...as the caller gave them],
+     "segmentLabels": [{"name", "color", "mayOverlap"}], "segments": [{"episodeIndex", "annotator",
+     "label", "fromFrame", "toFrame", "fromTime", "toTime", "instruction", "notes", "version"}]}
+
+The two segment keys are written only when there are segment labels (files without them read as none).
 
 read(write(x)) == x. Reading checks every value's type and names the JSON path of the first wrong one; a
 missing optional field takes BoxEntry's default, an unknown key is an error (a misspelt field would
@@ -85,7 +89,34 @@ def _spec(cls: type) -> list[tuple[str, str, tuple[type, ...], object]]:
 
 _LABEL, _IMAGE, _BOX = _spec(LabelEntry), _spec(ImageEntry), _spec(BoxEntry)
 _KEYS = {id(spec): frozenset(key for key, *_ in spec) for spec in (_LABEL, _IMAGE, _BOX)}
-_TOP = frozenset(("format", "version", "dataset", "labels", "images", "boxes", "episodeAnnotations"))
+_TOP = frozenset(
+    (
+        "format",
+        "version",
+        "dataset",
+        "labels",
+        "images",
+        "boxes",
+        "episodeAnnotations",
+        "segmentLabels",
+        "segments",
+    )
+)
+# (type name, allowed Python types, required) of a segment label's and a segment's keys.
+_SEGMENT_LABEL = {"name": ("str", True), "color": ("str", True), "mayOverlap": ("bool", False)}
+_SEGMENT = {
+    "episodeIndex": ("int", True),
+    "annotator": ("str", True),
+    "label": ("str", True),
+    "fromFrame": ("int", True),
+    "toFrame": ("int", True),
+    "fromTime": ("float", True),
+    "toTime": ("float", True),
+    "instruction": ("str | None", False),
+    "notes": ("str | None", False),
+    "version": ("int", False),
+}
+_SEGMENT_DEFAULTS = {"mayOverlap": False, "instruction": None, "notes": None, "version": 1}
 # Box keys that earlier files wrote under another name, read as the new one: old -> new.
 _OLD_BOX_KEYS = {"confidence": "score"}
 
@@ -138,6 +169,9 @@ def write(
         ],
         "episodeAnnotations": data.episode_annotations,
     }
+    if data.segment_labels or data.segments:
+        document["segmentLabels"] = data.segment_labels
+        document["segments"] = data.segments
     add(FILE, json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())
     return Fidelity(ExportFormat.ANNOGRAPH, [])
 
@@ -189,7 +223,7 @@ def read(
     if type(dataset) is not dict:
         raise bad("dataset must be an object", "dataset")
     lists = {}
-    for key in ("labels", "images", "boxes", "episodeAnnotations"):
+    for key in ("labels", "images", "boxes", "episodeAnnotations", "segmentLabels", "segments"):
         lists[key] = document.get(key, [])
         if type(lists[key]) is not list:
             raise bad(f"{key} must be a list", key)
@@ -248,7 +282,61 @@ def read(
         if type(item) is not dict:
             raise bad("an episode annotation must be an object", f"episodeAnnotations[{i}]")
     data.episode_annotations = lists["episodeAnnotations"]
+    data.segment_labels = [
+        _entry(item, _SEGMENT_LABEL, f"segmentLabels[{i}]", bad)
+        for i, item in enumerate(lists["segmentLabels"])
+    ]
+    _check_segment_labels(data.segment_labels, bad)
+    names = {lab["name"] for lab in data.segment_labels}
+    for i, item in enumerate(lists["segments"]):
+        where = f"segments[{i}]"
+        entry = _entry(item, _SEGMENT, where, bad)
+        if entry["label"] not in names:
+            raise bad(f"label {entry['label']!r} is not in segmentLabels", where + ".label")
+        if entry["episodeIndex"] < 0 or entry["fromFrame"] < 0:
+            key = "episodeIndex" if entry["episodeIndex"] < 0 else "fromFrame"
+            raise bad(f"{key} must be >= 0, got {entry[key]}", f"{where}.{key}")
+        if entry["toFrame"] < entry["fromFrame"]:
+            raise bad(f"toFrame must not be before fromFrame, got {entry['toFrame']}", where + ".toFrame")
+        if entry["version"] < 1:
+            raise bad(f"version must be >= 1, got {entry['version']}", where + ".version")
+        for key in ("fromTime", "toTime"):
+            if not math.isfinite(entry[key]):
+                raise bad(f"{key} must be a finite number", f"{where}.{key}")
+        data.segments.append(entry)
     return data
+
+
+def _entry(item: object, spec: dict[str, tuple[str, bool]], where: str, bad) -> dict:
+    """A segment label or segment object, checked key by key, defaults filled in, in `spec`'s key order."""
+    if type(item) is not dict:
+        raise bad("must be an object", where)
+    unknown = item.keys() - spec.keys()
+    if unknown:
+        first = sorted(unknown)[0]
+        raise bad(f"unknown key {first!r}", f"{where}.{first}")
+    entry = {}
+    for key, (kind, required) in spec.items():
+        if key not in item and required:
+            raise bad(f"{key} is missing", f"{where}.{key}")
+        value = item.get(key, _SEGMENT_DEFAULTS.get(key))
+        types = _TYPES[kind]
+        if type(value) not in types:
+            raise bad(f"{key} must be {_EXPECTED[types]}, got {json.dumps(value)[:40]}", f"{where}.{key}")
+        entry[key] = value
+    return entry
+
+
+def _check_segment_labels(labels: list[dict], bad: Callable[[str, str], FormatError]) -> None:
+    seen: set[str] = set()
+    for i, lab in enumerate(labels):
+        if not lab["name"].strip():
+            raise bad("name must not be empty", f"segmentLabels[{i}].name")
+        if lab["name"] in seen:
+            raise bad(f"segment label {lab['name']!r} appears twice", f"segmentLabels[{i}].name")
+        seen.add(lab["name"])
+        if not _COLOR.match(lab["color"]):
+            raise bad(f"color must look like #rrggbb, got {lab['color']!r}", f"segmentLabels[{i}].color")
 
 
 def _renamed_keys(item: object, where: str, bad: Callable[[str, str], FormatError]) -> object:

@@ -97,6 +97,11 @@ class AnnotationSet:
     # Frames per (episode index, camera), where the writer knows them: the frame-numbered formats (CVAT for
     # video, MOT) write a video's length; without it they take the last listed frame as its end.
     video_lengths: dict[tuple[int, str], int] = field(default_factory=dict)
+    # annograph JSON only, last so positional construction keeps its meaning: the segment vocabulary
+    # ({"name", "color", "mayOverlap"}) and time segments ({"episodeIndex", "annotator", "label",
+    # "fromFrame", "toFrame", "fromTime", "toTime", "instruction", "notes", "version"}) as the file has them.
+    segment_labels: list[dict] = field(default_factory=list)
+    segments: list[dict] = field(default_factory=list)
 
 
 @dataclass
