@@ -127,10 +127,10 @@ class LeRobotSpec:
 class LeRobotEpisode:
     """One episode as written: `task` (its language instruction), `arrays` (every feature of the spec,
     N x width, or N for width 1), `frames` (every camera of the spec: an iterable of N H x W x 3 uint8
-    RGB frames, consumed once, in order), `length` N (taken from the arrays when None), `columns`
-    (values of the spec's episode_columns; missing ones are null), `subtask_index` (N ints: an index of
-    the spec's subtasks, or NO_SUBTASK for a frame in no segment; None: every frame NO_SUBTASK),
-    `anomalies` (ranges of its frames)."""
+    RGB frames, consumed once, in order, one camera after the other in the spec's order), `length` N
+    (taken from the arrays when None), `columns` (values of the spec's episode_columns; missing ones
+    are null), `subtask_index` (N ints: an index of the spec's subtasks, or NO_SUBTASK for a frame in
+    no segment; None: every frame NO_SUBTASK), `anomalies` (ranges of its frames)."""
 
     task: str
     arrays: Mapping[str, np.ndarray]

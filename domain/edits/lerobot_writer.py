@@ -31,8 +31,10 @@
 
 Episodes are numbered 0.. in the order given. Memory does not grow with the number of episodes: frames
 go to the encoders as the caller's iterators yield them, each episode's rows are written as one row
-group, episode rows 10 at a time, statistics fold into a running total; what is kept is one episode's
-arrays and sampled frames, the task strings and the open files.
+group, episode rows 10 at a time, anomaly rows 1,000 at a time, statistics fold into a running total;
+what is kept is one episode's arrays and sampled frames, the task strings, and what the open files'
+writers hold until they close (the mp4 muxer's index, about 70 bytes per frame of the open video file,
+and a parquet footer entry per row group), which the file size limits bound.
 
 Blocking (PyAV, pyarrow): run it in a worker thread or process. `target` must not exist (or be an empty
 folder); on any failure, including an exception from `progress` (how a job is cancelled), everything
