@@ -27,6 +27,7 @@ from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from tests.conftest import gql, http_client, make_user, register
+from tests.graph.datasets.test_recording_formats import register_sample
 from tests.graph.edits.test_episode_edits import EXPORT, JOB, number
 
 CODEC_LOSS = 3.0
@@ -252,3 +253,54 @@ async def test_bad_lerobot_exports_name_the_field(client, runtime, world):
         body = await gql(client, EXPORT, input={"datasetId": dataset, "format": "LEROBOT", **given})
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
         assert body["errors"][0]["extensions"]["field"] == field, body
+
+
+@pytest.mark.parametrize("sample", ["aloha_sim_insertion", "robomimic_lift"])
+async def test_a_recording_format_exports_to_lerobot_the_same_way(client, runtime, data_root, sample):
+    """An ALOHA or robomimic sample, episode 0 trimmed to 2..11 without frame 4 and episode 1 whole,
+    reads back with the source reader's arrays at the kept frames and its frames within the codec bound."""
+    registered, _ = await register_sample(client, runtime, data_root, sample)
+    kept = [f for f in range(2, 12) if f != 4]
+    started = ok(
+        await gql(
+            client,
+            EXPORT,
+            input={
+                "datasetId": registered["dataset"]["id"],
+                "name": f"{sample}-lerobot",
+                "format": "LEROBOT",
+                "codec": "H264",
+                "output": "DATASET",
+                "episodes": [
+                    {"index": 0, "edits": {"trimFrom": 2, "trimTo": 11, "removedFrames": [4]}},
+                    {"index": 1},
+                ],
+            },
+        )
+    )
+    job = await finished(client, runtime, started["exportEpisodes"]["id"])
+    async with runtime.sessions() as session:
+        source = await datasets_repo.read_dataset(session, number(registered["dataset"]["id"]))
+        new = await datasets_repo.read_dataset(session, job["summary"]["datasetId"])
+        assert source is not None and new is not None and new.format == "LEROBOT"
+        olds = await episodes_repo.read_episodes_by_indexes(session, [(source.id, 0), (source.id, 1)])
+        news = await episodes_repo.read_episodes_by_indexes(session, [(new.id, 0), (new.id, 1)])
+    olds, news = sorted(olds, key=lambda r: r.index), sorted(news, key=lambda r: r.index)
+    for old_row, new_row, frames in (
+        (olds[0], news[0], kept),
+        (olds[1], news[1], list(range(olds[1].length))),
+    ):
+        assert new_row.length == len(frames)
+        with open_source(episode_ref(source, old_row)) as src, open_source(episode_ref(new, new_row)) as got:
+            everything, chosen = np.arange(len(frames)), np.asarray(frames)
+            assert got.read("timestamp", everything) == pytest.approx(everything / new.fps, abs=1e-6)
+            arrays = [n for n in got.layout.per_frame if not n.startswith("observation.images.")]
+            shared = [n for n in arrays if n in src.layout.per_frame and n not in ("timestamp", "task_index")]
+            assert "observation.state" in shared and "action" in shared
+            for name in shared:
+                np.testing.assert_allclose(got.read(name, everything), src.read(name, chosen), rtol=1e-6)
+            for camera in src.layout.cameras:
+                name = f"observation.images.{camera}"
+                for n, expected in zip(everything, src.read(name, chosen), strict=True):
+                    frame = got.read(name, np.asarray([n]))[0]
+                    assert mae(frame, expected) <= format_loss(expected) + CODEC_LOSS, (sample, camera, n)
