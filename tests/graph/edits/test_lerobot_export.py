@@ -255,9 +255,9 @@ async def test_bad_lerobot_exports_name_the_field(client, runtime, world):
         assert body["errors"][0]["extensions"]["field"] == field, body
 
 
-@pytest.mark.parametrize("sample", ["aloha_sim_insertion", "robomimic_lift"])
+@pytest.mark.parametrize("sample", ["aloha_sim_insertion", "robomimic_lift", "rosbag2_mcap"])
 async def test_a_recording_format_exports_to_lerobot_the_same_way(client, runtime, data_root, sample):
-    """An ALOHA or robomimic sample, episode 0 trimmed to 2..11 without frame 4 and episode 1 whole,
+    """An ALOHA, robomimic or ROS bag sample, episode 0 trimmed to 2..11 without frame 4 and episode 1 whole,
     reads back with the source reader's arrays at the kept frames and its frames within the codec bound."""
     registered, _ = await register_sample(client, runtime, data_root, sample)
     kept = [f for f in range(2, 12) if f != 4]
