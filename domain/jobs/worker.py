@@ -82,6 +82,9 @@ async def run_worker(settings: Settings, queues: list[str] | None = None, concur
             concurrency=concurrency,
             name=name,
             shutdown_graceful_timeout=settings.worker_grace,
+            # A succeeded entry says nothing the job row does not: kept, they only grow the queue's
+            # table and the dead versions its job fetch walks (bench.jobs).
+            delete_jobs="successful",
             update_heartbeat_interval=HEARTBEAT,
             stalled_worker_timeout=STALLED,
             install_signal_handlers=True,
