@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.lerobot
 	$(BIN)/python -m bench.limits
 	$(BIN)/python -m bench.jobs
+	$(BIN)/python -m bench.segments
 
 clean:
 	rm -rf $(VENV) $(DATUMARO_VENV) var

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 
 import asyncpg
 
-from bench import annotation_formats
+from bench import annotation_formats, segments
 from bench.scratch import scratch_postgres
 from tests.conftest import PG_URL
 
@@ -70,3 +71,13 @@ def test_the_jobs_bench_prints_every_row_on_a_few_jobs(capsys):
         assert re.search(rf"^ +{name} +\d+\.\d( +\d+\.\d){{6}} +(\d+\.\d\d ms|n/a)$", out, re.M), name
     cancels = re.findall(r"^ +(embedded|worker) pid \d+ .* (yes|NO)$", out, re.M)
     assert {runner for runner, _ in cancels} == {"embedded", "worker"}, out
+
+
+def test_the_segments_bench_agrees_with_its_reference_on_a_few_episodes(capsys, monkeypatch):
+    # The bench asserts for itself that every episode's groups and medians equal the numpy reference.
+    monkeypatch.setattr(sys, "argv", ["bench.segments", "--episodes", "12", "--annotators", "3"])
+    segments.main()
+    out = capsys.readouterr().out
+    assert "12 episodes x 3 annotators x 10 segments" in out
+    for row in ("reference (numpy, same matching)", "domain segment_consensus", "stored (loader, pages of"):
+        assert any(row in line and "ms/episode" in line for line in out.splitlines()), row
