@@ -185,6 +185,8 @@ async def create_segment(
     annotator = _annotator(viewer, annotator_id, "create")
     async with rt.sessions() as session, session.begin():
         episode = await _episode(session, episode_id)
+        # Creates and updates on one episode take turns: the overlap check reads the others' rows.
+        await repo.lock_episode(session, episode_id)
         draft, _ = await _checked(session, episode, annotator, draft, None)
         values = await _values(rt, session, episode, draft, viewer)
         now = values["updated_at"]
@@ -223,6 +225,7 @@ async def update_segment(
         if current.version != expected_version:
             raise _stale(current, expected_version)
         episode = await _episode(session, current.episode_id)
+        await repo.lock_episode(session, current.episode_id)  # as in create_segment
         draft, _ = await _checked(session, episode, current.annotator_id, draft, segment_id)
         values = await _values(rt, session, episode, draft, viewer)
         # The version check is in the UPDATE itself: a save that raced this one since the read loses.

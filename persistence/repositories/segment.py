@@ -174,3 +174,9 @@ async def update_task_text_if_version(
         .returning(EpisodeSegmentTaskRow)
     )
     return result.scalar_one_or_none()
+
+
+async def lock_episode(session: AsyncSession, episode_id: int) -> None:
+    """Lock the episode's row until the transaction ends (FOR UPDATE on PostgreSQL; SQLite has one
+    writer), so that checks over an episode's segments and the write they allow do not interleave."""
+    await session.execute(select(EpisodeRow.id).where(EpisodeRow.id == episode_id).with_for_update())
