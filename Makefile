@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.limits
 	$(BIN)/python -m bench.jobs
 	$(BIN)/python -m bench.segments
+	$(BIN)/python -m bench.lerobot_export
 
 clean:
 	rm -rf $(VENV) $(DATUMARO_VENV) var
