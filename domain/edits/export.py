@@ -269,7 +269,8 @@ async def run_episode_export_job(rt: Runtime, ctx: JobContext) -> None:
 def carry_annotations(
     data: AnnotationSet, plan: list[tuple[EpisodeRow, EpisodeEdits]]
 ) -> tuple[AnnotationSet, dict]:
-    """Renumber frames and move boxes as the edits do; what could not be carried is counted."""
+    """Renumber frames and move boxes, anomaly ranges and time segments as the edits do; what could
+    not be carried (on removed frames, outside the edited image) is counted."""
     new_index = {e.index: i for i, (e, _) in enumerate(plan)}
     edits_of = {e.index: ed for e, ed in plan}
     maps = {e.index: renumber(kept_frames(ed, e.length), e.length) for e, ed in plan}
@@ -316,7 +317,40 @@ def carry_annotations(
             anomalies.append({**anomaly, "from_frame": kept[0], "to_frame": kept[-1]})
         content["anomalies"] = anomalies
         annotations.append({**entry, "episode_index": new_index[entry["episode_index"]], "content": content})
-    carried = replace(data, images=list(out_images.values()), boxes=boxes, episode_annotations=annotations)
+    segments = []
+    for segment in data.segments:
+        mapping = maps[segment["episodeIndex"]]
+        first, last = segment["fromFrame"], segment["toFrame"]
+        kept_source = [f for f in range(first, last + 1) if mapping[f] >= 0]
+        if not kept_source:
+            dropped["segments on removed frames"] += 1
+            continue
+
+        def seconds(frame: int, segment: dict = segment, first: int = first, last: int = last) -> float:
+            # The export keeps each kept frame's timestamp; a boundary frame that was removed moves to
+            # the next kept one, timed by interpolating the segment's own start and end.
+            if last == first:
+                return float(segment["fromTime"])
+            start, end = float(segment["fromTime"]), float(segment["toTime"])
+            return start + (frame - first) / (last - first) * (end - start)
+
+        segments.append(
+            {
+                **segment,
+                "episodeIndex": new_index[segment["episodeIndex"]],
+                "fromFrame": int(mapping[kept_source[0]]),
+                "toFrame": int(mapping[kept_source[-1]]),
+                "fromTime": seconds(kept_source[0]),
+                "toTime": seconds(kept_source[-1]),
+            }
+        )
+    carried = replace(
+        data,
+        images=list(out_images.values()),
+        boxes=boxes,
+        episode_annotations=annotations,
+        segments=segments,
+    )
     return carried, dict(dropped)
 
 
