@@ -377,14 +377,21 @@ async def _import_segments(
                 session, {**values, "may_overlap": lab["mayOverlap"]}
             )
             summary.segment_labels_created.append(lab["name"])
-    existing = (
-        {
-            (r.episode_id, r.annotator_id, r.label_id, r.from_frame, r.to_frame, r.instruction, r.notes)
-            for r in await segments_repo.read_segments_by_episodes(session, [e.id for e in episodes.values()])
-        }
+    rows = (
+        await segments_repo.read_segments_by_episodes(session, [e.id for e in episodes.values()])
         if data.segments
-        else set()
+        else []
     )
+    existing = {
+        (r.episode_id, r.annotator_id, r.label_id, r.from_frame, r.to_frame, r.instruction, r.notes)
+        for r in rows
+    }
+    # Each annotator's segments per episode, stored and added: the vocabulary's overlap rule holds for
+    # imported segments as for those marked in the graph (domain/segments/service.py).
+    held: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for r in rows:
+        held.setdefault((r.episode_id, r.annotator_id), []).append((r.from_frame, r.to_frame, r.label_id))
+    by_id = {r.id: r for r in stored.values()}
     count = 0
     for i, entry in enumerate(data.segments):
         where = f"segments[{i}]"
@@ -403,7 +410,26 @@ async def _import_segments(
                 file=file,
                 where=where,
             )
-        label_id = stored[entry["label"]].id
+        label = stored[entry["label"]]
+        label_id = label.id
+        for first, last, other_id in held.get((episode.id, annotator), []):
+            other = by_id[other_id]
+            if (
+                first > entry["toFrame"]
+                or entry["fromFrame"] > last
+                or (label.may_overlap and other.may_overlap)
+            ):
+                continue
+            if (first, last, other_id) == (entry["fromFrame"], entry["toFrame"], label_id):
+                continue  # the same segment again: skipped below when its texts are equal too
+            strict = label if not label.may_overlap else other
+            raise bad(
+                f"{file}: {where}.fromFrame: frames {entry['fromFrame']}..{entry['toFrame']} of "
+                f"{entry['annotator']!r} overlap their {other.name!r} segment at frames {first}..{last}; "
+                f"{strict.name!r} segments may not overlap others",
+                file=file,
+                where=f"{where}.fromFrame",
+            )
         key = (
             episode.id,
             annotator,
@@ -416,6 +442,7 @@ async def _import_segments(
         if key in existing:
             continue
         existing.add(key)
+        held.setdefault((episode.id, annotator), []).append((entry["fromFrame"], entry["toFrame"], label_id))
         await segments_repo.insert_segment(
             session,
             {

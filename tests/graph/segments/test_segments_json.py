@@ -85,3 +85,27 @@ async def test_segments_round_trip_exactly_with_their_vocabulary(app, client, ru
         document["segmentLabels"],
         document["segments"],
     )
+
+
+async def test_an_imported_segment_breaking_the_overlap_rule_is_refused_and_writes_nothing(
+    app, client, runtime, tiny_dataset
+):
+    await register(runtime, tiny_dataset)
+    found = await gql(client, "{ datasets { edges { node { id episodes { edges { node { id } } } } } } }")
+    node = found["data"]["datasets"]["edges"][0]["node"]
+    dataset_id, episodes = node["id"], [e["node"]["id"] for e in node["episodes"]["edges"]]
+    reach = (await gql(client, LABEL, input={"datasetId": dataset_id, "name": "reach"}))["data"]
+    async with http_client(app, await make_user(runtime, "anna", "ANNOTATOR")) as anna:
+        made = await gql(anna, CREATE, input=segment(episodes[1], reach["createSegmentLabel"]["id"], 3, 12))
+        assert "errors" not in made, made
+    _, archive = await export(client, runtime, datasetId=dataset_id, format="ANNOGRAPH")
+    document = json.loads(archive.read("annograph.json"))
+    (stored,) = document["segments"]
+    # A second `reach` segment of anna's on frames 10..20: reach segments may not overlap others.
+    document["segments"].append({**stored, "fromFrame": 10, "toFrame": 20, "version": 1})
+    before = without_ids(await gql(client, READ, id=dataset_id))
+    result = await upload(client, dataset_id, "annograph.json", json.dumps(document).encode())
+    (error,) = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "segments[1].fromFrame" in error["message"] and "may not overlap" in error["message"], error
+    assert without_ids(await gql(client, READ, id=dataset_id)) == before
