@@ -6,6 +6,7 @@ from strawberry import relay
 from domain.annotations import drafts
 from domain.annotations import service as episode_annotations
 from graph.annotations.episode_annotation import AnomalyType, EpisodeAnnotation, Rating, Severity
+from graph.conflicts import showing_current
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id
@@ -120,14 +121,27 @@ class EpisodeAnnotationMutations:
     async def save_episode_annotation(
         self, info: Info, input: SaveEpisodeAnnotationInput
     ) -> EpisodeAnnotation:
-        row = await episode_annotations.save_annotation(
-            info.context.runtime,
-            info.context.require_viewer(),
-            decode_id(input.episode_id, "Episode", "input.episodeId"),
-            input.to_draft(),
-            expected_version=input.expected_version,
-            annotator_id=decode_id(input.annotator_id, "User", "input.annotatorId"),
-        )
+        viewer = info.context.require_viewer()
+        episode_id = decode_id(input.episode_id, "Episode", "input.episodeId")
+        annotator_id = decode_id(input.annotator_id, "User", "input.annotatorId")
+        annotator = str(relay.GlobalID("User", str(annotator_id or viewer.user_id)))
+
+        def theirs(annotations: object) -> dict | None:
+            # The episode's annotations, each with its annotator's id: the one this save replaces.
+            listed = annotations if isinstance(annotations, list) else []
+            return next((a for a in listed if a["annotator"]["id"] == annotator), None)
+
+        async with showing_current(
+            info, relay.GlobalID("Episode", str(episode_id)), "EpisodeAnnotation", ("annotations",), theirs
+        ):
+            row = await episode_annotations.save_annotation(
+                info.context.runtime,
+                viewer,
+                episode_id,
+                input.to_draft(),
+                expected_version=input.expected_version,
+                annotator_id=annotator_id,
+            )
         return EpisodeAnnotation.from_row(row)
 
     @strawberry.mutation(

@@ -4,6 +4,7 @@ import strawberry
 from strawberry import relay
 
 from domain.edits import service as episode_edits
+from graph.conflicts import showing_current
 from graph.context import Info
 from graph.edits.episode_edit import ResizeFilter, SavedEpisodeEdits
 from graph.ids import decode_id
@@ -95,11 +96,15 @@ class EpisodeEditMutations:
         permission_classes=[IsAnnotator],
     )
     async def save_episode_edits(self, info: Info, input: SaveEpisodeEditsInput) -> SavedEpisodeEdits:
-        row = await episode_edits.save_episode_edits(
-            info.context.runtime,
-            info.context.require_viewer(),
-            decode_id(input.episode_id, "Episode", "input.episodeId"),
-            input.edits.to_json(),
-            input.expected_version,
-        )
+        episode_id = decode_id(input.episode_id, "Episode", "input.episodeId")
+        async with showing_current(
+            info, relay.GlobalID("Episode", str(episode_id)), "SavedEpisodeEdits", ("edits",)
+        ):
+            row = await episode_edits.save_episode_edits(
+                info.context.runtime,
+                info.context.require_viewer(),
+                episode_id,
+                input.edits.to_json(),
+                input.expected_version,
+            )
         return SavedEpisodeEdits.from_row(row)

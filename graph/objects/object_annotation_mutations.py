@@ -5,6 +5,7 @@ from strawberry import relay
 
 from domain.objects import boxes
 from domain.objects import service as object_annotations
+from graph.conflicts import showing_current
 from graph.context import Info
 from graph.deprecated import renamed, use
 from graph.ids import decode_id
@@ -137,13 +138,15 @@ class ObjectAnnotationMutations:
     async def update_object_annotation(
         self, info: Info, input: UpdateObjectAnnotationInput
     ) -> ObjectAnnotation:
-        row = await object_annotations.update_box(
-            info.context.runtime,
-            info.context.require_viewer(),
-            decode_id(input.id, "ObjectAnnotation", "input.id"),
-            input.expected_version,
-            input.changes(),
-        )
+        box_id = decode_id(input.id, "ObjectAnnotation", "input.id")
+        async with showing_current(info, relay.GlobalID("ObjectAnnotation", str(box_id)), "ObjectAnnotation"):
+            row = await object_annotations.update_box(
+                info.context.runtime,
+                info.context.require_viewer(),
+                box_id,
+                input.expected_version,
+                input.changes(),
+            )
         return ObjectAnnotation.from_row(row)
 
     @strawberry.mutation(

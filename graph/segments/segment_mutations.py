@@ -5,6 +5,7 @@ from strawberry import relay
 
 from domain.segments import service as segments
 from domain.segments import task_text, vocabulary
+from graph.conflicts import showing_current
 from graph.context import Info
 from graph.ids import decode_id
 from graph.permissions import IsAnnotator, IsReviewer
@@ -129,19 +130,22 @@ class SegmentMutations:
         permission_classes=[IsAnnotator],
     )
     async def update_episode_segment(self, info: Info, input: UpdateEpisodeSegmentInput) -> EpisodeSegment:
-        row = await segments.update_segment(
-            info.context.runtime,
-            info.context.require_viewer(),
-            decode_id(input.id, "EpisodeSegment", "input.id"),
-            segments.SegmentDraft(
-                label_id=decode_id(input.label_id, "SegmentLabel", "input.labelId"),
-                from_frame=input.from_frame,
-                to_frame=input.to_frame,
-                instruction=input.instruction,
-                notes=input.notes,
-            ),
-            expected_version=input.expected_version,
+        segment_id = decode_id(input.id, "EpisodeSegment", "input.id")
+        draft = segments.SegmentDraft(
+            label_id=decode_id(input.label_id, "SegmentLabel", "input.labelId"),
+            from_frame=input.from_frame,
+            to_frame=input.to_frame,
+            instruction=input.instruction,
+            notes=input.notes,
         )
+        async with showing_current(info, relay.GlobalID("EpisodeSegment", str(segment_id)), "EpisodeSegment"):
+            row = await segments.update_segment(
+                info.context.runtime,
+                info.context.require_viewer(),
+                segment_id,
+                draft,
+                expected_version=input.expected_version,
+            )
         return EpisodeSegment.from_row(row)
 
     @strawberry.mutation(
@@ -152,12 +156,14 @@ class SegmentMutations:
         permission_classes=[IsAnnotator],
     )
     async def delete_episode_segment(self, info: Info, id: relay.GlobalID, expected_version: int) -> bool:
-        return await segments.delete_segment(
-            info.context.runtime,
-            info.context.require_viewer(),
-            decode_id(id, "EpisodeSegment", "id"),
-            expected_version=expected_version,
-        )
+        segment_id = decode_id(id, "EpisodeSegment", "id")
+        async with showing_current(info, relay.GlobalID("EpisodeSegment", str(segment_id)), "EpisodeSegment"):
+            return await segments.delete_segment(
+                info.context.runtime,
+                info.context.require_viewer(),
+                segment_id,
+                expected_version=expected_version,
+            )
 
     @strawberry.mutation(
         description=(
@@ -169,11 +175,14 @@ class SegmentMutations:
     async def correct_episode_task_text(
         self, info: Info, input: CorrectEpisodeTaskTextInput
     ) -> EpisodeTaskText:
-        data = await task_text.correct_task_text(
-            info.context.runtime,
-            info.context.require_viewer().user_id,
-            decode_id(input.episode_id, "Episode", "input.episodeId"),
-            input.text,
-            expected_version=input.expected_version,
-        )
+        episode_id = decode_id(input.episode_id, "Episode", "input.episodeId")
+        episode = relay.GlobalID("Episode", str(episode_id))
+        async with showing_current(info, episode, "EpisodeTaskText", ("taskText",)):
+            data = await task_text.correct_task_text(
+                info.context.runtime,
+                info.context.require_viewer().user_id,
+                episode_id,
+                input.text,
+                expected_version=input.expected_version,
+            )
         return EpisodeTaskText.from_data(data)

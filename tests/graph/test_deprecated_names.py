@@ -164,7 +164,7 @@ async def test_certainty_is_also_answered_and_taken_as_confidence(client, runtim
         content = {("confidence" if k == "certainty" else k): v for k, v in row.content.stored().items()}
         await write_raw_json(session, "annotation_revision", "content", row.id, content)
     blind = await gql(client, SAVE, input={"episodeId": episode, "taskCompleteness": {"rating": "FAILURE"}})
-    current = blind["errors"][0]["extensions"]["current"]
+    current = blind["errors"][0]["extensions"]["current"]["taskCompleteness"]
     assert blind["errors"][0]["extensions"]["code"] == "CONFLICT"
     assert current["certainty"] == current["confidence"] == 4 and current["rating"] == "SUCCESS"
 

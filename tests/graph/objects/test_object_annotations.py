@@ -142,7 +142,7 @@ async def test_update_needs_the_current_version(client, setup):
     stale = await gql(client, UPDATE, input={"id": made["id"], "expectedVersion": 1, "frame": 3})
     error = stale["errors"][0]["extensions"]
     assert error["code"] == "CONFLICT" and error["currentVersion"] == 2
-    assert error["current"]["x"] == 1.0 and error["current"]["label"] == "pedestrian"
+    assert error["current"]["box"]["x"] == 1.0 and error["current"]["label"]["name"] == "pedestrian"
     outside = await gql(
         client,
         UPDATE,
