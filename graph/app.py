@@ -175,6 +175,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route(downloads.PATH, answered(downloads.job_artifact), methods=["GET", "HEAD"]),
             Route("/health", health.health),
             Route("/login", auth.login),
+            Route("/logout", auth.logout, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
