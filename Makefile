@@ -13,7 +13,7 @@ DATUMARO := 1.13.12
 DATUMARO_VENV := .venv-datumaro
 DATUMARO_STAMP := $(DATUMARO_VENV)/.stamp-$(DATUMARO)
 
-.PHONY: serve test lint schema bench fuzz clean
+.PHONY: serve test lint schema bench fuzz clean graphiql-assets
 
 $(BASE_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $(BASE_STAMP)
 
+# tests/browser drives Debian's headless chromium (through the playwright package, never its own
+# browser download).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# GraphiQL's browser files (graph/static/graphiql/): fetched again from the npm registry and checked
+# against the sha384 of manifest.json.
+graphiql-assets:
+	$(PYTHON) graph/static/fetch_assets.py
+
 $(DATUMARO_STAMP):
 	@test -x $(DATUMARO_VENV)/bin/python || $(PYTHON) -m venv $(DATUMARO_VENV)
 	$(DATUMARO_VENV)/bin/pip install --quiet --upgrade pip
@@ -38,7 +49,7 @@ serve: $(BASE_STAMP)
 	$(BIN)/annograph demo --if-empty
 	$(BIN)/annograph serve
 
-test: $(STAMP) $(DATUMARO_STAMP)
+test: $(STAMP) $(DATUMARO_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 # The schemathesis run of `make test` with 10 times the examples per root field and caller (admin and

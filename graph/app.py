@@ -27,7 +27,7 @@ from domain.core.errors import Unauthenticated
 from domain.core.runtime import Runtime
 from domain.edits import export as episode_export
 from domain.validation import test_sessions
-from graph import auth, downloads, health, media
+from graph import auth, downloads, graphiql, health, media
 from graph.context import Context
 from graph.limits import BodyLimit
 from graph.route_errors import answered
@@ -69,6 +69,12 @@ class GraphQLApp(GraphQL[Context, None]):
             status = 405 if "GET" in exc.reason else exc.status_code
             response = auth.error_response(status, "BAD_REQUEST", exc.reason)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """annograph's own GraphiQL page (graph/graphiql.py): no CDN, and a sign-in banner when the
+        browser has no session."""
+        signed_in = request.scope.get("state", {}).get("viewer") is not None
+        return graphiql.page(signed_in=signed_in)
 
     async def on_ws_connect(self, context: Context):
         """A bad or missing token in connection_init closes the socket with 4403; so does a token
@@ -174,8 +180,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route(media.FRAME_PATH, answered(media.frame), methods=["GET", "HEAD"]),
             Route(downloads.PATH, answered(downloads.job_artifact), methods=["GET", "HEAD"]),
             Route("/health", health.health),
+            Route(graphiql.ASSETS_PATH + "/{file}", graphiql.asset, methods=["GET", "HEAD"]),
             Route("/login", auth.login),
-            Route("/logout", auth.logout, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
