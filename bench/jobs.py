@@ -224,9 +224,16 @@ async def first_event_ms(rt: Runtime, watcher: Watcher, setup: Setup, runs: int,
         assert status == "COMPLETED", status
         if idle and rt.jobs.queue is not None:
             async with asyncio.timeout(HANG):
-                while (await rt.jobs.queue.find([job.id]))[job.id].status in ("todo", "doing"):
+                while await _queued(rt, job.id):
                     await asyncio.sleep(0.01)
     return samples
+
+
+async def _queued(rt: Runtime, job_id: int) -> bool:
+    """procrastinate still holds the job (waiting or running); workers delete a succeeded entry."""
+    assert rt.jobs.queue is not None
+    entry = (await rt.jobs.queue.find([job_id])).get(job_id)
+    return entry is not None and entry.status in ("todo", "doing")
 
 
 async def latency(setup: Setup, runs: int) -> dict[str, list[float]]:

@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/health", health.health),
             Route(graphiql.ASSETS_PATH + "/{file}", graphiql.asset, methods=["GET", "HEAD"]),
             Route("/login", auth.login),
+            Route("/logout", auth.logout, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

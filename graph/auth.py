@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -108,7 +109,7 @@ async def viewer_from_params(rt: Runtime, params: dict) -> Viewer:
 class Authenticate:
     """ASGI middleware: puts `viewer` (or None) into the scope's state; refuses bad credentials."""
 
-    OPEN_PATHS = ("/login", "/health")
+    OPEN_PATHS = ("/login", "/logout", "/health")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -170,7 +171,14 @@ async def login(request: Request) -> Response:
     try:
         session = await tokens.exchange_login_code(rt, code)
     except Unauthenticated as exc:
-        return PlainTextResponse(f"{exc.message}: run `annograph login` for a new link", status_code=401)
+        if await _signed_in(rt, request):
+            # A used link opened again (history, a second click) in a browser that it signed in.
+            return RedirectResponse("/graphql", status_code=303)
+        return _page(
+            "This login link does not work",
+            f"{exc.message}. A link works once, for {rt.settings.login_code_minutes} minutes.",
+            401,
+        )
     response = RedirectResponse("/graphql", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -180,5 +188,49 @@ async def login(request: Request) -> Response:
         samesite="strict",
         secure=request.url.scheme == "https",
         path="/",
+    )
+    return response
+
+
+async def _signed_in(rt: Runtime, request: Request) -> bool:
+    """True when the request carries a live session cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return False
+    try:
+        await tokens.authenticate(rt, cookie, kinds=[TokenKind.SESSION])
+    except Unauthenticated:
+        return False
+    return True
+
+
+_HOW_TO_SIGN_IN = (
+    "For a new link, run <code>annograph login</code> where the server runs (with the settings it was "
+    "started with; <code>--port</code> and <code>--host</code> name the server's address) and open the "
+    "link it prints."
+)
+
+
+def _page(title: str, message: str, status: int) -> HTMLResponse:
+    """A small page for a person in a browser: what happened, and how to sign in."""
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>annograph: {html.escape(title)}</title></head>"
+        "<body style='font-family: sans-serif; max-width: 40em; margin: 3em auto'>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p><p>{_HOW_TO_SIGN_IN}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def logout(request: Request) -> Response:
+    """GET or POST /logout: end the browser session (its token revoked, the cookie cleared) and show a
+    signed-out page."""
+    rt: Runtime = request.app.state.runtime
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        await tokens.end_session(rt, cookie)
+    response = _page("Signed out", "This browser's annograph session has ended.", 200)
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
     )
     return response

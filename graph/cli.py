@@ -108,8 +108,14 @@ def serve(
         console.print(f"Log in (opens GraphiQL; the link works once): {link}")
     else:
         console.print("authentication is off: every request acts as the local admin")
+    from graph.access_log import uvicorn_log_config
+
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),  # the access log writes login codes as ag_[redacted]
     )
 
 
@@ -201,9 +207,12 @@ async def _register(
 def datasets_add(
     path: str = typer.Argument(
         ...,
-        help="Dataset folder or file under a data root (ANNOGRAPH_DATA_ROOTS); relative: to the first root.",
+        help="Folder or file under a data root (ANNOGRAPH_DATA_ROOTS), relative to the current folder.",
     ),
-    name: str = typer.Option(None, help="Display name; default the name the format records."),
+    name: str = typer.Option(
+        None,
+        help="Display name; default the name the format records (re-indexing keeps the name it has).",
+    ),
     format: str = typer.Option(
         None, help="LEROBOT, HDF5, ALOHA, ROBOMIMIC, ROSBAG or MCAP; detected when left out."
     ),
@@ -226,7 +235,10 @@ def datasets_add(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    raise typer.Exit(asyncio.run(_register(settings, path, name, format and format.upper(), options)))
+    # Relative to the current folder, as a shell user means it (and as `demo --path` takes it); the
+    # service then checks it lies under a data root.
+    target = str(Path.cwd() / Path(path).expanduser())
+    raise typer.Exit(asyncio.run(_register(settings, target, name, format and format.upper(), options)))
 
 
 def _parse_options(pairs: list[str]) -> dict:
@@ -327,13 +339,50 @@ async def _login_link(settings: Settings, user: str | None) -> str:
     return f"http://{host}:{settings.port}/login?code={code}"
 
 
+async def _database_problem(settings: Settings) -> str | None:
+    """Why the configured database is not one a server runs on (absent, empty, an older schema,
+    unreachable), or None. Touches nothing: a SQLite file that does not exist is not created."""
+    from sqlalchemy.engine import make_url
+
+    from persistence.engine import create_engine
+    from persistence.migrate import current_revision, head_revision
+
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    start = "start the server with `make serve` (or `annograph migrate`, then `annograph serve`)"
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        if not Path(url.database).is_file():
+            return f"no database at {shown}: {start}, or run this where the server runs, with its settings"
+    engine = create_engine(settings.database_url)
+    try:
+        revision = await current_revision(engine)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is told, with the URL
+        return f"cannot read the database at {shown} ({type(exc).__name__}: {exc}): {start}"
+    finally:
+        await engine.dispose()
+    if revision is None:
+        return f"the database at {shown} has no schema: {start}"
+    if revision != head_revision():
+        return f"the database at {shown} is not at the newest schema: run `annograph migrate`"
+    return None
+
+
 @app.command()
-def login(user: str = typer.Option(None, help="Log in as this user (default: the first admin).")) -> None:
-    """Print a one-time browser login link for a running server."""
+def login(
+    user: str = typer.Option(None, help="Log in as this user (default: the first admin)."),
+    host: str = typer.Option(None, help="The server's address in the link (default ANNOGRAPH_HOST)."),
+    port: int = typer.Option(None, help="The server's port in the link (default ANNOGRAPH_PORT, 8000)."),
+) -> None:
+    """Print a one-time browser login link for a running server. Reads the settings `annograph serve`
+    reads (ANNOGRAPH_* variables, paths relative to the current folder): run it where the server runs,
+    with the same environment. Creates no database: one that is absent or not migrated is an error."""
     from domain.core.errors import DomainError
 
-    settings = _settings()
-    _migrate(settings)
+    settings = _settings(host=host, port=port)
+    problem = asyncio.run(_database_problem(settings))
+    if problem is not None:
+        console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2)
     try:
         print(asyncio.run(_login_link(settings, user)))
     except DomainError as exc:

@@ -23,6 +23,8 @@ from graph.datasets.dataset_queries import DatasetQueries
 from graph.datasets.episode import Episode
 from graph.datasets.task import Task
 from graph.detection.detection_mutations import DetectionMutations
+from graph.detection.model_file_mutations import ModelFileMutations
+from graph.detection.model_file_queries import ModelFileQueries
 from graph.edits.episode_edit_mutations import EpisodeEditMutations
 from graph.edits.episode_export_mutations import EpisodeExportMutations
 from graph.errors import ErrorCodes
@@ -43,7 +45,16 @@ from graph.validation.video_mutations import VideoMutations
 
 Query = merge_types(
     "Query",
-    (NodeQueries, UserQueries, DatasetQueries, JobQueries, AnalysisQueries, ProjectQueries, DashboardQueries),
+    (
+        NodeQueries,
+        UserQueries,
+        DatasetQueries,
+        JobQueries,
+        AnalysisQueries,
+        ProjectQueries,
+        DashboardQueries,
+        ModelFileQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -60,6 +71,7 @@ Mutation = merge_types(
         ProjectMutations,
         TestSessionMutations,
         DetectionMutations,
+        ModelFileMutations,
         VideoMutations,
         EpisodeEditMutations,
         EpisodeExportMutations,

@@ -137,6 +137,20 @@ async def exchange_login_code(rt: Runtime, code: str) -> str:
     return secret
 
 
+async def end_session(rt: Runtime, secret: str) -> bool:
+    """Sign a browser session out: its token is revoked (and dropped from the cache), so the cookie
+    no longer counts even if a copy of it is kept. True when a live session was ended; any other secret
+    (unknown, an API token, revoked already) is left alone."""
+    token_hash = hash_secret(secret)
+    async with rt.sessions() as session, session.begin():
+        found = await tokens_repo.read_token_with_user(session, token_hash)
+        if found is None or found[0].kind != TokenKind.SESSION:
+            return False
+        ended = await tokens_repo.revoke_token(session, found[0].id, utcnow())
+    rt.verified_tokens.pop(token_hash, None)
+    return ended
+
+
 async def api_tokens_of(rt: Runtime, user_ids: Sequence[int]) -> list[list[ApiTokenRow]]:
     async with rt.sessions() as session:
         rows = await tokens_repo.read_tokens_by_users(session, user_ids, TokenKind.API.value)

@@ -182,10 +182,15 @@ async def _index_dataset(
     unmapped = [m for m in mapping if m.target is None]
     # Everything was read before the first write: one transaction, nothing half-registered.
     async with rt.sessions() as session, session.begin():
+        if not name:
+            # Re-indexing keeps the name the dataset has (perhaps given with `name` or renamed since);
+            # the format's own name is only the first registration's default.
+            existing = await datasets_repo.read_dataset_by_path(session, str(target))
+            name = existing.name if existing is not None else scan.name
         dataset = await datasets_repo.upsert_dataset(
             session,
             str(target),
-            name=name or scan.name,
+            name=name,
             format=format,
             format_version=scan.format_version,
             clock=scan.clock,

@@ -199,3 +199,58 @@ def _summary(exc: Exception, spec: ModelSpec) -> str:
     text = str(exc).replace(spec.source, spec.name).strip() or type(exc).__name__
     text = text.splitlines()[0].removeprefix("ERROR").strip(" ❌️:")
     return text if type(exc).__name__ in text else f"{text} ({type(exc).__name__})"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model file of the models folder as the server would load it (`describe_model`)."""
+
+    name: str  # relative POSIX path inside the folder, what `model` arguments take
+    size_bytes: int
+    added_at: float  # the file's modification time, seconds since the epoch
+    architecture: str | None = None  # the Ultralytics architecture YAML it was built from (yolo11n.yaml)
+    task: str | None = None  # detect, segment, pose...
+    class_names: tuple[str, ...] | None = None  # by class index; None when it cannot be loaded
+    problem: str | None = None  # why it cannot be loaded (ModelLoadError's message, or no Ultralytics)
+
+
+# Loading a checkpoint costs a second and runs its pickled code: each file (by size and mtime) once.
+_described: dict[tuple[str, int, int], ModelInfo] = {}
+
+
+def describe_model(name: str, models_dir: Path) -> ModelInfo:
+    """What loading the model file `name` gives: architecture, task, class names (or the problem).
+    Blocking, and it runs the file's code (a .pt is a pickle): call it from a worker thread."""
+    spec = resolve_model(name, models_dir)
+    stat = Path(spec.source).stat()
+    key = (spec.source, stat.st_size, stat.st_mtime_ns)
+    if key in _described:
+        return _described[key]
+    try:
+        model = load_model(spec)
+    except (ModelLoadError, DetectorUnavailable) as exc:
+        # Not kept: Ultralytics may be installed, or the file fixed, by the next look.
+        return ModelInfo(spec.name, stat.st_size, stat.st_mtime, problem=exc.message)
+    built_from = (getattr(model.model, "yaml", None) or {}).get("yaml_file")
+    names = model.names
+    info = ModelInfo(
+        spec.name,
+        stat.st_size,
+        stat.st_mtime,
+        architecture=PurePosixPath(str(built_from).replace("\\", "/")).name if built_from else None,
+        task=model.task,
+        class_names=tuple(str(names[i]) for i in sorted(names)),
+    )
+    _described[key] = info
+    return info
+
+
+def describe_models(models_dir: Path) -> list[ModelInfo]:
+    """Every model file of the folder (list_models' order), described. Blocking: see describe_model."""
+    found = []
+    for name in list_models(models_dir):
+        try:
+            found.append(describe_model(name, models_dir))
+        except (BadUserInput, OSError):
+            continue  # removed or replaced by a folder meanwhile
+    return found

@@ -34,13 +34,14 @@ def test_help(command):
     assert "Usage" in result.output
 
 
-def test_datasets_add_with_progress_and_errors(env, data_root):
+def test_datasets_add_with_progress_and_errors(env, data_root, monkeypatch):
     folder = write_dataset(data_root / "cli", episodes=2)
     result = runner.invoke(app, ["datasets", "add", str(folder)])
     assert result.exit_code == 0, result.output
     assert "registered HDF5 dataset 1: 2 episodes, 90 frames (job v1)" in result.output
     assert result.output.startswith("indexing")  # the progress bar
 
+    monkeypatch.chdir(data_root)  # a relative path is taken from the current folder
     again = runner.invoke(app, ["datasets", "add", "cli"])
     assert again.exit_code == 0 and "(job v2)" in again.output
 
@@ -50,11 +51,13 @@ def test_datasets_add_with_progress_and_errors(env, data_root):
     (folder / "episodes" / "episode_000001.hdf5").write_bytes(b"junk")
     broken = runner.invoke(app, ["datasets", "add", str(folder)])
     assert broken.exit_code == 1
-    assert "failed" in broken.output and "episode_000001.hdf5" in broken.output
+    unwrapped = broken.output.replace("\n", "")  # rich wraps long paths at the terminal's width
+    assert "failed" in broken.output and "episode_000001.hdf5" in unwrapped
 
 
-def test_datasets_add_reads_other_formats_with_options(env, data_root):
+def test_datasets_add_reads_other_formats_with_options(env, data_root, monkeypatch):
     shutil.copytree(SAMPLES / "aloha_sim_insertion", data_root / "aloha")
+    monkeypatch.chdir(data_root)  # relative paths below: from the current folder
     result = runner.invoke(app, ["datasets", "add", "aloha", "-o", "fps=25"])
     assert result.exit_code == 0, result.output
     assert "registered ALOHA dataset 1: 3 episodes, 48 frames" in result.output
