@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from persistence.documents import IndexingSummary
-from persistence.settings import Settings, SettingsError, get_settings, load_settings
+from persistence.settings import Settings, SettingsError, derived_event_prefix, get_settings, load_settings
 
 app = typer.Typer(
     help="annograph: robot episodes, annotations and model validation as one GraphQL graph.",
@@ -110,13 +110,71 @@ def serve(
         console.print("authentication is off: every request acts as the local admin")
     from graph.access_log import uvicorn_log_config
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=uvicorn_log_config(),  # the access log writes login codes as ag_[redacted]
-    )
+    record = _write_server_record(settings)
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            log_config=uvicorn_log_config(),  # the access log writes login codes as ag_[redacted]
+        )
+    finally:
+        _remove_server_record(record)
+
+
+SERVER_RECORD = "server.json"
+
+
+def _write_server_record(settings: Settings) -> Path:
+    """<var dir>/server.json: where this server listens (host, port, pid, database), so that
+    `annograph login` in another shell, without the ANNOGRAPH_HOST/PORT the server was started with,
+    prints a link to it. Removed when the server stops."""
+    import json
+
+    record = settings.var_dir / SERVER_RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    served = {
+        "host": settings.host,
+        "port": settings.port,
+        "pid": os.getpid(),
+        # The database as a hash of its URL without the password: the file holds no secret.
+        "database": derived_event_prefix(settings.database_url),
+    }
+    record.write_text(json.dumps(served))
+    return record
+
+
+def _remove_server_record(record: Path) -> None:
+    """Remove this process's server.json (not one another server, on the same var dir, wrote since)."""
+    import json
+
+    try:
+        if json.loads(record.read_text()).get("pid") == os.getpid():
+            record.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _running_server(settings: Settings) -> tuple[str, int] | None:
+    """The host and port of the server running on this database with this var dir, from its
+    server.json; None when there is none, or its process is gone (a record left by a killed server)."""
+    import json
+
+    try:
+        served = json.loads((settings.var_dir / SERVER_RECORD).read_text())
+        host, port, pid, database = served["host"], served["port"], served["pid"], served["database"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if database != derived_event_prefix(settings.database_url) or not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it exists, as another user
+    return (host, port) if isinstance(host, str) and isinstance(port, int) else None
 
 
 @app.command()
@@ -374,10 +432,14 @@ def login(
     port: int = typer.Option(None, help="The server's port in the link (default ANNOGRAPH_PORT, 8000)."),
 ) -> None:
     """Print a one-time browser login link for a running server. Reads the settings `annograph serve`
-    reads (ANNOGRAPH_* variables, paths relative to the current folder): run it where the server runs,
-    with the same environment. Creates no database: one that is absent or not migrated is an error."""
+    reads (ANNOGRAPH_* variables, paths relative to the current folder): run it where the server runs.
+    The link names the address the server recorded in <var dir>/server.json unless --host, --port or
+    ANNOGRAPH_HOST/PORT say otherwise. Creates no database: one absent or not migrated is an error."""
     from domain.core.errors import DomainError
 
+    if host is None and port is None and not {"ANNOGRAPH_HOST", "ANNOGRAPH_PORT"} & set(os.environ):
+        # The running server's own address, as it recorded it (it may have been started with others).
+        host, port = _running_server(_settings()) or (None, None)
     settings = _settings(host=host, port=port)
     problem = asyncio.run(_database_problem(settings))
     if problem is not None:

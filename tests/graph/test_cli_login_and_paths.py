@@ -4,6 +4,7 @@ relative to the current folder and keeps a re-indexed dataset's name (issue 20).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 
 import pytest
@@ -68,6 +69,44 @@ def test_login_link_names_the_servers_port_and_works(env, monkeypatch):
 
     bad = runner.invoke(app, ["login", "--port", "70000"])
     assert bad.exit_code == 2 and "ANNOGRAPH_PORT" in bad.output
+
+
+def test_serve_records_its_address_for_login(env, monkeypatch):
+    """`ANNOGRAPH_PORT=8101 annograph serve` in one shell, `annograph login` in another without it."""
+    import json
+    import subprocess
+    import sys
+
+    seen: dict = {}
+
+    def fake_run(app_, **options):  # what `serve` hands to uvicorn, and the record while it runs
+        seen.update(options, record=json.loads((env / "server.json").read_text()))
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setenv("ANNOGRAPH_PORT", "8101")
+    get_settings.cache_clear()
+    served = runner.invoke(app, ["serve"])
+    assert served.exit_code == 0, served.output
+    assert seen["port"] == 8101 and seen["record"]["port"] == 8101 and seen["record"]["host"] == "127.0.0.1"
+    assert "redact_secrets" in seen["log_config"]["loggers"]["uvicorn.access"]["filters"]
+    assert "postgres@" not in json.dumps(seen["record"])  # the database by a hash of its URL
+    assert not (env / "server.json").exists()  # removed when the server stopped
+
+    # A server running (this process stands in for it) with that record: login's link goes there.
+    record = {**seen["record"], "pid": os.getpid()}
+    (env / "server.json").write_text(json.dumps(record))
+    monkeypatch.delenv("ANNOGRAPH_PORT")
+    get_settings.cache_clear()
+    link = LINK.search(runner.invoke(app, ["login"]).output)
+    assert link is not None and link["port"] == "8101"
+    explicit = LINK.search(runner.invoke(app, ["login", "--port", "8200"]).output)
+    assert explicit is not None and explicit["port"] == "8200"
+
+    # A record left by a server that was killed: ignored.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    (env / "server.json").write_text(json.dumps({**record, "pid": int(gone.stdout)}))
+    stale = LINK.search(runner.invoke(app, ["login"]).output)
+    assert stale is not None and stale["port"] == "8000"
 
 
 def test_login_creates_no_sqlite_database(monkeypatch, tmp_path):
