@@ -121,9 +121,10 @@ def test_login_creates_no_sqlite_database(monkeypatch, tmp_path):
         get_settings.cache_clear()
     database = tmp_path / "var" / "annograph.db"
     assert result.exit_code == 2, result.output
-    output = " ".join(result.output.split())  # rich wraps long lines
-    assert f"no database at sqlite+aiosqlite:///{database}" in output
-    assert "make serve" in output and "annograph migrate" in output
+    # rich wraps long lines, inside a long path too: compare without any whitespace.
+    output = "".join(result.output.split())
+    assert f"nodatabaseatsqlite+aiosqlite:///{database}" in output
+    assert "makeserve" in output and "annographmigrate" in output
     assert not database.exists()
 
 
@@ -165,8 +166,8 @@ def test_login_refuses_a_database_without_schema(env, monkeypatch, database_url,
     get_settings.cache_clear()
     result = runner.invoke(app, ["login"])
     assert result.exit_code == 2, result.output
-    output = " ".join(result.output.split())
-    assert "has no schema" in output and "annograph migrate" in output
+    output = "".join(result.output.split())  # rich wraps long lines, inside a long path too
+    assert "hasnoschema" in output and "annographmigrate" in output
     assert make_url(url).render_as_string(hide_password=True) in output
     assert asyncio.run(_tables(url)) == 0  # no schema, no user made
 
@@ -196,8 +197,8 @@ def test_datasets_add_takes_paths_from_the_current_folder(env, data_root, monkey
     monkeypatch.chdir(env)
     refused = runner.invoke(app, ["datasets", "add", "elsewhere"])
     assert refused.exit_code == 1
-    output = " ".join(refused.output.split())
-    assert f"{outside}: outside the data roots ({data_root})" in output
+    output = "".join(refused.output.split())  # rich wraps long lines, inside a long path too
+    assert f"{outside}:outsidethedataroots({data_root})" in output
 
 
 def test_reindexing_keeps_the_name_unless_given(env, data_root):
