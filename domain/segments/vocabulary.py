@@ -1,38 +1,19 @@
 """A dataset's segment vocabulary: the labels time segments carry, with colours (checked and defaulted
-as box labels are) and whether their segments may overlap others of the same annotator."""
+as box labels are: domain/core/label_names.py) and whether their segments may overlap others of the
+same annotator."""
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
-from domain.core.errors import BadUserInput, Conflict, NotFound, check_text
+from domain.core.errors import Conflict, NotFound
+from domain.core.label_names import check_label
 from domain.core.runtime import Runtime
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import segment as repo
 from persistence.tables import SegmentLabelRow
-
-# The rules of box labels (domain/objects/labels.py), not imported from there: domain.objects imports
-# domain.annotations, which imports this package for dataset progress (domain has no import cycles).
-COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-NAME = re.compile(r"^[^\s/\\][^/\\]{0,99}$")
-PALETTE = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6")
-
-
-def check_label(name: str, color: str | None) -> tuple[str, str]:
-    """The name (stripped) and colour (lower case; one picked by the name for none); BAD_USER_INPUT
-    naming `name` or `color`."""
-    name = check_text(name, "name", max_length=100)
-    if not NAME.match(name):
-        raise BadUserInput(f"name must not contain slashes, got {name!r}", field="name")
-    if color is None:
-        return name, PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
-    if not COLOR.match(color):
-        raise BadUserInput(f"color must look like #rrggbb, got {color!r}", field="color")
-    return name, color.lower()
 
 
 async def segment_labels_by_datasets(rt: Runtime, dataset_ids: Sequence[int]) -> list[list[SegmentLabelRow]]:
