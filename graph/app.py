@@ -74,7 +74,8 @@ class GraphQLApp(GraphQL[Context, None]):
         """annograph's own GraphiQL page (graph/graphiql.py): no CDN, and a sign-in banner when the
         browser has no session."""
         signed_in = request.scope.get("state", {}).get("viewer") is not None
-        return graphiql.page(signed_in=signed_in)
+        # In a thread: the page reads the manifest and stats (first time: hashes) the asset files.
+        return await asyncio.to_thread(graphiql.page, signed_in)
 
     async def on_ws_connect(self, context: Context):
         """A bad or missing token in connection_init closes the socket with 4403; so does a token

@@ -8,6 +8,7 @@ a readable 500 page naming it, never a blank one.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -71,15 +72,20 @@ def problems() -> list[str]:
     return found
 
 
-async def asset(request: Request) -> Response:
-    """GET /graphiql-assets/{file}: a file the manifest names (anything else is 404)."""
-    name = request.path_params["file"]
+def _served(name: str, path: Path) -> bool:
+    """Whether `name` is a file the manifest names and it is on disk (file I/O: run it in a thread)."""
     try:
         known = {a.file for a in manifest()}
     except (OSError, ValueError, TypeError, KeyError):
-        known = set()
+        return False
+    return name in known and path.is_file()
+
+
+async def asset(request: Request) -> Response:
+    """GET /graphiql-assets/{file}: a file the manifest names (anything else is 404)."""
+    name = request.path_params["file"]
     path = ASSET_DIR / name
-    if name not in known or not path.is_file():
+    if not await asyncio.to_thread(_served, name, path):
         return PlainTextResponse(f"no GraphiQL file {name!r}: {RESTORE}", status_code=404)
     # The page names each file with its version and hash (?v=), so a browser may keep it.
     return FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
