@@ -133,7 +133,7 @@ def renumbered_anomalies(
     anomalies: Sequence[AnomalyRange], kept: np.ndarray, length: int
 ) -> list[AnomalyRange]:
     """Anomaly ranges over the written frames: first and last kept frame of each range (as
-    export.carry_annotations does); a range wholly on removed frames is dropped."""
+    carry.carry_annotations does); a range wholly on removed frames is dropped."""
     mapping = renumber(kept, length)
     out: list[AnomalyRange] = []
     for a in anomalies:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from domain.edits import EpisodeEdits
-from domain.edits.export import carry_annotations
+from domain.edits.carry import carry_annotations
 from domain.objects.transfer.formats.model import AnnotationSet
 from persistence.tables import EpisodeRow
 
