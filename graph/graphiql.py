@@ -92,7 +92,7 @@ async def asset(request: Request) -> Response:
 
 
 def page(signed_in: bool) -> HTMLResponse:
-    """The GraphiQL page; `signed_in` False adds a banner saying how to sign in."""
+    """The GraphiQL page; `signed_in` False adds a banner saying how to sign in, True a sign-out button."""
     found = problems()
     if found:
         items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in found)
@@ -111,7 +111,7 @@ def page(signed_in: bool) -> HTMLResponse:
         else:
             tag = f'<script src="{url}" integrity="{integrity}" onerror="failed(this)"></script>'
         tags.append(tag)
-    banner = "" if signed_in else _SIGN_IN
+    banner = _SIGNED_IN if signed_in else _SIGN_IN
     return HTMLResponse(
         _PAGE.replace("{banner}", banner)
         .replace("{assets}", "\n    ".join(tags))
@@ -139,6 +139,11 @@ _SIGN_IN = """<div id="sign-in" role="status">
   <code>{"Authorization": "Bearer ag_..."}</code>.
 </div>"""
 
+# A POST form, not a link: a GET /logout also works, but a button cannot be set off by a prefetch.
+_SIGNED_IN = """<form id="signed-in" method="post" action="/logout">
+  Signed in with a browser session. <button type="submit">Sign out</button>
+</form>"""
+
 _PAGE = """<!doctype html>
 <html>
   <head>
@@ -150,6 +155,8 @@ _PAGE = """<!doctype html>
       #graphiql { flex: 1; min-height: 0; display: flex; }
       #sign-in { font: 14px/1.4 system-ui, sans-serif; padding: 8px 16px; background: #fff4ce;
         border-bottom: 1px solid #e0c060; }
+      #signed-in { font: 13px/1.4 system-ui, sans-serif; padding: 4px 16px; text-align: right;
+        border-bottom: 1px solid #ddd; margin: 0; }
       #sign-in code, #load-error code { background: rgba(0,0,0,.07); padding: 0 .2em; }
       #load-error { font: 16px/1.5 system-ui, sans-serif; padding: 2rem; }
     </style>

@@ -143,7 +143,7 @@ def test_graphiql_offline_login_first_query_and_subscription(server: dict) -> No
             page.goto(server["login"])
             assert page.url == f"{base}/graphql"
             page.wait_for_selector(".graphiql-execute-button")
-            assert page.locator("#sign-in").count() == 0
+            assert page.locator("#sign-in").count() == 0 and page.locator("#signed-in button").count() == 1
 
             registered = _run(
                 page,
@@ -173,6 +173,15 @@ def test_graphiql_offline_login_first_query_and_subscription(server: dict) -> No
             episode = episodes["edges"][0]["node"]
             assert episode["length"] == 320 and episode["frameUrl"].startswith("/media/")
             assert len(episode["trajectory"]["timestamps"]) == 31  # frames 0 to 90 inclusive, stride 3
+
+            # Sign out: the session ends, and GraphiQL says again how to sign in.
+            page.click("#signed-in button")
+            page.wait_for_selector("text=Signed out")
+            page.goto(f"{base}/graphql")
+            page.wait_for_selector(".graphiql-execute-button")
+            assert page.locator("#sign-in").count() == 1 and page.locator("#signed-in").count() == 0
+            anonymous = _run(page, "{ viewer { name } }", '"viewer"')
+            assert anonymous["data"]["viewer"] is None, anonymous
         finally:
             browser.close()
     assert left == [], f"GraphiQL asked for other hosts: {left}"
