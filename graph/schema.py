@@ -39,6 +39,8 @@ from graph.scalars import SCALARS
 from graph.segments.segment_mutations import SegmentMutations
 from graph.validation.project_mutations import ProjectMutations
 from graph.validation.project_queries import ProjectQueries
+from graph.validation.report_mutations import ReportMutations
+from graph.validation.session_comparison import SessionComparisonQueries
 from graph.validation.test_session_mutations import TestSessionMutations
 from graph.validation.test_session_subscriptions import TestSessionSubscriptions
 from graph.validation.video_mutations import VideoMutations
@@ -52,6 +54,7 @@ Query = merge_types(
         JobQueries,
         AnalysisQueries,
         ProjectQueries,
+        SessionComparisonQueries,
         DashboardQueries,
         ModelFileQueries,
     ),
@@ -70,6 +73,7 @@ Mutation = merge_types(
         AnalysisMutations,
         ProjectMutations,
         TestSessionMutations,
+        ReportMutations,
         DetectionMutations,
         ModelFileMutations,
         VideoMutations,

@@ -81,3 +81,18 @@ async def processed_frames(session: AsyncSession, session_id: int) -> list[tuple
 async def frame_latencies(session: AsyncSession, session_id: int) -> list[float | None]:
     query = select(Row.latency_ms).where(Row.session_id == session_id)
     return list((await session.execute(query)).scalars())
+
+
+class FrameLatency(NamedTuple):
+    """A processed frame's key and the detector's time on it (ms; None when not measured)."""
+
+    episode_id: int
+    camera: str
+    frame: int
+    latency_ms: float | None
+
+
+async def frame_latencies_by_key(session: AsyncSession, session_id: int) -> list[FrameLatency]:
+    """Every processed frame of the session with its latency (MODEL sessions measure one per frame)."""
+    query = select(Row.episode_id, Row.camera, Row.frame, Row.latency_ms).where(Row.session_id == session_id)
+    return [FrameLatency._make(r) for r in (await session.execute(query)).all()]
