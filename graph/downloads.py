@@ -1,6 +1,9 @@
-"""GET /downloads/jobs/{id}/{name}: what a finished job made (an export zip), for signed-in users."""
+"""GET /downloads/jobs/{id}/{name}: what a finished job made (an export zip, a report), for signed-in
+users."""
 
 from __future__ import annotations
+
+import mimetypes
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -27,4 +30,6 @@ async def job_artifact(request: Request) -> Response:
         return PlainTextResponse(
             f"the file of job {job_id} is gone from the server; export again", status_code=410
         )
-    return FileResponse(path, media_type="application/zip", filename=name)
+    # an export zip, or a report (.html, .json, .csv)
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=name)

@@ -31,6 +31,7 @@ import domain.datasets.service
 import domain.detection.service
 import domain.edits.export
 import domain.objects.transfer.exports
+import domain.validation.reports.service
 import domain.validation.runs  # noqa: F401
 from domain.core.job_registry import registered_body
 from domain.core.runtime import Runtime
