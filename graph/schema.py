@@ -40,7 +40,6 @@ from graph.segments.segment_mutations import SegmentMutations
 from graph.validation.project_mutations import ProjectMutations
 from graph.validation.project_queries import ProjectQueries
 from graph.validation.report_mutations import ReportMutations
-from graph.validation.report_mutations import ReportMutations
 from graph.validation.session_comparison import SessionComparisonQueries
 from graph.validation.test_session_mutations import TestSessionMutations
 from graph.validation.test_session_subscriptions import TestSessionSubscriptions
@@ -74,7 +73,6 @@ Mutation = merge_types(
         AnalysisMutations,
         ProjectMutations,
         TestSessionMutations,
-        ReportMutations,
         ReportMutations,
         DetectionMutations,
         ModelFileMutations,
