@@ -39,7 +39,7 @@ def thumbnail(pixels: np.ndarray, entry: dict[str, Any], kind: str) -> bytes:
     crop = image.crop((left, top, right, bottom))
     scale = SIZE / max(crop.width, crop.height)
     crop = crop.resize(
-        (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.BILINEAR
+        (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.Resampling.BILINEAR
     )
     draw = ImageDraw.Draw(crop)
 
