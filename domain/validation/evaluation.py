@@ -31,6 +31,7 @@ from domain.validation.metrics.metrics import Metrics
 from domain.validation.metrics.pairs import candidate_pairs, group_rows
 from domain.validation.metrics.verdict import DetectionLimit, judge
 from domain.validation.projects import Criteria
+from domain.validation.signal_paths import latency_by_path, session_paths, stored_latency
 from domain.validation.states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
 from persistence.documents import DetectionCounts, LabelCounts, LatencySummary, SessionMetrics
@@ -238,8 +239,10 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
         det_rows = await events_repo.read_events(session, session_id)
         if row.source == TestSource.MODEL:
             latencies = await frames_repo.frame_latencies(session, session_id)
+            by_path = None
         else:
             latencies = [r.latency_ms for r in det_rows]
+            by_path = await events_repo.path_latencies(session, session_id)
     criteria = Criteria.of(project.criteria)
     result = await asyncio.get_running_loop().run_in_executor(
         rt.workers(),
@@ -256,6 +259,9 @@ async def evaluate_session(rt: Runtime, session_id: int, *, stopped: bool) -> Te
     )
     partial = len(frames) < row.frames_total
     metrics: SessionMetrics = result["metrics"]
+    if by_path is not None:  # a device's latency over each signal path, by that path's tolerance
+        found = await asyncio.to_thread(latency_by_path, by_path, session_paths(row))
+        metrics = metrics.model_copy(update={"latency_by_path": stored_latency(found)})
     if partial:
         note = f"evaluated on the {len(frames)} of {row.frames_total} frames processed"
         metrics = metrics.model_copy(update={"note": note})

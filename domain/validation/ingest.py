@@ -2,7 +2,9 @@
 
 A batch is checked whole before anything is written (an error names `events[i].field` and writes
 nothing). Each event names its frame, or the episode time it saw, which is mapped to the nearest
-frame by the episode's timestamps. Latency is receive time minus the device's send time. An event
+frame by the episode's timestamps. Latency is receive time minus the device's send time. Each event
+travels a signal path (signal_paths.py): the one it names, which must be one of the session's, else the
+session's default. An event
 without a label marks a frame the device processed and found nothing on.
 
 A detection without a score is stored with score 1.0: a device that gives no scores states each
@@ -29,6 +31,7 @@ from domain.core.errors import BadUserInput, Conflict
 from domain.core.runtime import Runtime
 from domain.validation.evaluation import update_frame_counts
 from domain.validation.events import publish
+from domain.validation.signal_paths import resolve_path, session_paths
 from domain.validation.states import TestSource, TestStatus
 from domain.validation.test_sessions import read_test_session_in
 from persistence.columns import utcnow
@@ -57,6 +60,7 @@ class DetectionEventInput:
     height: float | None = None
     score: float | None = None  # 0..1; None: DEFAULT_SCORE
     sent_at: datetime | None = None
+    signal_path: str | None = None  # how the device reported it; None: the session's default path
 
 
 DEFAULT_SCORE = 1.0  # a detection sent without a score (see the module docstring)
@@ -98,6 +102,7 @@ async def _checked_events(
     if len(events) > MAX_EVENTS:
         raise BadUserInput(f"events: at most {MAX_EVENTS} per batch, got {len(events)}", field="events")
     allowed = set(row.episode_ids)
+    paths = session_paths(row)
     episodes = {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(allowed))}
     datasets = {
         d.id: d
@@ -138,6 +143,7 @@ async def _checked_events(
                 f"{field}: frame {frame} is beyond camera {event.camera!r}, which has {stream} frames",
                 field=field,
             )
+        path = resolve_path(event.signal_path, paths, f"{where}.signal_path")
         frames.add((episode.id, event.camera, frame))
         if event.label is None:
             if any(v is not None for v in (event.x, event.y, event.width, event.height, event.score)):
@@ -163,6 +169,7 @@ async def _checked_events(
                 "sent_at": sent_at,
                 "received_at": received,
                 "latency_ms": latency,
+                "signal_path": path.value,
             }
         )
     return values, frames

@@ -26,6 +26,7 @@ from domain.validation.evaluation import evaluate_session
 from domain.validation.events import publish
 from domain.validation.projects import Criteria, check_iou, lock_writable_project, read_writable_project
 from domain.validation.runs import add_model_run, start_model_run
+from domain.validation.signal_paths import check_paths, stored_paths
 from domain.validation.states import TestSource, TestStatus, check_move, sources
 from persistence.columns import utcnow
 from persistence.documents import SessionSettings
@@ -58,6 +59,9 @@ class NewTestSession:
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     # AP's detections per frame and label (COCO's maxDets; its default 100).
     max_detections: int = Field(default=100, ge=1, le=MAX_DETECTIONS_LIMIT)
+    # EXTERNAL: (path, tolerance ms or None: tolerance_ms) the device reports over, the first the default;
+    # None: NETWORK alone (domain/validation/signal_paths.py).
+    signal_paths: Sequence[tuple[str, float | None]] | None = None
 
     @model_validator(mode="after")
     def _model_of_source(self) -> NewTestSession:
@@ -65,11 +69,14 @@ class NewTestSession:
             raise Invalid("a MODEL session needs a model", field="model")
         if self.source is not TestSource.MODEL and self.model:
             raise Invalid("an EXTERNAL session receives detections; leave model out", field="model")
+        if self.source is TestSource.MODEL and self.signal_paths is not None:
+            raise Invalid("a MODEL session detects here; signal paths are a device's", field="signal_paths")
         return self
 
 
 async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) -> TestSessionRow:
     name, detector = new.name, new.detector
+    paths = check_paths(new.signal_paths, new.tolerance_ms)
     # Checked before the model (seconds on first use: it imports torch), so that its errors come first;
     # the write transaction below takes the project again, locked, and checks it there.
     project = await read_writable_project(rt, new.project_id, "project_id")
@@ -127,6 +134,7 @@ async def create_test_session(rt: Runtime, viewer: Viewer, new: NewTestSession) 
                     class_map=detector.class_map,
                     image_size=detector.image_size,
                     max_detections=new.max_detections,
+                    signal_paths=stored_paths(paths) if new.signal_paths is not None else None,
                 ),
                 "criteria": project.criteria,
                 "frames_total": total,

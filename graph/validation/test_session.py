@@ -9,11 +9,13 @@ from strawberry import relay
 
 from domain.validation import test_sessions as sessions_domain
 from domain.validation.evaluation import max_detections_of
+from domain.validation.signal_paths import session_paths
 from graph.context import Info
 from graph.deprecated import use
 from graph.jobs.job import Job
 from graph.loaders import existing
 from graph.validation.project import PassFailCriteria
+from graph.validation.signal_path import PathLatencyStats, SignalPathSetting, path_settings
 from persistence.documents import DetectionCounts, LatencySummary, SessionMetrics
 from persistence.tables import TestSessionRow
 
@@ -149,6 +151,11 @@ class TestEvaluation:
     overall: DetectionMetrics = strawberry.field(description="All labels together.")
     per_label: list[LabelMetrics] = strawberry.field(description="Each label.")
     latency: LatencyStats = strawberry.field(description="Latency.")
+    latency_by_path: list[PathLatencyStats] = strawberry.field(
+        description=(
+            "EXTERNAL sessions: latency over each signal path, by that path's tolerance (empty for MODEL)."
+        )
+    )
     partial: bool = strawberry.field(description="The session was stopped before it processed every frame.")
     note: str | None = strawberry.field(description="What the evaluation covered, when not everything.")
 
@@ -167,6 +174,7 @@ class TestEvaluation:
             overall=DetectionMetrics.of(m.overall),
             per_label=[LabelMetrics(label=c.label, metrics=DetectionMetrics.of(c)) for c in m.per_label],
             latency=LatencyStats.of(m.latency),
+            latency_by_path=[PathLatencyStats.of(p) for p in m.latency_by_path],
             partial=partial,
             note=m.note,
         )
@@ -242,6 +250,15 @@ class TestSession(relay.Node):
 
         rows = await info.context.loaders.episode.load_many(list(self.row.episode_ids))
         return [Episode.from_row(r) for r in rows if r is not None]
+
+    @strawberry.field(
+        description=(
+            "How its device reports, each path with its latency tolerance; the first is the default for "
+            "events that name none (NETWORK at toleranceMs unless the session named paths)."
+        )
+    )
+    def signal_paths(self) -> list[SignalPathSetting]:
+        return path_settings(session_paths(self.row))
 
     @strawberry.field(description="The criteria it is (or was) judged by.")
     def criteria(self) -> PassFailCriteria:

@@ -18,6 +18,7 @@ from graph.deprecated import renamed, use
 from graph.ids import decode_id, decode_ids
 from graph.inputs import checked
 from graph.permissions import IsAnnotator, IsReviewer
+from graph.validation.signal_path import SignalPath, SignalPathInput
 from graph.validation.test_session import TestSession
 from graph.validation.test_session import TestSource as TestSourceEnum
 
@@ -72,6 +73,13 @@ class CreateTestSessionInput:
             "count every detection."
         ),
     )
+    signal_paths: list[SignalPathInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "EXTERNAL: the signal paths its device reports over, each once, with its tolerance; the first "
+            "is the default for events that name none. Default: NETWORK at toleranceMs."
+        ),
+    )
 
 
 @strawberry.input(description="One detection from a device, or (without label) a frame it found nothing on.")
@@ -96,6 +104,12 @@ class DetectionEventInput:
     )
     sent_at: datetime | None = strawberry.field(
         default=None, description="When the device sent it (for latency)."
+    )
+    signal_path: SignalPath | None = strawberry.field(
+        default=None,
+        description=(
+            "How the device reported it, one of the session's signalPaths; null: the session's default."
+        ),
     )
 
 
@@ -149,6 +163,9 @@ class TestSessionMutations:
                 image_size=input.image_size,
             ),
             max_detections=input.max_detections,
+            signal_paths=None
+            if input.signal_paths is None
+            else [(p.path.value, p.tolerance_ms) for p in input.signal_paths],
         )
         row = await test_sessions.create_test_session(
             info.context.runtime, info.context.require_viewer(), new
@@ -198,6 +215,7 @@ class TestSessionMutations:
                 height=e.height,
                 score=e.score,
                 sent_at=e.sent_at,
+                signal_path=e.signal_path.value if e.signal_path is not None else None,
             )
             for i, e in enumerate(events)
         ]

@@ -11,6 +11,13 @@ from persistence.documents.base import Document
 Interval = tuple[float, float]
 
 
+class PathTolerance(Document):
+    """A signal path a device reports over (NETWORK, SERIAL, CAN, GPIO) and its latency tolerance, ms."""
+
+    path: str
+    tolerance_ms: float
+
+
 class SessionSettings(Document):
     """How a MODEL session runs its detector, and AP's detections-per-frame-and-label limit (every
     session). Sessions created before the renames hold `confidence` and `iou` for the first two, and no
@@ -24,6 +31,9 @@ class SessionSettings(Document):
     class_map: dict[str, str] | None = None
     image_size: int | None = None
     max_detections: int | None = None
+    # EXTERNAL sessions: the paths the device reports over, the first the default (None: NETWORK at the
+    # session's toleranceMs, as every session made before paths existed).
+    signal_paths: list[PathTolerance] | None = None
 
 
 class DetectionCounts(Document):
@@ -62,6 +72,13 @@ class LatencySummary(Document):
     within_tolerance: float | None = None
 
 
+class PathLatencySummary(LatencySummary):
+    """The latency of the detections that came over one signal path, judged by that path's tolerance."""
+
+    path: str
+    tolerance_ms: float
+
+
 class SessionMetrics(Document):
     """A test session's evaluation. Sessions evaluated before a count existed read it as 0 (they had no
     difficult boxes, limit or ignored labels to count), their limit as COCO's 100 and no notes."""
@@ -78,5 +95,6 @@ class SessionMetrics(Document):
     overall: DetectionCounts
     per_label: list[LabelCounts]
     latency: LatencySummary = LatencySummary()
+    latency_by_path: list[PathLatencySummary] = []  # EXTERNAL sessions; empty before paths existed
     verdict_notes: list[str] = []
     note: str | None = None  # what the evaluation covered, when not every frame

@@ -57,3 +57,16 @@ async def read_events_on_frames(
         )
         out += [EventBox._make(r) for r in (await session.execute(query)).all()]
     return out
+
+
+class PathLatencyRow(NamedTuple):
+    """A detection's signal path and latency (ms; None when the device sent no time)."""
+
+    signal_path: str
+    latency_ms: float | None
+
+
+async def path_latencies(session: AsyncSession, session_id: int) -> list[PathLatencyRow]:
+    """Every detection of the session as (signal path, latency), for the latency by path."""
+    query = select(Row.signal_path, Row.latency_ms).where(Row.session_id == session_id)
+    return [PathLatencyRow._make(r) for r in (await session.execute(query)).all()]

@@ -41,3 +41,7 @@ class DetectionEventRow(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # receive - send for devices; inference time per frame for MODEL sessions.
     latency_ms: float | None = Field(default=None, sa_column=Column(Float))
+    # How the device reported it: NETWORK, SERIAL, CAN or GPIO (domain/validation/signal_paths.py).
+    signal_path: str = Field(
+        default="NETWORK", sa_column=Column(String(8), nullable=False, server_default="NETWORK")
+    )
