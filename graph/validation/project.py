@@ -17,6 +17,7 @@ from persistence.tables import EpisodeRow, ProjectRow
 
 if TYPE_CHECKING:
     from graph.datasets.episode import Episode
+    from graph.validation.session_comparison import SessionMetricPoint, SessionMetricTrend
     from graph.validation.test_session import TestSession
 
 # A GraphQL enum here is the domain's class itself, registered in place (strawberry.enum marks the class
@@ -115,6 +116,30 @@ class Project(relay.Node):
 
         rows = await info.context.loaders.project_test_sessions.load(self.id)
         return [TestSession.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description=(
+            "The dashboard of its evaluated sessions: per metric (AP50, AP50_95, F1, PRECISION, RECALL, "
+            "LATENCY_P95) the value of each session by time, oldest first, and the best session."
+        )
+    )
+    async def session_trends(
+        self, info: Info
+    ) -> list[Annotated[SessionMetricTrend, strawberry.lazy("graph.validation.session_comparison")]]:
+        from graph.validation.session_comparison import session_trends
+
+        return session_trends(await info.context.loaders.project_test_sessions.load(self.id))
+
+    @strawberry.field(
+        description="The best evaluated session per metric (highest; lowest latency p95), from sessionTrends."
+    )
+    async def best_sessions(
+        self, info: Info
+    ) -> list[Annotated[SessionMetricPoint, strawberry.lazy("graph.validation.session_comparison")]]:
+        from graph.validation.session_comparison import session_trends
+
+        trends = session_trends(await info.context.loaders.project_test_sessions.load(self.id))
+        return [t.best for t in trends if t.best is not None]
 
 
 @strawberry.type(

@@ -3,17 +3,20 @@ processed (domain/validation/comparison_sessions.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import strawberry
 from strawberry import relay
 
 from domain.validation import comparison_sessions as domain
+from domain.validation import comparison_trends as trends_domain
 from domain.validation.comparison_bootstrap import Difference
 from graph.context import Info
 from graph.ids import decode_ids
 from graph.permissions import IsViewer
 from graph.validation.test_session import TestSession
+from persistence.tables import TestSessionRow
 
 
 @strawberry.enum(description="A metric compared between test sessions.")
@@ -156,3 +159,41 @@ class SessionComparisonQueries:
             differences=[_difference(d, found.labels, found.confidence) for d in found.compared],
             notes=found.notes,
         )
+
+
+@strawberry.type(description="One evaluated session's value of a metric, on a project's dashboard.")
+class SessionMetricPoint:
+    metric: ComparedMetric = strawberry.field(description="The metric.")
+    session: TestSession = strawberry.field(description="The session.")
+    at: datetime = strawberry.field(description="When the session started (created, if it never started).")
+    value: float = strawberry.field(description="Its value in the session's own evaluation (latency in ms).")
+
+
+@strawberry.type(description="A metric over a project's evaluated sessions, oldest first, and its best.")
+class SessionMetricTrend:
+    metric: ComparedMetric = strawberry.field(description="The metric.")
+    points: list[SessionMetricPoint] = strawberry.field(description="Each evaluated session, by time.")
+    best: SessionMetricPoint | None = strawberry.field(
+        description="The best session: highest value, lowest for LATENCY_P95; the earlier on a tie."
+    )
+
+
+def session_trends(rows: list[TestSessionRow]) -> list[SessionMetricTrend]:
+    """The dashboard's trends from a project's sessions (domain/validation/comparison_trends.py)."""
+    out = []
+    for trend in trends_domain.session_trends(rows):
+        metric = ComparedMetric(trend.metric)
+
+        def point(p: trends_domain.TrendPoint, metric: ComparedMetric = metric) -> SessionMetricPoint:
+            return SessionMetricPoint(
+                metric=metric, session=TestSession.from_row(p.session), at=p.at, value=p.value
+            )
+
+        out.append(
+            SessionMetricTrend(
+                metric=metric,
+                points=[point(p) for p in trend.points],
+                best=None if trend.best is None else point(trend.best),
+            )
+        )
+    return out

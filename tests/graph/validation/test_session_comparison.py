@@ -174,3 +174,48 @@ async def test_comparison_errors_name_the_argument(client, setup):
             body,
         )
         assert words in error["message"], (variables, error)
+
+
+DASHBOARD = """query($id: ID!) { node(id: $id) { ... on Project {
+  sessionTrends { metric points { session { name } at value } best { session { name } value } }
+  bestSessions { metric session { name } value } } } }"""
+
+
+async def test_the_project_dashboard_shows_the_best_session_and_each_metric_over_time(client, setup):
+    a, b = setup["sessions"]["a"], setup["sessions"]["b"]
+    own = {}
+    for name, session in (("device A", a), ("device B", b)):
+        ev = (await gql(client, OWN, id=session))["data"]["node"]["evaluation"]
+        own[name] = ev["overall"] | {"latency": ev["latency"]["p95Ms"]}
+    # a session not evaluated yet is not on the dashboard
+    made = await gql(
+        client, CREATE, input={"projectId": setup["project"], "name": "device C", "source": "EXTERNAL"}
+    )
+    assert "errors" not in made
+    body = await gql(client, DASHBOARD, id=setup["project"])
+    assert "errors" not in body, body
+    project = body["data"]["node"]
+    trends = {t["metric"]: t for t in project["sessionTrends"]}
+    assert list(trends) == ["AP50", "AP50_95", "F1", "PRECISION", "RECALL", "LATENCY_P95"]
+    names = {
+        "AP50": "ap50",
+        "AP50_95": "ap50To95",
+        "F1": "f1",
+        "PRECISION": "precision",
+        "RECALL": "recall",
+        "LATENCY_P95": "latency",
+    }
+    for metric, key in names.items():
+        points = trends[metric]["points"]
+        assert [p["session"]["name"] for p in points] == ["device A", "device B"]  # by time
+        assert points[0]["at"] <= points[1]["at"]
+        assert [p["value"] for p in points] == [own["device A"][key], own["device B"][key]]
+        lower = metric == "LATENCY_P95"
+        want = min if lower else max
+        best = want(("device A", "device B"), key=lambda n: own[n][key])
+        assert trends[metric]["best"] == {"session": {"name": best}, "value": own[best][key]}
+    assert trends["RECALL"]["best"]["session"]["name"] == "device A"
+    assert project["bestSessions"] == [
+        {"metric": m, "session": trends[m]["best"]["session"], "value": trends[m]["best"]["value"]}
+        for m in trends
+    ]
