@@ -29,6 +29,9 @@ from bench.scratch import scratch_postgres
 from domain.accounts.users import Role, create_user, viewer_of
 from domain.core.runtime import Runtime
 from domain.validation.evaluation import evaluate_session
+from domain.validation.reports.data import build_report
+from domain.validation.reports.html import render
+from domain.validation.reports.load import load_inputs
 from domain.validation.reports.service import export_test_session_report
 from persistence.columns import utcnow
 from persistence.documents import SessionSettings, StoredCriteria
@@ -187,6 +190,21 @@ async def run(url: str, var_dir: Path, episodes: int, frames: int, boxes: int, r
                 assert done.status == "COMPLETED", (done.error_code, done.error_message)
                 assert done.summary is not None
                 sizes[fmt] = int(done.summary.model_dump()["bytes"])
+        # where the time goes, measured once in this process (the job's steps, without the job)
+        start = time.perf_counter()
+        inputs = await load_inputs(rt, session_id)
+        load_s = time.perf_counter() - start
+        start = time.perf_counter()
+        numbers = await asyncio.to_thread(build_report, inputs)
+        numbers_s = time.perf_counter() - start
+        start = time.perf_counter()
+        await asyncio.to_thread(
+            render,
+            numbers,
+            [None] * len(numbers["worstFalsePositives"]),
+            [None] * len(numbers["worstMisses"]),
+        )
+        render_s = time.perf_counter() - start
         name = "SQLite" if is_sqlite(url) else "PostgreSQL"
         print(
             f"Test-session report on {name}: {m.frames:,} frames ({episodes} episodes x {frames}), "
@@ -200,6 +218,10 @@ async def run(url: str, var_dir: Path, episodes: int, frames: int, boxes: int, r
                 f"  {'report ' + fmt + ' (job, submit to done)':34s} {seconds:8.2f} "
                 f"{seconds / evaluation_s:12.2f}x {sizes[fmt] / 1e6:7.2f} MB"
             )
+        print(
+            f"  steps: read {load_s:.2f} s ({len(inputs.comparisons):,} comparisons), numbers "
+            f"{numbers_s:.2f} s, plots and HTML {render_s:.2f} s"
+        )
     finally:
         await rt.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,3 +45,25 @@ async def count_comparisons(
         query = query.where(Row.kind == kind)
     counts = dict((await session.execute(query)).all())
     return {s: counts.get(s, 0) for s in session_ids}
+
+
+class ComparisonValues(NamedTuple):
+    """A comparison as plain values (a report reads hundreds of thousands: no ORM objects)."""
+
+    id: int
+    episode_id: int
+    camera: str
+    frame: int
+    label: str
+    kind: str  # TP | FP | FN | IG
+    iou: float
+    detection_id: int | None
+    annotation_id: int | None
+    temporal_offset_ms: float | None
+
+
+async def read_comparisons(session: AsyncSession, session_id: int) -> list[ComparisonValues]:
+    """Every comparison of a test session, by id, in one statement."""
+    columns = [getattr(Row, name) for name in ComparisonValues._fields]
+    query = select(*columns).where(Row.session_id == session_id).order_by(Row.id)
+    return [ComparisonValues._make(r) for r in (await session.execute(query)).all()]

@@ -1,5 +1,5 @@
-"""What a test-session report is made from, read in a fixed number of statements (the comparisons a
-page of COMPARISON_PAGE at a time) and, for each episode, its frame times from its file (in a thread).
+"""What a test-session report is made from, read in a fixed number of statements, and for each episode
+its frame times from its file (in a thread).
 
 The ground truth and detections are read exactly as the evaluation reads them (evaluation.py:
 the validated, visible boxes of the project's labels on the session's episodes; every detection event of
@@ -29,27 +29,10 @@ from persistence.repositories import object_annotation as boxes_repo
 from persistence.repositories import project as projects_repo
 from persistence.repositories import test_frame as frames_repo
 from persistence.repositories import test_session as sessions_repo
+from persistence.repositories.detection_comparison import ComparisonValues
 from persistence.repositories.detection_event import EventBox
 from persistence.repositories.object_annotation import TruthBox
 from persistence.tables import TestSessionRow
-
-COMPARISON_PAGE = 20_000
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A stored comparison (detection_comparison row) as plain values."""
-
-    id: int
-    episode_id: int
-    camera: str
-    frame: int
-    label: str
-    kind: str  # TP | FP | FN | IG
-    iou: float
-    detection_id: int | None
-    annotation_id: int | None
-    temporal_offset_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -92,7 +75,7 @@ class ReportInputs:
     gt_rows: list[TruthBox]
     det_rows: list[EventBox]
     latencies: list[float | None]  # ms, as the evaluation measured them
-    comparisons: list[Comparison]
+    comparisons: list[ComparisonValues]  # the stored comparisons, by id
     episodes: dict[int, EpisodeInfo]
     times: dict[int, np.ndarray]  # episode id -> time of each frame in seconds
 
@@ -132,7 +115,6 @@ async def load_inputs(rt: Runtime, session_id: int) -> ReportInputs:
     """Read what the report of an evaluated session needs (errors as `evaluated_session`)."""
     row = await evaluated_session(rt, session_id)
     assert row.metrics is not None  # evaluated_session's check
-    comparisons: list[Comparison] = []
     async with rt.sessions() as session:
         project = await projects_repo.read_project(session, row.project_id)
         assert project is not None  # the session's project (a foreign key)
@@ -144,31 +126,7 @@ async def load_inputs(rt: Runtime, session_id: int) -> ReportInputs:
             latencies = await frames_repo.frame_latencies(session, session_id)
         else:
             latencies = [r.latency_ms for r in det_rows]
-        after: int | None = None
-        while True:
-            page = (
-                await comparisons_repo.list_comparison_pages(
-                    session, [session_id], kind=None, after_id=after, limit=COMPARISON_PAGE
-                )
-            )[session_id]
-            comparisons += [
-                Comparison(
-                    c.id,
-                    c.episode_id,
-                    c.camera,
-                    c.frame,
-                    c.label,
-                    c.kind,
-                    c.iou,
-                    c.detection_id,
-                    c.annotation_id,
-                    c.temporal_offset_ms,
-                )
-                for c in page
-            ]
-            if len(page) < COMPARISON_PAGE:
-                break
-            after = page[-1].id
+        comparisons = await comparisons_repo.read_comparisons(session, session_id)
         episode_rows = await episodes_repo.read_episodes_by_ids(session, row.episode_ids)
         datasets = {
             d.id: d

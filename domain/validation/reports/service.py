@@ -131,6 +131,11 @@ async def run_report_job(rt: Runtime, ctx: JobContext) -> None:
     inputs = await load_inputs(rt, stored.test_session_id)
     name = f"test_session_{stored.test_session_id}_report.{SUFFIX[fmt]}"
     path: Path = artifact_path(rt, ctx.job.id, name)
+
+    async def undo() -> None:  # a job that failed or was cancelled leaves no file
+        await asyncio.to_thread(path.unlink, True)
+
+    ctx.on_end(undo)
     summary: dict[str, Any] = {"format": fmt.value, "testSessionId": stored.test_session_id}
     await ctx.progress(0.15, "computing the numbers" if fmt is not ReportFormat.CSV else "writing")
     if fmt is ReportFormat.CSV:

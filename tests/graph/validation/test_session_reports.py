@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import numpy as np
@@ -19,10 +20,12 @@ from pycocotools.cocoeval import COCOeval
 
 from domain.validation.reports.html import SECTIONS
 from tests.conftest import gql, http_client, make_user, register
-from tests.graph.validation.test_test_sessions import INGEST, START, STOP, event
 from tests.graph.validation_setup import ground_truth, project_with_episodes
 
 CREATE = """mutation($input: CreateTestSessionInput!) { createTestSession(input: $input) { id } }"""
+START = "mutation($id: ID!) { startTestSession(id: $id) { id status } }"
+STOP = "mutation($id: ID!) { stopTestSession(id: $id) { id status } }"
+INGEST = "mutation($s: ID!, $e: [DetectionEventInput!]!) { ingestDetectionEvents(sessionId: $s, events: $e) }"
 REPORT = """mutation($s: ID!, $f: ReportFormat!) { exportTestSessionReport(sessionId: $s, format: $f) {
   id kind status } }"""
 JOB = "query($id: ID!) { node(id: $id) { ... on Job { status progress artifactUrl summary errorMessage } } }"
@@ -64,6 +67,23 @@ DETECTIONS = [
     (5, "vehicle", (4, 4, 30, 28), 0.65),
 ]
 CRITERIA = {"minPrecision": 0.9, "minRecall": 0.5, "maxP95LatencyMs": 60000}
+
+
+def event(episode: str, frame: int, label: str, box: tuple, score: float) -> dict:
+    x, y, w, h = box
+    sent = (datetime.now(UTC) - timedelta(milliseconds=20)).isoformat()
+    return {
+        "episodeId": episode,
+        "camera": "front",
+        "frame": frame,
+        "label": label,
+        "x": x,
+        "y": y,
+        "width": w,
+        "height": h,
+        "score": score,
+        "sentAt": sent,
+    }
 
 
 def job_number(job_id: str) -> int:
@@ -170,7 +190,14 @@ async def test_the_json_report_carries_the_graphs_numbers_and_cocos_pr_curve(cli
     # the PR curve: COCOeval on the same boxes and detections at the session's IoU
     labels = ["pedestrian", "vehicle"]
     gt = [
-        {"id": i + 1, "image_id": f, "category_id": labels.index(lab), "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0}
+        {
+            "id": i + 1,
+            "image_id": f,
+            "category_id": labels.index(lab),
+            "bbox": [x, y, w, h],
+            "area": w * h,
+            "iscrowd": 0,
+        }
         for i, (f, lab, x, y, w, h) in enumerate(TRUTH)
     ]
     dets = [
@@ -179,7 +206,11 @@ async def test_the_json_report_carries_the_graphs_numbers_and_cocos_pr_curve(cli
     ]
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO()
-        coco.dataset = {"images": [{"id": f} for f in range(6)], "categories": [{"id": 0}, {"id": 1}], "annotations": gt}
+        coco.dataset = {
+            "images": [{"id": f} for f in range(6)],
+            "categories": [{"id": 0}, {"id": 1}],
+            "annotations": gt,
+        }
         coco.createIndex()
         evaluator = COCOeval(coco, coco.loadRes(dets), "bbox")
         evaluator.params.iouThrs = np.array([0.5])
@@ -213,7 +244,9 @@ async def test_the_json_report_carries_the_graphs_numbers_and_cocos_pr_curve(cli
     frames = data["frames"]
     assert len(frames) == 1 and frames[0]["frame"] == [0, 1, 2, 3, 4, 5]
     assert frames[0]["time"] == pytest.approx([f / 30 for f in range(6)], abs=1e-6)
-    assert sum(frames[0]["tp"]) == overall["truePositives"] and sum(frames[0]["fn"]) == overall["falseNegatives"]
+    assert (
+        sum(frames[0]["tp"]) == overall["truePositives"] and sum(frames[0]["fn"]) == overall["falseNegatives"]
+    )
     assert [w["score"] for w in data["worstFalsePositives"]] == [0.85, 0.7, 0.55]
     assert [w["box"] for w in data["worstMisses"]] == [{"x": 5, "y": 5, "width": 10, "height": 30}]
 
