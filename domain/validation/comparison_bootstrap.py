@@ -25,8 +25,8 @@ import numpy as np
 from domain.validation.metrics.average_precision import (
     IOU_THRESHOLDS,
     MAX_DETECTIONS,
+    RECALL_THRESHOLDS,
     greedy_matches,
-    interpolated_precision,
 )
 from domain.validation.metrics.bootstrap import f1_score
 from domain.validation.metrics.data import Detections, GroundTruth
@@ -36,7 +36,7 @@ from domain.validation.metrics.pairs import Pairs, candidate_pairs, group_rows
 # The metrics compared, in this order everywhere; LATENCY_P95 is overall only (milliseconds).
 METRICS = ("AP50", "AP50_95", "F1", "PRECISION", "RECALL", "LATENCY_P95")
 LABEL_METRICS = METRICS[:-1]
-ELEMENTS_PER_CHUNK = 8_000_000  # resamples x detections (or latencies) held at once
+ELEMENTS_PER_CHUNK = 1_000_000  # resamples x detections (or latencies) held at once: cache-sized
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +131,41 @@ def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return out
 
 
+def _recall_counts(positives: np.ndarray) -> np.ndarray:
+    """(R, 101) the least TP count c with c / P >= each recall threshold in float64, as COCO compares
+    (recall = tp / P, then searchsorted 'left'); P > 0."""
+    p = positives.astype(np.float64)[:, None]
+    c = np.ceil(RECALL_THRESHOLDS[None, :] * p)
+    for _ in range(4):  # the product's rounding is off by at most one count
+        lower = (c - 1 >= 0) & ((c - 1) / p >= RECALL_THRESHOLDS[None, :])
+        higher = c / p < RECALL_THRESHOLDS[None, :]
+        if not (lower.any() or higher.any()):
+            break
+        c = c - lower + higher
+    return c.astype(np.int64)
+
+
+def _interpolated_means(tp_cum: np.ndarray, seen: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """(R,) the mean of COCO's interpolated precision at the 101 recall points, the same floats as
+    metrics/average_precision.interpolated_precision(tp_cum, seen - tp_cum, positives).mean(axis=1).
+
+    `tp_cum`, `seen`: (R, k) integer TP and counted detections at or above each TP. The running maximum
+    from the right is taken only where it is sampled: segment maxima between the recall points
+    (np.maximum.reduceat), then a maximum over those 101 values."""
+    rows, k = tp_cum.shape
+    precision = np.zeros((rows, k + 1))  # the last column: 0, a recall point never reached
+    np.divide(tp_cum, seen + np.spacing(1), out=precision[:, :k])
+    counts = _recall_counts(positives)
+    at = np.empty((rows, len(RECALL_THRESHOLDS) + 1), dtype=np.int64)
+    for r in range(rows):
+        at[r, :-1] = np.searchsorted(tp_cum[r], counts[r], side="left")
+    at[:, -1] = k  # each row's segments end at its zero column
+    flat = (at + np.arange(rows)[:, None] * (k + 1)).ravel()
+    segments = np.maximum.reduceat(precision.ravel(), flat).reshape(rows, -1)[:, :-1]
+    sampled = np.maximum.accumulate(segments[:, ::-1], axis=1)[:, ::-1]
+    return sampled.mean(axis=1)
+
+
 def _weighted_ap(label: RankedDetections, weights: np.ndarray, positives: np.ndarray) -> np.ndarray:
     """(R, T) AP of one label at each IoU threshold under frame weights (R, N); NaN without positives."""
     rows = weights.shape[0]
@@ -139,18 +174,17 @@ def _weighted_ap(label: RankedDetections, weights: np.ndarray, positives: np.nda
     if not drawn.any():
         return out
     w = np.take(weights[drawn], label.image, axis=1)  # contiguous rows for the cumsums
-    seen_all = np.cumsum(w, axis=1)
+    seen_all = np.cumsum(w, axis=1, dtype=w.dtype)
     for t in range(len(IOU_THRESHOLDS)):
         at = label.tp_at[t]
         if len(at) == 0:
             out[drawn, t] = 0.0
             continue
         counted = label.counted[t]
-        seen_cum = seen_all if counted is None else np.cumsum(w * counted, axis=1)
+        seen_cum = seen_all if counted is None else np.cumsum(w * counted, axis=1, dtype=w.dtype)
         seen = np.take(seen_cum, at, axis=1)  # detections counted at or above each TP
-        tp_cum = np.cumsum(np.take(w, at, axis=1), axis=1)
-        curve = interpolated_precision(tp_cum, seen - tp_cum, positives[drawn])
-        out[drawn, t] = curve.mean(axis=1)
+        tp_cum = np.cumsum(np.take(w, at, axis=1), axis=1, dtype=w.dtype)
+        out[drawn, t] = _interpolated_means(tp_cum, seen, positives[drawn])
     return out
 
 
@@ -259,7 +293,7 @@ def compare_samples(
         block = all_draws[lo : lo + chunk]
         rows = np.arange(len(block))[:, None] * n_images
         weights = np.bincount((block + rows).ravel(), minlength=len(block) * n_images)
-        weights = weights.reshape(len(block), n_images)
+        weights = weights.reshape(len(block), n_images).astype(np.int32)  # half the memory traffic
         base = weighted_metrics(samples[0], weights)
         for i, sample in enumerate(samples[1:]):
             other = weighted_metrics(sample, weights)

@@ -130,3 +130,19 @@ def test_a_session_against_itself_differs_by_nothing():
     for d in found:
         if d.difference is not None:
             assert d.difference == 0 and d.low == 0 and d.high == 0, d
+
+
+def test_the_sampled_running_maximum_equals_the_evaluations_curve():
+    from domain.validation.comparison_bootstrap import _interpolated_means
+    from domain.validation.metrics.average_precision import interpolated_precision
+
+    rng = np.random.default_rng(5)
+    for k, rows in ((1, 3), (7, 5), (300, 40)):
+        tp_w = rng.integers(0, 3, (rows, k))  # weights of the TPs (0: not drawn)
+        fp_w = rng.integers(0, 4, (rows, k))  # FPs ranked between them
+        tp_cum = np.cumsum(tp_w, axis=1)
+        seen = np.cumsum(tp_w + fp_w, axis=1)
+        positives = tp_cum[:, -1] + rng.integers(1, 5, rows)  # some boxes never found
+        positives[0] = max(1, tp_cum[0, -1])  # and one row where all are
+        want = interpolated_precision(tp_cum, seen - tp_cum, positives).mean(axis=1)
+        assert np.array_equal(_interpolated_means(tp_cum, seen, positives), want)

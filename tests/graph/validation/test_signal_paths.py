@@ -199,3 +199,14 @@ async def test_the_bridge_posts_a_serial_line_and_a_can_bus(client, runtime, adm
     ev = (await gql(client, BY_PATH, id=session["id"]))["data"]["node"]["evaluation"]
     assert ev["overall"]["truePositives"] == 6
     assert [(p["path"], p["count"]) for p in ev["latencyByPath"]] == [("SERIAL", 3), ("CAN", 3)]
+
+
+def test_the_readme_shows_the_bridge_as_it_runs():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    readme = (root / "README.md").read_text()
+    source = (root / "bench/bridges/device_bridge.py").read_text()
+    core = source[source.index("# fmt: off\n") + len("# fmt: off\n") : source.index("# fmt: on")].rstrip()
+    assert f"```python\n{core}\n```" in readme
+    assert len(core.splitlines()) <= 35
