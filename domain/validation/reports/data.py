@@ -1,4 +1,6 @@
-"""The numbers of a test-session report, as one JSON-ready dict (pure: runs in a worker process).
+"""The numbers of a test-session report, as one JSON-ready dict (pure). `build_report` in one call; the
+report job runs `curve_inputs` and `assemble` in a thread and only `curves_of` (numpy arrays in, lists
+out) in a worker process, so that no row list is pickled.
 
 The shape (camelCase keys; the metrics under the names the graph gives them, so `evaluation` here is
 what `testSession.evaluation` answers):
@@ -30,12 +32,14 @@ what `testSession.evaluation` answers):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from domain.validation.evaluation import _arrays as session_arrays
-from domain.validation.reports.curves import pr_curves, threshold_sweep
+from domain.validation.metrics.data import Detections, GroundTruth
+from domain.validation.reports.curves import PrCurves, Sweep, pr_curves, threshold_sweep
 from domain.validation.reports.load import ReportInputs
 from persistence.documents import DetectionCounts, SessionMetrics
 
@@ -242,13 +246,46 @@ def _counts_json(counts) -> dict[str, list]:
     }
 
 
-def build_report(inputs: ReportInputs, worst: int = WORST) -> dict[str, Any]:
-    """The report's numbers (module docstring). Deterministic for given inputs."""
-    s, m = inputs.session, inputs.metrics
+@dataclass(frozen=True)
+class CurveInputs:
+    """The session's boxes and detections as the evaluation numbers them (evaluation._arrays): arrays
+    only, so that they pickle fast to a worker process."""
+
+    names: list[str]  # label names, by label id
+    gt: GroundTruth
+    det: Detections
+    images: int  # frames, numbered 0..images-1
+    match_iou: float
+    max_detections: int
+
+
+def curve_inputs(inputs: ReportInputs) -> CurveInputs:
+    s = inputs.session
     names, _, _, gt, det, _ = session_arrays(inputs.frames, inputs.gt_rows, inputs.det_rows, inputs.labels)
-    images, label_ids = np.arange(len(inputs.frames)), list(range(len(names)))
-    curves = pr_curves(gt, det, images, label_ids, s.match_iou, s.max_detections)
-    sweep = threshold_sweep(gt, det, images, label_ids, s.match_iou)
+    return CurveInputs(names, gt, det, len(inputs.frames), s.match_iou, s.max_detections)
+
+
+def curves_of(c: CurveInputs) -> tuple[PrCurves, Sweep]:
+    """The precision-recall curves and the threshold sweep (curves.py): the CPU-heavy part."""
+    images, label_ids = np.arange(c.images), list(range(len(c.names)))
+    return (
+        pr_curves(c.gt, c.det, images, label_ids, c.match_iou, c.max_detections),
+        threshold_sweep(c.gt, c.det, images, label_ids, c.match_iou),
+    )
+
+
+def build_report(inputs: ReportInputs, worst: int = WORST) -> dict[str, Any]:
+    """The report's numbers (module docstring), in one call. Deterministic for given inputs."""
+    prepared = curve_inputs(inputs)
+    curves, sweep = curves_of(prepared)
+    return assemble(inputs, prepared.names, curves, sweep, worst)
+
+
+def assemble(
+    inputs: ReportInputs, names: list[str], curves: PrCurves, sweep: Sweep, worst: int = WORST
+) -> dict[str, Any]:
+    """The report dict from what was read and the curves computed from it."""
+    s, m = inputs.session, inputs.metrics
     notes = []
     o = m.overall
     if sweep.thresholds and (sweep.overall.tp[0], sweep.overall.fp[0], sweep.overall.fn[0]) != (

@@ -4,10 +4,11 @@ from the job's row alone.
 
 The request is checked before any job exists: the format (BAD_USER_INPUT `format`), the session
 (NOT_FOUND `session_id`) and its evaluation (CONFLICT `session_id` while it has none). The job reads the
-session again (load.py), computes the numbers in the process pool (data.py), draws the plots and
-thumbnails in a thread (html.py), writes the file under the job's artifact folder and completes with
-`result.artifact` (the graph's `artifactUrl`) and a summary {format, testSessionId, bytes, and rows for
-CSV}. Progress: reading 0-0.15, numbers to 0.4, the HTML's plots and thumbnails to 0.95.
+session again (load.py), computes the curves in the process pool and the rest in a thread (data.py),
+draws the plots and thumbnails in a thread (html.py), writes the file under the job's artifact folder
+and completes with `result.artifact` (the graph's `artifactUrl`) and a summary {format, testSessionId,
+bytes, and rows for CSV}. Progress: reading 0-0.15, numbers to 0.4, the HTML's plots and thumbnails to
+0.95.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from domain.core.job_registry import register, registered_body
 from domain.core.job_runner import JobContext, JobKind
 from domain.core.runtime import Runtime
 from domain.objects.transfer.exports import artifact_path
-from domain.validation.reports.data import build_report
+from domain.validation.reports.data import assemble, curve_inputs, curves_of
 from domain.validation.reports.files import write_csv, write_html, write_json
 from domain.validation.reports.html import render
 from domain.validation.reports.load import ReportInputs, evaluated_session, load_inputs
@@ -141,7 +142,9 @@ async def run_report_job(rt: Runtime, ctx: JobContext) -> None:
     if fmt is ReportFormat.CSV:
         summary["rows"] = await asyncio.to_thread(write_csv, path, inputs)
     else:
-        report = await loop.run_in_executor(rt.workers(), build_report, inputs)
+        prepared = await asyncio.to_thread(curve_inputs, inputs)
+        curves, sweep = await loop.run_in_executor(rt.workers(), curves_of, prepared)
+        report = await asyncio.to_thread(assemble, inputs, prepared.names, curves, sweep)
         await ctx.progress(0.4, "drawing" if fmt is ReportFormat.HTML else "writing")
         if fmt is ReportFormat.JSON:
             await asyncio.to_thread(write_json, path, report)
