@@ -1,6 +1,6 @@
-"""The comparison's paired bootstrap against a plain one: duplicate the drawn frames, evaluate each
-resampled set from scratch with the evaluation (metrics.evaluate, which equals pycocotools), take the
-differences and their percentiles."""
+"""The comparison's paired bootstrap against a plain one (paired_bootstrap.py): duplicate the drawn
+frames, evaluate each resampled set from scratch with the evaluation (metrics.evaluate, which equals
+pycocotools), take the differences and their percentiles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from domain.validation.comparison_bootstrap import compare_samples, session_sample
-from domain.validation.metrics import Detections, GroundTruth, evaluate
+from domain.validation.metrics import Detections, GroundTruth
+from tests.domain.validation.paired_bootstrap import paired_intervals, plain_metrics
 
 N_FRAMES, N_LABELS = 30, 2
 
@@ -51,37 +52,6 @@ def _scene(rng: np.random.Generator):
     return truth, [detector(1.0, 0.1, 10), detector(4.0, 0.3, 25)], latencies
 
 
-def _subset(truth: GroundTruth, det: Detections, latency, frames: np.ndarray):
-    """The resampled set: frame frames[j] becomes frame j, with all its boxes, detections, latencies."""
-    g_rows, d_rows, lat = [], [], []
-    for j, f in enumerate(frames):
-        g_rows += [(j, i) for i in np.flatnonzero(truth.image == f)]
-        d_rows += [(j, i) for i in np.flatnonzero(det.image == f)]
-        lat += list(latency[0][latency[1] == f])
-    gi = np.asarray([i for _, i in g_rows], dtype=np.int64)
-    di = np.asarray([i for _, i in d_rows], dtype=np.int64)
-    g = GroundTruth([j for j, _ in g_rows], truth.label[gi], truth.boxes[gi], ignore=truth.ignore[gi])
-    d = Detections([j for j, _ in d_rows], det.label[di], det.boxes[di], det.scores[di])
-    return g, d, np.asarray(lat)
-
-
-def _plain_metrics(g, d, latency, n) -> dict:
-    found = evaluate(g, d, np.arange(n), np.arange(N_LABELS), bootstrap=0)
-    values = {
-        "AP50": found.overall.ap50,
-        "AP50_95": found.overall.ap50_95,
-        "F1": found.overall.f1,
-        "PRECISION": found.overall.precision,
-        "RECALL": found.overall.recall,
-        "LATENCY_P95": float(np.percentile(latency, 95)),
-    }
-    for k in range(N_LABELS):
-        m = found.per_label.get(k)
-        values[("AP50", k)] = None if m is None else m.ap50
-        values[("F1", k)] = None if m is None else m.f1
-    return values
-
-
 def test_the_interval_equals_a_plain_paired_bootstrap_with_the_same_seed():
     rng = np.random.default_rng(7)
     truth, (a, b), latencies = _scene(rng)
@@ -93,25 +63,16 @@ def test_the_interval_equals_a_plain_paired_bootstrap_with_the_same_seed():
     (found,) = compare_samples(samples, resamples, seed, 0.95)
     by_key = {(d.metric, d.label): d for d in found}
 
-    # the plain paired bootstrap: the same draws for both sessions, everything recomputed
-    plain = np.random.default_rng(seed)
-    differences: dict = {}
-    for _ in range(resamples):
-        frames = plain.integers(0, N_FRAMES, size=N_FRAMES)
-        ma = _plain_metrics(*_subset(truth, a, latencies[0], frames), N_FRAMES)
-        mb = _plain_metrics(*_subset(truth, b, latencies[1], frames), N_FRAMES)
-        for key in ma:
-            if ma[key] is not None and mb[key] is not None:
-                differences.setdefault(key, []).append(mb[key] - ma[key])
-    for key, values in differences.items():
+    plain = paired_intervals(truth, a, b, latencies, N_FRAMES, N_LABELS, resamples, seed)
+    assert len(plain) == 6 + 3 * N_LABELS  # every metric was defined somewhere
+    for key, (low, high) in plain.items():
         metric, label = key if isinstance(key, tuple) else (key, None)
-        low, high = np.percentile(values, [2.5, 97.5])
         assert by_key[(metric, label)].low == pytest.approx(low, abs=1e-12), key
         assert by_key[(metric, label)].high == pytest.approx(high, abs=1e-12), key
 
     # at the full sample, the difference is that of the sessions' own evaluations
-    full_a = _plain_metrics(truth, a, latencies[0][0], N_FRAMES)
-    full_b = _plain_metrics(truth, b, latencies[1][0], N_FRAMES)
+    full_a = plain_metrics(truth, a, latencies[0][0], N_FRAMES, N_LABELS)
+    full_b = plain_metrics(truth, b, latencies[1][0], N_FRAMES, N_LABELS)
     for metric in ("AP50", "AP50_95", "F1", "PRECISION", "RECALL", "LATENCY_P95"):
         d = by_key[(metric, None)]
         assert d.baseline == pytest.approx(full_a[metric], abs=1e-12)

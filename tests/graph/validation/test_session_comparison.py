@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.validation.metrics import Detections, GroundTruth
 from tests.conftest import gql, register
+from tests.domain.validation.paired_bootstrap import paired_intervals
 from tests.graph.validation_setup import LINK, PROJECT, ground_truth, project_with_episodes
 
 CREATE = """mutation($input: CreateTestSessionInput!) { createTestSession(input: $input) { id } }"""
@@ -74,6 +76,7 @@ async def setup(client, runtime, tiny_dataset):
     a = [_event(episode, f) for f in range(FRAMES)] + [
         _event(episode, f, "vehicle", (41, 10, 10, 10), 0.8) for f in range(FRAMES)
     ]
+    a += [_event(episode, f, "pedestrian", (30, 30, 8, 8), 0.85 + f / 1000) for f in (3, 9)]
     b = [_event(episode, f, score=0.5 + f / 100) for f in range(0, FRAMES, 2)]
     b += [_event(episode, f, "vehicle", (40, 11, 10, 10), 0.7) for f in range(FRAMES)]
     b += [_event(episode, f, "pedestrian", (0, 30, 8, 8), 0.95) for f in range(1, FRAMES, 5)]
@@ -81,7 +84,7 @@ async def setup(client, runtime, tiny_dataset):
         "a": await _session(client, project, episode, "device A", a),
         "b": await _session(client, project, episode, "device B", b),
     }
-    return {"project": project, "ids": ids, "sessions": sessions}
+    return {"project": project, "ids": ids, "sessions": sessions, "events": {"a": a, "b": b}}
 
 
 async def test_two_devices_are_compared_on_their_common_frames(client, setup):
@@ -133,6 +136,34 @@ async def test_two_devices_are_compared_on_their_common_frames(client, setup):
     assert vehicle["statement"] == (
         "no difference shown in recall on vehicle between device B and device A at 95%: +0.000 [0.000, 0.000]"
     )
+
+    # the intervals are those of a plain paired bootstrap with the same seed (tests/domain/validation)
+    truth = GroundTruth(
+        [f for f in range(FRAMES)] * 2,
+        [0] * FRAMES + [1] * FRAMES,
+        [(10, 10, 20, 20)] * FRAMES + [(40, 10, 10, 10)] * FRAMES,
+    )
+    names = {"pedestrian": 0, "vehicle": 1}
+
+    def detections(events) -> Detections:
+        return Detections(
+            [e["frame"] for e in events],
+            [names[e["label"]] for e in events],
+            [(e["x"], e["y"], e["width"], e["height"]) for e in events],
+            [e["score"] for e in events],
+        )
+
+    plain = paired_intervals(
+        truth, detections(setup["events"]["a"]), detections(setup["events"]["b"]), None, FRAMES, 2, 300, 5
+    )
+    assert len(plain) == 5 + 3 * 2  # AP50, AP50:95, F1, precision, recall; AP50, F1, recall per label
+    for key, (low, high) in plain.items():
+        metric, label = key if isinstance(key, tuple) else (key, None)
+        found_metric = overall[metric] if label is None else labels[found["labels"][label]][metric]
+        assert found_metric["interval"] == {
+            "low": pytest.approx(low, abs=1e-12),
+            "high": pytest.approx(high, abs=1e-12),
+        }, key
 
     # the seed makes it repeatable; another seed draws other frames
     again = (await gql(client, COMPARE, ids=[a, b], r=300, seed=5))["data"]["compareTestSessions"]
