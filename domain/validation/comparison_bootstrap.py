@@ -245,12 +245,10 @@ def weighted_metrics(sample: SessionSample, weights: np.ndarray) -> dict[str, np
     return out
 
 
-def draws(n_images: int, resamples: int, seed: int) -> np.ndarray:
-    """(resamples, n_images) frame positions: one `integers(0, N, size=N)` per resample."""
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.integers(0, n_images, size=n_images) for _ in range(resamples)]).reshape(
-        resamples, n_images
-    )
+def draws(rng: np.random.Generator, n_images: int, count: int) -> np.ndarray:
+    """(count, n_images) frame positions: one `integers(0, N, size=N)` per resample, so the stream does
+    not depend on how the resamples are chunked."""
+    return np.stack([rng.integers(0, n_images, size=n_images) for _ in range(count)]).reshape(count, n_images)
 
 
 @dataclass(frozen=True)
@@ -288,9 +286,9 @@ def compare_samples(
     )
     chunk = max(1, ELEMENTS_PER_CHUNK // widest)
     diffs: list[dict[str, list[np.ndarray]]] = [{} for _ in samples[1:]]
-    all_draws = draws(n_images, resamples, seed)
+    rng = np.random.default_rng(seed)
     for lo in range(0, resamples, chunk):
-        block = all_draws[lo : lo + chunk]
+        block = draws(rng, n_images, min(chunk, resamples - lo))
         rows = np.arange(len(block))[:, None] * n_images
         weights = np.bincount((block + rows).ravel(), minlength=len(block) * n_images)
         weights = weights.reshape(len(block), n_images).astype(np.int32)  # half the memory traffic

@@ -107,3 +107,17 @@ def test_the_sampled_running_maximum_equals_the_evaluations_curve():
         positives[0] = max(1, tp_cum[0, -1])  # and one row where all are
         want = interpolated_precision(tp_cum, seen - tp_cum, positives).mean(axis=1)
         assert np.array_equal(_interpolated_means(tp_cum, seen, positives), want)
+
+
+def test_chunking_changes_nothing(monkeypatch):
+    from domain.validation import comparison_bootstrap
+
+    rng = np.random.default_rng(9)
+    truth, (a, b), latencies = _scene(rng)
+    samples = [
+        session_sample(truth, det, N_FRAMES, N_LABELS, match_iou=0.5, latency_ms=lat[0], latency_image=lat[1])
+        for det, lat in ((a, latencies[0]), (b, latencies[1]))
+    ]
+    whole = compare_samples(samples, 25, 4, 0.9)
+    monkeypatch.setattr(comparison_bootstrap, "ELEMENTS_PER_CHUNK", 1)  # one resample at a time
+    assert compare_samples(samples, 25, 4, 0.9) == whole
