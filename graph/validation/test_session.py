@@ -253,11 +253,14 @@ class TestSession(relay.Node):
 
     @strawberry.field(
         description=(
-            "How its device reports, each path with its latency tolerance; the first is the default for "
-            "events that name none (NETWORK at toleranceMs unless the session named paths)."
+            "EXTERNAL: how its device reports, each path with its latency tolerance; the first is the "
+            "default for events that name none (NETWORK at toleranceMs unless the session named paths). "
+            "Empty for MODEL sessions, which detect here."
         )
     )
     def signal_paths(self) -> list[SignalPathSetting]:
+        if self.row.source == sessions_domain.TestSource.MODEL:
+            return []
         return path_settings(session_paths(self.row))
 
     @strawberry.field(description="The criteria it is (or was) judged by.")
