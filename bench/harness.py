@@ -89,7 +89,8 @@ def serving(env: dict, port: int) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # A loaded shared machine can take 20 s to import and start the server.
+        deadline = time.monotonic() + 120
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health").status_code == 200:

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     page_size_default: int = 50
     file_cache_size: int = 64
+    # Encoded camera frames kept by ETag (persistence/frame_cache.py): bytes of JPEG in memory (0: none),
+    # and optionally a folder of them that outlives restarts, with its own limit in bytes.
+    frame_cache_bytes: int = 268_435_456
+    frame_cache_dir: Path | None = None
+    frame_cache_disk_bytes: int = 4_294_967_296
     # Authentication may be off only on a loopback address; then every request is a local admin.
     auth: bool = True
     session_days: int = 7
@@ -167,6 +172,13 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 (one per CPU) or more")
         return value
 
+    @field_validator("frame_cache_bytes", "frame_cache_disk_bytes")
+    @classmethod
+    def _not_negative_bytes(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no cache) or more bytes")
+        return value
+
     @field_validator("ws_init_timeout", "presence_timeout", "worker_grace")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
@@ -194,6 +206,8 @@ class Settings(BaseSettings):
             self.data_roots = [self.var_dir / "datasets"]
         self.data_roots = [p.expanduser().resolve() for p in self.data_roots]
         self.models_dir = (self.models_dir or self.var_dir / "models").expanduser().resolve()
+        if self.frame_cache_dir is not None:
+            self.frame_cache_dir = self.frame_cache_dir.expanduser().resolve()
         if not self.allowed_hosts:
             wildcard = self.host in ("0.0.0.0", "::", "")
             self.allowed_hosts = ["localhost", "127.0.0.1", "[::1]", *([] if wildcard else [self.host])]

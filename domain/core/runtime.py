@@ -18,6 +18,7 @@ from domain.core.pool_child import die_with_parent
 from persistence.engine import SessionFactory, create_engine, create_session_factory
 from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
+from persistence.frame_cache import FrameCache
 from persistence.job_queue import ProcrastinateQueue
 from persistence.settings import Settings
 from persistence.tables import JobRow
@@ -39,6 +40,8 @@ class Runtime:
     # token hash -> (token id, expiry, viewer): a request needs no query for a token seen in the
     # last seconds. Revoking clears it here at once; other processes see it within the TTL.
     verified_tokens: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
+    # Encoded frames by ETag (settings.frame_cache_*): a repeated frame is neither read nor encoded again.
+    frame_cache: FrameCache = field(init=False)
     # name -> domain.core.watch.Watch: one poll loop per process for values many subscribers follow.
     watches: dict = field(default_factory=dict)
 
@@ -52,6 +55,8 @@ class Runtime:
             else None
         )
         self.jobs = JobRunner(self.sessions, self.events, queue=queue, attempts=self.settings.job_attempts)
+        s = self.settings
+        self.frame_cache = FrameCache(s.frame_cache_bytes, s.frame_cache_dir, s.frame_cache_disk_bytes)
 
     def workers(self) -> ProcessPoolExecutor:
         """The process pool for CPU-bound jobs, started on first use. Spawned, not forked: a fork of

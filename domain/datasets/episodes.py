@@ -136,17 +136,21 @@ async def locate_frame(
     width: int | None,
     quality: int | None,
 ) -> FrameTarget:
-    """Everything needed to serve a frame, checked against the index without opening the file."""
+    """Everything needed to serve a frame, checked against the index without opening the file.
+    NotFound names the dataset, episode, camera or frame that does not exist; BadUserInput the width
+    or quality out of range."""
     width, quality = frames_.check_encoding(width, quality)
-    # Frame requests come in bursts for the same episode: its row is cached for a few seconds.
+    # Frame requests come in bursts for the same episode: its row, source and version are cached for
+    # a few seconds (one query per episode, not per frame).
     key = (dataset_id, index)
     found = rt.frame_lookups.get(key)
     if found is None:
         async with rt.sessions() as session:
-            found = await episodes_repo.read_episode_with_dataset(session, dataset_id, index)
+            dataset, episode = await episodes_repo.read_episode_with_dataset(session, dataset_id, index)
+        found = _FrameSource(dataset, episode)
         rt.frame_lookups[key] = found
-    dataset, episode = found
-    if dataset is None:
+    episode = found.episode
+    if found.dataset is None:
         raise NotFound(f"dataset {dataset_id} does not exist")
     if episode is None:
         raise NotFound(f"dataset {dataset_id} has no episode {index}")
@@ -154,17 +158,41 @@ async def locate_frame(
         check_frame(episode, camera, frame)
     except BadUserInput as exc:
         raise NotFound(exc.message) from None
-    etag = f'"{frame_version(episode)}-{camera}-{frame}-{width or 0}-{quality}"'
-    return FrameTarget(
-        episode_ref(dataset, episode), camera, frame, width, quality, etag, episode.id, episode.length
-    )
+    etag = f'"{found.version}-{camera}-{frame}-{width or 0}-{quality}"'
+    assert found.ref is not None  # dataset and episode exist
+    return FrameTarget(found.ref, camera, frame, width, quality, etag, episode.id, episode.length)
+
+
+class _FrameSource:
+    """A (dataset, episode) lookup of `locate_frame`, with what every frame of it shares."""
+
+    __slots__ = ("dataset", "episode", "ref", "version")
+
+    def __init__(self, dataset: DatasetRow | None, episode: EpisodeRow | None) -> None:
+        self.dataset, self.episode = dataset, episode
+        present = dataset is not None and episode is not None
+        self.ref = episode_ref(dataset, episode) if present else None
+        self.version = frame_version(episode) if episode is not None else ""
 
 
 async def render_frame(rt: Runtime, target: FrameTarget) -> bytes:
+    """The frame's JPEG bytes: from the frame cache by ETag when it holds them (memory without a
+    thread; the disk folder, when set, in one), else read, transformed, encoded and cached.
+    FileNotFoundError when the episode file is gone; SourceError when it does not give the frame."""
+    cache = rt.frame_cache
+    data = cache.get(target.etag)
+    if data is not None:
+        return data
+
     def render() -> bytes:
+        found = cache.load(target.etag)
+        if found is not None:
+            return found
         pixels = rt.files.read_frame(target.source, target.camera, target.frame)
         if target.transform is not None:
             pixels = target.transform(pixels)
-        return frames_.encode_jpeg(pixels, target.width, target.quality)
+        encoded = frames_.encode_jpeg(pixels, target.width, target.quality)
+        cache.store(target.etag, encoded)
+        return encoded
 
     return await asyncio.to_thread(render)

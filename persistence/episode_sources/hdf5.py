@@ -5,6 +5,7 @@ uint8, one frame per chunk) and the attribute `task_index`."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -195,7 +196,10 @@ def scan_episode(folder: Path, path: Path, fps: float) -> EpisodeScan:
 
 
 class Hdf5Episode:
-    """An open episode file; datasets are read by slice, frames one chunk each."""
+    """An open episode file; datasets are read by slice, frames one chunk each. Thread-safe (the HDF5
+    library's calls are serialised by h5py's lock), so the reader cache lets threads share it."""
+
+    thread_safe = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -203,6 +207,8 @@ class Hdf5Episode:
         names = [n for n in TRAJECTORY_DATASETS if n in self.file and self.file[n].ndim]
         first = names[0] if names else next((n for n in self.file if n.startswith(IMAGE_PREFIX)), None)
         self._length = int(self.file[first].shape[0]) if first else 0
+        # camera -> (its checked dataset, a chunk reader or None): looked up once, not per frame.
+        self._streams: dict[str, tuple[h5py.Dataset, Callable[[int], np.ndarray] | None]] = {}
 
     @property
     def length(self) -> int:
@@ -223,20 +229,55 @@ class Hdf5Episode:
             out[TASK_INDEX] = np.full(count, task, dtype=np.int64)
         return out
 
-    def frames(self, camera: str, indices: Sequence[int]) -> list[np.ndarray]:
+    def _stream(self, camera: str) -> tuple[h5py.Dataset, Callable[[int], np.ndarray] | None]:
+        found = self._streams.get(camera)
+        if found is not None:
+            return found
         key = IMAGE_PREFIX + camera
         if key not in self.file:
             raise unknown_camera(camera, list(self.cameras()))
         stream = self.file[key]
         if stream.ndim != 4 or stream.shape[3] != 3 or stream.dtype != np.uint8:
-            found = f"{stream.shape} {stream.dtype}"
-            raise SourceError(self.path, f"must be N x H x W x 3 uint8, found {found}", key)
+            found_shape = f"{stream.shape} {stream.dtype}"
+            raise SourceError(self.path, f"must be N x H x W x 3 uint8, found {found_shape}", key)
+        found = (stream, chunk_reader(stream))
+        self._streams[camera] = found
+        return found
+
+    def frames(self, camera: str, indices: Sequence[int]) -> list[np.ndarray]:
+        stream, read_chunk = self._stream(camera)
         check_frames(camera, stream.shape[0], indices)
         # One read per frame: the layout stores one frame per chunk, and the frames need not be sorted.
+        if read_chunk is not None:
+            return [read_chunk(frame) for frame in indices]
         return [stream[frame] for frame in indices]
 
     def close(self) -> None:
         self.file.close()
+
+
+def chunk_reader(stream: h5py.Dataset) -> Callable[[int], np.ndarray] | None:
+    """For a stream stored one frame per chunk, raw or deflated (our layout): a function reading frame i
+    as the chunk's bytes, inflated by zlib outside HDF5 (zlib lets other threads run meanwhile, HDF5
+    holds the interpreter). None for any other layout or filter: read it through h5py."""
+    plist = stream.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    if stream.chunks != (1, *stream.shape[1:]) or filters not in ([], [h5py.h5z.FILTER_DEFLATE]):
+        return None
+    shape, size = stream.shape[1:], int(np.prod(stream.shape[1:]))
+
+    def read(frame: int) -> np.ndarray:
+        try:
+            mask, data = stream.id.read_direct_chunk((frame, 0, 0, 0))
+        except (KeyError, OSError, ValueError):  # a chunk never written: the fill value, from h5py
+            return stream[frame]
+        if filters and not mask & 1:  # bit 0 set: the deflate filter was skipped for this chunk
+            data = zlib.decompress(data)
+        if len(data) != size:
+            return stream[frame]
+        return np.frombuffer(bytearray(data), dtype=np.uint8).reshape(shape)
+
+    return read
 
 
 def open_episode(ref: SourceRef, videos: object) -> Hdf5Episode:

@@ -1,5 +1,8 @@
-"""Open episodes kept between requests: an LRU of readers, one lock each, reopened when the
-episode's main file changes on disk. Every method blocks: run it in a worker thread.
+"""Open episodes kept between requests: an LRU of readers, reopened when the episode's main file
+changes on disk. A reader that says it is thread-safe (`thread_safe = True`: HDF5, whose library
+serialises its own calls) is used by any number of threads at once; any other reader holds a lock per
+episode. A reader evicted while threads use it is closed when the last of them is done. Every method
+blocks: run it in a worker thread.
 
 Worker processes (analysis, detection, export) use `process_readers()`, their own cache."""
 
@@ -23,6 +26,12 @@ class _Open:
     reader: EpisodeReader
     mtime: float
     lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0  # threads inside `reader()` now (changed under the cache's lock)
+    retired: bool = False  # evicted or replaced: closed once `users` is back to 0
+    shared: bool = False  # the reader is thread-safe: no per-episode lock
+
+    def __post_init__(self) -> None:
+        self.shared = bool(getattr(self.reader, "thread_safe", False))
 
 
 class EpisodeReaders:
@@ -35,38 +44,71 @@ class EpisodeReaders:
         self.videos = VideoFileCache(max(4, size // 4))
 
     def _get(self, ref: SourceRef) -> _Open:
+        """The open entry of `ref` with one more user (release it with `_release`)."""
         mtime = ref.path.stat().st_mtime
+        retired = []
         with self._lock:
             entry = self._open.get(ref)
             if entry is not None and entry.mtime == mtime:
                 self._open.move_to_end(ref)
+                entry.users += 1
                 return entry
             if entry is not None:
                 self._open.pop(ref)
-                self._retire(entry)
+                retired.append(entry)
+        self._close_retired(retired)
         # Opening may read a whole index (a bag's, a parquet footer): not under the cache's lock.
         fresh = _Open(module(ref.format).open_episode(ref, self.videos), mtime)
         with self._lock:
             entry = self._open.get(ref)
             if entry is not None and entry.mtime == mtime:  # another thread opened it meanwhile
-                fresh.reader.close()
-                return entry
-            self._open[ref] = fresh
-            while len(self._open) > self._size:
-                _, old = self._open.popitem(last=False)
-                self._retire(old)
-            return fresh
+                entry.users += 1
+                unused = fresh
+            else:
+                entry, unused = fresh, None
+                entry.users += 1
+                self._open[ref] = entry
+                while len(self._open) > self._size:
+                    retired.append(self._open.popitem(last=False)[1])
+        if unused is not None:
+            unused.reader.close()
+        self._close_retired(retired)
+        return entry
+
+    def _close_retired(self, entries: list[_Open]) -> None:
+        """Mark `entries` retired and close those no thread uses; the others close on release."""
+        idle = []
+        with self._lock:
+            for entry in entries:
+                entry.retired = True
+                if entry.users == 0:
+                    idle.append(entry)
+        for entry in idle:
+            self._close(entry)
+
+    def _release(self, entry: _Open) -> None:
+        with self._lock:
+            entry.users -= 1
+            close = entry.retired and entry.users == 0
+        if close:
+            self._close(entry)
 
     @staticmethod
-    def _retire(entry: _Open) -> None:
+    def _close(entry: _Open) -> None:
         with entry.lock:
             entry.reader.close()
 
     @contextmanager
     def reader(self, ref: SourceRef) -> Iterator[EpisodeReader]:
         entry = self._get(ref)
-        with entry.lock:
-            yield entry.reader
+        try:
+            if entry.shared:
+                yield entry.reader
+            else:
+                with entry.lock:
+                    yield entry.reader
+        finally:
+            self._release(entry)
 
     def read_frame(self, ref: SourceRef, camera: str, frame: int) -> np.ndarray:
         """Frame `frame` of `camera` as H x W x 3 uint8 RGB (FrameRequestError when absent)."""
@@ -86,8 +128,7 @@ class EpisodeReaders:
         with self._lock:
             entries = list(self._open.values())
             self._open.clear()
-        for entry in entries:
-            self._retire(entry)
+        self._close_retired(entries)
         self.videos.close()
 
 

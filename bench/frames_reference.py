@@ -1,0 +1,39 @@
+"""The minimal alternative to annograph's frame route that the frames bench measures against: a
+Starlette app that reads a frame with h5py and encodes it with Pillow on every request (no cache,
+no database, no authentication). Episode files are opened once, on first use.
+
+    ANNOGRAPH_BENCH_DATASET=<dataset folder> uvicorn bench.frames_reference:app
+
+GET /episodes/{index}/cameras/{camera}/frames/{frame}.jpg[?quality=Q] -> image/jpeg (Q: 85 unless given).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import h5py
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+FOLDER = Path(os.environ.get("ANNOGRAPH_BENCH_DATASET", "."))
+_files: dict[int, h5py.File] = {}
+
+
+def frame(request: Request) -> Response:
+    p = request.path_params
+    index = p["index"]
+    if index not in _files:
+        _files[index] = h5py.File(FOLDER / "episodes" / f"episode_{index:06d}.hdf5", "r")
+    pixels = _files[index][f"observation.images.{p['camera']}"][p["frame"]]
+    buffer = io.BytesIO()
+    quality = int(request.query_params.get("quality", 85))
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return Response(buffer.getvalue(), media_type="image/jpeg")
+
+
+app = Starlette(routes=[Route("/episodes/{index:int}/cameras/{camera}/frames/{frame:int}.jpg", frame)])
