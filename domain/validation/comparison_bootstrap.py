@@ -36,7 +36,7 @@ from domain.validation.metrics.pairs import Pairs, candidate_pairs, group_rows
 # The metrics compared, in this order everywhere; LATENCY_P95 is overall only (milliseconds).
 METRICS = ("AP50", "AP50_95", "F1", "PRECISION", "RECALL", "LATENCY_P95")
 LABEL_METRICS = METRICS[:-1]
-ELEMENTS_PER_CHUNK = 1_000_000  # resamples x detections (or latencies) held at once: cache-sized
+ELEMENTS_PER_CHUNK = 250_000  # resamples x detections (or latencies) held at once: cache-sized
 
 
 @dataclass(frozen=True, eq=False)
