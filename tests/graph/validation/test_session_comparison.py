@@ -19,8 +19,8 @@ INGEST = "mutation($s: ID!, $e: [DetectionEventInput!]!) { ingestDetectionEvents
 OWN = """query($id: ID!) { node(id: $id) { ... on TestSession { evaluation {
   overall { precision recall f1 ap50 ap50To95 } latency { p95Ms }
   perLabel { label metrics { ap50 recall } } } } } }"""
-COMPARE = """query($ids: [ID!]!, $r: Int, $seed: Int) {
-  compareTestSessions(ids: $ids, resamples: $r, seed: $seed) {
+COMPARE = """query($ids: [ID!]!, $r: Int, $seed: Int, $c: Float) {
+  compareTestSessions(ids: $ids, resamples: $r, seed: $seed, confidence: $c) {
     frames labels resamples seed confidence notes baseline { name } sessions { name }
     differences { session { name } baseline { name }
       overall { metric baselineValue value difference interval { low high } statement }
@@ -170,6 +170,11 @@ async def test_two_devices_are_compared_on_their_common_frames(client, setup):
     assert again == found
     other = (await gql(client, COMPARE, ids=[a, b], r=300, seed=6))["data"]["compareTestSessions"]
     assert other["differences"][0]["overall"][0]["interval"] != diff["overall"][0]["interval"]
+    # a lower confidence: the same resamples, a narrower interval
+    narrow = (await gql(client, COMPARE, ids=[a, b], r=300, seed=5, c=0.5))["data"]["compareTestSessions"]
+    half = {m["metric"]: m for m in narrow["differences"][0]["overall"]}["F1"]["interval"]
+    wide = overall["F1"]["interval"]
+    assert wide["low"] < half["low"] <= half["high"] < wide["high"]
     # the other way round, the differences change sign
     swapped = (await gql(client, COMPARE, ids=[b, a], r=300, seed=5))["data"]["compareTestSessions"]
     back = {m["metric"]: m for m in swapped["differences"][0]["overall"]}
@@ -194,6 +199,7 @@ async def test_comparison_errors_name_the_argument(client, setup):
         ({"ids": [a, elsewhere]}, "BAD_USER_INPUT", "ids", "different projects"),
         ({"ids": [a, b, apart]}, "BAD_USER_INPUT", "ids", "no processed frame in common"),
         ({"ids": [a, b], "r": 0}, "BAD_USER_INPUT", "resamples", "1..10000"),
+        ({"ids": [a, b], "c": 1.0}, "BAD_USER_INPUT", "confidence", "(0, 1)"),
         ({"ids": [a, setup["project"]]}, "BAD_USER_INPUT", "ids[1]", "TestSession"),
     ]
     for variables, code, field, words in cases:
