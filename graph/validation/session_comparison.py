@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -130,18 +131,25 @@ class SessionComparisonQueries:
             "the first against the first, in AP50, AP50:95, F1, precision, recall (overall and per label) "
             "and latency p95, with a paired bootstrap interval over frames (numpy default_rng(seed), "
             "`resamples` draws of the common frames). BAD_USER_INPUT naming ids (fewer than 2, more than "
-            "10, one twice, of different projects, no common frame), resamples (1..10000) or confidence "
-            "((0, 1)); NOT_FOUND naming ids[i]."
+            "10, of different projects, no common frame), ids[i] (named twice), resamples (1..10000) or "
+            "confidence ((0, 1)); NOT_FOUND naming ids[i]."
         ),
         permission_classes=[IsViewer],
     )
     async def compare_test_sessions(
         self,
         info: Info,
-        ids: list[relay.GlobalID],
-        resamples: int = 1000,
-        seed: int = 0,
-        confidence: float = 0.95,
+        ids: Annotated[
+            list[relay.GlobalID],
+            strawberry.argument(description="TestSession ids of one project; the first is the baseline."),
+        ],
+        resamples: Annotated[
+            int, strawberry.argument(description="Bootstrap resamples of the common frames, 1..10000.")
+        ] = 1000,
+        seed: Annotated[int, strawberry.argument(description="Seed of numpy's default_rng.")] = 0,
+        confidence: Annotated[
+            float, strawberry.argument(description="Confidence of the intervals, in (0, 1).")
+        ] = 0.95,
     ) -> TestSessionComparison:
         session_ids = decode_ids(ids, "TestSession", "ids")
         found = await domain.compare_test_sessions(
