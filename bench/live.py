@@ -30,11 +30,12 @@ from websockets.asyncio.client import connect
 from bench.harness import Server, running_server
 from domain.datasets.demo import DemoSpec
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = "redis://127.0.0.1:6379/6"
 BROADCASTERS = ("memory://", REDIS_URL)
 SUBSCRIBERS = (1, 10, 100)
-SAVES = {1: 30, 10: 30, 100: 15}
-REDIS_MESSAGES = 500
+ROUNDS = 3
+SAVES = {1: 20, 10: 10, 100: 10}  # per round
+REDIS_MESSAGES = 600  # in all, ROUNDS slices
 WAIT = 10.0  # seconds to wait for one event on every subscriber before counting it lost
 
 EPISODE = "{ datasets { edges { node { episode(index: 0) { id } } } } }"
@@ -160,6 +161,8 @@ class Saver:
 
 
 async def measure(server: Server, episode_id: str, author: str, saver: Saver, n: int, saves: int) -> dict:
+    """Raw samples (s) of `saves` saves to `n` subscribers: receipt - response, receipt - send, the
+    earliest receipt per save; lost receipts and the subscribers' problems."""
     ws_url = server.url.replace("http://", "ws://") + "/graphql"
     subscribers = []
     try:
@@ -188,13 +191,9 @@ async def measure(server: Server, episode_id: str, author: str, saver: Saver, n:
                 first.append(min(times) - answered)
         problems = [p for s in subscribers for p in s.problems]
         return {
-            "p50": np.percentile(after_response, 50) * 1000,
-            "p99": np.percentile(after_response, 99) * 1000,
-            "send_p50": np.percentile(after_send, 50) * 1000,
-            "send_p99": np.percentile(after_send, 99) * 1000,
-            "first_p50": np.percentile(first, 50) * 1000,
-            "min": min(after_response) * 1000,
-            "pairs": len(after_response),
+            "after_response": after_response,
+            "after_send": after_send,
+            "first": first,
             "lost": lost,
             "problems": problems,
         }
@@ -202,20 +201,43 @@ async def measure(server: Server, episode_id: str, author: str, saver: Saver, n:
         await asyncio.gather(*(s.close() for s in subscribers), return_exceptions=True)
 
 
-async def measure_server(server: Server) -> dict[int, dict]:
+def summary(samples: list[dict]) -> dict:
+    """Percentiles (ms) over the rounds' samples of one subscriber count."""
+    after_response = [x for r in samples for x in r["after_response"]]
+    after_send = [x for r in samples for x in r["after_send"]]
+    first = [x for r in samples for x in r["first"]]
+    return {
+        "p50": np.percentile(after_response, 50) * 1000,
+        "p99": np.percentile(after_response, 99) * 1000,
+        "send_p50": np.percentile(after_send, 50) * 1000,
+        "send_p99": np.percentile(after_send, 99) * 1000,
+        "first_p50": np.percentile(first, 50) * 1000,
+        "min": min(after_response) * 1000,
+        "pairs": len(after_response),
+        "saves": len(first),
+        "lost": sum(r["lost"] for r in samples),
+        "problems": [p for r in samples for p in r["problems"]],
+    }
+
+
+async def measure_server(server: Server, reference: list[float]) -> dict[int, dict]:
+    """ROUNDS rounds of: every subscriber count in turn, then a slice of the bare Redis reference
+    (its samples go into `reference`): the figures compared are measured interleaved."""
     episode_id = graphql(server.url, server.token, EPISODE)["datasets"]["edges"][0]["node"]["episode"]["id"]
     author = "live-saver"
     token = create_annotator(server, author)
-    results = {}
+    samples: dict[int, list[dict]] = {n: [] for n in SUBSCRIBERS}
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         saver = Saver(client, episode_id)
-        for n in SUBSCRIBERS:
-            results[n] = await measure(server, episode_id, author, saver, n, SAVES[n])
-    return results
+        for _ in range(ROUNDS):
+            for n in SUBSCRIBERS:
+                samples[n].append(await measure(server, episode_id, author, saver, n, SAVES[n]))
+            reference += await redis_reference(REDIS_MESSAGES // ROUNDS)
+    return {n: summary(rounds) for n, rounds in samples.items()}
 
 
-async def redis_reference() -> tuple[float, float]:
-    """p50 and p99 ms from just before PUBLISH to receipt on a separate SUBSCRIBE connection."""
+async def redis_reference(messages: int) -> list[float]:
+    """`messages` samples (s) from just before PUBLISH to receipt on a separate SUBSCRIBE connection."""
     subscriber = aioredis.from_url(REDIS_URL)
     publisher = aioredis.from_url(REDIS_URL)
     pubsub = subscriber.pubsub()
@@ -235,7 +257,7 @@ async def redis_reference() -> tuple[float, float]:
     reader = asyncio.create_task(read())
     samples = []
     try:
-        for i in range(REDIS_MESSAGES + 20):
+        for i in range(messages + 20):
             arrived.clear()
             payload = f"{i:08d}".ljust(100, "x")
             sent = time.perf_counter()
@@ -251,33 +273,36 @@ async def redis_reference() -> tuple[float, float]:
         await pubsub.aclose()
         await subscriber.aclose()
         await publisher.aclose()
-    return np.percentile(samples, 50) * 1000, np.percentile(samples, 99) * 1000
+    return samples
 
 
 def main() -> None:
     spec = DemoSpec(episodes=1, min_length=60, max_length=60, width=64, height=48)
-    bare_p50, bare_p99 = asyncio.run(redis_reference())
+    reference: list[float] = []
     results = {}
     for url in BROADCASTERS:
         with running_server(spec, ANNOGRAPH_BROADCAST_URL=url) as server:
-            results[url] = asyncio.run(measure_server(server))
+            results[url] = asyncio.run(measure_server(server, reference))
+    bare_p50 = np.percentile(reference, 50) * 1000
+    bare_p99 = np.percentile(reference, 99) * 1000
     print("save -> episodeEvents receipt, ms; primary: receipt - mutation response (send -> receipt beside)")
+    print(f"{ROUNDS} rounds, each: 1, 10, 100 subscribers, then a slice of the bare Redis reference")
     print(
-        f"bare Redis PUBLISH -> SUBSCRIBE, {REDIS_MESSAGES} x 100 B:"
+        f"bare Redis PUBLISH -> SUBSCRIBE, {len(reference)} x 100 B:"
         f" p50 {bare_p50:.3f} ms, p99 {bare_p99:.3f} ms"
     )
     print(
         f"  {'broadcaster':<12}{'subs':>5}{'saves':>6}{'p50':>8}{'p99':>8}"
-        f"{'send p50':>10}{'send p99':>10}{'first p50':>11}{'p50 / Redis p50':>17}"
+        f"{'send p50':>10}{'send p99':>10}{'first p50':>11}{'p99/p50':>9}{'p50 / Redis p50':>17}"
     )
     problems = []
     for url, by_n in results.items():
         name = url.split(":")[0]
         for n, r in by_n.items():
             print(
-                f"  {name:<12}{n:>5}{SAVES[n]:>6}{r['p50']:>8.2f}{r['p99']:>8.2f}"
+                f"  {name:<12}{n:>5}{r['saves']:>6}{r['p50']:>8.2f}{r['p99']:>8.2f}"
                 f"{r['send_p50']:>10.2f}{r['send_p99']:>10.2f}{r['first_p50']:>11.2f}"
-                f"{r['p50'] / bare_p50:>16.1f}x"
+                f"{r['p99'] / r['p50']:>8.1f}x{r['p50'] / bare_p50:>16.1f}x"
             )
             if r["lost"] or r["problems"]:
                 problems.append(f"{name}, {n} subscribers: {r['lost']} lost, {r['problems'][:3]}")
@@ -285,6 +310,12 @@ def main() -> None:
                 problems.append(
                     f"{name}, {n} subscribers: an event arrived {-r['min']:.2f} ms before its response"
                 )
+        one, many = by_n[SUBSCRIBERS[0]], by_n[SUBSCRIBERS[-1]]
+        print(
+            f"  {name}: p50 with {SUBSCRIBERS[-1]} subscribers / p50 with {SUBSCRIBERS[0]}:"
+            f" {many['p50'] / one['p50']:.2f}x (target <= 2x); p99 / p50 with {SUBSCRIBERS[-1]}:"
+            f" {many['p99'] / many['p50']:.2f}x (target <= 5x)"
+        )
     for line in problems:
         print(f"  note: {line}")
 

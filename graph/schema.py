@@ -37,6 +37,7 @@ from graph.objects.object_annotation_mutations import ObjectAnnotationMutations
 from graph.objects.transfer_mutations import AnnotationTransferMutations
 from graph.scalars import SCALARS
 from graph.segments.segment_mutations import SegmentMutations
+from graph.validation.detection_ingest_mutations import DetectionIngestMutations
 from graph.validation.project_mutations import ProjectMutations
 from graph.validation.project_queries import ProjectQueries
 from graph.validation.report_mutations import ReportMutations
@@ -73,6 +74,7 @@ Mutation = merge_types(
         AnalysisMutations,
         ProjectMutations,
         TestSessionMutations,
+        DetectionIngestMutations,
         ReportMutations,
         DetectionMutations,
         ModelFileMutations,

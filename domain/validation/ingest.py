@@ -67,19 +67,20 @@ DEFAULT_SCORE = 1.0  # a detection sent without a score (see the module docstrin
 
 
 async def ingest_detection_events(
-    rt: Runtime, viewer: Viewer, session_id: int, events: Sequence[DetectionEventInput]
+    rt: Runtime, viewer: Viewer, session_id: int, events: Sequence[DetectionEventInput], *, copy: bool = False
 ) -> int:
     """Store a batch of a device's detections; the number of detections stored.
 
     The session (locked: batches and a stop wait for one another), its episodes, the checks and the
     writes are one transaction. NOT_FOUND (session_id); BAD_USER_INPUT for a MODEL session, an empty or
     too large batch, or an event naming its field (events[i].<field>), and nothing is written; CONFLICT
-    when the session is not RUNNING."""
+    when the session is not RUNNING. `copy`: write with COPY on PostgreSQL (ingest_columns.py's bulk
+    path; the same rows)."""
     received = utcnow()
     async with rt.sessions() as session, session.begin():
         row = await read_test_session_in(session, session_id, "session_id", lock=True)
         values, frames = await _checked_events(rt, session, row, events, received)
-        await events_repo.insert_events(session, values)
+        await (events_repo.copy_events if copy else events_repo.insert_events)(session, values)
         await update_frame_counts(session, row, sorted(frames))
     await publish(rt, row.id, row.status)
     return len(values)

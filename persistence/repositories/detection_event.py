@@ -39,6 +39,24 @@ async def insert_events(session: AsyncSession, values: Sequence[dict]) -> None:
         await session.execute(insert(Row.__table__), list(values))
 
 
+async def copy_events(session: AsyncSession, values: Sequence[dict]) -> None:
+    """Insert detection rows (dicts of column -> value, all with the same keys, timestamps aware) in
+    the session's transaction: on PostgreSQL with COPY (asyncpg's copy_records_to_table on the
+    session's own connection: ids follow the rows' order, as with INSERT), elsewhere as
+    insert_events. The rows stored are the same either way."""
+    if not values:
+        return
+    connection = await session.connection()
+    if connection.dialect.driver != "asyncpg":
+        await insert_events(session, values)
+        return
+    columns = list(values[0])
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        Row.__tablename__, records=[tuple(v[c] for c in columns) for v in values], columns=columns
+    )
+
+
 async def read_events(session: AsyncSession, session_id: int) -> list[EventBox]:
     """All of a session's detections, in the order they were received."""
     query = select(*COLUMNS).where(Row.session_id == session_id).order_by(Row.id)
