@@ -41,20 +41,26 @@ def _arrays(reader: EpisodeReader, fps: float) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _frame_stats(reader: EpisodeReader) -> dict[str, dict[str, np.ndarray]]:
-    """Per camera: each frame's mean brightness and its mean absolute difference to the previous frame."""
+    """Per camera: each frame's mean brightness, its mean absolute difference to the previous frame and its
+    sharpness (quality_checks.sharpness of the grey picture). Frames come decoded from the reader, so
+    video files (LeRobot MP4, uploaded videos) are read through the same decode path as they are shown."""
+    from domain.analysis.quality_checks import sharpness
+
     stats = {}
     for camera, (count, _, _) in reader.cameras().items():
-        brightness, change = np.empty(count), np.full(count, np.inf)
+        brightness, change, sharp = np.empty(count), np.full(count, np.inf), np.empty(count)
         previous = None
         for start in range(0, count, FRAME_CHUNK):
             chunk = np.stack(reader.frames(camera, list(range(start, min(start + FRAME_CHUNK, count)))))
             chunk = chunk.astype(np.int16)
             brightness[start : start + len(chunk)] = chunk.reshape(len(chunk), -1).mean(axis=1)
+            grey = chunk.mean(axis=3) if chunk.ndim == 4 else chunk
+            sharp[start : start + len(chunk)] = sharpness(grey)
             joined = chunk if previous is None else np.concatenate([previous[None], chunk])
             diffs = np.abs(np.diff(joined, axis=0)).reshape(len(joined) - 1, -1).mean(axis=1)
             change[start + (1 if previous is None else 0) : start + len(chunk)] = diffs
             previous = chunk[-1]
-        stats[camera] = {"brightness": brightness, "change": change}
+        stats[camera] = {"brightness": brightness, "change": change, "sharpness": sharp}
     return stats
 
 

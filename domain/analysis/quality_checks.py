@@ -1,5 +1,9 @@
-"""Dataset health: per-episode checks (NaN, gaps, frame counts, frozen joints, dark or frozen camera
-frames) and the dataset summary that adds lengths far from the median."""
+"""Dataset health: per-episode checks (NaN, gaps, frame counts, frozen joints, dark, frozen or blurred
+camera frames) and the dataset summary that adds lengths far from the median.
+
+Camera checks read every decoded frame of every camera, whatever the source: image arrays (HDF5, LeRobot
+parquet images), MP4 files (LeRobot videos) and uploaded videos alike (episode_work.py reads them through
+the episode's reader, a chunk at a time). Frame ranges are [first, last], inclusive, 0-based frame indexes."""
 
 from __future__ import annotations
 
@@ -26,6 +30,16 @@ class QualityParams(BaseModel):
     frozen_frames_min: int = Field(
         10, ge=2, description="Repeated frames in a row that count as a frozen camera."
     )
+    blur_ratio: float = Field(
+        0.35,
+        gt=0,
+        lt=1,
+        description=(
+            "A frame whose sharpness (variance of the grey image's 4-neighbour Laplacian) is below this "
+            "share of the camera's median sharpness over the episode is blurred; dark frames are left out "
+            "of both."
+        ),
+    )
     length_factor: float = Field(
         2.0, gt=1, description="Lengths beyond median x or / this factor are outliers."
     )
@@ -42,6 +56,15 @@ class EpisodeQuality:
     frozen_joints: list[int] = field(default_factory=list)
     dark_frames: dict[str, int] = field(default_factory=dict)
     frozen_frames: dict[str, int] = field(default_factory=dict)
+    # Where: per camera, [first, last] frame ranges (frozen: the frames that repeat the one before them).
+    dark_ranges: dict[str, list[list[int]]] = field(default_factory=dict)
+    frozen_ranges: dict[str, list[list[int]]] = field(default_factory=dict)
+    blurred_frames: dict[str, int] = field(default_factory=dict)
+    blurred_ranges: dict[str, list[list[int]]] = field(default_factory=dict)
+    # Dropped frame times: each frame that comes after a gap (its step over gap_factor x the median step),
+    # and how many frame periods are missing in all (each gap's step / median step, rounded, minus one).
+    gap_frames: list[int] = field(default_factory=list)
+    dropped_frames: int = 0
 
 
 @dataclass
@@ -61,8 +84,25 @@ CHECKS = (
     "frozen_joints",
     "dark_frames",
     "frozen_camera",
+    "blurred_frames",
     "length_outlier",
 )
+
+
+def frame_ranges(flags: np.ndarray) -> list[list[int]]:
+    """[first, last] (inclusive) of each run of True in `flags`."""
+    starts, ends = stop_runs(np.asarray(flags, dtype=bool))
+    return [[int(s), int(e) - 1] for s, e in zip(starts, ends, strict=True)]
+
+
+def sharpness(grey: np.ndarray) -> np.ndarray:
+    """Per frame of an N x H x W grey stack: the variance of the 4-neighbour Laplacian over the interior
+    pixels (grey levels², 0 for a flat picture); high for sharp edges, low for blurred ones."""
+    g = np.asarray(grey, dtype=np.float32)
+    if g.shape[1] < 3 or g.shape[2] < 3:
+        return np.zeros(len(g))
+    lap = 4 * g[:, 1:-1, 1:-1] - g[:, :-2, 1:-1] - g[:, 2:, 1:-1] - g[:, 1:-1, :-2] - g[:, 1:-1, 2:]
+    return lap.reshape(len(g), -1).var(axis=1).astype(np.float64)
 
 
 def check_episode(
@@ -72,8 +112,9 @@ def check_episode(
     frame_stats: dict[str, dict[str, np.ndarray]] | None,
     params: QualityParams | None = None,
 ) -> EpisodeQuality:
-    """`frame_stats[camera]` holds per-frame `brightness` (mean pixel) and `change` (mean absolute
-    difference to the previous frame; anything for the first)."""
+    """`frame_stats[camera]` holds per-frame `brightness` (mean pixel), `change` (mean absolute
+    difference to the previous frame; anything for the first) and, optionally, `sharpness` (see
+    `sharpness`; without it the blur check does not run for that camera)."""
     params = params or QualityParams()
     timestamps = np.asarray(timestamps, dtype=np.float64)
     state = np.asarray(state, dtype=np.float64)
@@ -96,7 +137,11 @@ def check_episode(
     q.non_increasing = int((finite_steps <= 0).sum())
     positive = finite_steps[finite_steps > 0]
     if len(positive):
-        q.gaps = int((finite_steps > params.gap_factor * np.median(positive)).sum())
+        median_step = float(np.median(positive))
+        late = np.isfinite(steps) & (np.nan_to_num(steps, nan=0.0) > params.gap_factor * median_step)
+        q.gaps = int(late.sum())
+        q.gap_frames = [int(i) + 1 for i in np.flatnonzero(late)]
+        q.dropped_frames = int(sum(max(round(steps[i] / median_step) - 1, 1) for i in np.flatnonzero(late)))
     q.frame_counts = {
         "timestamp": len(timestamps),
         **({"state": len(state)} if state.size else {}),
@@ -104,15 +149,26 @@ def check_episode(
     }
     q.count_mismatch = len(set(q.frame_counts.values())) > 1
     for camera, stats in (frame_stats or {}).items():
-        dark = int((np.asarray(stats["brightness"]) < params.dark_brightness).sum())
+        is_dark = np.asarray(stats["brightness"]) < params.dark_brightness
+        dark = int(is_dark.sum())
         starts, ends = stop_runs(np.asarray(stats["change"])[1:] < params.frozen_frame_change)
-        frozen = int(
-            sum(e - s for s, e in zip(starts, ends, strict=True) if e - s + 1 >= params.frozen_frames_min)
-        )
+        # A run of n repeats is n + 1 equal pictures; frames s+1 .. e repeat the one before them.
+        long = [(s, e) for s, e in zip(starts, ends, strict=True) if e - s + 1 >= params.frozen_frames_min]
+        frozen = int(sum(e - s for s, e in long))
         if dark:
             q.dark_frames[camera] = dark
+            q.dark_ranges[camera] = frame_ranges(is_dark)
         if frozen:
             q.frozen_frames[camera] = frozen
+            q.frozen_ranges[camera] = [[int(s) + 1, int(e)] for s, e in long]
+        if "sharpness" in stats:
+            sharp = np.asarray(stats["sharpness"], dtype=np.float64)
+            lit = ~is_dark & np.isfinite(sharp)
+            if lit.any():
+                blurred = lit & (sharp < params.blur_ratio * float(np.median(sharp[lit])))
+                if blurred.any():
+                    q.blurred_frames[camera] = int(blurred.sum())
+                    q.blurred_ranges[camera] = frame_ranges(blurred)
     return q
 
 
@@ -133,6 +189,7 @@ def summarise(
             "frozen_joints": bool(q.frozen_joints),
             "dark_frames": bool(q.dark_frames),
             "frozen_camera": bool(q.frozen_frames),
+            "blurred_frames": bool(q.blurred_frames),
             "length_outlier": median > 0
             and not median / params.length_factor <= length <= median * params.length_factor,
         }

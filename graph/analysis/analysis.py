@@ -92,8 +92,10 @@ class Clustering:
 class QualityCheck:
     name: str = strawberry.field(
         description=(
-            "nan, gaps, non_increasing_timestamps, frame_count_mismatch, frozen_joints, dark_frames, "
-            "frozen_camera or length_outlier."
+            "nan, gaps (dropped frame times), non_increasing_timestamps, frame_count_mismatch, "
+            "frozen_joints, dark_frames, frozen_camera, blurred_frames or length_outlier. Each episode's "
+            "frame ranges are in its QUALITY_REPORT values (darkRanges, frozenRanges, blurredRanges, "
+            "gapFrames)."
         )
     )
     count: int = strawberry.field(description="Episodes it found.")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from graph.analysis.analysis_history import AnalysisHistory
     from graph.annotations.consensus import AnnotationProgress
     from graph.datasets.episode import Episode, EpisodeConnection
+    from graph.datasets.statistics import DatasetStatistics
     from graph.segments.segment import SegmentLabel
 
 
@@ -277,6 +278,20 @@ class Dataset(relay.Node):
     )
     async def object_review(self, info: Info) -> ReviewCounts:
         return ReviewCounts.from_data(await info.context.loaders.dataset_review.load(self.id))
+
+    @strawberry.field(
+        description=(
+            "Counts of its boxes (by label, camera, source, annotator, review state, COCO size class, "
+            "width and height), track lengths, frames without boxes per camera, episodes by task and "
+            "rating: aggregated by the database when asked (a fixed number of statements)."
+        )
+    )
+    async def statistics(
+        self, info: Info
+    ) -> Annotated[DatasetStatistics, strawberry.lazy("graph.datasets.statistics")]:
+        from graph.datasets.statistics import dataset_statistics
+
+        return await dataset_statistics(info, self.id)
 
     @strawberry.field(description="The dataset's segment vocabulary, in the order the labels were created.")
     async def segment_labels(

@@ -17,6 +17,7 @@ from persistence.tables import EpisodeRow, ProjectRow
 
 if TYPE_CHECKING:
     from graph.datasets.episode import Episode
+    from graph.datasets.statistics import DatasetStatistics
     from graph.validation.session_comparison import SessionMetricPoint, SessionMetricTrend
     from graph.validation.test_session import TestSession
 
@@ -107,6 +108,19 @@ class Project(relay.Node):
     @strawberry.field(description="How many episodes are linked.")
     async def episode_count(self, info: Info) -> int:
         return len(await info.context.loaders.project_episode_ids.load(self.id))
+
+    @strawberry.field(
+        description=(
+            "Dataset statistics over the linked episodes and, when the project names labels, only boxes "
+            "of those labels (see Dataset.statistics)."
+        )
+    )
+    async def statistics(
+        self, info: Info
+    ) -> Annotated[DatasetStatistics, strawberry.lazy("graph.datasets.statistics")]:
+        from graph.datasets.statistics import project_statistics
+
+        return await project_statistics(info, self.id)
 
     @strawberry.field(description="The project's test sessions, newest first.")
     async def test_sessions(

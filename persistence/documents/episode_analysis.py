@@ -80,6 +80,14 @@ class EpisodeQualityValues(AnalysisValues):
     frozen_joints: list[int] = []
     dark_frames: dict[str, int] = {}
     frozen_frames: dict[str, int] = {}
+    # Since issue 22 (absent from values stored before): where, as [first, last] frame ranges per camera,
+    # blurred frames, and the frames after dropped frame times.
+    dark_ranges: dict[str, list[list[int]]] = {}
+    frozen_ranges: dict[str, list[list[int]]] = {}
+    blurred_frames: dict[str, int] = {}
+    blurred_ranges: dict[str, list[list[int]]] = {}
+    gap_frames: list[int] = []
+    dropped_frames: int = 0
 
 
 class ClusterMember(AnalysisValues):

@@ -386,6 +386,13 @@ RUN_KEYS = {
         "frozen_joints",
         "dark_frames",
         "frozen_frames",
+        # issue 22: where the camera checks found something, blur, dropped frame times
+        "dark_ranges",
+        "frozen_ranges",
+        "blurred_frames",
+        "blurred_ranges",
+        "gap_frames",
+        "dropped_frames",
     },
     "CLUSTERING": {"cluster", "outlier", "features"},
 }
