@@ -12,7 +12,12 @@ class DetectionComparisonRow(SQLModel, table=True):
     difficult box, or a difficult box, counted in none of the others)."""
 
     __tablename__ = "detection_comparison"
-    __table_args__ = (Index("ix_detection_comparison_session", "session_id", "kind"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_detection_comparison_session", "session_id", "kind"),
+        # A page of a session's comparisons, in page order (id).
+        Index("ix_detection_comparison_page", "session_id", "id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int = Field(default=None, primary_key=True)  # see ROW_IDS in base.py
     session_id: int = Field(

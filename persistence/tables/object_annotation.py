@@ -32,6 +32,8 @@ class ObjectAnnotationRow(SQLModel, table=True):
         ),
         # A frame's boxes.
         Index("ix_object_annotation_frame", "episode_id", "camera", "frame"),
+        # A page of an episode's boxes, in page order (frame, id): read n rows, never sort them all.
+        Index("ix_object_annotation_page", "episode_id", "frame", "id"),
         # Review counts per episode.
         Index("ix_object_annotation_review", "episode_id", "review"),
         Index("ix_object_annotation_label", "label_id"),
