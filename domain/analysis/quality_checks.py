@@ -74,6 +74,23 @@ class QualityReport:
     # check name -> indexes of the episodes it found (only checks that found something)
     affected: dict[str, list[int]]
     counts: dict[str, int]
+    # check name -> where in the episodes: {"episode": index, "camera": name or None (gaps: the clock),
+    # "frames": [[first, last], ...]} for dark_frames, frozen_camera, blurred_frames and gaps.
+    frames: dict[str, list[dict]] = field(default_factory=dict)
+
+
+def _where(index: int, q: EpisodeQuality) -> dict[str, list[dict]]:
+    """Where the frame checks found something in one episode, by check name."""
+    out: dict[str, list[dict]] = {}
+    for name, found in (
+        ("dark_frames", q.dark_ranges),
+        ("frozen_camera", q.frozen_ranges),
+        ("blurred_frames", q.blurred_ranges),
+    ):
+        out[name] = [{"episode": index, "camera": c, "frames": r} for c, r in sorted(found.items())]
+    if q.gap_frames:
+        out["gaps"] = [{"episode": index, "camera": None, "frames": [[f, f] for f in q.gap_frames]}]
+    return out
 
 
 CHECKS = (
@@ -180,7 +197,10 @@ def summarise(
     lengths = np.array([length for _, _, length in episodes], dtype=np.float64)
     median = float(np.median(lengths)) if len(lengths) else 0.0
     affected: dict[str, list[int]] = {name: [] for name in CHECKS}
+    where: dict[str, list[dict]] = {}
     for index, q, length in episodes:
+        for name, found in _where(index, q).items():
+            where.setdefault(name, []).extend(found)
         found = {
             "nan": q.nan_frames > 0,
             "gaps": q.gaps > 0,
@@ -201,4 +221,5 @@ def summarise(
         median_length=median,
         affected={k: sorted(v) for k, v in affected.items() if v},
         counts={k: len(v) for k, v in affected.items()},
+        frames={k: v for k, v in where.items() if v},
     )

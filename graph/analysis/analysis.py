@@ -93,13 +93,31 @@ class QualityCheck:
     name: str = strawberry.field(
         description=(
             "nan, gaps (dropped frame times), non_increasing_timestamps, frame_count_mismatch, "
-            "frozen_joints, dark_frames, frozen_camera, blurred_frames or length_outlier. Each episode's "
-            "frame ranges are in its QUALITY_REPORT values (darkRanges, frozenRanges, blurredRanges, "
-            "gapFrames)."
+            "frozen_joints, dark_frames, frozen_camera, blurred_frames or length_outlier."
         )
     )
     count: int = strawberry.field(description="Episodes it found.")
     episode_indexes: list[int] = strawberry.field(description="Their indexes in the dataset.")
+    frames: list[QualityFrames] = strawberry.field(
+        description=(
+            "Where, for dark_frames, frozen_camera, blurred_frames and gaps: per episode and camera, the "
+            "frames found (empty for the other checks, and for reports made before frames were kept)."
+        )
+    )
+
+
+@strawberry.type(description="The frames one quality check found in one episode's camera (or its clock).")
+class QualityFrames:
+    episode_index: int = strawberry.field(description="The episode's index in the dataset.")
+    camera: str | None = strawberry.field(
+        description="The camera; null for gaps (the episode's frame times)."
+    )
+    ranges: list[list[int]] = strawberry.field(
+        description=(
+            "[first, last] frame indexes, inclusive, 0-based. frozen_camera: the frames that repeat the one "
+            "before them; gaps: each frame that came late after dropped frame times, as [frame, frame]."
+        )
+    )
 
 
 @strawberry.type(description="The latest data-quality report of a dataset.")
@@ -112,12 +130,21 @@ class QualityReport:
     @classmethod
     def from_result(cls, version: int, report: dict) -> QualityReport:
         affected = report.get("affected", {})
+        where = report.get("frames", {})
         return cls(
             version=version,
             episodes=report["episodes"],
             median_length=report["median_length"],
             checks=[
-                QualityCheck(name=name, count=count, episode_indexes=affected.get(name, []))
+                QualityCheck(
+                    name=name,
+                    count=count,
+                    episode_indexes=affected.get(name, []),
+                    frames=[
+                        QualityFrames(episode_index=w["episode"], camera=w["camera"], ranges=w["frames"])
+                        for w in where.get(name, [])
+                    ],
+                )
                 for name, count in report["counts"].items()
             ],
         )
