@@ -339,34 +339,51 @@ async def _has_datasets(settings: Settings) -> bool:
 
 @app.command()
 def demo(
-    path: Path = typer.Option(None, help="Where to write it (default <first data root>/demo)."),
-    episodes: int = typer.Option(24, min=1, help="Number of episodes."),
+    path: Path = typer.Option(None, help="Where to write the robot set (default <first data root>/demo)."),
+    episodes: int = typer.Option(24, min=1, help="Episodes of the robot set (its workspace, known defects)."),
+    street_path: Path = typer.Option(
+        None, help="Where to write the street set (default <first data root>/demo-street)."
+    ),
+    street_episodes: int = typer.Option(
+        8, min=0, help="Episodes of the street set (pedestrians and cyclists, for model validation); 0: none."
+    ),
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Do nothing when a dataset is already registered."
     ),
 ) -> None:
-    """Write the synthetic demo dataset (HDF5 layout, known defects, true boxes) and register it."""
-    from domain.datasets.demo import DemoSpec, write_demo_dataset
+    """Write the synthetic demo datasets and register them: the robot set `demo-pick-and-place` (its
+    cameras see the arm, gripper and objects it moves; known defects; true boxes) and the street set
+    `demo-street` (pedestrians and cyclists with true boxes, which model validation uses)."""
+    from domain.datasets.demo import DemoSpec, street_spec, write_demo_dataset
 
     settings = _settings()
     _migrate(settings)
     if if_empty and asyncio.run(_has_datasets(settings)):
         console.print("a dataset is already registered: no demo written")
         return
-    folder = (path or settings.demo_dir).expanduser().resolve()
-    with _progress() as progress:
-        bar = progress.add_task(f"writing demo to {folder}", total=episodes)
-        write_demo_dataset(
-            folder,
-            DemoSpec(episodes=episodes),
-            workers=os.cpu_count() or 1,
-            progress=lambda done, total: progress.update(bar, completed=done, total=total),
-        )
-    code = asyncio.run(_register(settings, str(folder), None))
-    if code == 0:
+    robot = (path or settings.demo_dir).expanduser().resolve()
+    street = (street_path or settings.demo_dir.with_name("demo-street")).expanduser().resolve()
+    if street_episodes and street == robot:
+        console.print("[red]--street-path: the street set needs a folder of its own[/red]")
+        raise typer.Exit(2)
+    sets = [(robot, DemoSpec(episodes=episodes))]
+    sets += [(street, street_spec(street_episodes))] if street_episodes else []
+    for folder, spec in sets:
+        with _progress() as progress:
+            bar = progress.add_task(f"writing {spec.name} to {folder}", total=spec.episodes)
+            write_demo_dataset(
+                folder,
+                spec,
+                workers=os.cpu_count() or 1,
+                progress=lambda done, total, bar=bar: progress.update(bar, completed=done, total=total),
+            )
+    for folder, spec in sets:
+        code = asyncio.run(_register(settings, str(folder), None))
+        if code != 0:
+            raise typer.Exit(code)
         count = asyncio.run(_load_demo_truth(settings, folder))
-        console.print(f"loaded {count} validated ground-truth boxes on the even episodes")
-    raise typer.Exit(code)
+        console.print(f"{spec.name}: loaded {count} validated ground-truth boxes on the even episodes")
+    raise typer.Exit(0)
 
 
 async def _load_demo_truth(settings: Settings, folder: Path) -> int:

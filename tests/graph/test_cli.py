@@ -91,24 +91,38 @@ async def _datasets():
 
 
 def test_demo_writes_and_registers_once(env, data_root):
-    result = runner.invoke(app, ["demo", "--episodes", "2"])
+    result = runner.invoke(app, ["demo", "--episodes", "2", "--street-episodes", "1"])
     assert result.exit_code == 0, result.output
     assert "registered HDF5 dataset 1: 2 episodes" in result.output
+    assert "registered HDF5 dataset 2: 1 episodes" in result.output
     info = json.loads((data_root / "demo" / "info.json").read_text())
     assert info["cameras"] == ["front", "side"] and info["fps"] == 30.0
+    assert (info["name"], info["scene"]) == ("demo-pick-and-place", "workspace")
+    street = json.loads((data_root / "demo-street" / "info.json").read_text())
+    assert (street["name"], street["scene"], street["total_episodes"]) == ("demo-street", "street", 1)
     assert len(list((data_root / "demo" / "ground_truth").glob("*.json"))) == 2
     skipped = runner.invoke(app, ["demo", "--if-empty"])
     assert skipped.exit_code == 0 and "already registered" in skipped.output
     # Episode 0 carries its true boxes as validated ground truth; episode 1 is left to annotate.
-    truth = json.loads((data_root / "demo" / "ground_truth" / "episode_000000.json").read_text())
-    expected = sum(len(boxes) for boxes in truth["cameras"].values())
-    assert f"loaded {expected} validated ground-truth boxes" in result.output
-    labels, counts = asyncio.run(_demo_state())
-    assert labels == ["pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider"]
-    assert counts == [(0, expected, expected), (1, 0, 0)]
+    expected = []
+    for folder in ("demo", "demo-street"):
+        truth = json.loads((data_root / folder / "ground_truth" / "episode_000000.json").read_text())
+        expected.append(sum(len(boxes) for boxes in truth["cameras"].values()))
+        assert f"loaded {expected[-1]} validated ground-truth boxes" in result.output
+    robot, street_state = asyncio.run(_demo_state(1, 2)), asyncio.run(_demo_state(2, 1))
+    assert robot == (["cube", "cylinder", "mug", "gripper"], [(0, expected[0], expected[0]), (1, 0, 0)])
+    street_labels = ["pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider"]
+    assert street_state == (street_labels, [(0, expected[1], expected[1])])
 
 
-async def _demo_state():
+def test_demo_refuses_one_folder_for_both_sets(env, data_root):
+    same = str(data_root / "both")
+    result = runner.invoke(app, ["demo", "--path", same, "--street-path", same])
+    assert result.exit_code == 2 and "--street-path" in result.output
+    assert not (data_root / "both").exists()
+
+
+async def _demo_state(dataset_id: int, episodes: int):
     from domain.core.runtime import Runtime
     from domain.objects import labels
     from domain.objects import queries as object_queries
@@ -116,13 +130,14 @@ async def _demo_state():
 
     rt = Runtime.build(get_settings())
     try:
-        (label_rows,) = await labels.labels_by_datasets(rt, [1])
+        (label_rows,) = await labels.labels_by_datasets(rt, [dataset_id])
         async with rt.sessions() as session:
-            episodes = await episodes_repo.read_episodes_by_indexes(session, [(1, 0), (1, 1)])
-        episodes.sort(key=lambda e: e.index)
-        reviews = await object_queries.review_by_episodes(rt, [e.id for e in episodes])
+            wanted = [(dataset_id, i) for i in range(episodes)]
+            found = await episodes_repo.read_episodes_by_indexes(session, wanted)
+        found.sort(key=lambda e: e.index)
+        reviews = await object_queries.review_by_episodes(rt, [e.id for e in found])
         return [r.name for r in label_rows], [
-            (e.index, r.total, r.validated) for e, r in zip(episodes, reviews, strict=True)
+            (e.index, r.total, r.validated) for e, r in zip(found, reviews, strict=True)
         ]
     finally:
         await rt.engine.dispose()

@@ -213,11 +213,25 @@ def _quaternions(r: np.ndarray) -> np.ndarray:
     return q
 
 
-def forward_kinematics(q: np.ndarray) -> np.ndarray:
-    """End-effector pose (N, 7): x, y, z (m) and unit quaternion qx, qy, qz, qw."""
+def chain(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arm's frames for joint positions q (N, 7), in the base frame (x forward, z up, metres).
+
+    Returns (points, tool): points (N, 9, 3) are the base, the seven joint frames' origins and the
+    tool centre point (between the fingertips); tool (N, 3, 3) is the hand's rotation, whose columns
+    are its x, y (the fingers open along it) and z (the approach direction) axes.
+    """
     q = np.asarray(q, dtype=np.float64)
     t = np.broadcast_to(np.eye(4), (len(q), 4, 4)).copy()
+    points = [t[:, :3, 3].copy()]
     for j, (a, d, alpha) in enumerate(_DH):
         t = t @ _dh_transforms(q[:, j], a, d, alpha)
+        points.append(t[:, :3, 3].copy())
     t = t @ _dh_transforms(np.zeros(len(q)), 0.0, _TOOL_LENGTH, 0.0)
-    return np.concatenate([t[:, :3, 3], _quaternions(t[:, :3, :3])], axis=1)
+    points.append(t[:, :3, 3])
+    return np.stack(points, axis=1), t[:, :3, :3]
+
+
+def forward_kinematics(q: np.ndarray) -> np.ndarray:
+    """End-effector pose (N, 7): x, y, z (m) and unit quaternion qx, qy, qz, qw."""
+    points, tool = chain(q)
+    return np.concatenate([points[:, -1], _quaternions(tool)], axis=1)

@@ -144,11 +144,16 @@ def make_scene(rng: np.random.Generator, cameras: list[Camera], duration: float)
     return Scene(tuple(actors), {c.name: c for c in cameras}, backgrounds)
 
 
-# Shapes are ("oval", colour, cx, cy, rx, ry, rim) with rim 1 for a filled ellipse, or ("seg",
-# colour, x0, y0, x1, y1, width) for a capsule, in pixels; pixel (r, c) has centre (c+.5, r+.5).
-def _shape_bounds(shape: tuple) -> tuple[int, int, int, int]:
+# Shapes are ("oval", colour, cx, cy, rx, ry, rim) with rim 1 for a filled ellipse, ("seg", colour,
+# x0, y0, x1, y1, width) for a capsule, or ("poly", colour, vertices) for a convex polygon with its
+# (k, 2) vertices counter-clockwise on screen (as convex_hull gives them), in pixels; pixel (r, c)
+# has centre (c+.5, r+.5). The workspace scene paints the same shapes.
+def shape_bounds(shape: tuple) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): integer pixel bounds holding every pixel the shape may cover."""
     kind, _, *p = shape
-    if kind == "oval":
+    if kind == "poly":
+        lo, hi = p[0].min(axis=0), p[0].max(axis=0)
+    elif kind == "oval":
         lo, hi = (p[0] - p[2], p[1] - p[3]), (p[0] + p[2], p[1] + p[3])
     else:
         lo = (min(p[0], p[2]) - p[4] / 2, min(p[1], p[3]) - p[4] / 2)
@@ -156,16 +161,47 @@ def _shape_bounds(shape: tuple) -> tuple[int, int, int, int]:
     return int(np.floor(lo[0])), int(np.floor(lo[1])), int(np.ceil(hi[0])), int(np.ceil(hi[1]))
 
 
-def _shape_mask(shape: tuple, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+def shape_mask(shape: tuple, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """(y1 - y0, x1 - x0) bool: the pixels of that window whose centres the shape covers."""
     kind, _, *p = shape
     xs = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5
     ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
+    if kind == "poly":
+        v = p[0]
+        inside = np.ones((y1 - y0, x1 - x0), dtype=bool)
+        for (ax, ay), (bx, by) in zip(v, np.roll(v, -1, axis=0), strict=True):
+            inside &= (bx - ax) * (ys - ay) - (by - ay) * (xs - ax) >= 0
+        return inside
     if kind == "oval":
         e = ((xs - p[0]) / p[2]) ** 2 + ((ys - p[1]) / p[3]) ** 2
         return (e <= 1.0) & (e >= (1.0 - p[4]) ** 2)
     dx, dy = p[2] - p[0], p[3] - p[1]
     t = np.clip(((xs - p[0]) * dx + (ys - p[1]) * dy) / max(dx * dx + dy * dy, 1e-9), 0.0, 1.0)
     return (xs - p[0] - t * dx) ** 2 + (ys - p[1] - t * dy) ** 2 <= (p[4] / 2) ** 2
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """(k, 2) hull vertices of (n, 2) screen points, counter-clockwise on screen (y down), as
+    shape_mask's "poly" wants them (Andrew's monotone chain)."""
+    pts = sorted(map(tuple, np.asarray(points, dtype=np.float64).tolist()))
+
+    def half(seq: list) -> list:
+        out: list = []
+        for p in seq:
+            while (
+                len(out) >= 2
+                and (
+                    (out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                    - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])
+                )
+                <= 0
+            ):
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = half(pts), half(pts[::-1])
+    return np.array(lower[:-1] + upper[:-1], dtype=np.float32)
 
 
 def _shapes(actor: Actor, cam: Camera, t: float) -> tuple[float, list[tuple]] | None:
@@ -227,14 +263,14 @@ def _sprite(actor: Actor, cam: Camera, t: float) -> _Sprite | None:
     if drawn is None:
         return None
     depth, shapes = drawn
-    bounds = np.array([_shape_bounds(s) for s in shapes])
+    bounds = np.array([shape_bounds(s) for s in shapes])
     (lx, ly), (hx, hy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
     if lx >= cam.width or ly >= cam.height or hx <= 0 or hy <= 0:
         return None
     full = np.zeros((hy - ly, hx - lx), dtype=bool)  # the whole actor, also what lies outside
     color = np.zeros((hy - ly, hx - lx, 3), dtype=np.uint8)
     for shape, (sx0, sy0, sx1, sy1) in zip(shapes, bounds, strict=True):
-        m = _shape_mask(shape, sx0, sy0, sx1, sy1)
+        m = shape_mask(shape, sx0, sy0, sx1, sy1)
         full[sy0 - ly : sy1 - ly, sx0 - lx : sx1 - lx] |= m
         color[sy0 - ly : sy1 - ly, sx0 - lx : sx1 - lx][m] = actor.colors[shape[1]]
     x0, y0, x1, y1 = max(lx, 0), max(ly, 0), min(hx, cam.width), min(hy, cam.height)

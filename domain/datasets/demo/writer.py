@@ -98,6 +98,7 @@ def _clear_stale(folder: Path, episodes: int) -> None:
 def info_document(spec: DemoSpec, total_frames: int) -> dict:
     return {
         "name": spec.name,
+        "scene": spec.scene,
         "robot_type": ROBOT_TYPE,
         "fps": spec.fps,
         "total_episodes": spec.episodes,

@@ -1,4 +1,5 @@
-"""The demo dataset generator: determinism, motion, documented defects, true boxes, file layout."""
+"""The demo dataset generator: determinism, motion, documented defects, the street set's true boxes,
+file layout. The robot set's workspace scene has its own tests (test_demo_workspace.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from domain.datasets.demo.motion import min_jerk
 
 # 8 episodes: defects on 0 (jitter), 2 (hesitation), 4 (spike), 5 (dropped frame), 7 (NaN).
 SMALL = DemoSpec(episodes=8, min_length=90, max_length=120, width=80, height=60, seed=3)
+STREET = DemoSpec(episodes=8, min_length=90, max_length=120, width=80, height=60, seed=3, scene="street")
 SHORTEST = DemoSpec(episodes=5, min_length=40, max_length=40, width=32, height=24, seed=11)
 ARRAY_NAMES = {
     "timestamp": ("float64", ()),
@@ -28,12 +30,20 @@ ARRAY_NAMES = {
     "observation.ee_pose": ("float32", (7,)),
     "observation.gripper": ("float32", ()),
 }
-INFO_KEYS = set("name robot_type fps total_episodes total_frames joint_names cameras tasks features".split())
+INFO_KEYS = set(
+    "name scene robot_type fps total_episodes total_frames joint_names cameras tasks features".split()
+)
 
 
 @pytest.fixture(scope="module")
 def small_episodes():
     return [generate_episode(SMALL, i) for i in range(SMALL.episodes)]
+
+
+@pytest.fixture(scope="module")
+def street_written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("street")
+    return folder, write_demo_dataset(folder, STREET)
 
 
 @pytest.fixture(scope="module")
@@ -247,18 +257,31 @@ def overlap(a: dict, b: dict) -> float:
     return max(w, 0) * max(h, 0)
 
 
-def test_boxes_match_the_written_pixels(written, small_episodes):
-    folder, _, _ = written
+def test_the_street_set_is_clean_and_named_for_its_scene(street_written):
+    folder, summary = street_written
+    info = json.loads((folder / "info.json").read_text())
+    assert (info["name"], info["scene"]) == ("demo-street", "street") and summary["defects"] == {}
+    assert json.loads((folder / "defects.json").read_text()) == {"episodes": {}}
+    with pytest.raises(ValueError, match="scene"):
+        DemoSpec(scene="kitchen")
+
+
+def test_street_boxes_match_the_written_pixels(street_written):
+    folder, _ = street_written
     flags = {"truncated": 0, "occluded": 0, "labels": set()}
     for index in (1, 3, 6):
+        episode = generate_episode(STREET, index)
         doc = json.loads((folder / "ground_truth" / f"episode_{index:06d}.json").read_text())
-        assert doc["episode_index"] == index and (doc["width"], doc["height"]) == (SMALL.width, SMALL.height)
-        assert doc["labels"] == ["pedestrian", "cyclist"] and set(doc["cameras"]) == set(SMALL.cameras)
+        assert doc["episode_index"] == index and (doc["width"], doc["height"]) == (
+            STREET.width,
+            STREET.height,
+        )
+        assert doc["labels"] == ["pedestrian", "cyclist"] and set(doc["cameras"]) == set(STREET.cameras)
         with h5py.File(folder / "episodes" / f"episode_{index:06d}.hdf5", "r") as f:
             for camera, boxes in doc["cameras"].items():
-                check_boxes(boxes, SMALL.width, SMALL.height)
+                check_boxes(boxes, STREET.width, STREET.height)
                 assert boxes, "the first actor always crosses the view"
-                background = small_episodes[index].scene.backgrounds[camera]
+                background = episode.scene.backgrounds[camera]
                 video = f[f"observation.images.{camera}"][:]
                 changed = np.any(video != background, axis=3)
                 covered = np.zeros_like(changed)
@@ -268,7 +291,7 @@ def test_boxes_match_the_written_pixels(written, small_episodes):
                     inside = changed[b["frame"], y : y + h, x : x + w]
                     # tight: every edge holds a drawn pixel, unless the image border cut the box there
                     cut = (
-                        (x == 0, y == 0, x + w == SMALL.width, y + h == SMALL.height)
+                        (x == 0, y == 0, x + w == STREET.width, y + h == STREET.height)
                         if b["truncated"]
                         else (False,) * 4
                     )
@@ -338,14 +361,14 @@ KILL_SCRIPT = """
 import os, sys
 from pathlib import Path
 from domain.datasets.demo import DemoSpec, write_demo_dataset
-from domain.datasets.demo import scene
-real, calls = scene.render, [0]
+from domain.datasets.demo import workspace_frames
+real, calls = workspace_frames.render, [0]
 def dying(*args, **kwargs):
     calls[0] += 1
     if calls[0] == {limit}:
         os._exit(3)  # the process dies mid-episode: no cleanup runs
     return real(*args, **kwargs)
-scene.render = dying
+workspace_frames.render = dying
 write_demo_dataset(Path(sys.argv[1]), DemoSpec(episodes=3, min_length=40, max_length=40, width=32, height=24))
 """
 
@@ -379,7 +402,7 @@ def test_a_killed_write_leaves_no_incomplete_episode_file(tmp_path):
 def test_a_failed_write_cleans_up_and_a_rewrite_drops_stale_files(tmp_path, monkeypatch):
     spec = DemoSpec(episodes=2, min_length=40, max_length=40, width=32, height=24)
     write_demo_dataset(tmp_path, DemoSpec(episodes=3, min_length=40, max_length=40, width=32, height=24))
-    real, calls = episode_module.scene.render, [0]
+    real, calls = episode_module.workspace_frames.render, [0]
 
     def failing(*args, **kwargs):
         calls[0] += 1
@@ -387,7 +410,7 @@ def test_a_failed_write_cleans_up_and_a_rewrite_drops_stale_files(tmp_path, monk
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(episode_module.scene, "render", failing)
+    monkeypatch.setattr(episode_module.workspace_frames, "render", failing)
     with pytest.raises(RuntimeError):
         write_demo_dataset(tmp_path, spec)
     assert not (tmp_path / "info.json").exists()  # the old dataset is no longer marked complete
