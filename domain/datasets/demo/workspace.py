@@ -56,6 +56,8 @@ LINK_WIDTH = (0.12, 0.11, 0.1, 0.09, 0.085, 0.08, 0.075, 0.07)  # m, link i join
 
 @dataclass(frozen=True)
 class Camera:
+    """A pinhole camera (horizontal field of view HFOV) at a fixed pose in the world."""
+
     name: str
     position: np.ndarray  # (3,) m, world
     axes: np.ndarray  # (3, 3) rows: right, down, forward (the optical axis), world
@@ -89,6 +91,8 @@ class Thing:
 
 @dataclass(frozen=True)
 class Workspace:
+    """One episode's workspace: what make_workspace builds and workspace_frames.render paints."""
+
     cameras: dict[str, Camera]
     backgrounds: dict[str, np.ndarray]  # (H, W, 3) uint8, red % 4 == 0
     tables: dict[str, np.ndarray]  # (H, W) bool: table and fixtures, which hide the arm below the top
@@ -119,9 +123,10 @@ def make_camera(name: str, width: int, height: int, table_z: float) -> Camera:
     return _look_at(name, np.array([x, y, table_z + up]), target, width, height)
 
 
-def residue(rgb, residue: int, modulus: int) -> np.ndarray:
+def residue(rgb, value: int, modulus: int) -> np.ndarray:
+    """rgb (..., 3) as uint8 with red % modulus == value (red lowered by less than modulus)."""
     c = np.clip(np.asarray(rgb, dtype=np.int64), 0, 255 - modulus)
-    c[..., 0] = c[..., 0] - c[..., 0] % modulus + residue
+    c[..., 0] = c[..., 0] - c[..., 0] % modulus + value
     return c.astype(np.uint8)
 
 
