@@ -1,19 +1,25 @@
 """Latency from a committed annotation save to its receipt by 1, 10 and 100 `episodeEvents`
-subscribers (graphql-transport-ws), with the memory:// broadcaster (one server process) and with
-Redis, against a bare Redis PUBLISH -> SUBSCRIBE hop measured in the same run.
+subscribers (graphql-transport-ws, one document, one viewer: they share one execution per event,
+graph/core/shared_subscriptions.py), with the memory:// broadcaster (one server process) and with
+Redis, against a bare Redis PUBLISH -> SUBSCRIBE hop, interleaved in one run.
 
     .venv/bin/python -m bench.live
 
-One annotator saves sequentially; each save waits for its mutation response and then for every
-subscriber to receive the event carrying its version before the next save starts. The primary
+ROUNDS rounds, each: 1, 10 and 100 subscribers in turn on each server, then a slice of the bare Redis
+reference. One annotator saves sequentially; each save waits for its mutation response and then for
+every subscriber to receive the event carrying its version before the next save starts. The primary
 latency is receipt time minus the time the mutation's HTTP response arrived: the transaction
 committed before the response was sent, so this is a lower bound of commit-to-receipt (the
 server publishes just before it answers, so a subscriber may even get the event before the
 response: small or negative values are possible). Receipt minus the time the mutation was sent
 is the upper bound, printed beside it. p50 and p99 are over all (save, subscriber) pairs; "first
-p50" is the median over saves of the earliest subscriber's receipt (the hop without the fan-out). The
-bare Redis reference is the time from just before PUBLISH to the subscriber's receipt, ~100-byte
-messages, one publisher and one subscriber connection. Clients and server share the machine.
+p50" is the median over saves of the earliest subscriber's receipt (the hop without the fan-out).
+With Redis, the bench also PUBLISHes the server's own ANNOTATION_SAVED message on the server's
+channel (ANNOGRAPH_EVENT_PREFIX=bench.live.) and times PUBLISH -> receipt: the same hop as the bare
+reference plus the server's work (hub, one execution, the fan-out), without the mutation's HTTP and
+commit noise; the 100 / 1 ratio is printed for both measures. The bare Redis reference is the time
+from just before PUBLISH to the subscriber's receipt, ~100-byte messages, one publisher and one
+subscriber connection. Clients and server share the machine.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ import time
 import httpx
 import numpy as np
 import redis.asyncio as aioredis
+from strawberry.relay import GlobalID
 from websockets.asyncio.client import connect
 
 from bench.harness import Server, running_server
 from domain.datasets.demo import DemoSpec
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
+PREFIX = "bench.live."  # the servers' ANNOGRAPH_EVENT_PREFIX: Publisher writes on their channels
 BROADCASTERS = ("memory://", REDIS_URL)
 SUBSCRIBERS = (1, 10, 100)
 ROUNDS = 3
@@ -58,9 +66,10 @@ def graphql(url: str, token: str, query: str, **variables) -> dict:
     return body["data"]
 
 
-def create_annotator(server: Server, name: str) -> str:
+def create_annotator(server: Server, name: str) -> tuple[str, str]:
+    """The new annotator's id and API token."""
     user_id = graphql(server.url, server.token, CREATE_USER, name=name)["createUser"]["id"]
-    return graphql(server.url, server.token, ISSUE_TOKEN, id=user_id)["issueApiToken"]["secret"]
+    return user_id, graphql(server.url, server.token, ISSUE_TOKEN, id=user_id)["issueApiToken"]["secret"]
 
 
 class Subscriber:
@@ -139,6 +148,7 @@ class Saver:
         self.client = client
         self.episode_id = episode_id
         self.version: int | None = None
+        self.annotation_id: str | None = None
 
     async def save(self) -> tuple[int, float, float]:
         """Save once; the new version, the send time and the response time."""
@@ -157,12 +167,50 @@ class Saver:
         if "errors" in body:
             raise RuntimeError(body["errors"])
         self.version = body["data"]["saveEpisodeAnnotation"]["version"]
+        self.annotation_id = body["data"]["saveEpisodeAnnotation"]["id"]
         return self.version, sent, answered
 
 
-async def measure(server: Server, episode_id: str, author: str, saver: Saver, n: int, saves: int) -> dict:
+class Publisher:
+    """PUBLISHes the server's own ANNOTATION_SAVED message for the saver's annotation straight on Redis
+    (the channel the server listens on: its event prefix + episode.<id>), with versions of its own."""
+
+    def __init__(self, episode_id: str, author_id: str) -> None:
+        self.redis = aioredis.from_url(REDIS_URL)
+        self.episode = int(GlobalID.from_id(episode_id).node_id)
+        self.user = int(GlobalID.from_id(author_id).node_id)
+        self.channel = f"{PREFIX}episode.{self.episode}"
+        self.version = 1_000_000
+
+    async def publish(self, annotation_id: str) -> tuple[int, float]:
+        """Publish once; the version it carries and the time just before PUBLISH."""
+        self.version += 1
+        message = {
+            "kind": "ANNOTATION_SAVED",
+            "episodeId": self.episode,
+            "annotationId": int(GlobalID.from_id(annotation_id).node_id),
+            "annotatorId": self.user,
+            "version": self.version,
+            "byUserId": self.user,
+        }
+        text = json.dumps(message)
+        sent = time.perf_counter()
+        await self.redis.publish(self.channel, text)
+        return self.version, sent
+
+
+async def measure(
+    server: Server,
+    episode_id: str,
+    author: str,
+    saver: Saver,
+    n: int,
+    saves: int,
+    publisher: Publisher | None,
+) -> dict:
     """Raw samples (s) of `saves` saves to `n` subscribers: receipt - response, receipt - send, the
-    earliest receipt per save; lost receipts and the subscribers' problems."""
+    earliest receipt per save; with a `publisher`, receipt - PUBLISH of as many messages sent straight
+    on Redis; lost receipts and the subscribers' problems."""
     ws_url = server.url.replace("http://", "ws://") + "/graphql"
     subscribers = []
     try:
@@ -189,8 +237,17 @@ async def measure(server: Server, episode_id: str, author: str, saver: Saver, n:
             after_send += [t - sent for t in times]
             if times:
                 first.append(min(times) - answered)
+        after_publish = []
+        for _ in range(saves if publisher is not None else 0):
+            assert publisher is not None and saver.annotation_id is not None
+            version, sent = await publisher.publish(saver.annotation_id)
+            await asyncio.gather(*(s.wait_for(version, WAIT) for s in subscribers))
+            times = [s.received[version] for s in subscribers if version in s.received]
+            lost += n - len(times)
+            after_publish += [t - sent for t in times]
         problems = [p for s in subscribers for p in s.problems]
         return {
+            "after_publish": after_publish,
             "after_response": after_response,
             "after_send": after_send,
             "first": first,
@@ -213,6 +270,7 @@ def summary(samples: list[dict]) -> dict:
         "send_p99": np.percentile(after_send, 99) * 1000,
         "first_p50": np.percentile(first, 50) * 1000,
         "min": min(after_response) * 1000,
+        "publish": [x for r in samples for x in r["after_publish"]],
         "pairs": len(after_response),
         "saves": len(first),
         "lost": sum(r["lost"] for r in samples),
@@ -225,14 +283,18 @@ async def measure_server(server: Server, reference: list[float]) -> dict[int, di
     (its samples go into `reference`): the figures compared are measured interleaved."""
     episode_id = graphql(server.url, server.token, EPISODE)["datasets"]["edges"][0]["node"]["episode"]["id"]
     author = "live-saver"
-    token = create_annotator(server, author)
+    author_id, token = create_annotator(server, author)
     samples: dict[int, list[dict]] = {n: [] for n in SUBSCRIBERS}
+    redis = server.env["ANNOGRAPH_BROADCAST_URL"].startswith("redis")
+    publisher = Publisher(episode_id, author_id) if redis else None
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         saver = Saver(client, episode_id)
         for _ in range(ROUNDS):
             for n in SUBSCRIBERS:
-                samples[n].append(await measure(server, episode_id, author, saver, n, SAVES[n]))
+                samples[n].append(await measure(server, episode_id, author, saver, n, SAVES[n], publisher))
             reference += await redis_reference(REDIS_MESSAGES // ROUNDS)
+    if publisher is not None:
+        await publisher.redis.aclose()
     return {n: summary(rounds) for n, rounds in samples.items()}
 
 
@@ -281,7 +343,7 @@ def main() -> None:
     reference: list[float] = []
     results = {}
     for url in BROADCASTERS:
-        with running_server(spec, ANNOGRAPH_BROADCAST_URL=url) as server:
+        with running_server(spec, ANNOGRAPH_BROADCAST_URL=url, ANNOGRAPH_EVENT_PREFIX=PREFIX) as server:
             results[url] = asyncio.run(measure_server(server, reference))
     bare_p50 = np.percentile(reference, 50) * 1000
     bare_p99 = np.percentile(reference, 99) * 1000
@@ -310,7 +372,24 @@ def main() -> None:
                 problems.append(
                     f"{name}, {n} subscribers: an event arrived {-r['min']:.2f} ms before its response"
                 )
+        for n, r in by_n.items():
+            if r["publish"]:
+                p50, p99 = (np.percentile(r["publish"], q) * 1000 for q in (50, 99))
+                print(
+                    f"  {name:<12}{n:>5} PUBLISH on Redis -> receipt ({len(r['publish'])} pairs):"
+                    f" p50 {p50:.2f} ms, p99 {p99:.2f} ms, {p99 / p50:.1f}x;"
+                    f" vs bare Redis p50 {p50 / bare_p50:.1f}x"
+                )
         one, many = by_n[SUBSCRIBERS[0]], by_n[SUBSCRIBERS[-1]]
+        if one["publish"]:
+            p50_one, p50_many = (np.percentile(r["publish"], 50) for r in (one, many))
+            p99_many = np.percentile(many["publish"], 99)
+            print(
+                f"  {name}: PUBLISH -> receipt p50 with {SUBSCRIBERS[-1]} subscribers"
+                f" / with {SUBSCRIBERS[0]}:"
+                f" {p50_many / p50_one:.2f}x (target <= 2x); p99 / p50 with {SUBSCRIBERS[-1]}:"
+                f" {p99_many / p50_many:.2f}x (target <= 5x)"
+            )
         print(
             f"  {name}: p50 with {SUBSCRIBERS[-1]} subscribers / p50 with {SUBSCRIBERS[0]}:"
             f" {many['p50'] / one['p50']:.2f}x (target <= 2x); p99 / p50 with {SUBSCRIBERS[-1]}:"

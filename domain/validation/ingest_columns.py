@@ -18,8 +18,9 @@ from domain.core.errors import BadUserInput
 from domain.core.runtime import Runtime
 from domain.validation.ingest import MAX_EVENTS, DetectionEventInput, ingest_detection_events
 
-# Field -> (accepted Python types, required): numbers take int or float (never bool), times are
-# ISO-8601 text. `episode_id` holds episode ids (ints: the graph decodes its global ids first).
+# Field -> (accepted Python types, required), in DetectionEventInput's field order: numbers take
+# int or float (never bool), times are ISO-8601 text. `episode_id` holds episode ids (ints: the graph
+# decodes its global ids first).
 COLUMNS: dict[str, tuple[tuple[type, ...], bool]] = {
     "episode_id": ((int,), True),
     "camera": ((str,), True),
@@ -91,18 +92,11 @@ def events_of_columns(columns: Mapping[str, Sequence | None]) -> list[DetectionE
         arrays[name] = values
     assert n is not None  # episode_id is required
     times = _times(arrays["sent_at"])
-    empty = [None] * n
-    return list(
-        map(
-            DetectionEventInput,
-            arrays["episode_id"],  # type: ignore[arg-type]
-            arrays["camera"],  # type: ignore[arg-type]
-            *(arrays[f] or empty for f in ("frame", "timestamp", "label", "x", "y", "width", "height")),
-            arrays["score"] or empty,
-            times or empty,
-            arrays["signal_path"] or empty,
-        )
-    )
+    empty: list = [None] * n
+    values = [arrays[f] or empty for f in COLUMNS if f != "sent_at"]
+    values.insert(list(COLUMNS).index("sent_at"), times or empty)
+    # COLUMNS is in DetectionEventInput's field order: event i is the i-th value of each.
+    return [DetectionEventInput(*event) for event in zip(*values, strict=True)]
 
 
 def _check_types(name: str, values: Sequence) -> None:

@@ -11,8 +11,8 @@ variables (as canonical JSON) and the viewer (user id, name and role: resolvers 
 permissions and for per-viewer fields, so two users never share an execution even with one role).
 Only root fields whose stream is the same for every joiner are shared (SHAREABLE): episodeEvents and
 annotationSessionEvents carry only live events. A field that yields a snapshot at subscribe time
-(jobEvents, testSessionProgress, dashboard) runs per subscriber as before: a late joiner of a shared
-execution would miss its snapshot.
+(jobUpdates, testSessionProgress, dashboardUpdates) runs per subscriber as before: a late joiner of a
+shared execution would miss its snapshot.
 
 Each subscriber keeps a bounded queue (QUEUE_SIZE frames, as persistence/events.py does for the
 broadcaster): one that falls a whole queue behind is dropped with a LIMIT_EXCEEDED error and may
@@ -27,12 +27,15 @@ import dataclasses
 import json
 import logging
 from functools import lru_cache
+from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
@@ -40,6 +43,7 @@ from graph.context import Context
 
 log = logging.getLogger(__name__)
 
+Op = Operation[Context, None]  # one subscriber: a connection's operation
 SHAREABLE = frozenset({"episodeEvents", "annotationSessionEvents"})
 QUEUE_SIZE = 256
 
@@ -59,10 +63,7 @@ def _shareable(query: str, operation_name: str | None) -> str | None:
     if len(operations) != 1 or operations[0].operation != OperationType.SUBSCRIPTION:
         return None
     selections = operations[0].selection_set.selections
-    if not selections or not all(
-        getattr(s, "name", None) is not None and s.name.value in SHAREABLE  # type: ignore[attr-defined]
-        for s in selections
-    ):
+    if not selections or not all(isinstance(s, FieldNode) and s.name.value in SHAREABLE for s in selections):
         return None
     return print_ast(document)
 
@@ -73,7 +74,7 @@ class _End:
     not parse; `last` (a `next` payload, JSON) goes out before `complete`; else only `complete`."""
 
     def __init__(
-        self, errors: list[dict] | None = None, close: str | None = None, last: str | None = None
+        self, errors: list[Any] | None = None, close: str | None = None, last: str | None = None
     ) -> None:
         self.errors = errors
         self.close = close
@@ -83,22 +84,22 @@ class _End:
 class _Group:
     """One running execution and the queues of the subscribers it feeds."""
 
-    def __init__(self, groups: SubscriptionGroups, key: tuple, context: Context, operation: Operation):
+    def __init__(self, groups: SubscriptionGroups, key: tuple, context: Context, operation: Op):
         self.groups = groups
         self.key = key
-        self.members: dict[Operation, asyncio.Queue[str | _End]] = {}
+        self.members: dict[Op, asyncio.Queue[str | _End]] = {}
         self.ended = False
         handler = operation.handler
         self.task = asyncio.create_task(
             self._run(handler, context, operation.query, operation.variables, operation.operation_name)
         )
 
-    def join(self, operation: Operation) -> asyncio.Queue[str | _End]:
+    def join(self, operation: Op) -> asyncio.Queue[str | _End]:
         queue: asyncio.Queue[str | _End] = asyncio.Queue(QUEUE_SIZE)
         self.members[operation] = queue
         return queue
 
-    def leave(self, operation: Operation) -> None:
+    def leave(self, operation: Op) -> None:
         self.members.pop(operation, None)
         if not self.members:
             self._close()
@@ -184,7 +185,7 @@ class SubscriptionGroups:
     def __init__(self) -> None:
         self.groups: dict[tuple, _Group] = {}
 
-    def key(self, operation: Operation, context: Context) -> tuple | None:
+    def key(self, operation: Op, context: Context) -> tuple | None:
         """The group key, or None when the operation must run on its own."""
         canonical = _shareable(operation.query, operation.operation_name)
         if canonical is None:
@@ -197,7 +198,7 @@ class SubscriptionGroups:
         who = None if viewer is None else (viewer.user_id, viewer.name, str(viewer.role))
         return (canonical, operation.operation_name, variables, who)
 
-    def join(self, key: tuple, operation: Operation, context: Context) -> tuple[_Group, asyncio.Queue]:
+    def join(self, key: tuple, operation: Op, context: Context) -> tuple[_Group, asyncio.Queue]:
         group = self.groups.get(key)
         if group is None or group.ended:
             # The execution's own context (its own dataloaders), with this viewer; it outlives the
@@ -210,13 +211,13 @@ class SubscriptionGroups:
 class SharedSubscriptionsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws where SHAREABLE subscriptions join their group (view.subscription_groups)."""
 
-    async def run_operation(self, operation: Operation[Context, None]) -> None:
+    async def run_operation(self, operation: Op) -> None:
         groups: SubscriptionGroups | None = getattr(self.view, "subscription_groups", None)
         key = None if groups is None else groups.key(operation, self.context)
         if groups is None or key is None:
             return await super().run_operation(operation)
         group, queue = groups.join(key, operation, self.context)
-        socket = self.websocket.ws  # type: ignore[attr-defined] - the ASGI adapter's Starlette socket
+        socket: WebSocket = getattr(self.websocket, "ws")  # noqa: B009 - the ASGI adapter's Starlette socket
         try:
             while True:
                 item = await queue.get()
@@ -230,9 +231,8 @@ class SharedSubscriptionsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if item.last is not None:
                 await socket.send_text(_frame(operation.id, "next", item.last))
             if item.errors:
-                await operation.send_operation_message(
-                    {"id": operation.id, "type": "error", "payload": item.errors}  # type: ignore[typeddict-item]
-                )
+                error = ErrorMessage(id=operation.id, type="error", payload=item.errors)
+                await operation.send_operation_message(error)
             else:
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except Exception:  # noqa: BLE001 - the socket is gone: this subscriber leaves, the others go on

@@ -250,3 +250,18 @@ async def test_a_subscriber_leaving_does_not_stop_the_others(served):
         await save(bob, episode, "unheard", version[-1] + 1)
     await asyncio.sleep(0.2)
     assert len(built) == before
+
+
+def test_only_live_event_subscriptions_are_shared_and_spacing_does_not_split_them():
+    from graph.core.shared_subscriptions import _shareable
+
+    one = _shareable(EVENTS, None)
+    assert one is not None
+    assert _shareable("# a comment\n" + EVENTS.replace("\n", "\n\n   "), None) == one
+    assert _shareable("subscription { jobUpdates { id } }", None) is None  # a snapshot at subscribe
+    assert _shareable("query { viewer { name } }", None) is None
+    assert _shareable("subscription { episodeEvents(episodeId: 1) { ", None) is None  # does not parse
+    spread = "subscription { ...episodeEvents } fragment episodeEvents on Subscription { jobUpdates { id } }"
+    assert _shareable(spread, None) is None
+    two = "subscription A { episodeEvents(episodeId: 1) { __typename } } query B { viewer { name } }"
+    assert _shareable(two, "A") is not None and _shareable(two, "B") is None and _shareable(two, None) is None
