@@ -3,6 +3,7 @@ pick, side by side and interleaved in one run:
 
 - one frame requested again and again: annograph's `/media/...` route against nginx (Debian's
   package, its own process and config under a temp dir) serving the same JPEG file;
+- the same, returned from a dict by a bare Starlette route (the most one uvicorn process can do);
 - frames in random order, each request a frame not asked before (no cache can answer it): against a
   minimal Starlette + h5py + Pillow app (bench/frames_reference.py) reading the same HDF5 files.
 
@@ -105,6 +106,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
     results: dict[str, list[WrkResult]] = {
         "ours_repeated": [],
         "nginx": [],
+        "bare_repeated": [],
         "ours_random": [],
         "ref_random": [],
     }
@@ -143,6 +145,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
         cases = {
             "ours_repeated": lambda: run_wrk(server.url + frame_url, CONNECTIONS, seconds, headers=auth),
             "nginx": lambda: run_wrk(f"{nginx_url}/{jpeg.name}", CONNECTIONS, seconds),
+            "bare_repeated": lambda: run_wrk(f"{ref_url}/cached/0/front/7.jpg", CONNECTIONS, seconds),
             "ours_random": lambda: random_run(server.url, ours_path, auth),
             "ref_random": lambda: random_run(ref_url, ref_path, {}),
         }
@@ -163,6 +166,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
     )
     print(_fmt("annograph, one frame repeated", results["ours_repeated"]))
     print(_fmt("nginx, the same JPEG file", results["nginx"]))
+    print(_fmt("bare Starlette returning the bytes from a dict", results["bare_repeated"]))
     print(_fmt("annograph, random frames (never repeated)", results["ours_random"]))
     print(_fmt("Starlette + h5py + Pillow, random frames", results["ref_random"]))
     ratios = {
@@ -173,6 +177,8 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
         / _median(results["ref_random"], "p99"),
     }
     print(f"  repeated frame / nginx            : {ratios['repeated_vs_nginx']:5.2f}x  (target >= 0.5)")
+    bare = _median(results["ours_repeated"], "rate") / _median(results["bare_repeated"], "rate")
+    print(f"  repeated frame / bare Starlette   : {bare:5.2f}x  (the ceiling of one Python process)")
     print(f"  random frames / reference         : {ratios['random_vs_reference']:5.2f}x  (target >= 1.0)")
     print(f"  random p99 / reference p99        : {ratios['random_p99_vs_reference']:5.2f}x  (target <= 1.5)")
     return ratios

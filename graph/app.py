@@ -9,6 +9,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -52,6 +53,14 @@ class GraphQLApp(GraphQL[Context, None]):
             request_id=state.get("request_id") or uuid.uuid4().hex,
             viewer=state.get("viewer"),
         )
+
+    def encode_json(self, data: object) -> str:
+        """Answers and WebSocket messages as JSON text by orjson (a trajectory's arrays several times
+        faster than the standard library); what orjson refuses (an integer over 64 bits) by `json`."""
+        try:
+            return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON bodies (HTTP and WebSocket): a body nested too deeply for the parser or holding a lone
@@ -200,4 +209,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodyLimit, settings_of=lambda scope: scope["app"].state.runtime.settings)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestId)
+    # Outermost of all: a cached frame is answered before the stack (graph/media.py).
+    app.add_middleware(media.CachedFrames)
     return app

@@ -154,25 +154,31 @@ async def locate_frame(
         raise NotFound(f"dataset {dataset_id} does not exist")
     if episode is None:
         raise NotFound(f"dataset {dataset_id} has no episode {index}")
-    try:
-        check_frame(episode, camera, frame)
-    except BadUserInput as exc:
-        raise NotFound(exc.message) from None
+    frames = found.frames.get(camera)
+    if frames is None or not 0 <= frame < frames:
+        try:
+            check_frame(episode, camera, frame)  # says which
+        except BadUserInput as exc:
+            raise NotFound(exc.message) from None
     etag = f'"{found.version}-{camera}-{frame}-{width or 0}-{quality}"'
     assert found.ref is not None  # dataset and episode exist
-    return FrameTarget(found.ref, camera, frame, width, quality, etag, episode.id, episode.length)
+    return FrameTarget(found.ref, camera, frame, width, quality, etag, found.episode_id, found.length)
 
 
 class _FrameSource:
     """A (dataset, episode) lookup of `locate_frame`, with what every frame of it shares."""
 
-    __slots__ = ("dataset", "episode", "ref", "version")
+    __slots__ = ("dataset", "episode", "ref", "version", "frames", "episode_id", "length")
 
     def __init__(self, dataset: DatasetRow | None, episode: EpisodeRow | None) -> None:
         self.dataset, self.episode = dataset, episode
         present = dataset is not None and episode is not None
         self.ref = episode_ref(dataset, episode) if present else None
         self.version = frame_version(episode) if episode is not None else ""
+        # Plain values, read per request without the ORM's attribute machinery: camera -> frames.
+        self.frames = {c: int(v[0]) for c, v in episode.cameras.items()} if episode is not None else {}
+        self.episode_id = episode.id if episode is not None else 0
+        self.length = episode.length if episode is not None else 0
 
 
 async def render_frame(rt: Runtime, target: FrameTarget) -> bytes:

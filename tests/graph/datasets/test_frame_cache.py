@@ -139,3 +139,52 @@ async def test_the_disk_cache_survives_a_restart(
         assert reads == []  # from the folder, not the episode file
     finally:
         await second.stop()
+
+
+async def test_a_cached_frame_answers_as_the_route_does(client, runtime, tiny_dataset, monkeypatch):
+    """The cached way (graph/media.py CachedFrames) gives the route's status, body and headers, and
+    keeps its refusals: a bad token, no token, a Host not allowed."""
+    await register(runtime, tiny_dataset)
+    url = await _url(client, 6)
+    first = await client.get(url, headers={"X-Request-ID": "first"})  # the route: a miss, rendered
+    reads = _count_reads(runtime, monkeypatch)
+    cached = await client.get(url, headers={"X-Request-ID": "second"})
+    assert reads == []
+    assert cached.status_code == first.status_code == 200 and cached.content == first.content
+    for name in ("etag", "cache-control", "content-type", "content-length"):
+        assert cached.headers[name] == first.headers[name], name
+    assert cached.headers["x-request-id"] == "second"
+    assert len((await client.get(url)).headers["x-request-id"]) == 32  # made when not given
+    not_modified = await client.get(url, headers={"If-None-Match": f'"x", {first.headers["etag"]}'})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == first.headers["etag"] and "content-type" not in not_modified.headers
+
+    bad = await client.get(url, headers={"Authorization": "Bearer ag_not-a-token"})
+    assert bad.status_code == 401 and bad.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    anonymous = await client.get(url, headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    assert (await client.get(url, headers={"Host": "evil.example"})).status_code == 400
+    bad_width = await client.get(url + "&width=abc")
+    assert bad_width.status_code == 400 and "width must be an integer" in bad_width.text
+    assert (await client.get(url.replace("/frames/6.jpg", "/frames/99.jpg"))).status_code == 404
+
+
+async def test_a_revoked_token_gets_no_cached_frame(client, runtime, tiny_dataset):
+    from sqlalchemy import select
+
+    from domain.accounts import tokens
+    from persistence.tables import ApiTokenRow
+
+    await register(runtime, tiny_dataset)
+    secret = await make_user(runtime, "annotator", "ANNOTATOR")
+    async with http_client(client._transport.app, secret) as annotator:
+        url = await _url(annotator, 2)
+        assert (await annotator.get(url)).status_code == 200
+        assert (await annotator.get(url)).status_code == 200  # from the cache
+        async with runtime.sessions() as session:
+            statement = select(ApiTokenRow.id).where(ApiTokenRow.token_hash == tokens.hash_secret(secret))
+            token_id = (await session.execute(statement)).scalar_one()
+        viewer = await tokens.authenticate(runtime, secret, kinds=[tokens.TokenKind.API])
+        await tokens.revoke_token(runtime, token_id, viewer)
+        refused = await annotator.get(url)
+        assert refused.status_code == 401 and "revoked" in refused.text
