@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from persistence.documents import IndexingSummary
 from persistence.settings import Settings, SettingsError, derived_event_prefix, get_settings, load_settings
@@ -38,6 +39,10 @@ def _settings(**overrides) -> Settings:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
+
+
+def _advance(progress: Progress, bar: TaskID, done: int, total: int) -> None:
+    progress.update(bar, completed=done, total=total)
 
 
 def _progress() -> Progress:
@@ -375,7 +380,7 @@ def demo(
                 folder,
                 spec,
                 workers=os.cpu_count() or 1,
-                progress=lambda done, total, bar=bar: progress.update(bar, completed=done, total=total),
+                progress=functools.partial(_advance, progress, bar),
             )
     for folder, spec in sets:
         code = asyncio.run(_register(settings, str(folder), None))

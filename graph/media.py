@@ -136,12 +136,13 @@ class CachedFrames:
             return None
         await tokens.authenticate(rt, secret, kinds=[tokens.TokenKind.API, tokens.TokenKind.SESSION])
         dataset_id, index, camera, frame_ = match.groups()
-        p = {"dataset_id": int(dataset_id), "index": int(index), "camera": camera, "frame": int(frame_)}
-        if not all(0 <= p[key] <= MAX_ID for key in ("dataset_id", "index", "frame")):
+        numbers = {"dataset_id": int(dataset_id), "index": int(index), "frame": int(frame_)}
+        if not all(0 <= n <= MAX_ID for n in numbers.values()):
             return None
         query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         if "edits" in query:
             return None
+        p: dict[str, int | str] = {**numbers, "camera": camera}
         target = await _locate(rt, p, query)
         request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
         common = [

@@ -199,8 +199,8 @@ def summarise(
     affected: dict[str, list[int]] = {name: [] for name in CHECKS}
     where: dict[str, list[dict]] = {}
     for index, q, length in episodes:
-        for name, found in _where(index, q).items():
-            where.setdefault(name, []).extend(found)
+        for name, ranges in _where(index, q).items():
+            where.setdefault(name, []).extend(ranges)
         found = {
             "nan": q.nan_frames > 0,
             "gaps": q.gaps > 0,

@@ -117,6 +117,7 @@ def test_a_model_stores_the_keys_rows_always_had():
         "classMap": {"person": "pedestrian"},
         "imageSize": None,
         "maxDetections": None,
+        "signalPaths": None,  # added later (issue 22): a first-shape row has none, so NETWORK applies
     }
 
 

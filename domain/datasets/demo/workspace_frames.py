@@ -7,6 +7,7 @@ masks painted (see workspace.py for the colour residues that make them checkable
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ def _box(s: _Sprite, cam: Camera, frame: int, hidden: int) -> dict:
     cut = (s.extent[0] < 0, s.extent[1] < 0, s.extent[2] > cam.width, s.extent[3] > cam.height)
     x0, y0 = (0 if cut[0] else x0), (0 if cut[1] else y0)
     x1, y1 = (cam.width if cut[2] else x1), (cam.height if cut[3] else y1)
-    box = {"frame": frame, "track_id": s.track_id, "label": s.label}
+    box: dict[str, object] = {"frame": frame, "track_id": s.track_id, "label": s.label}
     box.update(x=float(x0), y=float(y0), width=float(x1 - x0), height=float(y1 - y0), truncated=any(cut))
     box["occluded"] = bool(hidden > OCCLUDED * np.count_nonzero(s.mask))
     return box
@@ -122,8 +123,8 @@ def _arm(ws: Workspace, cam: Camera, k: int, image: np.ndarray | None) -> list[_
             depth = 0.5 * float(above[0][2] + above[1][2])
             sprite = _sprite(cam, [seg], _ARM_COLOR[None], depth, None, "arm")
             sprites.extend([sprite] if sprite else [])
-    proj_grip = [_seg(cam, proj[i], proj[j], w) for i, j, w in _GRIP]
-    if all(g is not None for g in proj_grip):  # just before the held object: the fingers close over it
+    proj_grip = [g for i, j, w in _GRIP if (g := _seg(cam, proj[i], proj[j], w)) is not None]
+    if len(proj_grip) == len(_GRIP):  # just before the held object: the fingers close over it
         depth = float(min(proj[7][2], proj[8][2], proj[9][2])) - 1e-3  # over the hand link too
         sprite = _sprite(cam, proj_grip, _GRIPPER_COLOR[None], depth, "GRIPPER_0001", "gripper")
         sprites.extend([sprite] if sprite else [])
@@ -168,4 +169,14 @@ def render(ws: Workspace, camera: str, frame: int, paint: bool = True) -> tuple[
         for i, (s, win) in enumerate(zip(sprites, windows, strict=True))
         if s.track_id is not None
     ]
+    if image is not None:
+        _sensor_noise(image, camera, frame)
     return image, sorted(boxes, key=lambda b: b["track_id"])
+
+
+def _sensor_noise(image: np.ndarray, camera: str, frame: int) -> None:
+    """Flip the green channel's lowest bit at random, seeded by camera and frame: a real sensor never
+    repeats a frame exactly, so a still arm must not read as a frozen camera (QUALITY_REPORT). Red is
+    left alone: its parity tells the painted pixels from the background."""
+    rng = np.random.default_rng([zlib.crc32(camera.encode()), frame])
+    image[..., 1] ^= rng.integers(0, 2, size=image.shape[:2], dtype=np.uint8)
