@@ -85,6 +85,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.jobs
 	$(BIN)/python -m bench.segments
 	$(BIN)/python -m bench.lerobot_export
+	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.compare
+	$(BIN)/python -m bench.statistics
+	$(BIN)/python -m bench.reads
 
 clean:
 	rm -rf $(VENV) $(DATUMARO_VENV) var
