@@ -22,7 +22,7 @@ from urllib.parse import quote
 import hypothesis
 import pytest
 import schemathesis
-from graphql import get_introspection_query, graphql_sync
+from graphql import get_introspection_query, graphql_sync, parse_value
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -57,6 +57,23 @@ schemathesis.graphql.scalar(
         [
             schemathesis.graphql.nodes.String("not-a-file"),
             schemathesis.graphql.nodes.Null,
+        ]
+    ),
+)
+# JSON (the columnar detection-event input): objects of columns of the wrong shape, lists, scalars, null.
+schemathesis.graphql.scalar(
+    "JSON",
+    st.sampled_from(
+        [
+            parse_value(text)
+            for text in (
+                "{}",
+                "null",
+                '"columns"',
+                "[1, 2]",
+                '{frame: [0, 1], x: ["a"], y: null}',
+                "{episodeIndex: [0], frame: [0], camera: [1], label: [[]]}",
+            )
         ]
     ),
 )
