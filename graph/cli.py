@@ -118,7 +118,7 @@ def serve(
     record = _write_server_record(settings)
     try:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, freeze_gc=True),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),

@@ -39,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorM
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from graph import json_text
 from graph.context import Context
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def _payload(result: ExecutionResult) -> str:
         payload["errors"] = [e.formatted for e in result.errors]
     if result.extensions:
         payload["extensions"] = result.extensions
-    return json.dumps(payload, separators=(",", ":"))
+    return json_text.dumps(payload)
 
 
 def _frame(operation_id: str, kind: str, payload: str) -> str:
