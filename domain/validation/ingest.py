@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
@@ -31,7 +32,7 @@ from domain.core.errors import BadUserInput, Conflict
 from domain.core.runtime import Runtime
 from domain.validation.evaluation import update_frame_counts
 from domain.validation.events import publish
-from domain.validation.signal_paths import resolve_path, session_paths
+from domain.validation.signal_paths import PathTolerance, resolve_path, session_paths
 from domain.validation.states import TestSource, TestStatus
 from domain.validation.test_sessions import read_test_session_in
 from persistence.columns import utcnow
@@ -76,21 +77,56 @@ async def ingest_detection_events(
     too large batch, or an event naming its field (events[i].<field>), and nothing is written; CONFLICT
     when the session is not RUNNING. `copy`: write with COPY on PostgreSQL (ingest_columns.py's bulk
     path; the same rows)."""
+
+    async def check(session: AsyncSession, row: TestSessionRow, received: datetime) -> CheckedBatch:
+        return await _checked_events(rt, session, row, events, received)
+
+    return await ingest_batch(rt, session_id, check, copy=copy)
+
+
+# The detection rows to write (dicts, or columns and tuples for COPY) and the (episode id, camera,
+# frame) keys the batch processed.
+CheckedBatch = tuple[list[dict] | events_repo.EventRecords, set[tuple[int, str, int]]]
+
+
+async def ingest_batch(
+    rt: Runtime,
+    session_id: int,
+    check: Callable[[AsyncSession, TestSessionRow, datetime], Awaitable[CheckedBatch]],
+    *,
+    copy: bool = False,
+) -> int:
+    """ingest_detection_events' transaction around `check` (the locked session row and the receive time
+    -> the rows to write and the frames processed): lock, check, write, recount the frames, publish; the
+    number of rows written. ingest_columns.py checks its columns through it."""
     received = utcnow()
     async with rt.sessions() as session, session.begin():
         row = await read_test_session_in(session, session_id, "session_id", lock=True)
-        values, frames = await _checked_events(rt, session, row, events, received)
-        await (events_repo.copy_events if copy else events_repo.insert_events)(session, values)
+        values, frames = await check(session, row, received)
+        if copy:
+            await events_repo.copy_events(session, values)
+        else:
+            assert isinstance(values, list)
+            await events_repo.insert_events(session, values)
         await update_frame_counts(session, row, sorted(frames))
     await publish(rt, row.id, row.status)
     return len(values)
 
 
-async def _checked_events(
-    rt: Runtime, session: AsyncSession, row: TestSessionRow, events: Sequence[DetectionEventInput], received
-) -> tuple[list[dict], set[tuple[int, str, int]]]:
-    """The batch checked against the session and its episodes: the detection rows to insert and the
-    (episode id, camera, frame) keys the batch processed."""
+@dataclass(frozen=True)
+class BatchContext:
+    """What a batch is checked against: the session's episode ids, signal paths (default first) and
+    episodes by id, and the frame times (s, by frame) of the episodes some event names by time."""
+
+    allowed: set[int]
+    paths: list[PathTolerance]
+    episodes: dict[int, Any]
+    times: dict[int, np.ndarray]
+
+
+def check_batch(row: TestSessionRow, count: int) -> None:
+    """The checks of a batch of `count` events before its events': BAD_USER_INPUT (session_id, events),
+    CONFLICT (session_id)."""
     session_id = row.id
     if row.source != TestSource.EXTERNAL:
         raise BadUserInput("session_id: a MODEL session makes its own detections", field="session_id")
@@ -98,10 +134,17 @@ async def _checked_events(
         raise Conflict(
             f"session_id: test session {session_id} is {row.status}, not RUNNING", field="session_id"
         )
-    if not events:
+    if not count:
         raise BadUserInput("events: the batch is empty", field="events")
-    if len(events) > MAX_EVENTS:
-        raise BadUserInput(f"events: at most {MAX_EVENTS} per batch, got {len(events)}", field="events")
+    if count > MAX_EVENTS:
+        raise BadUserInput(f"events: at most {MAX_EVENTS} per batch, got {count}", field="events")
+
+
+async def batch_context(
+    rt: Runtime, session: AsyncSession, row: TestSessionRow, timed: set[int]
+) -> BatchContext:
+    """The session's episodes and paths, and the frame times of the `timed` episode ids (each one of
+    the session's)."""
     allowed = set(row.episode_ids)
     paths = session_paths(row)
     episodes = {e.id: e for e in await episodes_repo.read_episodes_by_ids(session, list(allowed))}
@@ -111,16 +154,36 @@ async def _checked_events(
             session, list({e.dataset_id for e in episodes.values()})
         )
     }
-    timed = {
-        e.episode_id
-        for e in events
-        if e.frame is None and e.timestamp is not None and e.episode_id in allowed
-    }
     times = {}
     for episode_id in timed:
         timed_episode = episodes[episode_id]
         ref = episode_ref(datasets[timed_episode.dataset_id], timed_episode)
         times[episode_id] = await _frame_times(rt, ref, timed_episode)
+    return BatchContext(allowed, paths, episodes, times)
+
+
+async def _checked_events(
+    rt: Runtime, session: AsyncSession, row: TestSessionRow, events: Sequence[DetectionEventInput], received
+) -> tuple[list[dict], set[tuple[int, str, int]]]:
+    """The batch checked against the session and its episodes: the detection rows to insert and the
+    (episode id, camera, frame) keys the batch processed."""
+    check_batch(row, len(events))
+    allowed = set(row.episode_ids)
+    timed = {
+        e.episode_id
+        for e in events
+        if e.frame is None and e.timestamp is not None and e.episode_id in allowed
+    }
+    context = await batch_context(rt, session, row, timed)
+    return check_events(row, context, events, received)
+
+
+def check_events(
+    row: TestSessionRow, context: BatchContext, events: Sequence[DetectionEventInput], received: datetime
+) -> tuple[list[dict], set[tuple[int, str, int]]]:
+    """Each event checked in turn (BAD_USER_INPUT naming the first fault, `events[i].<field>`): the
+    detection rows to insert and the (episode id, camera, frame) keys the batch processed."""
+    allowed, paths, episodes, times = context.allowed, context.paths, context.episodes, context.times
     values: list[dict] = []
     frames: set[tuple[int, str, int]] = set()
     for i, event in enumerate(events):
@@ -137,7 +200,7 @@ async def _checked_events(
             )
         frame, offset_ms = _frame_of(event, episode.length, times.get(event.episode_id), where)
         # A camera may hold fewer frames than the episode (a recording that dropped some at the end).
-        stream = (episode.cameras.get(event.camera) or [episode.length])[0]
+        stream = camera_frames(episode, event.camera)
         if frame >= stream:
             field = f"{where}.frame" if event.frame is not None else f"{where}.timestamp"
             raise BadUserInput(
@@ -151,12 +214,7 @@ async def _checked_events(
                 raise BadUserInput(f"{where}.label: a box needs a label", field=f"{where}.label")
             continue
         box = _check_box(event, where)
-        latency = None
-        sent_at = event.sent_at
-        if sent_at is not None:
-            if sent_at.tzinfo is None:  # a device clock without an offset is taken as UTC
-                sent_at = sent_at.replace(tzinfo=UTC)
-            latency = (received - sent_at).total_seconds() * 1000.0
+        sent_at, latency = sent_latency(event.sent_at, received)
         values.append(
             {
                 "session_id": row.id,
@@ -174,6 +232,20 @@ async def _checked_events(
             }
         )
     return values, frames
+
+
+def camera_frames(episode, camera: str) -> int:
+    """How many frames the episode's `camera` holds (its stream's length, else the episode's)."""
+    return (episode.cameras.get(camera) or [episode.length])[0]
+
+
+def sent_latency(sent_at: datetime | None, received: datetime) -> tuple[datetime | None, float | None]:
+    """The device's send time (aware) and the latency (ms) from it to `received`; (None, None) without."""
+    if sent_at is None:
+        return None, None
+    if sent_at.tzinfo is None:  # a device clock without an offset is taken as UTC
+        sent_at = sent_at.replace(tzinfo=UTC)
+    return sent_at, (received - sent_at).total_seconds() * 1000.0
 
 
 def _check_box(event: DetectionEventInput, where: str) -> dict:

@@ -13,10 +13,22 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain.accounts.users import Viewer
 from domain.core.errors import BadUserInput
 from domain.core.runtime import Runtime
-from domain.validation.ingest import MAX_EVENTS, DetectionEventInput, ingest_detection_events
+from domain.validation import ingest_column_checks as column_checks
+from domain.validation.ingest import (
+    MAX_EVENTS,
+    CheckedBatch,
+    DetectionEventInput,
+    batch_context,
+    check_batch,
+    check_events,
+    ingest_batch,
+)
+from persistence.tables import TestSessionRow
 
 # Field -> (accepted Python types, required), in DetectionEventInput's field order: numbers take
 # int or float (never bool), times are ISO-8601 text. `episode_id` holds episode ids (ints: the graph
@@ -51,10 +63,16 @@ def column_field(name: str, index: int | None = None, prefix: str = "columns") -
 
 
 def events_of_columns(columns: Mapping[str, Sequence | None]) -> list[DetectionEventInput]:
-    """The events a columnar batch holds, in index order.
+    """The events a columnar batch holds, in index order (checked_columns' checks and errors)."""
+    return _events(*checked_columns(columns))
+
+
+def checked_columns(columns: Mapping[str, Sequence | None]) -> tuple[dict[str, list | None], int]:
+    """The columns of a columnar batch, each checked for its type, and the number of events n.
 
     `columns` maps field names (COLUMNS) to equally long arrays; an optional column may be left out
-    or null (null everywhere). BAD_USER_INPUT, naming the field: an unknown or missing column, a
+    or null (null everywhere): its value here is None. sent_at comes back parsed (datetimes; one
+    object per distinct text). BAD_USER_INPUT, naming the field: an unknown or missing column, a
     column that is not an array or whose length differs from `episode_id`'s, an empty or too large
     batch (MAX_EVENTS), a value of the wrong type or null in a required column (`columns.<field>[i]`),
     a time that is not ISO-8601."""
@@ -65,7 +83,7 @@ def events_of_columns(columns: Mapping[str, Sequence | None]) -> list[DetectionE
             field=column_field(unknown[0]),
         )
     n = None
-    arrays: dict[str, Sequence | None] = {}
+    arrays: dict[str, list | None] = {}
     for name, (_, required) in COLUMNS.items():
         values = columns.get(name)
         if values is None:
@@ -91,50 +109,52 @@ def events_of_columns(columns: Mapping[str, Sequence | None]) -> list[DetectionE
         _check_types(name, values)
         arrays[name] = values
     assert n is not None  # episode_id is required
-    times = _times(arrays["sent_at"])
+    arrays["sent_at"] = _times(arrays["sent_at"])
+    return arrays, n
+
+
+def _events(arrays: dict[str, list | None], n: int) -> list[DetectionEventInput]:
     empty: list = [None] * n
-    values = [arrays[f] or empty for f in COLUMNS if f != "sent_at"]
-    values.insert(list(COLUMNS).index("sent_at"), times or empty)
     # COLUMNS is in DetectionEventInput's field order: event i is the i-th value of each.
-    return [DetectionEventInput(*event) for event in zip(*values, strict=True)]
+    return [DetectionEventInput(*event) for event in zip(*(arrays[f] or empty for f in COLUMNS), strict=True)]
 
 
 def _check_types(name: str, values: Sequence) -> None:
     kinds, required = COLUMNS[name]
+    # The types present, gathered without a Python loop; only a column holding a wrong one is searched
+    # value by value for the first (bool is an int subclass: `type` refuses it, isinstance would not).
+    if set(map(type, values)) <= {*kinds, *(() if required else (type(None),))}:
+        return
     for i, value in enumerate(values):
         if value is None:
             if required:
                 raise BadUserInput(
                     f"columns.{name}[{i}]: a value is needed, got null", field=column_field(name, i)
                 )
-        elif type(value) not in kinds:  # bool is an int subclass: `type` refuses it, isinstance would not
+        elif type(value) not in kinds:
             wanted = _NAMES.get(name, "a number")
             raise BadUserInput(
                 f"columns.{name}[{i}]: {wanted} is needed, got {value!r:.40}", field=column_field(name, i)
             )
 
 
-def _times(values: Sequence[str | None] | None) -> list[datetime | None] | None:
-    """sent_at parsed once per distinct text (a device usually stamps a batch with one time)."""
+def _times(values: list[str | None] | None) -> list[datetime | None] | None:
+    """sent_at parsed once per distinct text (a device usually stamps a batch with one time): one
+    datetime object per text."""
     if values is None:
         return None
-    parsed: dict[str, datetime] = {}
-    out: list[datetime | None] = []
-    for i, value in enumerate(values):
-        if value is None:
-            out.append(None)
-            continue
-        when = parsed.get(value)
-        if when is None:
+    parsed: dict[str | None, datetime | None] = {None: None}
+    for value in dict.fromkeys(values):
+        if value is not None:
             try:
-                when = parsed[value] = datetime.fromisoformat(value)
+                parsed[value] = datetime.fromisoformat(value)
             except ValueError:
+                i = values.index(value)  # the first event with this text
                 raise BadUserInput(
                     f"columns.sent_at[{i}]: {value!r:.40} is not an ISO-8601 time",
                     field=column_field("sent_at", i),
                 ) from None
-        out.append(when)
-    return out
+    return list(map(parsed.__getitem__, values))
 
 
 _EVENT_FIELD = re.compile(r"events\[(\d+)\]\.(\w+)")
@@ -147,13 +167,26 @@ def _as_column(text: str) -> str:
 async def ingest_detection_columns(
     rt: Runtime, viewer: Viewer, session_id: int, columns: Mapping[str, Sequence | None]
 ) -> int:
-    """Store a columnar batch of a device's detections (events_of_columns); the number of detections
+    """Store a columnar batch of a device's detections (checked_columns); the number of detections
     stored. As ingest.ingest_detection_events, all or nothing, with the same checks, rows and event,
     written with COPY on PostgreSQL; an event's error names its column and index
-    (`columns.<field>[i]`) instead of `events[i].<field>`."""
-    events = events_of_columns(columns)
+    (`columns.<field>[i]`) instead of `events[i].<field>`.
+
+    The events are checked column-wise (ingest_column_checks.py); a batch with a fault goes through
+    ingest.check_events, so the error reported is the per-event path's own."""
+    arrays, n = checked_columns(columns)
+
+    async def check(session: AsyncSession, row: TestSessionRow, received: datetime) -> CheckedBatch:
+        check_batch(row, n)
+        timed = column_checks.timed_episodes(arrays, set(row.episode_ids))
+        context = await batch_context(rt, session, row, timed)
+        checked = column_checks.checked_rows(arrays, n, row, context, received)
+        if checked is None:
+            return check_events(row, context, _events(arrays, n), received)
+        return checked
+
     try:
-        return await ingest_detection_events(rt, viewer, session_id, events, copy=True)
+        return await ingest_batch(rt, session_id, check, copy=True)
     except BadUserInput as exc:
         field = None if exc.field is None else _as_column(exc.field)
         raise BadUserInput(_as_column(exc.message), field=field, **exc.details) from None

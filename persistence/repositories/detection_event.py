@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import insert, select, tuple_
@@ -39,21 +40,39 @@ async def insert_events(session: AsyncSession, values: Sequence[dict]) -> None:
         await session.execute(insert(Row.__table__), list(values))
 
 
-async def copy_events(session: AsyncSession, values: Sequence[dict]) -> None:
-    """Insert detection rows (dicts of column -> value, all with the same keys, timestamps aware) in
-    the session's transaction: on PostgreSQL with COPY (asyncpg's copy_records_to_table on the
-    session's own connection: ids follow the rows' order, as with INSERT), elsewhere as
-    insert_events. The rows stored are the same either way."""
+@dataclass(frozen=True)
+class EventRecords:
+    """Detection rows as COPY takes them: the column names and one tuple of values per row, in that
+    order (timestamps aware)."""
+
+    columns: tuple[str, ...]
+    records: list[tuple]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+async def copy_events(session: AsyncSession, values: Sequence[dict] | EventRecords) -> None:
+    """Insert detection rows (dicts of column -> value, all with the same keys, timestamps aware; or
+    EventRecords) in the session's transaction: on PostgreSQL with COPY (asyncpg's
+    copy_records_to_table on the session's own connection: ids follow the rows' order, as with
+    INSERT), elsewhere as insert_events. The rows stored are the same either way."""
     if not values:
         return
     connection = await session.connection()
     if connection.dialect.driver != "asyncpg":
+        if isinstance(values, EventRecords):
+            values = [dict(zip(values.columns, r, strict=True)) for r in values.records]
         await insert_events(session, values)
         return
-    columns = list(values[0])
+    if isinstance(values, EventRecords):
+        columns, records = list(values.columns), values.records
+    else:
+        columns = list(values[0])
+        records = [tuple(v[c] for c in columns) for v in values]
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        Row.__tablename__, records=[tuple(v[c] for c in columns) for v in values], columns=columns
+        Row.__tablename__, records=records, columns=columns
     )
 
 

@@ -5,6 +5,8 @@ on SQLite (INSERT) and PostgreSQL (COPY)."""
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +14,15 @@ from sqlalchemy import text
 from domain.validation.events import channel
 from graph.ids import decode_id
 from tests.conftest import gql, register
-from tests.graph.validation.test_test_sessions import CRITERIA, INGEST, SESSION, event, external_session
+from tests.graph.validation.test_test_sessions import (
+    CREATE,
+    CRITERIA,
+    INGEST,
+    SESSION,
+    START,
+    event,
+    external_session,
+)
 from tests.graph.validation_setup import project_with_episodes
 
 COLUMNS = "mutation($s: ID!, $c: JSON!) { ingestDetectionEventColumns(sessionId: $s, columns: $c) }"
@@ -129,3 +139,96 @@ async def test_a_columnar_batch_is_heard_like_a_batch_of_events(client, runtime,
         assert answer == {"data": {"ingestDetectionEventColumns": 1}}
         heard = await asyncio.wait_for(anext(messages), 5)
     assert heard == {"id": session_id, "status": "RUNNING"}
+
+
+async def _paths_session(client, setup) -> str:
+    """A RUNNING EXTERNAL session over the first two episodes, reporting over NETWORK (default) and
+    SERIAL."""
+    given = {
+        "projectId": setup["project"],
+        "name": "device",
+        "source": "EXTERNAL",
+        "episodeIds": setup["ids"][:2],
+        "signalPaths": [{"path": "NETWORK"}, {"path": "SERIAL"}],
+    }
+    made = await gql(client, CREATE, input=given)
+    assert "errors" not in made, made
+    session = made["data"]["createTestSession"]["id"]
+    assert (await gql(client, START, id=session))["data"]["startTestSession"]["status"] == "RUNNING"
+    return session
+
+
+def _random_event(rng: random.Random, episodes: list[str]) -> dict:
+    """An event both inputs accept: by frame or by episode time, with or without a label, score and
+    send time, any of the session's paths."""
+    first = rng.random() < 0.6
+    found: dict = {"episodeId": episodes[0 if first else 1], "camera": "front"}
+    if rng.random() < 0.7:
+        found["frame"] = rng.randrange(40 if first else 50)
+    else:
+        found["timestamp"] = rng.choice([round(rng.uniform(0, 1.2), 3), 0.5, 0])
+    if rng.random() < 0.85:
+        found["label"] = rng.choice(["pedestrian", "vehicle"])
+        found |= {"x": rng.randrange(60), "y": round(rng.uniform(0, 40), 2), "width": 10.5, "height": 4}
+        found["score"] = rng.choice([None, 1, round(rng.random(), 3)])
+    found["sentAt"] = rng.choice([None, "2026-03-01T11:59:59+00:00", "2026-03-01T12:59:59+01:00"])
+    found["signalPath"] = rng.choice([None, "NETWORK", "SERIAL"])
+    return found
+
+
+# Faults either input can carry, each to one event (a field left null is left out of the event).
+GRAPH_FAULTS = [
+    lambda e, ids: e | {"episodeId": ids[2]},
+    lambda e, ids: e | {"camera": "rear"},
+    lambda e, ids: e | {"frame": 999},
+    lambda e, ids: e | {"frame": -1},
+    lambda e, ids: e | {"frame": None, "timestamp": None},
+    lambda e, ids: e | {"frame": None, "timestamp": 99.0},
+    lambda e, ids: e | {"signalPath": "CAN"},
+    lambda e, ids: e | {"label": None, "x": 3},
+    lambda e, ids: e | {"label": "vehicle", "x": 1, "y": 1, "width": 0, "height": 2},
+    lambda e, ids: e | {"label": "vehicle", "x": 1, "y": 1, "width": 2, "height": -1},
+    lambda e, ids: e | {"label": "vehicle", "x": 1, "y": 1, "width": 2, "height": 2, "score": 1.5},
+    lambda e, ids: e | {"label": "vehicle", "x": None, "y": 1, "width": 2, "height": 2},
+]
+_EVENT_FIELD = re.compile(r"events\[(\d+)\]\.(\w+)")
+
+
+def _in_columns(text: str) -> str:
+    """An ingestDetectionEvents error's `events[i].field` as the columnar input names it."""
+    return _EVENT_FIELD.sub(lambda m: f"columns.{m.group(2)}[{m.group(1)}]", text)
+
+
+async def test_random_batches_store_the_same_rows_and_give_the_same_errors(client, runtime, setup):
+    """Seeded random batches: clean ones store the same rows either way; one with a fault at a random
+    event (or two) is refused by both with the same error, the columnar one naming `columns.<f>[i]`."""
+    rng = random.Random(21)
+    episodes = setup["ids"]
+    per_event, columnar = await _paths_session(client, setup), await _paths_session(client, setup)
+    for _ in range(8):
+        events = [_random_event(rng, episodes) for _ in range(rng.choice([1, 7, 60]))]
+        sent = [{k: v for k, v in e.items() if v is not None} for e in events]
+        one = await gql(client, INGEST, s=per_event, e=sent)
+        assert "errors" not in one, one
+        other = await gql(client, COLUMNS, s=columnar, c=as_columns(events))
+        assert other == {"data": {"ingestDetectionEventColumns": one["data"]["ingestDetectionEvents"]}}
+    rows = await stored(runtime, columnar)
+    assert rows == await stored(runtime, per_event)
+    assert len(rows) > 40
+    for session in (per_event, columnar):
+        assert (await gql(client, SESSION, id=session))["data"]["node"]["framesProcessed"] > 20
+    for _ in range(24):
+        events = [_random_event(rng, episodes) for _ in range(rng.choice([3, 30]))]
+        for _ in range(rng.choice([1, 2])):
+            i = rng.randrange(len(events))
+            events[i] = rng.choice(GRAPH_FAULTS)(events[i], episodes)
+        sent = [{k: v for k, v in e.items() if v is not None} for e in events]
+        one = await gql(client, INGEST, s=per_event, e=sent)
+        other = await gql(client, COLUMNS, s=columnar, c=as_columns(events))
+        assert one["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", one
+        expected = (
+            _in_columns(one["errors"][0]["message"]),
+            _in_columns(one["errors"][0]["extensions"]["field"]),
+        )
+        assert (other["errors"][0]["message"], other["errors"][0]["extensions"]["field"]) == expected
+    assert await stored(runtime, columnar) == rows  # nothing more written
