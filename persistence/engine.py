@@ -136,6 +136,17 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_session_factory(engine: AsyncEngine, sessions: SessionFactory) -> SessionFactory:
+    """Sessions for reads whose statements each stand alone (a loader's batch, a page): on PostgreSQL
+    in autocommit, so a read is one round trip instead of BEGIN, the query and ROLLBACK (three for a
+    `node(id:)`); each statement still sees one snapshot. Never for writes, nor for reads that need
+    several statements to agree (use `sessions`). On SQLite, where switching the mode costs a PRAGMA
+    per checkout, `sessions` itself (so its one writer lock stays the only one)."""
+    if engine.dialect.name == "sqlite":
+        return sessions
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
 class StatementCounter:
     """Counts SQL statements sent through an engine (tests and benchmarks use it to catch N+1)."""
 

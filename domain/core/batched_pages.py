@@ -30,7 +30,7 @@ async def read_pages(
     for r in requests:
         groups.setdefault(replace(r, **{parent: 0}), (r, set()))[1].add(getattr(r, parent))
     found: dict[tuple[int, R], list[Any]] = {}
-    async with rt.sessions() as session:
+    async with rt.reads() as session:
         for key, (example, parent_ids) in groups.items():
             for parent_id, rows in (await read(session, sorted(parent_ids), example)).items():
                 found[(parent_id, key)] = rows

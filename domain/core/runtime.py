@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.core.job_runner import JobRunner
 from domain.core.leftovers import sweep_partials
 from domain.core.pool_child import die_with_parent
-from persistence.engine import SessionFactory, create_engine, create_session_factory
+from persistence.engine import (
+    SessionFactory,
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from persistence.episode_sources.readers import EpisodeReaders
 from persistence.events import EventHub
 from persistence.frame_cache import FrameCache
@@ -34,6 +39,9 @@ class Runtime:
     files: EpisodeReaders
     events: EventHub
     jobs: JobRunner = field(init=False)
+    # Sessions for stand-alone reads (loaders, pages): autocommit on PostgreSQL
+    # (persistence.engine.create_read_session_factory); never for writes.
+    reads: SessionFactory = field(init=False)
     # (dataset id, episode index) -> (dataset, episode) rows for frame requests; short-lived so
     # that re-indexing in another process shows within seconds.
     frame_lookups: TTLCache = field(default_factory=lambda: TTLCache(maxsize=4096, ttl=5.0))
@@ -55,6 +63,7 @@ class Runtime:
             else None
         )
         self.jobs = JobRunner(self.sessions, self.events, queue=queue, attempts=self.settings.job_attempts)
+        self.reads = create_read_session_factory(self.engine, self.sessions)
         s = self.settings
         self.frame_cache = FrameCache(s.frame_cache_bytes, s.frame_cache_dir, s.frame_cache_disk_bytes)
 

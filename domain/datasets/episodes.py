@@ -65,13 +65,13 @@ async def episode_counts(rt: Runtime, keys: Sequence[tuple[int, EpisodeFilter]])
 
 
 async def episodes_by_ids(rt: Runtime, ids: Sequence[int]) -> list[EpisodeRow | None]:
-    async with rt.sessions() as session:
+    async with rt.reads() as session:
         rows = {r.id: r for r in await episodes_repo.read_episodes_by_ids(session, ids)}
     return [rows.get(i) for i in ids]
 
 
 async def episodes_by_indexes(rt: Runtime, keys: Sequence[tuple[int, int]]) -> list[EpisodeRow | None]:
-    async with rt.sessions() as session:
+    async with rt.reads() as session:
         rows = {
             (r.dataset_id, r.index): r for r in await episodes_repo.read_episodes_by_indexes(session, keys)
         }

@@ -250,7 +250,7 @@ def _episode_values(e: EpisodeScan) -> dict:
 
 
 async def list_datasets(rt: Runtime, *, after_id: int | None, limit: int) -> list[DatasetRow]:
-    async with rt.sessions() as session:
+    async with rt.reads() as session:
         return await datasets_repo.list_datasets(session, after_id=after_id, limit=limit)
 
 
@@ -260,6 +260,6 @@ async def count_datasets(rt: Runtime) -> int:
 
 
 async def datasets_by_ids(rt: Runtime, ids: Sequence[int]) -> list[DatasetRow | None]:
-    async with rt.sessions() as session:
+    async with rt.reads() as session:
         rows = {r.id: r for r in await datasets_repo.read_datasets_by_ids(session, ids)}
     return [rows.get(i) for i in ids]
