@@ -127,6 +127,7 @@ async def seed(rt, folder: Path, frames: int):
         start_test_session,
     )
     from persistence.columns import utcnow
+    from persistence.engine import refresh_after_load
     from persistence.repositories import object_annotation as boxes_repo
     from persistence.tables import EpisodeRow
 
@@ -180,6 +181,8 @@ async def seed(rt, folder: Path, frames: int):
     async with rt.sessions() as session, session.begin():
         for start in range(0, len(values), 5000):
             await boxes_repo.insert_boxes(session, values[start : start + 5000])
+        # As an import of this size does (domain/objects/transfer/imports.py).
+        await refresh_after_load(session, "object_annotation", len(values))
     project = await create_project(rt, viewer, NewProject("bench ingest", None, list(LABELS), Criteria()))
     await link_episodes(rt, viewer, project.id, episode_ids, None)
     row = await create_test_session(

@@ -39,6 +39,7 @@ from domain.objects.boxes import Review, Source
 from domain.objects.service import announce, open_sessions_of
 from persistence.columns import utcnow
 from persistence.documents import DetectionParameters
+from persistence.engine import refresh_after_load
 from persistence.episode_sources import episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
@@ -268,6 +269,7 @@ async def _store(
             for n, (frame, d) in enumerate(found)
         ]
         ids = await boxes_repo.insert_boxes(session, values)
+        await refresh_after_load(session, "object_annotation", len(ids))
         open_sessions = await open_sessions_of(session, [episode_id] if ids else [])
         await ctx.finish(
             session,

@@ -48,6 +48,7 @@ from domain.objects.transfer.name_mapping import (
 from domain.objects.transfer.upload_archive import read_upload
 from persistence.columns import utcnow
 from persistence.documents import RevisionContent
+from persistence.engine import refresh_after_load
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import episode as episodes_repo
 from persistence.repositories import episode_annotation as annotations_repo
@@ -354,6 +355,7 @@ async def _store(session, req, data, dataset_id, missing, values, episodes, user
     ids: list[int] = []
     for start in range(0, len(values), CHUNK):
         ids += await boxes_repo.insert_boxes(session, values[start : start + CHUNK])
+    await refresh_after_load(session, "object_annotation", len(ids))
     summary.episode_annotations = await _import_episode_annotations(
         session, data, episodes, users, req.file_name
     )
