@@ -121,6 +121,10 @@ def serve(
             create_app(settings, freeze_gc=True),
             host=settings.host,
             port=settings.port,
+            # WebSocket messages uncompressed: permessage-deflate compresses every message once per
+            # socket, so a live event to 100 subscribers was deflated 100 times; the messages are
+            # small JSON (an event's fields), where the saving is a few bytes.
+            ws_per_message_deflate=False,
             log_level=settings.log_level.lower(),
             log_config=uvicorn_log_config(),  # the access log writes login codes as ag_[redacted]
         )

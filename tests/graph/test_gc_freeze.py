@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from starlette.testclient import TestClient
 
 from graph.app import create_app
+
+
+@pytest.fixture(autouse=True)
+def _freeze_again():
+    """These tests thaw the collector; the suite's modules go back out of its sight afterwards
+    (tests/conftest.py freezes them once collected)."""
+    yield
+    gc.collect()
+    gc.freeze()
 
 
 def test_serving_freezes_startup_objects_and_thaws_on_stop(settings):
