@@ -7,7 +7,8 @@ pick, side by side and interleaved in one run:
 - frames in random order, each request a frame not asked before (no cache can answer it): against a
   minimal Starlette + h5py + Pillow app (bench/frames_reference.py) reading the same HDF5 files.
 
-Both servers are single uvicorn processes; nginx runs Debian's `worker_processes auto`. The annograph
+Both servers are single uvicorn processes; nginx runs Debian's `worker_processes auto` (the figure
+the target names) and, beside it, one worker process (one process against one). The annograph
 server runs its default settings (in-memory frame cache ANNOGRAPH_FRAME_CACHE_BYTES, no disk cache)
 on SQLite, or PostgreSQL with --postgres. Rates are medians over rounds, p99 the median of each
 round's p99.
@@ -106,6 +107,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
     results: dict[str, list[WrkResult]] = {
         "ours_repeated": [],
         "nginx": [],
+        "nginx_one": [],
         "bare_repeated": [],
         "ours_random": [],
         "ref_random": [],
@@ -114,6 +116,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
         running_server(spec, database_url) as server,
         tempfile.TemporaryDirectory(prefix="annograph-jpegs-") as jpegs,
         serving_files(Path(jpegs)) as nginx_url,
+        serving_files(Path(jpegs), workers="1") as nginx_one_url,
         reference_app(server.dataset) as ref_url,
     ):
         auth = {"Authorization": f"Bearer {server.token}"}
@@ -145,6 +148,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
         cases = {
             "ours_repeated": lambda: run_wrk(server.url + frame_url, CONNECTIONS, seconds, headers=auth),
             "nginx": lambda: run_wrk(f"{nginx_url}/{jpeg.name}", CONNECTIONS, seconds),
+            "nginx_one": lambda: run_wrk(f"{nginx_one_url}/{jpeg.name}", CONNECTIONS, seconds),
             "bare_repeated": lambda: run_wrk(f"{ref_url}/cached/0/front/7.jpg", CONNECTIONS, seconds),
             "ours_random": lambda: random_run(server.url, ours_path, auth),
             "ref_random": lambda: random_run(ref_url, ref_path, {}),
@@ -166,6 +170,7 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
     )
     print(_fmt("annograph, one frame repeated", results["ours_repeated"]))
     print(_fmt("nginx, the same JPEG file", results["nginx"]))
+    print(_fmt("nginx, one worker process", results["nginx_one"]))
     print(_fmt("bare Starlette returning the bytes from a dict", results["bare_repeated"]))
     print(_fmt("annograph, random frames (never repeated)", results["ours_random"]))
     print(_fmt("Starlette + h5py + Pillow, random frames", results["ref_random"]))
@@ -177,6 +182,8 @@ def run(rounds: int = 3, seconds: float = 5.0, database_url: str | None = None) 
         / _median(results["ref_random"], "p99"),
     }
     print(f"  repeated frame / nginx            : {ratios['repeated_vs_nginx']:5.2f}x  (target >= 0.5)")
+    one = _median(results["ours_repeated"], "rate") / _median(results["nginx_one"], "rate")
+    print(f"  repeated frame / nginx, 1 worker  : {one:5.2f}x  (one process against one process)")
     bare = _median(results["ours_repeated"], "rate") / _median(results["bare_repeated"], "rate")
     print(f"  repeated frame / bare Starlette   : {bare:5.2f}x  (the ceiling of one Python process)")
     print(f"  random frames / reference         : {ratios['random_vs_reference']:5.2f}x  (target >= 1.0)")
