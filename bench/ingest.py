@@ -40,6 +40,8 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 
+from persistence.repositories.detection_event import EVENT_COLUMNS
+
 PER_FRAME = 20  # ground-truth boxes, and detections, per frame
 CLIENTS = 4
 SIZE = (48, 64)
@@ -50,23 +52,6 @@ MUTATION = (
 COLUMNS_MUTATION = "mutation($s: ID!, $c: JSON!) { ingestDetectionEventColumns(sessionId: $s, columns: $c) }"
 FIELDS = ("episodeId", "camera", "frame", "label", "x", "y", "width", "height", "score")
 ROUNDS = 2
-COPY_COLUMNS = [
-    "session_id",
-    "episode_id",
-    "camera",
-    "frame",
-    "label",
-    "x",
-    "y",
-    "width",
-    "height",
-    "score",
-    "device_timestamp",
-    "temporal_offset_ms",
-    "sent_at",
-    "received_at",
-    "latency_ms",
-]
 
 
 def ground_truth(episode_ids: list[int], frames: int) -> list[tuple]:
@@ -238,7 +223,7 @@ async def copy_reference(url: str, rows: list[tuple]) -> float:
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
         start = time.perf_counter()
-        await connection.copy_records_to_table("detection_event", records=rows, columns=COPY_COLUMNS)
+        await connection.copy_records_to_table("detection_event", records=rows, columns=EVENT_COLUMNS)
         return time.perf_counter() - start
     finally:
         await connection.execute("DELETE FROM detection_event WHERE session_id = $1", rows[0][0])
@@ -272,7 +257,7 @@ async def run(url: str, var_dir: Path, folder: Path, args) -> None:
         now = datetime.now(UTC)
         rows = [
             (session_id, b[0], "front", b[1], b[2], e["x"], e["y"], e["width"], e["height"], e["score"])
-            + (None, None, now, now, 0.0)
+            + (None, None, now, now, 0.0, "NETWORK")  # the session's default signal path
             for b, e in zip(boxes, events, strict=False)
         ]
         big = [events[i : i + args.bulk_batch] for i in range(0, len(events), args.bulk_batch)]

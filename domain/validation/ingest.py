@@ -21,7 +21,6 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
@@ -40,7 +39,7 @@ from persistence.episode_sources import SourceRef, episode_ref
 from persistence.repositories import dataset as datasets_repo
 from persistence.repositories import detection_event as events_repo
 from persistence.repositories import episode as episodes_repo
-from persistence.tables import TestSessionRow
+from persistence.tables import EpisodeRow, TestSessionRow
 
 MAX_EVENTS = 10_000
 # Episode timestamps by (episode id, file mtime): devices stream many batches per episode.
@@ -120,7 +119,7 @@ class BatchContext:
 
     allowed: set[int]
     paths: list[PathTolerance]
-    episodes: dict[int, Any]
+    episodes: dict[int, EpisodeRow]
     times: dict[int, np.ndarray]
 
 

@@ -28,28 +28,9 @@ from domain.validation.ingest import (
     sent_latency,
 )
 from domain.validation.signal_paths import resolve_path
-from persistence.repositories.detection_event import EventRecords
+from persistence.repositories.detection_event import EVENT_COLUMNS, EventRecords
 from persistence.tables import TestSessionRow
 
-# The columns of a detection row, in the order of the dict ingest.check_events builds.
-ROW_COLUMNS = (
-    "session_id",
-    "episode_id",
-    "camera",
-    "frame",
-    "label",
-    "x",
-    "y",
-    "width",
-    "height",
-    "score",
-    "device_timestamp",
-    "temporal_offset_ms",
-    "sent_at",
-    "received_at",
-    "latency_ms",
-    "signal_path",
-)
 _BOX = ("x", "y", "width", "height", "score")
 
 
@@ -121,10 +102,10 @@ def _rows(columns, n: int, row: TestSessionRow, context: BatchContext, received:
         "latency_ms": latency,
         "signal_path": paths,
     }
-    records = zip(*(by_name[c] for c in ROW_COLUMNS), strict=False)  # repeat() is endless
+    records = zip(*(by_name[c] for c in EVENT_COLUMNS), strict=False)  # repeat() is endless
     # Only labelled events are detections; an event without a label marks its frame processed.
     kept = list(records) if labelled is None else list(compress(records, labelled))
-    return EventRecords(ROW_COLUMNS, kept), keys
+    return EventRecords(EVENT_COLUMNS, kept), keys
 
 
 def _codes(values: Sequence) -> tuple[dict, np.ndarray]:
@@ -279,8 +260,5 @@ def _latencies(sent: list | None, received: datetime) -> tuple[Iterable, Iterabl
         return repeat(None), repeat(None)
     # Keyed by identity, not equality: equal instants in other offsets are stored as each was sent
     # (ingest_columns parses each distinct text once, so one text is one object).
-    distinct = dict(zip(map(id, sent), sent, strict=True))
-    pairs = {key: sent_latency(when, received) for key, when in distinct.items()}
-    aware = {key: pair[0] for key, pair in pairs.items()}
-    latency = {key: pair[1] for key, pair in pairs.items()}
-    return list(map(aware.__getitem__, map(id, sent))), list(map(latency.__getitem__, map(id, sent)))
+    pairs = {id(when): sent_latency(when, received) for when in sent}
+    return [pairs[id(when)][0] for when in sent], [pairs[id(when)][1] for when in sent]

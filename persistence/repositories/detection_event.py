@@ -40,6 +40,28 @@ async def insert_events(session: AsyncSession, values: Sequence[dict]) -> None:
         await session.execute(insert(Row.__table__), list(values))
 
 
+# The columns a stored detection states, in the order of COPY records (EventRecords) and of the dict
+# domain/validation/ingest.py check_events builds (the id is the database's).
+EVENT_COLUMNS = (
+    "session_id",
+    "episode_id",
+    "camera",
+    "frame",
+    "label",
+    "x",
+    "y",
+    "width",
+    "height",
+    "score",
+    "device_timestamp",
+    "temporal_offset_ms",
+    "sent_at",
+    "received_at",
+    "latency_ms",
+    "signal_path",
+)
+
+
 @dataclass(frozen=True)
 class EventRecords:
     """Detection rows as COPY takes them: the column names and one tuple of values per row, in that

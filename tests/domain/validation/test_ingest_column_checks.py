@@ -18,6 +18,7 @@ from domain.validation import ingest_column_checks as column_checks
 from domain.validation.ingest import BatchContext, DetectionEventInput, _frame_of, check_events
 from domain.validation.ingest_columns import COLUMNS, _as_column, _events, checked_columns
 from domain.validation.signal_paths import PathTolerance, SignalPath
+from persistence.repositories.detection_event import EVENT_COLUMNS
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 FIELDS = list(COLUMNS)
@@ -171,7 +172,7 @@ def per_event(row, context, events: list[dict]):
         return "error", _as_column(exc.message), _as_column(exc.field or "")
     except OverflowError:
         return "overflow", None, None
-    assert all(tuple(v) == column_checks.ROW_COLUMNS for v in values)
+    assert all(tuple(v) == EVENT_COLUMNS for v in values)
     return [tuple(v.values()) for v in values], frames
 
 
@@ -182,7 +183,7 @@ def columnar(row, context, raw: dict[str, list | None]):
     checked = column_checks.checked_rows(arrays, n, row, context, RECEIVED)
     if checked is not None:
         records, frames = checked
-        assert records.columns == column_checks.ROW_COLUMNS
+        assert records.columns == EVENT_COLUMNS
         return records.records, frames
     try:
         values, frames = check_events(row, context, _events(arrays, n), RECEIVED)
@@ -208,7 +209,7 @@ def test_a_clean_batch_gives_the_same_rows_column_wise(seed):
     checked = column_checks.checked_rows(arrays, n, row, context, RECEIVED)
     assert checked is not None, "a clean batch takes the column-wise path"
     records, frames = checked
-    assert records.columns == column_checks.ROW_COLUMNS
+    assert records.columns == EVENT_COLUMNS
     assert typed(records.records) == typed(expected_rows)
     assert frames == expected_frames
     assert len(records) == sum(e.get("label") is not None for e in events)

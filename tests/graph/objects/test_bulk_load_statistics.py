@@ -4,15 +4,12 @@ the table were empty (autovacuum's analyze waits for 10% of the table to change)
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 from sqlalchemy import text
 
 from persistence import engine as engine_module
 from persistence.engine import refresh_after_load
 from tests.factories import seed_index
-from tests.graph.objects.test_import_mapping import case_file, episode_id, send
+from tests.graph.objects.test_import_mapping import episode_id, mot_archive, send
 
 RELTUPLES = text("SELECT reltuples FROM pg_class WHERE relname = 'object_annotation'")
 
@@ -42,12 +39,8 @@ async def test_an_import_of_a_bulk_load_leaves_statistics_of_its_boxes(
     client, runtime, field_dataset, monkeypatch
 ):
     monkeypatch.setattr(engine_module, "BULK_ROWS", 1)  # the case file's boxes count as a bulk load
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in ("gt/gt.txt", "gt/labels.txt"):
-            z.writestr(path, case_file("mot", path))
     mapping = {"episodeId": await episode_id(client, field_dataset, 0), "camera": "front"}
-    body = await send(client, field_dataset, "mot.zip", archive.getvalue(), nameMapping=mapping)
+    body = await send(client, field_dataset, "mot.zip", mot_archive(), nameMapping=mapping)
     boxes = body["data"]["importAnnotations"]["boxes"]
     assert boxes > 0, body
     tuples = await _reltuples(runtime)

@@ -49,6 +49,15 @@ def case_file(case: str, path: str) -> bytes:
     return (CASES / case / path).read_bytes()
 
 
+def mot_archive() -> bytes:
+    """The MOT field case (gt/gt.txt and gt/labels.txt) as a zip, as MOTChallenge ships it."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in ("gt/gt.txt", "gt/labels.txt"):
+            z.writestr(path, case_file("mot", path))
+    return archive.getvalue()
+
+
 def geometry(boxes: list[tuple]) -> list[tuple]:
     """(episode, camera, frame, label, x, y, width, height) of stored boxes."""
     return [b[:8] for b in boxes]
@@ -111,12 +120,8 @@ async def test_cvat_video_frames_go_to_the_chosen_episode_and_camera(client, fie
 
 
 async def test_mot_frames_are_one_based(client, field_dataset):
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as z:
-        for path in ("gt/gt.txt", "gt/labels.txt"):
-            z.writestr(path, case_file("mot", path))
     mapping = {"episodeId": await episode_id(client, field_dataset, 0), "camera": "front"}
-    body = await send(client, field_dataset, "mot.zip", archive.getvalue(), nameMapping=mapping)
+    body = await send(client, field_dataset, "mot.zip", mot_archive(), nameMapping=mapping)
     assert body["data"]["importAnnotations"]["format"] == "MOT", body
     frames = [b[2] for b in await stored(client, field_dataset) if b[10] is not False]
     assert frames[0] == 10  # MOT's frame 11
