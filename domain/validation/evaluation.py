@@ -107,16 +107,22 @@ def frame_counts(frames, gt_rows, det_rows, label_names, match_iou) -> list[dict
 
 
 async def update_frame_counts(
-    session: AsyncSession, row: TestSessionRow, frames: Sequence[tuple[int, str, int]], latency_ms=None
+    session: AsyncSession,
+    row: TestSessionRow,
+    frames: Sequence[tuple[int, str, int]],
+    latency_ms=None,
+    *,
+    events: Sequence[EventBox] | None = None,
 ) -> None:
-    """Recount the frames (everything received on them so far) inside the caller's transaction."""
+    """Recount the frames (everything received on them so far) inside the caller's transaction.
+    `events`: the session's detections on `frames`, stored or about to be (read when None)."""
     if not frames:
         return
     project = await projects_repo.read_project(session, row.project_id)
     labels = list(project.labels) if project and project.labels else None
     episode_ids = sorted({f[0] for f in frames})
     gt_rows = await boxes_repo.read_validated_boxes(session, episode_ids, labels, frames)
-    det_rows = await events_repo.read_events_on_frames(session, row.id, frames)
+    det_rows = await events_repo.read_events_on_frames(session, row.id, frames) if events is None else events
     values = await asyncio.to_thread(frame_counts, list(frames), gt_rows, det_rows, labels, row.match_iou)
     if latency_ms is not None:
         for value in values:

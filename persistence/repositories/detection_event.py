@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.key_sets import rows_with_keys
 from persistence.tables import DetectionEventRow
 
 Row = DetectionEventRow
@@ -74,6 +75,16 @@ class EventRecords:
         return len(self.records)
 
 
+def unstored_boxes(values: Sequence[dict] | EventRecords) -> list[EventBox]:
+    """Detection rows about to be stored (as copy_events takes them), as evaluation reads them; their id
+    is 0, as the database has given none yet (the running counts do not use it)."""
+    fields = EventBox._fields[1:]
+    if isinstance(values, EventRecords):
+        at = [values.columns.index(name) for name in fields]
+        return [EventBox(0, *(record[i] for i in at)) for record in values.records]
+    return [EventBox(0, *(value[name] for name in fields)) for value in values]
+
+
 async def copy_events(session: AsyncSession, values: Sequence[dict] | EventRecords) -> None:
     """Insert detection rows (dicts of column -> value, all with the same keys, timestamps aware; or
     EventRecords) in the session's transaction: on PostgreSQL with COPY (asyncpg's
@@ -108,14 +119,9 @@ async def read_events_on_frames(
     session: AsyncSession, session_id: int, keys: Sequence[tuple[int, str, int]]
 ) -> list[EventBox]:
     """The session's detections on the (episode id, camera, frame) `keys`."""
-    out: list[EventBox] = []
-    for start in range(0, len(keys), 500):
-        query = select(*COLUMNS).where(
-            Row.session_id == session_id,
-            tuple_(Row.episode_id, Row.camera, Row.frame).in_(keys[start : start + 500]),
-        )
-        out += [EventBox._make(r) for r in (await session.execute(query)).all()]
-    return out
+    query = select(*COLUMNS).where(Row.session_id == session_id)
+    rows = await rows_with_keys(session, query, (Row.episode_id, Row.camera, Row.frame), keys)
+    return [EventBox._make(r) for r in rows]
 
 
 class PathLatencyRow(NamedTuple):

@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.key_sets import rows_with_keys
 from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import DatasetRow, EpisodeAnnotationRow, EpisodeRow
 
@@ -122,8 +123,8 @@ async def read_episode_by_index(session: AsyncSession, dataset_id: int, index: i
 async def read_episodes_by_indexes(
     session: AsyncSession, keys: Sequence[tuple[int, int]]
 ) -> list[EpisodeRow]:
-    query = select(EpisodeRow).where(tuple_(EpisodeRow.dataset_id, EpisodeRow.index).in_(list(keys)))
-    return list((await session.execute(query)).scalars())
+    columns = (EpisodeRow.dataset_id, EpisodeRow.index)
+    return [r[0] for r in await rows_with_keys(session, select(EpisodeRow), columns, keys)]
 
 
 async def list_episode_pages(

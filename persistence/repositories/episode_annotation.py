@@ -3,11 +3,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.documents import RevisionContent
+from persistence.key_sets import rows_with_keys
 from persistence.tables import AnnotationRevisionRow, AnomalyRow, EpisodeAnnotationRow, EpisodeRow
 
 
@@ -40,10 +41,8 @@ async def read_annotations_by_keys(
     session: AsyncSession, keys: Sequence[tuple[int, int]]
 ) -> list[EpisodeAnnotationRow]:
     """By (episode id, annotator id) pairs, in one statement."""
-    query = select(EpisodeAnnotationRow).where(
-        tuple_(EpisodeAnnotationRow.episode_id, EpisodeAnnotationRow.annotator_id).in_(list(keys))
-    )
-    return list((await session.execute(query)).scalars())
+    columns = (EpisodeAnnotationRow.episode_id, EpisodeAnnotationRow.annotator_id)
+    return [r[0] for r in await rows_with_keys(session, select(EpisodeAnnotationRow), columns, keys)]
 
 
 async def read_dataset_annotations(session: AsyncSession, dataset_id: int) -> list[EpisodeAnnotationRow]:
@@ -149,9 +148,5 @@ async def read_revisions_at(
     session: AsyncSession, keys: Sequence[tuple[int, int]]
 ) -> list[AnnotationRevisionRow]:
     """Revisions by (annotation id, version), in one statement: the content of current versions."""
-    if not keys:
-        return []
-    query = select(AnnotationRevisionRow).where(
-        tuple_(AnnotationRevisionRow.annotation_id, AnnotationRevisionRow.version).in_(list(keys))
-    )
-    return list((await session.execute(query)).scalars())
+    columns = (AnnotationRevisionRow.annotation_id, AnnotationRevisionRow.version)
+    return [r[0] for r in await rows_with_keys(session, select(AnnotationRevisionRow), columns, keys)]

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.documents.object_annotation import BoxAttributes
+from persistence.key_sets import rows_with_keys
 from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import EpisodeRow, ObjectAnnotationRow
 
@@ -126,33 +127,20 @@ async def read_track(session: AsyncSession, episode_id: int, camera: str, track_
     return list((await session.execute(query)).scalars())
 
 
-# Keys per statement for IN over tuples: PostgreSQL's planner recurses per element and refuses a list
-# of about 10,000 ("stack depth limit exceeded"), so larger sets go in chunks.
-IN_CHUNK = 2000
-
-
 async def read_tracks_boxes(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> list[Row]:
-    """The boxes of each (episode id, camera, track id), by frame (one statement per IN_CHUNK keys)."""
-    rows: list[Row] = []
-    for start in range(0, len(keys), IN_CHUNK):
-        query = select(Row).where(
-            tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys[start : start + IN_CHUNK]))
-        )
-        rows.extend((await session.execute(query)).scalars())
+    """The boxes of each (episode id, camera, track id), by frame."""
+    found = await rows_with_keys(session, select(Row), (Row.episode_id, Row.camera, Row.track_id), keys)
+    rows = [r[0] for r in found]
     return sorted(rows, key=lambda r: (r.episode_id, r.camera, r.track_id, r.frame))
 
 
 async def track_labels(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> dict[tuple, int]:
     """The label of each existing (episode id, camera, track id) among `keys`."""
-    found: dict[tuple, int] = {}
-    for start in range(0, len(keys), IN_CHUNK):
-        query = (
-            select(Row.episode_id, Row.camera, Row.track_id, func.min(Row.label_id))
-            .where(tuple_(Row.episode_id, Row.camera, Row.track_id).in_(list(keys[start : start + IN_CHUNK])))
-            .group_by(Row.episode_id, Row.camera, Row.track_id)
-        )
-        found.update({(e, c, t): label for e, c, t, label in (await session.execute(query)).all()})
-    return found
+    query = select(Row.episode_id, Row.camera, Row.track_id, func.min(Row.label_id)).group_by(
+        Row.episode_id, Row.camera, Row.track_id
+    )
+    found = await rows_with_keys(session, query, (Row.episode_id, Row.camera, Row.track_id), keys)
+    return {(e, c, t): label for e, c, t, label in found}
 
 
 class VideoBox(NamedTuple):
@@ -170,28 +158,18 @@ class VideoBox(NamedTuple):
 async def read_video_boxes(session: AsyncSession, videos: Sequence[tuple[int, str]]) -> list[VideoBox]:
     """Every box of the (episode id, camera) `videos`: where, what and the geometry (imports' MERGE and
     REPLACE)."""
-    found: list[VideoBox] = []
-    for start in range(0, len(videos), IN_CHUNK):
-        chunk = list(videos[start : start + IN_CHUNK])
-        query = select(
-            Row.id, Row.episode_id, Row.camera, Row.frame, Row.label_id, Row.x, Row.y, Row.width, Row.height
-        ).where(tuple_(Row.episode_id, Row.camera).in_(chunk))
-        found += [VideoBox(*r) for r in (await session.execute(query)).all()]
-    return found
+    query = select(
+        Row.id, Row.episode_id, Row.camera, Row.frame, Row.label_id, Row.x, Row.y, Row.width, Row.height
+    )
+    return [VideoBox(*r) for r in await rows_with_keys(session, query, (Row.episode_id, Row.camera), videos)]
 
 
 async def existing_track_frames(
     session: AsyncSession, keys: Sequence[tuple[int, str, str, int]]
 ) -> set[tuple]:
     """Which of the (episode id, track id, camera, frame) `keys` already hold a box."""
-    found: set[tuple] = set()
-    for start in range(0, len(keys), IN_CHUNK):  # bounded statements for large imports
-        chunk = list(keys[start : start + IN_CHUNK])
-        query = select(Row.episode_id, Row.track_id, Row.camera, Row.frame).where(
-            tuple_(Row.episode_id, Row.track_id, Row.camera, Row.frame).in_(chunk)
-        )
-        found.update(tuple(r) for r in (await session.execute(query)).all())
-    return found
+    columns = (Row.episode_id, Row.track_id, Row.camera, Row.frame)
+    return {tuple(r) for r in await rows_with_keys(session, select(*columns), columns, keys)}
 
 
 async def draw_track_numbers(session: AsyncSession, episode_id: int, count: int) -> int:
@@ -381,8 +359,5 @@ async def read_validated_boxes(
         query = query.where(LabelRow.name.in_(label_names))
     if frames is None:
         return [TruthBox._make(r) for r in (await session.execute(query)).all()]
-    out: list[TruthBox] = []
-    for start in range(0, len(frames), 500):
-        part = query.where(tuple_(Row.episode_id, Row.camera, Row.frame).in_(frames[start : start + 500]))
-        out += [TruthBox._make(r) for r in (await session.execute(part)).all()]
-    return out
+    rows = await rows_with_keys(session, query, (Row.episode_id, Row.camera, Row.frame), frames)
+    return [TruthBox._make(r) for r in rows]

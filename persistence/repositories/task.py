@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.key_sets import rows_with_keys
 from persistence.tables import TaskRow
 
 
 async def read_tasks_by_keys(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> list[TaskRow]:
     """Tasks by (dataset_id, index) pairs, in one statement."""
-    query = select(TaskRow).where(tuple_(TaskRow.dataset_id, TaskRow.index).in_(list(keys)))
-    return list((await session.execute(query)).scalars())
+    found = await rows_with_keys(session, select(TaskRow), (TaskRow.dataset_id, TaskRow.index), keys)
+    return [r[0] for r in found]
 
 
 async def read_tasks_by_datasets(session: AsyncSession, dataset_ids: Sequence[int]) -> list[TaskRow]:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import websockets
+from strawberry import relay
 
+from persistence.repositories import test_frame as frames_repo
 from tests.conftest import gql, http_client, make_user, register
 from tests.graph.live import serving
 from tests.graph.objects_setup import CREATE as OBJECTS_CREATE
@@ -280,12 +282,16 @@ async def test_progress_streams_while_running_and_once_at_the_end(client, setup,
     )  # a tick at least each second
 
 
-async def test_concurrent_batches_on_the_same_frames_lose_nothing(client, setup):
+async def test_concurrent_batches_on_the_same_frames_lose_nothing(client, setup, runtime):
     episode = setup["ids"][0]
     session = await external_session(client, setup)
     batches = [[event(episode, f, box=(10 + i, 10, 20, 20), score=0.5) for f in range(4)] for i in range(8)]
     answers = await asyncio.gather(*(gql(client, INGEST, s=session, e=b) for b in batches))
     assert all(a == {"data": {"ingestDetectionEvents": 4}} for a in answers), answers
+    # The running counts of each frame take every batch on it (those stored before, and its own).
+    async with runtime.sessions() as db:
+        running = (await frames_repo.totals(db, [int(relay.GlobalID.from_id(session).node_id)])).popitem()[1]
+    assert (running.processed, running.tp, running.fp, running.fn) == (4, 3, 29, 1)
     await gql(client, STOP, id=session)
     done = (await gql(client, SESSION, id=session))["data"]["node"]
     ev = done["evaluation"]
