@@ -13,7 +13,9 @@ project linking the episodes and a RUNNING EXTERNAL test session. The device's e
 per ground-truth box, jittered around it, with the box's label, a score and `sentAt` set when the batch
 is sent.
 
-The app runs under uvicorn on a loopback port in this process (tests/graph/live.py); clients post
+The service runs as `annograph serve` in its own process (bench/harness.py serving), as it is deployed:
+in this one the events and rows the clients send would be live objects every garbage collection of the
+service walks (a full collection with them took 200-300 ms, one request in four). Clients post
 batches with a Bearer API token, one after the other (one client) or with 4 concurrent clients, as
 `ingestDetectionEvents` (one input object per event, batches of `--batch`) or as
 `ingestDetectionEventColumns` (one JSON array per field; batches of `--batch` and of `--bulk-batch`).
@@ -239,11 +241,11 @@ async def clear_session(rt, session_id: int) -> None:
 async def run(url: str, var_dir: Path, folder: Path, args) -> None:
     from strawberry.relay import to_base64
 
+    from bench.harness import _free_port, serving
     from domain.accounts.tokens import issue_token
     from domain.core.runtime import Runtime
     from domain.validation.test_sessions import stop_test_session
     from persistence.settings import load_settings
-    from tests.graph.live import serving
 
     rt = Runtime.build(load_settings(var_dir=var_dir, database_url=url, data_roots=[folder.parent]))
     await rt.start()
@@ -271,7 +273,16 @@ async def run(url: str, var_dir: Path, folder: Path, args) -> None:
         ]
         seconds: dict[str, list[float]] = {name: [] for name, *_ in passes}
         copies: list[float] = []
-        async with serving(rt) as address:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "ANNOGRAPH_VAR_DIR": str(var_dir),
+            "ANNOGRAPH_DATABASE_URL": url,
+            "ANNOGRAPH_PORT": str(port),
+            "ANNOGRAPH_LOG_LEVEL": "WARNING",
+        }
+        with serving(env, port) as (base, _pid):
+            address = base.removeprefix("http://")
             for _ in range(ROUNDS):
                 await clear_session(rt, session_id)
                 copies.append(await copy_reference(url, rows))
