@@ -11,9 +11,9 @@ row values by the index) the row-value IN, in chunks of CHUNK keys.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, and_, bindparam, column, func, tuple_
+from sqlalchemy import ARRAY, and_, bindparam, column, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import ColumnElement, Select
@@ -21,12 +21,14 @@ from sqlalchemy.sql import ColumnElement, Select
 # Key columns: a table's columns or a mapped class's attributes.
 Columns = Sequence[ColumnElement[Any] | QueryableAttribute[Any]]
 
+T = TypeVar("T")
+
 # Keys per statement for row-value IN: PostgreSQL's planner recurses per element and refuses a list of
 # about 10,000 ("stack depth limit exceeded"); SQLite caps a statement's parameters at 32,766.
 CHUNK = 2000
 
 
-def keyed_by_arrays(query: Select, columns: Columns, keys: Sequence[tuple]) -> Select:
+def _keyed_by_arrays(query: Select, columns: Columns, keys: Sequence[tuple]) -> Select:
     """`query` joined with the `keys` unnested from one PostgreSQL array per column (each key a tuple of
     the columns' values, in `columns`' order): only rows whose `columns` equal some key."""
     names = [f"key_{i}" for i in range(len(columns))]
@@ -53,9 +55,16 @@ async def rows_with_keys(
     if not keys:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return list((await session.execute(keyed_by_arrays(query, columns, keys))).all())
+        return list((await session.execute(_keyed_by_arrays(query, columns, keys))).all())
     rows: list[Any] = []
     for start in range(0, len(keys), CHUNK):
         part = query.where(tuple_(*columns).in_(list(keys[start : start + CHUNK])))
         rows += (await session.execute(part)).all()
     return rows
+
+
+async def entities_with_keys(
+    session: AsyncSession, entity: type[T], columns: Columns, keys: Sequence[tuple]
+) -> list[T]:
+    """The mapped rows of `entity` (a table class) whose `columns` equal one of `keys`, as rows_with_keys."""
+    return [r[0] for r in await rows_with_keys(session, select(entity), columns, keys)]

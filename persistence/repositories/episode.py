@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.key_sets import rows_with_keys
+from persistence.key_sets import entities_with_keys
 from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import DatasetRow, EpisodeAnnotationRow, EpisodeRow
 
@@ -123,8 +123,7 @@ async def read_episode_by_index(session: AsyncSession, dataset_id: int, index: i
 async def read_episodes_by_indexes(
     session: AsyncSession, keys: Sequence[tuple[int, int]]
 ) -> list[EpisodeRow]:
-    columns = (EpisodeRow.dataset_id, EpisodeRow.index)
-    return [r[0] for r in await rows_with_keys(session, select(EpisodeRow), columns, keys)]
+    return await entities_with_keys(session, EpisodeRow, (EpisodeRow.dataset_id, EpisodeRow.index), keys)
 
 
 async def list_episode_pages(

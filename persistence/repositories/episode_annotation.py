@@ -8,7 +8,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.documents import RevisionContent
-from persistence.key_sets import rows_with_keys
+from persistence.key_sets import entities_with_keys
 from persistence.tables import AnnotationRevisionRow, AnomalyRow, EpisodeAnnotationRow, EpisodeRow
 
 
@@ -42,7 +42,7 @@ async def read_annotations_by_keys(
 ) -> list[EpisodeAnnotationRow]:
     """By (episode id, annotator id) pairs, in one statement."""
     columns = (EpisodeAnnotationRow.episode_id, EpisodeAnnotationRow.annotator_id)
-    return [r[0] for r in await rows_with_keys(session, select(EpisodeAnnotationRow), columns, keys)]
+    return await entities_with_keys(session, EpisodeAnnotationRow, columns, keys)
 
 
 async def read_dataset_annotations(session: AsyncSession, dataset_id: int) -> list[EpisodeAnnotationRow]:
@@ -149,4 +149,4 @@ async def read_revisions_at(
 ) -> list[AnnotationRevisionRow]:
     """Revisions by (annotation id, version), in one statement: the content of current versions."""
     columns = (AnnotationRevisionRow.annotation_id, AnnotationRevisionRow.version)
-    return [r[0] for r in await rows_with_keys(session, select(AnnotationRevisionRow), columns, keys)]
+    return await entities_with_keys(session, AnnotationRevisionRow, columns, keys)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.documents.object_annotation import BoxAttributes
-from persistence.key_sets import rows_with_keys
+from persistence.key_sets import entities_with_keys, rows_with_keys
 from persistence.repositories.pages import first_rows_per_group
 from persistence.tables import EpisodeRow, ObjectAnnotationRow
 
@@ -129,8 +129,7 @@ async def read_track(session: AsyncSession, episode_id: int, camera: str, track_
 
 async def read_tracks_boxes(session: AsyncSession, keys: Sequence[tuple[int, str, str]]) -> list[Row]:
     """The boxes of each (episode id, camera, track id), by frame."""
-    found = await rows_with_keys(session, select(Row), (Row.episode_id, Row.camera, Row.track_id), keys)
-    rows = [r[0] for r in found]
+    rows = await entities_with_keys(session, Row, (Row.episode_id, Row.camera, Row.track_id), keys)
     return sorted(rows, key=lambda r: (r.episode_id, r.camera, r.track_id, r.frame))
 
 

@@ -5,14 +5,13 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.key_sets import rows_with_keys
+from persistence.key_sets import entities_with_keys
 from persistence.tables import TaskRow
 
 
 async def read_tasks_by_keys(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> list[TaskRow]:
     """Tasks by (dataset_id, index) pairs, in one statement."""
-    found = await rows_with_keys(session, select(TaskRow), (TaskRow.dataset_id, TaskRow.index), keys)
-    return [r[0] for r in found]
+    return await entities_with_keys(session, TaskRow, (TaskRow.dataset_id, TaskRow.index), keys)
 
 
 async def read_tasks_by_datasets(session: AsyncSession, dataset_ids: Sequence[int]) -> list[TaskRow]:

@@ -11,7 +11,7 @@ import websockets
 from tests.conftest import gql, register
 from tests.graph.annotations.test_episode_annotations import SAVE, payload
 from tests.graph.live import serving
-from tests.graph.validation.test_test_sessions import INGEST, STOP, event, external_session
+from tests.graph.validation_session_setup import INGEST, STOP, event, external_session
 from tests.graph.validation_setup import ground_truth, project_with_episodes
 
 DASHBOARD = """{ dashboard { stats { datasets episodes annotatedEpisodes boxes validatedShare projects testSessions

@@ -67,7 +67,7 @@ def test_a_filter_no_plugin_reads_is_refused_at_registration(monkeypatch, tmp_pa
 
 async def test_a_device_time_maps_to_the_nearest_sample_whatever_their_order(client, runtime, data_root):
     """nonmono: episode 1's frame 10 is stamped 0.85 s, after frame 9's 0.9 s (one late sample)."""
-    from tests.graph.validation.test_test_sessions import CREATE, INGEST, START, STOP, event
+    from tests.graph.validation_session_setup import CREATE, INGEST, START, STOP, event
     from tests.graph.validation_setup import LINK, PROJECT
 
     job = await _register(client, runtime, data_root, "nonmono")
@@ -119,7 +119,7 @@ async def test_a_device_time_maps_to_the_nearest_sample_whatever_their_order(cli
 
 async def test_a_camera_shorter_than_its_episode_takes_no_event_beyond_its_frames(client, runtime, data_root):
     """mismatch: episode 0's camera front has 25 frames, its state 30."""
-    from tests.graph.validation.test_test_sessions import CREATE, INGEST, START, event
+    from tests.graph.validation_session_setup import CREATE, INGEST, START, event
     from tests.graph.validation_setup import LINK, PROJECT
 
     job = await _register(client, runtime, data_root, "mismatch")

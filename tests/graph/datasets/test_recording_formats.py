@@ -343,7 +343,7 @@ async def test_a_frame_the_video_does_not_have_is_refused_not_replaced(client, r
 async def test_a_device_validated_on_a_lerobot_episode_by_its_timestamps(client, runtime, data_root):
     """EXTERNAL test session on a LeRobot v3.0 episode: device times map to frames by the episode's own
     timestamps (read through the LeRobot reader), and the evaluation matches the ground truth."""
-    from tests.graph.validation.test_test_sessions import CREATE, INGEST, SESSION, START, STOP, event
+    from tests.graph.validation_session_setup import CREATE, INGEST, SESSION, START, STOP, event
     from tests.graph.validation_setup import LINK, PROJECT, VALIDATE
 
     job, _ = await register_sample(client, runtime, data_root, "lerobot_v30_sample")

@@ -10,7 +10,7 @@ from tests.conftest import gql, register
 from tests.factories import write_dataset
 from tests.graph.model_setup import IMGSZ
 from tests.graph.objects_setup import labelled_dataset
-from tests.graph.validation.test_test_sessions import CREATE, SESSION, START, STOP
+from tests.graph.validation_session_setup import CREATE, SESSION, START, STOP
 from tests.graph.validation_setup import ground_truth, project_with_episodes
 
 DETECT = "mutation($input: DetectObjectsInput!) { detectObjects(input: $input) { id kind status } }"

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import gql, register
 from tests.graph.objects.test_annotation_transfer import upload
 from tests.graph.objects_setup import objects
-from tests.graph.validation.test_test_sessions import INGEST, JUDGED, STOP, event, external_session
+from tests.graph.validation_session_setup import INGEST, JUDGED, STOP, event, external_session
 from tests.graph.validation_setup import VALIDATE, project_with_episodes
 
 FRAME_0, FRAME_1 = "episode_000000_front_000000.jpg", "episode_000000_front_000001.jpg"

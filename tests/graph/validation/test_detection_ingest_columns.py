@@ -14,7 +14,7 @@ from sqlalchemy import text
 from domain.validation.events import channel
 from graph.ids import decode_id
 from tests.conftest import gql, register
-from tests.graph.validation.test_test_sessions import (
+from tests.graph.validation_session_setup import (
     CREATE,
     CRITERIA,
     INGEST,

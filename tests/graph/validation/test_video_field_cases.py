@@ -188,7 +188,7 @@ async def test_a_box_is_checked_against_the_displayed_picture(client, runtime):
     ],
 )
 async def test_a_device_time_counts_from_the_first_frame(client, runtime, tmp_path, name, device_time, frame):
-    from tests.graph.validation.test_test_sessions import CREATE, INGEST, START, STOP, event
+    from tests.graph.validation_session_setup import CREATE, INGEST, START, STOP, event
     from tests.graph.validation_setup import LINK, PROJECT
 
     path = (
